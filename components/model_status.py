@@ -1,0 +1,50 @@
+"""Sidebar panel: where the models run, which are loaded, and a button to load them with progress."""
+from __future__ import annotations
+
+import streamlit as st
+
+from components import resources
+
+_STATE_ICON = {"ready": "🟢", "loading": "🟡", "not loaded": "⚪", "failed": "🔴"}
+
+
+def _size(n_bytes: int) -> str:
+    return f"{n_bytes / 1e6:,.0f} MB" if n_bytes else "–"
+
+
+def load_with_progress(service, name: str, kind: str) -> bool:
+    """Load one model, drawing a progress bar from the service's messages. True when ready."""
+    if service.is_ready(name, kind):
+        return True
+    bar = st.progress(0.0, text=f"Loading {service.registry.get(name).label}…")
+    try:
+        service.load(name, kind, progress=lambda fraction, message: bar.progress(min(max(fraction, 0.0), 1.0), text=message))
+    except Exception as exc:
+        bar.empty()
+        st.error(f"Could not load {name}: {exc}")
+        return False
+    bar.empty()
+    return True
+
+
+def show(key: str = "model_status") -> None:
+    service = resources.model_service()
+    st.markdown("**Models**")
+    st.caption(f"Running on {service.device_label}")
+    for status in service.statuses():
+        icon = _STATE_ICON.get(status.state.value, "⚪")
+        role = "decoder · chat" if status.kind == "causal-lm" else "encoder · embeddings"
+        lines = [f"{icon} **{status.label}** — {role}", f"{status.state.value}"]
+        if status.parameters:
+            lines[-1] += f" · {status.parameters / 1e6:,.1f} M parameters · {_size(status.memory_bytes)} in memory"
+        else:
+            lines[-1] += f" · {_size(status.disk_bytes)} on disk"
+        st.caption("  \n".join(lines))
+        if status.state.value == "failed":
+            st.caption(f"⚠️ {status.message}")
+    if not all(s.state.value == "ready" for s in service.statuses()):
+        if st.button("Load models now", key=f"{key}_load", help="Loads both models so later demos answer at once. "
+                     "The first start on a machine converts the decoder (~20 s); later starts take a second."):
+            for status in service.statuses():
+                load_with_progress(service, status.name, status.kind)
+            st.rerun()

@@ -1,0 +1,1 @@
+"""Pure-Python logic of GenAI Lab. Nothing in this package may import streamlit."""

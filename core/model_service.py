@@ -1,0 +1,304 @@
+"""The one model service of the process, shared by every browser session.
+
+It knows the registry, loads each model lazily on first use (once, even when many sessions
+ask at the same moment), and answers typed requests: tokenize, embed, attentions,
+next-token distribution and streaming chat generation. Pages never hold a model.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from enum import Enum
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+
+from core.device import describe_device, pick_device
+from core.generation import GenerationQueue, GenerationResult, GenerationStream, decode_stream
+from core.loaders import ModelFiles, Progress, _no_progress, load_model, load_tokenizer, resolve_files
+from core.registry import ModelSpec, Registry, load_registry
+from core.sampling import SamplingSettings
+from core.settings import Settings
+from core.tokens import Token, Tokenization, readable_piece
+
+MAX_TEXT_CHARS = 200_000   # longer input is refused with a message rather than tokenized
+
+
+class LoadState(str, Enum):
+    NOT_LOADED = "not loaded"
+    LOADING = "loading"
+    READY = "ready"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    name: str
+    label: str
+    kind: str
+    state: LoadState
+    message: str            # the latest progress message, or the error
+    disk_bytes: int         # size of the files the model comes from
+    parameters: int         # 0 until loaded
+    memory_bytes: int       # bytes of the loaded weights (0 until loaded)
+    load_seconds: float
+
+
+@dataclass(frozen=True)
+class Attentions:
+    tokens: tuple[str, ...]      # readable token texts, in order
+    weights: np.ndarray          # (layers, heads, seq, seq); each row sums to 1
+    truncated_from: int          # original token count when the input was cut to max_tokens, else 0
+
+
+@dataclass(frozen=True)
+class NextTokenDistribution:
+    prompt_tokens: int
+    logits: np.ndarray           # (vocab,) raw scores for the next token
+    probs: np.ndarray            # (vocab,) softmax of the logits
+
+    def top(self, n: int, tokenizer_texts: Callable[[list[int]], list[str]]) -> list[tuple[int, str, float]]:
+        ids = np.argsort(-self.probs)[:n]
+        return list(zip(ids.tolist(), tokenizer_texts(ids.tolist()), self.probs[ids].tolist()))
+
+
+class _Slot:
+    """One registered model's loading state."""
+
+    def __init__(self, spec: ModelSpec):
+        self.spec = spec
+        self.lock = threading.RLock()          # held while loading; also serialises forward passes
+        self.files: ModelFiles | None = None
+        self.tokenizer = None
+        self.model = None
+        self.state = LoadState.NOT_LOADED
+        self.message = ""
+        self.load_seconds = 0.0
+        self.byte_level: bool | None = None    # known once the tokenizer is loaded
+        self.window: int = 0                   # context window in tokens, once known
+
+
+def _is_byte_level(tokenizer) -> bool:
+    """Byte-level BPE vocabularies write a leading space as "Ġ"; WordPiece ones never do."""
+    return any(piece.startswith("Ġ") for piece in tokenizer.get_vocab())
+
+
+class ModelService:
+    def __init__(self, settings: Settings, registry: Registry | None = None):
+        self.settings = settings
+        self.registry = registry or load_registry(settings.registry_path)
+        self.device = pick_device(settings.device)
+        self._slots = {name: _Slot(spec) for name, spec in self.registry.models.items()}
+        self._generation = GenerationQueue()
+
+    # ---- state -------------------------------------------------------------------------
+    @property
+    def device_label(self) -> str:
+        return describe_device(self.device)
+
+    def _slot(self, name: str | None, kind: str) -> _Slot:
+        name = name or (self.registry.default_decoder if kind == "causal-lm" else self.registry.default_encoder)
+        spec = self.registry.get(name)
+        if spec.kind != kind:
+            raise ValueError(f"{name} is a {spec.kind}, not a {kind}")
+        return self._slots[name]
+
+    def status(self, name: str) -> ModelStatus:
+        slot = self._slots[self.registry.get(name).name]
+        files = slot.files
+        try:
+            files = files or resolve_files(slot.spec)
+            disk = files.disk_bytes
+        except Exception:
+            disk = 0
+        model = slot.model
+        params = sum(p.numel() for p in model.parameters()) if model is not None else 0
+        memory = sum(p.numel() * p.element_size() for p in model.parameters()) if model is not None else 0
+        return ModelStatus(name=slot.spec.name, label=slot.spec.label, kind=slot.spec.kind, state=slot.state,
+                           message=slot.message, disk_bytes=disk, parameters=params, memory_bytes=memory,
+                           load_seconds=slot.load_seconds)
+
+    def statuses(self) -> list[ModelStatus]:
+        return [self.status(name) for name in self._slots]
+
+    def is_ready(self, name: str | None = None, kind: str = "causal-lm") -> bool:
+        return self._slot(name, kind).state == LoadState.READY
+
+    # ---- loading -----------------------------------------------------------------------
+    def _files(self, slot: _Slot) -> ModelFiles:
+        if slot.files is None:
+            slot.files = resolve_files(slot.spec)
+        return slot.files
+
+    def _tokenizer(self, slot: _Slot, progress: Progress = _no_progress):
+        if slot.tokenizer is None:
+            with slot.lock:
+                if slot.tokenizer is None:
+                    slot.tokenizer = load_tokenizer(slot.spec, self._files(slot), self.settings.cache_dir, progress)
+        return slot.tokenizer
+
+    def _model(self, slot: _Slot, progress: Progress = _no_progress):
+        if slot.model is not None:
+            return slot.model
+        with slot.lock:  # a second session asking meanwhile waits here and then reuses the model
+            if slot.model is None:
+                def report(fraction: float, message: str) -> None:
+                    slot.message = message
+                    progress(fraction, message)
+                slot.state = LoadState.LOADING
+                t0 = time.perf_counter()
+                try:
+                    self._tokenizer(slot, report)
+                    model = load_model(slot.spec, self._files(slot), self.settings.cache_dir, self.device, report)
+                except Exception as exc:
+                    slot.state, slot.message = LoadState.FAILED, f"{type(exc).__name__}: {exc}"
+                    raise
+                slot.load_seconds = time.perf_counter() - t0
+                slot.model = model
+                slot.state, slot.message = LoadState.READY, f"loaded in {slot.load_seconds:.1f} s"
+                progress(1.0, slot.message)
+        return slot.model
+
+    def load(self, name: str | None = None, kind: str = "causal-lm", progress: Progress = _no_progress) -> ModelStatus:
+        slot = self._slot(name, kind)
+        self._model(slot, progress)
+        return self.status(slot.spec.name)
+
+    def tokenizer(self, name: str | None = None, kind: str = "causal-lm"):
+        return self._tokenizer(self._slot(name, kind))
+
+    def context_window(self, slot: _Slot) -> int:
+        if not slot.window:
+            slot.window = self._find_context_window(slot)
+        return slot.window
+
+    def _find_context_window(self, slot: _Slot) -> int:
+        """Tokens the model reads at once, found without loading the weights when possible."""
+        if slot.spec.kind == "sentence-encoder" and slot.spec.max_seq_length:
+            return slot.spec.max_seq_length
+        if slot.model is not None:
+            return int(slot.model.config.max_position_embeddings)
+        tok = self._tokenizer(slot)
+        limit = getattr(tok, "model_max_length", 0) or 0
+        if 0 < limit < 1_000_000:
+            return int(limit)
+        from transformers import AutoConfig
+        files = self._files(slot)
+        return int(AutoConfig.from_pretrained(files.hub_id or files.folder).max_position_embeddings)
+
+    # ---- requests ----------------------------------------------------------------------
+    def tokenize(self, text: str, model: str | None = None, kind: str = "causal-lm") -> Tokenization:
+        """Split `text` with a model's tokenizer, as the model itself would (special tokens included)."""
+        if not isinstance(text, str):
+            raise TypeError("text must be a string")
+        if len(text) > MAX_TEXT_CHARS:
+            raise ValueError(f"text is {len(text):,} characters; the limit is {MAX_TEXT_CHARS:,}")
+        slot = self._slot(model, kind)
+        tok = self._tokenizer(slot)
+        byte_level = self._byte_level(slot, tok)
+        enc = tok(text, return_offsets_mapping=True, return_special_tokens_mask=True, add_special_tokens=True,
+                  truncation=False, verbose=False)
+        pieces = tok.convert_ids_to_tokens(enc["input_ids"])
+        tokens = tuple(
+            Token(id=int(i), piece=p, text=p if special else readable_piece(p, byte_level),
+                  start=int(s), end=int(e), special=bool(special))
+            for i, p, (s, e), special in zip(enc["input_ids"], pieces, enc["offset_mapping"], enc["special_tokens_mask"]))
+        return Tokenization(model=slot.spec.name, algorithm="byte-level BPE" if byte_level else "WordPiece",
+                            tokens=tokens, n_chars=len(text), context_window=self.context_window(slot))
+
+    def _byte_level(self, slot: _Slot, tok) -> bool:
+        if slot.byte_level is None:
+            slot.byte_level = _is_byte_level(tok)
+        return slot.byte_level
+
+    def token_texts(self, ids: Sequence[int], model: str | None = None) -> list[str]:
+        slot = self._slot(model, "causal-lm")
+        tok = self._tokenizer(slot)
+        byte_level = self._byte_level(slot, tok)
+        return [readable_piece(p, byte_level) for p in tok.convert_ids_to_tokens(list(ids))]
+
+    def embed(self, sentences: Sequence[str], model: str | None = None, batch_size: int = 32) -> np.ndarray:
+        """Sentence embeddings: mean of the token vectors (padding ignored), L2-normalised. -> (n, dim)"""
+        if isinstance(sentences, str) or not all(isinstance(s, str) for s in sentences):
+            raise TypeError("sentences must be a list of strings")
+        slot = self._slot(model, "sentence-encoder")
+        net, tok = self._model(slot), self._tokenizer(slot)
+        if not sentences:
+            return np.zeros((0, net.config.hidden_size), dtype=np.float32)
+        out = []
+        for i in range(0, len(sentences), batch_size):
+            batch = tok(list(sentences[i:i + batch_size]), padding=True, truncation=True,
+                        max_length=self.context_window(slot), return_tensors="pt").to(self.device)
+            with slot.lock, torch.inference_mode():
+                hidden = net(**batch).last_hidden_state                    # (b, seq, dim)
+            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)  # (b, seq, 1)
+            mean = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)   # (b, dim)
+            out.append(torch.nn.functional.normalize(mean, dim=-1).float().cpu().numpy())
+        return np.concatenate(out)
+
+    def attentions(self, text: str, model: str | None = None, kind: str = "causal-lm",
+                   max_tokens: int = 256) -> Attentions:
+        """Attention weights of every layer and head for `text` (cut to `max_tokens` tokens)."""
+        slot = self._slot(model, kind)
+        net, tok = self._model(slot), self._tokenizer(slot)
+        ids = tok(text, add_special_tokens=True, return_tensors="pt")["input_ids"]
+        n = ids.shape[1]
+        if n == 0:
+            raise ValueError("the text has no tokens")
+        ids = ids[:, :max_tokens].to(self.device)
+        with slot.lock, torch.inference_mode():
+            out = net(input_ids=ids, output_attentions=True)
+        weights = torch.stack(out.attentions, dim=1)[0].float().cpu().numpy()  # (layers, heads, seq, seq)
+        byte_level = self._byte_level(slot, tok)
+        texts = [readable_piece(p, byte_level) for p in tok.convert_ids_to_tokens(ids[0].tolist())]
+        return Attentions(tokens=tuple(texts), weights=weights, truncated_from=n if n > max_tokens else 0)
+
+    def chat_prompt(self, messages: Sequence[dict], model: str | None = None) -> str:
+        """The exact text the model receives for a chat: the chat template applied to `messages`."""
+        slot = self._slot(model, "causal-lm")
+        tok = self._tokenizer(slot)
+        template = None if slot.spec.chat_template == "builtin" else slot.spec.chat_template
+        if template is None and not getattr(tok, "chat_template", None):
+            # A base model without a template: plain "role: content" lines.
+            return "".join(f"{m['role']}: {m['content']}\n" for m in messages) + "assistant:"
+        return tok.apply_chat_template(list(messages), chat_template=template, tokenize=False,
+                                       add_generation_prompt=True)
+
+    def next_token_distribution(self, prompt: str, model: str | None = None) -> NextTokenDistribution:
+        """The model's probabilities for the token that follows `prompt` (raw text, no template added)."""
+        slot = self._slot(model, "causal-lm")
+        net, tok = self._model(slot), self._tokenizer(slot)
+        ids = tok(prompt, add_special_tokens=False, return_tensors="pt")["input_ids"]
+        if ids.shape[1] == 0:
+            raise ValueError("the prompt is empty")
+        window = int(net.config.max_position_embeddings)
+        ids = ids[:, -window:].to(self.device)
+        with slot.lock, torch.inference_mode():
+            logits = net(input_ids=ids).logits[0, -1].float().cpu()   # (vocab,)
+        return NextTokenDistribution(prompt_tokens=ids.shape[1], logits=logits.numpy(),
+                                     probs=torch.softmax(logits, -1).numpy())
+
+    def generate(self, messages: Sequence[dict], settings: SamplingSettings | None = None,
+                 model: str | None = None) -> GenerationStream:
+        """Queue a chat generation; iterate over the returned stream to receive tokens as they come."""
+        settings = settings or SamplingSettings()
+        if not messages or not all(isinstance(m, dict) and isinstance(m.get("content"), str) for m in messages):
+            raise ValueError("messages must be a non-empty list of {'role', 'content'} dicts")
+        slot = self._slot(model, "causal-lm")
+        net, tok = self._model(slot), self._tokenizer(slot)
+        ids = tok(self.chat_prompt(messages, slot.spec.name), add_special_tokens=False, return_tensors="pt")["input_ids"]
+        budget = int(net.config.max_position_embeddings) - settings.max_new_tokens
+        result = GenerationResult(prompt_tokens=min(ids.shape[1], budget), max_new_tokens=settings.max_new_tokens,
+                                  truncated_prompt_tokens=max(0, ids.shape[1] - budget))
+        ids = ids[:, -budget:].to(self.device)  # keep the end of a too-long prompt: the question is there
+        stop_ids = {i for i in (tok.eos_token_id, tok.convert_tokens_to_ids("<|im_end|>"),
+                                tok.convert_tokens_to_ids("<|endoftext|>")) if isinstance(i, int) and i >= 0}
+        stop_ids.discard(tok.unk_token_id) if tok.unk_token_id is not None else None
+        run = lambda cancel: decode_stream(net, tok, ids, settings, stop_ids, cancel, slot.lock)
+        return self._generation.submit(run, result)
+
+    @property
+    def queued_generations(self) -> int:
+        return self._generation.waiting

@@ -1,0 +1,4 @@
+"""Lifecycle & optimization — lesson page (content in lessons/10_lifecycle_optimization.md)."""
+from components import lesson
+
+lesson.show("lifecycle-optimization")
