@@ -5,7 +5,9 @@ import streamlit as st
 
 from components import resources
 
-_STATE_ICON = {"ready": "🟢", "loading": "🟡", "not loaded": "⚪", "failed": "🔴"}
+# Material icons render everywhere (emoji need a colour-emoji font on the machine showing the page).
+_STATE_ICON = {"ready": ":green[:material/check_circle:]", "loading": ":orange[:material/hourglass_top:]",
+               "not loaded": ":gray[:material/radio_button_unchecked:]", "failed": ":red[:material/error:]"}
 
 
 def _size(n_bytes: int) -> str:
@@ -32,7 +34,7 @@ def show(key: str = "model_status") -> None:
     st.markdown("**Models**")
     st.caption(f"Running on {service.device_label}")
     for status in service.statuses():
-        icon = _STATE_ICON.get(status.state.value, "⚪")
+        icon = _STATE_ICON[status.state.value]
         role = "decoder · chat" if status.kind == "causal-lm" else "encoder · embeddings"
         lines = [f"{icon} **{status.label}** — {role}", f"{status.state.value}"]
         if status.parameters:
@@ -41,7 +43,7 @@ def show(key: str = "model_status") -> None:
             lines[-1] += f" · {_size(status.disk_bytes)} on disk"
         st.caption("  \n".join(lines))
         if status.state.value == "failed":
-            st.caption(f"⚠️ {status.message}")
+            st.caption(f":red[{status.message}]")
     if not all(s.state.value == "ready" for s in service.statuses()):
         if st.button("Load models now", key=f"{key}_load", help="Loads both models so later demos answer at once. "
                      "The first start on a machine converts the decoder (~20 s); later starts take a second."):

@@ -68,7 +68,7 @@ def show(key: str = "tokenizer") -> None:
     if len(text) > MAX_CHARS:
         st.warning(f"Your text has {len(text):,} characters; only the first {MAX_CHARS:,} are tokenized.")
         text = text[:MAX_CHARS]
-    st.caption("Whitespace is made visible: · is a space, ↵ a line break, ⇥ a tab; <F0 9F> are bytes of a "
+    st.caption("Whitespace is made visible: · is a space, ↵ a line break, ⇥ a tab; <F0><9F> are bytes of a "
                "character split over several tokens; ⟨U+200D⟩ is an invisible character.")
     service = resources.model_service()
     left, right = st.columns(2, gap="large")

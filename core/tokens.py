@@ -17,7 +17,7 @@ from functools import lru_cache
 class Token:
     id: int          # position in the vocabulary
     piece: str       # the vocabulary entry as the tokenizer stores it, e.g. "Ġworld" or "##ing"
-    text: str        # what the token stands for, readable: " world", "##ing", or "<F0 9F>" for partial bytes
+    text: str        # what the token stands for, readable: " world", "##ing", or "<F0><9F>" for partial bytes
     start: int       # character offset in the input where the token's text begins
     end: int         # character offset where it ends (end == start for added special tokens)
     special: bool    # a control token the tokenizer added or recognised ([CLS], <|im_start|>, ...)
@@ -51,8 +51,8 @@ class Tokenization:
 
 
 def _hex_bytes(error: UnicodeDecodeError) -> tuple[str, int]:
-    """Codec error handler: show bytes that are not a whole UTF-8 character as <F0 9F>."""
-    return "<" + " ".join(f"{b:02X}" for b in error.object[error.start:error.end]) + ">", error.end
+    """Codec error handler: show bytes that are not a whole UTF-8 character as <F0><9F>."""
+    return "".join(f"<{b:02X}>" for b in error.object[error.start:error.end]), error.end
 
 
 codecs.register_error("genai_lab_hex", _hex_bytes)

@@ -11,7 +11,7 @@ def test_readable_piece_decodes_byte_level_pieces():
     assert readable_piece("Ġworld", byte_level=True) == " world"
     assert readable_piece("Ã¯ve", byte_level=True) == "ïve"
     # The first three bytes of 😀 (F0 9F 98 80) are not a whole character: shown as hex.
-    assert readable_piece("ĠðŁĺ", byte_level=True) == " <F0 9F 98>"
+    assert readable_piece("ĠðŁĺ", byte_level=True) == " <F0><9F><98>"
     assert readable_piece("▁hello", byte_level=True) == "▁hello"  # not a byte-level piece: unchanged
     assert piece_bytes("▁hello") is None
 

@@ -1,0 +1,90 @@
+"""The app in a real browser: every page opens cleanly, the tokenizer demo works, models load with progress."""
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+SECTIONS = yaml.safe_load((ROOT / "lessons" / "sections.yaml").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("path, title", [("", "GenAI Lab")] + [(s["id"], s["title"]) for s in SECTIONS],
+                         ids=["home"] + [s["id"] for s in SECTIONS])
+def test_every_page_opens_without_errors(lab, path, title):
+    lab.open(path)
+    assert title in lab.page.locator("h1").first.inner_text()
+    assert lab.page.locator("[data-testid=stSidebar]").get_by_text("Running on").count() == 1, "the sidebar shows the device"
+    lab.assert_healthy()
+    lab.screenshot(f"page-{path or 'home'}")
+
+
+def test_sidebar_navigation_reaches_a_lesson(lab):
+    lab.open()
+    lab.page.get_by_role("link", name="6. Compute & quantization").first.click()
+    lab.page.wait_for_url("**/compute-quantization")
+    lab.settle()
+    assert "Compute" in lab.page.locator("h1").first.inner_text()
+    lab.assert_healthy()
+
+
+def chips(lab, side: int):
+    return lab.page.locator(".tok-wrap").nth(side).locator(".tok")
+
+
+def type_text(lab, text: str) -> None:
+    box = lab.page.get_by_role("textbox", name="Your text")
+    box.fill(text)
+    box.press("Control+Enter")
+    lab.settle()
+
+
+def test_tokenizer_demo_splits_text_with_both_tokenizers(lab):
+    lab.open("inside-transformer")
+    type_text(lab, "Unbelievable tokens!")
+    lab.page.wait_for_function("document.querySelectorAll('.tok-wrap').length === 2")
+    smol = [c.inner_text() for c in chips(lab, 0).all()]
+    mini = [c.inner_text() for c in chips(lab, 1).all()]
+    assert "".join(smol).replace("·", " ") == "Unbelievable tokens!"
+    assert mini[0] == "[CLS]" and mini[-1] == "[SEP]"
+    assert chips(lab, 1).first.get_attribute("class").count("tok-special") == 1
+    assert "id " in chips(lab, 0).first.get_attribute("title")      # the id shows on hover
+    lab.assert_healthy()
+    lab.page.get_by_text("Try it: how do two").scroll_into_view_if_needed()
+    lab.screenshot("tokenizer-demo")
+
+
+def test_tokenizer_demo_shows_markup_as_text_and_never_runs_it(lab):
+    lab.open("inside-transformer")
+    type_text(lab, "<script>alert('x')</script><img src=x onerror=alert(1)> <b>bold</b>")
+    lab.page.wait_for_function("document.querySelectorAll('.tok-wrap').length === 2")
+    assert "<script>" in lab.page.locator(".tok-wrap").first.inner_text().replace("·", " ").replace(" ", "") \
+        or "script" in lab.page.locator(".tok-wrap").first.inner_text()
+    assert lab.page.locator(".tok-wrap img, .tok-wrap b, .tok-wrap script").count() == 0
+    lab.assert_healthy()   # includes: no alert dialog opened
+
+
+def test_tokenizer_demo_handles_odd_unicode_and_long_text(lab):
+    lab.open("inside-transformer")
+    type_text(lab, "👨‍👩‍👧 東京 مرحبا\u200b!")
+    # The zero-width joiner (E2 80 8D) inside the family emoji is split into byte pieces.
+    assert "<E2><80>" in lab.page.locator(".tok-wrap").first.inner_text()
+    type_text(lab, "lorem ipsum " * 800)
+    assert lab.page.get_by_text("do not fit in the 256-token window").count() >= 1
+    assert chips(lab, 0).count() == 400 and lab.page.get_by_text("Drawing the first 400").count() >= 1
+    lab.assert_healthy()
+    lab.screenshot("tokenizer-long-text")
+
+
+def test_load_models_button_shows_progress_and_ends_ready(lab):
+    lab.open()
+    button = lab.page.get_by_role("button", name="Load models now")
+    if button.count():
+        button.click()
+        lab.settle(timeout=300_000)
+    sidebar = lab.page.locator("[data-testid=stSidebar]")
+    assert sidebar.get_by_text("ready ·").count() == 2, sidebar.inner_text()
+    assert "134.5 M parameters" in sidebar.inner_text()
+    lab.assert_healthy()
+    lab.screenshot("models-loaded")
