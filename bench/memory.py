@@ -12,9 +12,6 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.model_service import ModelService  # noqa: E402
-from core.sampling import SamplingSettings  # noqa: E402
-from core.settings import Settings  # noqa: E402
 
 
 def rss_mb() -> float:
@@ -23,6 +20,10 @@ def rss_mb() -> float:
 
 def main() -> None:
     base = rss_mb()
+    from core.model_service import ModelService
+    from core.sampling import SamplingSettings
+    from core.settings import Settings
+
     svc = ModelService(Settings.from_env())
     print(f"device: {svc.device_label}")
     print(f"resident after imports: {rss_mb():,.0f} MB (python + torch + transformers: {rss_mb() - base:,.0f} MB added)")
