@@ -44,9 +44,12 @@ class GenerationResult:
         return len(self.tokens) / self.seconds if self.seconds > 0 else 0.0
 
 
-def decode_stream(model, tokenizer, input_ids: torch.Tensor, settings: SamplingSettings,
+def decode_stream(model, decode: Callable[[list[int]], str], input_ids: torch.Tensor, settings: SamplingSettings,
                   stop_ids: set[int], cancel: threading.Event, lock: threading.RLock) -> Iterator[GeneratedToken]:
-    """Generate token by token with a KV cache.  input_ids: (1, prompt_len)."""
+    """Generate token by token with a KV cache.  input_ids: (1, prompt_len).
+
+    `decode` turns generated ids into text (special tokens skipped); `lock` is held for each forward pass.
+    """
     generator = None
     if settings.seed is not None:
         generator = torch.Generator(device="cpu").manual_seed(settings.seed)
@@ -66,7 +69,7 @@ def decode_stream(model, tokenizer, input_ids: torch.Tensor, settings: SamplingS
         rank = int((logits > logits[token_id]).sum()) + 1
         new_ids.append(token_id)
         # Decode everything so far and emit only the new part; hold back a half-finished character.
-        text = tokenizer.decode(new_ids, skip_special_tokens=True)
+        text = decode(new_ids)
         delta = "" if text.endswith("\ufffd") else text[len(emitted):]
         emitted += delta
         yield GeneratedToken(id=token_id, text=delta, prob=float(probs[token_id]), rank=rank)

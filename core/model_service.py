@@ -82,6 +82,8 @@ class _Slot:
     def __init__(self, spec: ModelSpec):
         self.spec = spec
         self.lock = threading.RLock()          # held while loading; also serialises forward passes
+        self.tokenizer_lock = threading.Lock() # fast tokenizers fail ("Already borrowed") when shared by threads
+        self.disk_bytes: int | None = None
         self.files: ModelFiles | None = None
         self.tokenizer = None
         self.model = None
@@ -119,12 +121,12 @@ class ModelService:
 
     def status(self, name: str) -> ModelStatus:
         slot = self._slots[self.registry.get(name).name]
-        files = slot.files
-        try:
-            files = files or resolve_files(slot.spec)
-            disk = files.disk_bytes
-        except Exception:
-            disk = 0
+        if slot.disk_bytes is None:
+            try:
+                slot.disk_bytes = self._files(slot).disk_bytes
+            except Exception:  # a missing package shows as 0 bytes here and as an error when loading
+                slot.disk_bytes = 0
+        disk = slot.disk_bytes
         model = slot.model
         params = sum(p.numel() for p in model.parameters()) if model is not None else 0
         memory = sum(p.numel() * p.element_size() for p in model.parameters()) if model is not None else 0
@@ -178,6 +180,23 @@ class ModelService:
         self._model(slot, progress)
         return self.status(slot.spec.name)
 
+    # A fast (Rust) tokenizer raises "Already borrowed" when one thread changes its padding or truncation
+    # while another uses it, so every use goes through these methods, one thread at a time.
+    def _encode(self, slot: _Slot, text, **kwargs):
+        tok = self._tokenizer(slot)
+        with slot.tokenizer_lock:
+            return tok(text, **kwargs)
+
+    def _pieces(self, slot: _Slot, ids: Sequence[int]) -> list[str]:
+        tok = self._tokenizer(slot)
+        with slot.tokenizer_lock:
+            return tok.convert_ids_to_tokens([int(i) for i in ids])
+
+    def _decode(self, slot: _Slot, ids: Sequence[int]) -> str:
+        tok = self._tokenizer(slot)
+        with slot.tokenizer_lock:
+            return tok.decode(list(ids), skip_special_tokens=True)
+
     def tokenizer(self, name: str | None = None, kind: str = "causal-lm"):
         return self._tokenizer(self._slot(name, kind))
 
@@ -210,9 +229,9 @@ class ModelService:
         slot = self._slot(model, kind)
         tok = self._tokenizer(slot)
         byte_level = self._byte_level(slot, tok)
-        enc = tok(text, return_offsets_mapping=True, return_special_tokens_mask=True, add_special_tokens=True,
+        enc = self._encode(slot, text, return_offsets_mapping=True, return_special_tokens_mask=True, add_special_tokens=True,
                   truncation=False, verbose=False)
-        pieces = tok.convert_ids_to_tokens(enc["input_ids"])
+        pieces = self._pieces(slot, enc["input_ids"])
         tokens = tuple(
             Token(id=int(i), piece=p, text=p if special else readable_piece(p, byte_level),
                   start=int(s), end=int(e), special=bool(special))
@@ -222,26 +241,34 @@ class ModelService:
 
     def _byte_level(self, slot: _Slot, tok) -> bool:
         if slot.byte_level is None:
-            slot.byte_level = _is_byte_level(tok)
+            with slot.tokenizer_lock:
+                slot.byte_level = _is_byte_level(tok)
         return slot.byte_level
+
+    def _stop_ids(self, slot: _Slot) -> set[int]:
+        """Token ids that end a chat answer: the tokenizer's end-of-sequence and ChatML's end markers."""
+        tok = self._tokenizer(slot)
+        with slot.tokenizer_lock:
+            candidates = [tok.eos_token_id] + tok.convert_tokens_to_ids(["<|im_end|>", "<|endoftext|>"])
+        return {i for i in candidates if isinstance(i, int) and i >= 0 and i != tok.unk_token_id}
 
     def token_texts(self, ids: Sequence[int], model: str | None = None) -> list[str]:
         slot = self._slot(model, "causal-lm")
         tok = self._tokenizer(slot)
         byte_level = self._byte_level(slot, tok)
-        return [readable_piece(p, byte_level) for p in tok.convert_ids_to_tokens(list(ids))]
+        return [readable_piece(p, byte_level) for p in self._pieces(slot, ids)]
 
     def embed(self, sentences: Sequence[str], model: str | None = None, batch_size: int = 32) -> np.ndarray:
         """Sentence embeddings: mean of the token vectors (padding ignored), L2-normalised. -> (n, dim)"""
         if isinstance(sentences, str) or not all(isinstance(s, str) for s in sentences):
             raise TypeError("sentences must be a list of strings")
         slot = self._slot(model, "sentence-encoder")
-        net, tok = self._model(slot), self._tokenizer(slot)
+        net = self._model(slot)
         if not sentences:
             return np.zeros((0, net.config.hidden_size), dtype=np.float32)
         out = []
         for i in range(0, len(sentences), batch_size):
-            batch = tok(list(sentences[i:i + batch_size]), padding=True, truncation=True,
+            batch = self._encode(slot, list(sentences[i:i + batch_size]), padding=True, truncation=True,
                         max_length=self.context_window(slot), return_tensors="pt").to(self.device)
             with slot.lock, torch.inference_mode():
                 hidden = net(**batch).last_hidden_state                    # (b, seq, dim)
@@ -255,10 +282,11 @@ class ModelService:
         """Attention weights of every layer and head for `text` (cut to `max_tokens` tokens)."""
         slot = self._slot(model, kind)
         net, tok = self._model(slot), self._tokenizer(slot)
-        ids = tok(text, add_special_tokens=True, return_tensors="pt")["input_ids"]
+        ids = self._encode(slot, text, add_special_tokens=True, return_tensors="pt")["input_ids"]
         n = ids.shape[1]
         if n == 0:
             raise ValueError("the text has no tokens")
+        max_tokens = min(max_tokens, self.context_window(slot))
         ids = ids[:, :max_tokens].to(self.device)
         with slot.lock, torch.inference_mode():
             # Only the eager implementation returns attention weights; sdpa is faster for everything else.
@@ -270,7 +298,7 @@ class ModelService:
                 net.set_attn_implementation("sdpa")
         weights = torch.stack(out.attentions, dim=1)[0].float().cpu().numpy()  # (layers, heads, seq, seq)
         byte_level = self._byte_level(slot, tok)
-        texts = [readable_piece(p, byte_level) for p in tok.convert_ids_to_tokens(ids[0].tolist())]
+        texts = [readable_piece(p, byte_level) for p in self._pieces(slot, ids[0].tolist())]
         return Attentions(tokens=tuple(texts), weights=weights, truncated_from=n if n > max_tokens else 0)
 
     def chat_prompt(self, messages: Sequence[dict], model: str | None = None) -> str:
@@ -287,8 +315,8 @@ class ModelService:
     def next_token_distribution(self, prompt: str, model: str | None = None) -> NextTokenDistribution:
         """The model's probabilities for the token that follows `prompt` (raw text, no template added)."""
         slot = self._slot(model, "causal-lm")
-        net, tok = self._model(slot), self._tokenizer(slot)
-        ids = tok(prompt, add_special_tokens=False, return_tensors="pt")["input_ids"]
+        net = self._model(slot)
+        ids = self._encode(slot, prompt, add_special_tokens=False, return_tensors="pt")["input_ids"]
         if ids.shape[1] == 0:
             raise ValueError("the prompt is empty")
         window = int(net.config.max_position_embeddings)
@@ -305,16 +333,16 @@ class ModelService:
         if not messages or not all(isinstance(m, dict) and isinstance(m.get("content"), str) for m in messages):
             raise ValueError("messages must be a non-empty list of {'role', 'content'} dicts")
         slot = self._slot(model, "causal-lm")
-        net, tok = self._model(slot), self._tokenizer(slot)
-        ids = tok(self.chat_prompt(messages, slot.spec.name), add_special_tokens=False, return_tensors="pt")["input_ids"]
+        net = self._model(slot)
+        ids = self._encode(slot, self.chat_prompt(messages, slot.spec.name), add_special_tokens=False,
+                           return_tensors="pt")["input_ids"]
         ids, dropped = fit_to_window(ids, int(net.config.max_position_embeddings), settings.max_new_tokens)
         result = GenerationResult(prompt_tokens=ids.shape[1], max_new_tokens=settings.max_new_tokens,
                                   truncated_prompt_tokens=dropped)
         ids = ids.to(self.device)
-        stop_ids = {i for i in (tok.eos_token_id, tok.convert_tokens_to_ids("<|im_end|>"),
-                                tok.convert_tokens_to_ids("<|endoftext|>")) if isinstance(i, int) and i >= 0}
-        stop_ids.discard(tok.unk_token_id) if tok.unk_token_id is not None else None
-        run = lambda cancel: decode_stream(net, tok, ids, settings, stop_ids, cancel, slot.lock)
+        stop_ids = self._stop_ids(slot)
+        decode = lambda new_ids: self._decode(slot, new_ids)
+        run = lambda cancel: decode_stream(net, decode, ids, settings, stop_ids, cancel, slot.lock)
         return self._generation.submit(run, result)
 
     @property

@@ -186,3 +186,25 @@ def test_status_reports_sizes(decoder, encoder):
     assert smol.state == LoadState.READY and smol.memory_bytes == 134_515_008 * 4
     assert 22_000_000 < mini.parameters < 23_000_000 and mini.disk_bytes > 80_000_000
     assert decoder.device.type in ("cpu", "cuda", "mps") and decoder.device_label
+
+
+def test_many_sessions_at_once_share_the_service_safely(decoder, encoder):
+    """Workshop load: threads tokenizing, embedding, reading attentions and generating at the same time."""
+    errors, results = [], []
+
+    def work(i):
+        try:
+            for _ in range(3):
+                decoder.tokenize(f"Participant {i} types some text " * 20)
+                decoder.tokenize(f"Participant {i}", kind="sentence-encoder")
+                encoder.embed([f"sentence {i}", "another sentence with padding " * 5])
+            decoder.attentions(f"Hello from {i}", max_tokens=16)
+            results.append(decoder.generate([{"role": "user", "content": f"Say hi to {i}"}],
+                                            SamplingSettings(temperature=0, max_new_tokens=4)).collect())
+        except Exception as exc:  # collected and asserted below
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    [t.start() for t in threads]
+    [t.join(120) for t in threads]
+    assert not errors and len(results) == 8 and all(r.tokens for r in results)
