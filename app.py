@@ -4,13 +4,12 @@ Run with `make run` (or `streamlit run app.py`). Pages live in pages/, lesson te
 """
 import streamlit as st
 
-from components import model_status, resources
+from components import model_status, navigation
 
 st.set_page_config(page_title="GenAI Lab", page_icon=":material/school:", layout="wide")
 
 home = st.Page("pages/00_home.py", title="Welcome", icon=":material/home:", default=True)
-lessons = [st.Page(s.page, title=f"{s.number}. {s.title}", icon=s.icon, url_path=s.id) for s in resources.sections()]
-page = st.navigation({"GenAI Lab": [home], "Lessons": lessons}, expanded=True)
+page = st.navigation({"GenAI Lab": [home], "Lessons": navigation.lesson_pages()}, expanded=True)
 
 page.run()  # the page's text is drawn before the sidebar imports torch or touches a model
 with st.sidebar:

@@ -4,13 +4,16 @@ from __future__ import annotations
 import streamlit as st
 
 from components import resources
-from core.lessons import LESSONS_DIR
+from core.lessons import LESSONS_DIR, LessonError
 
 
 def show() -> None:
     st.title("GenAI Lab")
     st.markdown((LESSONS_DIR / "home.md").read_text(encoding="utf-8"))
-    sections = resources.sections()
+    try:
+        sections = resources.sections()
+    except LessonError:
+        return  # the navigation already shows the error
     columns = st.columns(3, gap="medium")
     for i, section in enumerate(sections):
         with columns[i % 3].container(border=True):

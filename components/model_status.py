@@ -30,10 +30,13 @@ def load_with_progress(service, name: str, kind: str) -> bool:
 
 
 def show(key: str = "model_status") -> None:
-    service = resources.model_service()
     st.markdown("**Models**")
+    service = resources.model_service_or_none()
+    if service is None:
+        return
     st.caption(f"Running on {service.device_label}")
-    for status in service.statuses():
+    statuses = service.statuses()
+    for status in statuses:
         icon = _STATE_ICON[status.state.value]
         role = "decoder · chat" if status.kind == "causal-lm" else "encoder · embeddings"
         lines = [f"{icon} **{status.label}** — {role}", f"{status.state.value}"]
@@ -44,9 +47,9 @@ def show(key: str = "model_status") -> None:
         st.caption("  \n".join(lines))
         if status.state.value == "failed":
             st.caption(f":red[{status.message}]")
-    if not all(s.state.value == "ready" for s in service.statuses()):
+    if not all(s.state.value == "ready" for s in statuses):
         if st.button("Load models now", key=f"{key}_load", help="Loads both models so later demos answer at once. "
                      "The first start on a machine converts the decoder (~20 s); later starts take a second."):
-            for status in service.statuses():
+            for status in statuses:
                 load_with_progress(service, status.name, status.kind)
             st.rerun()

@@ -20,6 +20,15 @@ def model_service():
     return ModelService(Settings.from_env())
 
 
+def model_service_or_none():
+    """The service, or None after showing why it could not start (bad registry, missing package, no GPU)."""
+    try:
+        return model_service()
+    except Exception as exc:
+        st.error(f"The model service could not start: {exc}")
+        return None
+
+
 @st.cache_data(show_spinner=False)
 def sections() -> list[Section]:
     return load_sections()

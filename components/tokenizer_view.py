@@ -70,7 +70,9 @@ def show(key: str = "tokenizer") -> None:
         text = text[:MAX_CHARS]
     st.caption("Whitespace is made visible: · is a space, ↵ a line break, ⇥ a tab; <F0><9F> are bytes of a "
                "character split over several tokens; ⟨U+200D⟩ is an invisible character.")
-    service = resources.model_service()
+    service = resources.model_service_or_none()
+    if service is None:
+        return
     left, right = st.columns(2, gap="large")
     with left:
         _one_side(service, text, "causal-lm", "SmolLM2 (decoder)", key)

@@ -93,11 +93,22 @@ def gguf_context_length(path: Path) -> int:
     raise ValueError(f"{path.name} has no context_length in its header")
 
 
+def _from_hub(load: Callable, repo_id: str, **kwargs):
+    """Load from the Hugging Face hub cache; explain how to download when the app is offline."""
+    try:
+        return load(repo_id, **kwargs)
+    except OSError as exc:
+        if os.environ.get("HF_HUB_OFFLINE", "1") not in ("0", "false", "False"):
+            raise RegistryError(f"{repo_id} is not in the local Hugging Face cache and downloads are off; "
+                                "start the app once with HF_HUB_OFFLINE=0 to download it") from exc
+        raise
+
+
 def load_tokenizer(spec: ModelSpec, files: ModelFiles, cache_dir: Path, progress: Progress = _no_progress):
     from transformers import AutoTokenizer
 
     if files.hub_id:
-        return AutoTokenizer.from_pretrained(files.hub_id)
+        return _from_hub(AutoTokenizer.from_pretrained, files.hub_id)
     if not files.gguf_file:
         return AutoTokenizer.from_pretrained(files.folder)
     cached = cache_folder(cache_dir, spec, files) / "tokenizer"
@@ -123,7 +134,7 @@ def load_model(spec: ModelSpec, files: ModelFiles, cache_dir: Path, device: torc
     kwargs = dict(dtype=torch.float32, attn_implementation="sdpa")
     if files.hub_id:
         progress(0.2, f"Loading {files.hub_id} from the Hugging Face cache…")
-        model = auto.from_pretrained(files.hub_id, **kwargs)
+        model = _from_hub(auto.from_pretrained, files.hub_id, **kwargs)
     elif not files.gguf_file:
         model = auto.from_pretrained(files.folder, **kwargs)
     else:

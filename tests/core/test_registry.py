@@ -52,3 +52,15 @@ def test_settings_from_env(tmp_path):
     assert not Settings.from_env({"HF_HUB_OFFLINE": "0"}).offline
     with pytest.raises(ValueError, match="GENAI_LAB_DEVICE"):
         Settings.from_env({"GENAI_LAB_DEVICE": "tpu"})
+
+
+def test_an_uncached_hub_model_explains_how_to_download(tmp_path, monkeypatch):
+    from core.model_service import ModelService
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))   # an empty hub cache
+    reg = parse_registry({"models": {"big": {"kind": "causal-lm", "source": {"type": "hub", "repo_id": "org/not-here"}}}})
+    svc = ModelService(Settings.from_env({"GENAI_LAB_CACHE": str(tmp_path)}), registry=reg)
+    with pytest.raises(RegistryError, match="HF_HUB_OFFLINE=0"):
+        svc.load("big")
+    assert svc.status("big").state.value == "failed" and "HF_HUB_OFFLINE=0" in svc.status("big").message

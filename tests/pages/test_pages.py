@@ -78,3 +78,29 @@ def test_tokenizer_demo_survives_bad_input(text):
         assert any("only the first 200,000" in w.value for w in at.warning)
     if text.startswith("word"):
         assert any("do not fit" in w.value for w in at.warning)   # beyond MiniLM's 256 and SmolLM2's 8,192
+
+
+@pytest.fixture
+def fresh_service():
+    """Forget the process-wide model service before and after a test that changes its settings."""
+    from components import resources
+    resources.model_service.clear()
+    yield
+    resources.model_service.clear()
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"GENAI_LAB_DEVICE": "cuda"}, "could not start"),            # asked for a GPU that is not there (CI has none)
+    ({"GENAI_LAB_DEVICE": "tpu"}, "GENAI_LAB_DEVICE"),
+    ({"GENAI_LAB_MODELS": "/nonexistent/models.yaml"}, "cannot read the model registry"),
+])
+def test_a_broken_setup_shows_a_message_not_a_traceback(monkeypatch, fresh_service, env, message):
+    import torch
+    if env.get("GENAI_LAB_DEVICE") == "cuda" and torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert not at.exception
+    assert any(message in e.value for e in at.sidebar.error), [e.value for e in at.sidebar.error]

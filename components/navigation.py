@@ -1,0 +1,17 @@
+"""The app's page list, built from lessons/sections.yaml."""
+from __future__ import annotations
+
+import streamlit as st
+
+from components import resources
+from core.lessons import LessonError
+
+
+def lesson_pages() -> list:
+    """One st.Page per lesson, in the deck's order; a broken sections file shows an error instead."""
+    try:
+        sections = resources.sections()
+    except LessonError as exc:
+        st.error(f"The list of lessons could not be read: {exc}")
+        return []
+    return [st.Page(s.page, title=f"{s.number}. {s.title}", icon=s.icon, url_path=s.id) for s in sections]
