@@ -27,7 +27,8 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def server_url():
     port = _free_port()
-    log = open(ROOT / ".cache" / "browser-test-server.log", "w") if (ROOT / ".cache").exists() else subprocess.DEVNULL
+    (ROOT / ".cache").mkdir(exist_ok=True)
+    log = open(ROOT / ".cache" / "browser-test-server.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true"],
@@ -80,6 +81,8 @@ class LabPage:
     def open(self, path: str = "") -> "LabPage":
         self.page.goto(f"{self.base_url}/{path}")
         self.page.wait_for_selector("[data-testid=stApp][data-test-connection-state=CONNECTED]", timeout=60_000)
+        self.page.wait_for_selector("h1", timeout=60_000)          # the script has started drawing this page
+        self.page.locator("[data-testid=stSidebar]").get_by_text("Running on").wait_for(timeout=120_000)  # ...to the end
         return self.settle()
 
     def settle(self, timeout: int = 180_000) -> "LabPage":

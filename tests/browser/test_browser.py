@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
@@ -15,7 +16,7 @@ SECTIONS = yaml.safe_load((ROOT / "lessons" / "sections.yaml").read_text(encodin
 def test_every_page_opens_without_errors(lab, path, title):
     lab.open(path)
     assert title in lab.page.locator("h1").first.inner_text()
-    assert lab.page.locator("[data-testid=stSidebar]").get_by_text("Running on").count() == 1, "the sidebar shows the device"
+    expect(lab.page.locator("[data-testid=stSidebar]").get_by_text("Running on")).to_have_count(1)  # the device
     lab.assert_healthy()
     lab.screenshot(f"page-{path or 'home'}")
 
@@ -34,9 +35,15 @@ def chips(lab, side: int):
 
 
 def type_text(lab, text: str) -> None:
+    """Submit new text and wait until the chips show it (not merely until the script is idle)."""
+    lab.page.wait_for_selector(".tok-wrap")
+    before = lab.page.locator(".tok-wrap").first.inner_text()
     box = lab.page.get_by_role("textbox", name="Your text")
     box.fill(text)
     box.press("Control+Enter")
+    lab.page.wait_for_function(
+        "(before) => { const w = document.querySelector('.tok-wrap'); return w && w.innerText !== before; }",
+        arg=before, timeout=120_000)
     lab.settle()
 
 
@@ -71,8 +78,9 @@ def test_tokenizer_demo_handles_odd_unicode_and_long_text(lab):
     # The zero-width joiner (E2 80 8D) inside the family emoji is split into byte pieces.
     assert "<E2><80>" in lab.page.locator(".tok-wrap").first.inner_text()
     type_text(lab, "lorem ipsum " * 800)
-    assert lab.page.get_by_text("do not fit in the 256-token window").count() >= 1
-    assert chips(lab, 0).count() == 400 and lab.page.get_by_text("Drawing the first 400").count() >= 1
+    expect(lab.page.get_by_text("do not fit in the 256-token window")).to_have_count(1)
+    expect(chips(lab, 0)).to_have_count(400)
+    expect(lab.page.get_by_text("Drawing the first 400").first).to_be_visible()
     lab.assert_healthy()
     lab.screenshot("tokenizer-long-text")
 
@@ -84,7 +92,8 @@ def test_load_models_button_shows_progress_and_ends_ready(lab):
         button.click()
         lab.settle(timeout=300_000)
     sidebar = lab.page.locator("[data-testid=stSidebar]")
-    assert sidebar.get_by_text("ready ·").count() == 2, sidebar.inner_text()
-    assert "134.5 M parameters" in sidebar.inner_text()
+    expect(sidebar.get_by_text("ready ·")).to_have_count(2, timeout=300_000)
+    expect(sidebar).to_contain_text("134.5 M parameters")
+    expect(sidebar.get_by_role("button", name="Load models now")).to_have_count(0)
     lab.assert_healthy()
     lab.screenshot("models-loaded")
