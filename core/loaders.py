@@ -23,7 +23,7 @@ Progress = Callable[[float, str], None]
 CACHE_FORMAT = 1  # bump when the layout of the cache changes
 
 
-def _no_progress(fraction: float, message: str) -> None:
+def no_progress(fraction: float, message: str) -> None:
     return None
 
 
@@ -104,7 +104,7 @@ def _from_hub(load: Callable, repo_id: str, **kwargs):
         raise
 
 
-def load_tokenizer(spec: ModelSpec, files: ModelFiles, cache_dir: Path, progress: Progress = _no_progress):
+def load_tokenizer(spec: ModelSpec, files: ModelFiles, cache_dir: Path, progress: Progress = no_progress):
     from transformers import AutoTokenizer
 
     if files.hub_id:
@@ -126,7 +126,7 @@ def load_tokenizer(spec: ModelSpec, files: ModelFiles, cache_dir: Path, progress
 
 
 def load_model(spec: ModelSpec, files: ModelFiles, cache_dir: Path, device: torch.device,
-               progress: Progress = _no_progress) -> torch.nn.Module:
+               progress: Progress = no_progress) -> torch.nn.Module:
     """Load a registered model in float32 with fast (sdpa) attention; attention maps switch to eager."""
     from transformers import AutoModel, AutoModelForCausalLM
 

@@ -17,7 +17,7 @@ import torch
 
 from core.device import describe_device, pick_device
 from core.generation import GenerationQueue, GenerationResult, GenerationStream, decode_stream
-from core.loaders import ModelFiles, Progress, _no_progress, load_model, load_tokenizer, resolve_files
+from core.loaders import ModelFiles, Progress, no_progress, load_model, load_tokenizer, resolve_files
 from core.registry import ModelSpec, Registry, load_registry
 from core.sampling import SamplingSettings
 from core.settings import Settings
@@ -146,14 +146,14 @@ class ModelService:
             slot.files = resolve_files(slot.spec)
         return slot.files
 
-    def _tokenizer(self, slot: _Slot, progress: Progress = _no_progress):
+    def _tokenizer(self, slot: _Slot, progress: Progress = no_progress):
         if slot.tokenizer is None:
             with slot.lock:
                 if slot.tokenizer is None:
                     slot.tokenizer = load_tokenizer(slot.spec, self._files(slot), self.settings.cache_dir, progress)
         return slot.tokenizer
 
-    def _model(self, slot: _Slot, progress: Progress = _no_progress):
+    def _model(self, slot: _Slot, progress: Progress = no_progress):
         if slot.model is not None:
             return slot.model
         with slot.lock:  # a second session asking meanwhile waits here and then reuses the model
@@ -175,7 +175,7 @@ class ModelService:
                 progress(1.0, slot.message)
         return slot.model
 
-    def load(self, name: str | None = None, kind: str = "causal-lm", progress: Progress = _no_progress) -> ModelStatus:
+    def load(self, name: str | None = None, kind: str = "causal-lm", progress: Progress = no_progress) -> ModelStatus:
         slot = self._slot(name, kind)
         self._model(slot, progress)
         return self.status(slot.spec.name)
