@@ -17,6 +17,7 @@ from typing import Callable
 import torch
 
 from core.registry import ModelSpec, RegistryError, package_folder
+from core.settings import is_offline
 
 # progress(fraction in [0, 1], message) — the UI turns these into a progress bar.
 Progress = Callable[[float, str], None]
@@ -98,7 +99,7 @@ def _from_hub(load: Callable, repo_id: str, **kwargs):
     try:
         return load(repo_id, **kwargs)
     except OSError as exc:
-        if os.environ.get("HF_HUB_OFFLINE", "1") not in ("0", "false", "False"):
+        if is_offline():
             raise RegistryError(f"{repo_id} is not in the local Hugging Face cache and downloads are off; "
                                 "start the app once with HF_HUB_OFFLINE=0 to download it") from exc
         raise

@@ -6,7 +6,7 @@ mistake in the file is reported with the model's name instead of failing later.
 from __future__ import annotations
 
 import importlib.util
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -49,7 +49,6 @@ class Registry:
     models: dict[str, ModelSpec]
     default_decoder: str
     default_encoder: str
-    extra: dict = field(default_factory=dict)
 
     def get(self, name: str) -> ModelSpec:
         try:

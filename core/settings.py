@@ -38,8 +38,14 @@ class Settings:
             cache_dir=Path(env.get("GENAI_LAB_CACHE") or _default_cache_dir()).expanduser(),
             device=device,
             registry_path=Path(env.get("GENAI_LAB_MODELS") or PROJECT_ROOT / "config" / "models.yaml"),
-            offline=env.get("HF_HUB_OFFLINE", "1").strip() not in ("0", "false", "False", ""),
+            offline=is_offline(env),
         )
+
+
+def is_offline(env: dict[str, str] | None = None) -> bool:
+    """True unless HF_HUB_OFFLINE is explicitly 0/false: the lab never downloads by default."""
+    value = (os.environ if env is None else env).get("HF_HUB_OFFLINE", "1").strip().lower()
+    return value not in ("0", "false", "")
 
 
 def enforce_offline_default() -> None:
