@@ -38,3 +38,44 @@ def sections() -> list[Section]:
 def lesson(section: Section) -> str:
     # A short TTL lets an instructor edit a lesson file and see it on the next rerun.
     return lesson_text(section)
+
+
+
+# ---- embeddings and attention demos (page 2, issue 3) -------------------------------------------
+# Results are cached per input, so moving a slider redraws without running the model again.
+@st.cache_data(show_spinner=False, ttl=60)
+def sentence_sets():
+    from core.embeddings import load_sentence_sets
+    return load_sentence_sets()
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def token_embeddings(text: str, max_tokens: int):
+    return model_service().token_embeddings(text, max_tokens=max_tokens)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def nearest_tokens(token_id: int, n: int):
+    return model_service().nearest_tokens(token_id, n)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def sentence_embeddings(sentences: tuple[str, ...]):
+    return model_service().embed(list(sentences))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def attentions(text: str, kind: str, max_tokens: int):
+    return model_service().attentions(text, kind=kind, max_tokens=max_tokens)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def attentions_with_continuation(text: str, new_tokens: int, max_tokens: int):
+    return model_service().attentions_with_continuation(text, new_tokens, max_tokens=max_tokens)
+
+
+@st.cache_resource(show_spinner=False)
+def bertviz_vendor():
+    from core.bertviz_offline import load_vendor
+    from core.settings import PROJECT_ROOT
+    return load_vendor(PROJECT_ROOT / "components" / "static" / "vendor")

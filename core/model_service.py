@@ -348,3 +348,79 @@ class ModelService:
     @property
     def queued_generations(self) -> int:
         return self._generation.waiting
+
+    # ---- embeddings and attention for the "inside the transformer" demos (issue 3) ---------
+    def token_embeddings(self, text: str, model: str | None = None, max_tokens: int = 256) -> "TokenEmbeddings":
+        """Each token of `text` and its row of the input embedding matrix (before any layer runs)."""
+        if not isinstance(text, str):
+            raise TypeError("text must be a string")
+        slot = self._slot(model, "causal-lm")
+        net, tok = self._model(slot), self._tokenizer(slot)
+        ids = self._encode(slot, text[:MAX_TEXT_CHARS], add_special_tokens=True)["input_ids"]
+        if not ids:
+            raise ValueError("the text has no tokens")
+        kept = [int(i) for i in ids[:max_tokens]]
+        with slot.lock, torch.inference_mode():
+            table = net.get_input_embeddings().weight                                 # (vocab, dim)
+            vectors = table[torch.tensor(kept, device=table.device)].float().cpu().numpy()  # (n, dim)
+        byte_level = self._byte_level(slot, tok)
+        texts = tuple(readable_piece(p, byte_level) for p in self._pieces(slot, kept))
+        return TokenEmbeddings(ids=tuple(kept), tokens=texts, vectors=vectors,
+                               truncated_from=len(ids) if len(ids) > max_tokens else 0)
+
+    def nearest_tokens(self, token_id: int, n: int = 10, model: str | None = None) -> list[tuple[int, str, float]]:
+        """The n vocabulary entries whose input embeddings are closest (cosine) to token `token_id`'s."""
+        slot = self._slot(model, "causal-lm")
+        net = self._model(slot)
+        with slot.lock, torch.inference_mode():
+            table = net.get_input_embeddings().weight                                 # (vocab, dim)
+            if not 0 <= int(token_id) < table.shape[0]:
+                raise ValueError(f"token id must be between 0 and {table.shape[0] - 1}")
+            cache = self.__dict__.setdefault("_embedding_norms", {})
+            if slot.spec.name not in cache:
+                cache[slot.spec.name] = table.float().norm(dim=1)                     # (vocab,)
+            norms = cache[slot.spec.name]
+            scores = (table.float() @ table[int(token_id)].float()) / (norms * norms[int(token_id)]).clamp(min=1e-12)
+            scores[int(token_id)] = -float("inf")                                     # not its own neighbour
+            top = torch.topk(scores, max(0, min(int(n), table.shape[0] - 1)))
+        ids = top.indices.cpu().tolist()
+        return list(zip(ids, self.token_texts(ids, slot.spec.name), top.values.cpu().tolist()))
+
+    def attentions_with_continuation(self, text: str, max_new_tokens: int = 20, model: str | None = None,
+                                     max_tokens: int = 256) -> tuple[Attentions, int]:
+        """Greedily continue `text`, then the attention of every layer and head over prompt + continuation.
+
+        Returns the attentions and how many of their tokens are the prompt (the rest were generated).
+        """
+        slot = self._slot(model, "causal-lm")
+        net, tok = self._model(slot), self._tokenizer(slot)
+        ids = self._encode(slot, text, add_special_tokens=True, return_tensors="pt")["input_ids"]   # (1, n)
+        n = ids.shape[1]
+        if n == 0:
+            raise ValueError("the text has no tokens")
+        max_tokens = min(max_tokens, self.context_window(slot))
+        if not 1 <= max_new_tokens < max_tokens:
+            raise ValueError(f"max_new_tokens must be between 1 and {max_tokens - 1}")
+        prompt = ids[:, :max_tokens - max_new_tokens].to(self.device)
+        stop = sorted(self._stop_ids(slot))
+        with slot.lock, torch.inference_mode():
+            full = net.generate(prompt, max_new_tokens=max_new_tokens, do_sample=False, eos_token_id=stop or None,
+                                pad_token_id=stop[0] if stop else None, attention_mask=torch.ones_like(prompt))
+            net.set_attn_implementation("eager")
+            try:
+                out = net(input_ids=full, output_attentions=True)
+            finally:
+                net.set_attn_implementation("sdpa")
+        weights = torch.stack(out.attentions, dim=1)[0].float().cpu().numpy()  # (layers, heads, seq, seq)
+        byte_level = self._byte_level(slot, tok)
+        texts = [readable_piece(p, byte_level) for p in self._pieces(slot, full[0].tolist())]
+        return (Attentions(tokens=tuple(texts), weights=weights, truncated_from=n if n > prompt.shape[1] else 0),
+                prompt.shape[1])
+
+
+@dataclass(frozen=True)
+class TokenEmbeddings:
+    ids: tuple[int, ...]         # token ids, in order
+    tokens: tuple[str, ...]      # readable token texts
+    vectors: np.ndarray          # (n, dim): each token's row of the input embedding matrix
+    truncated_from: int          # original token count when cut to max_tokens, else 0
