@@ -33,3 +33,7 @@ def show(section_id: str, demos: dict[str, Callable[[], None]] | None = None) ->
         if name not in shown:
             with st.container(border=True):
                 demo()
+    if section.id != "quiz":  # the quiz page has the whole quiz already
+        from components import quiz_view
+
+        quiz_view.end_of_lesson(section.id)

@@ -79,3 +79,21 @@ def bertviz_vendor():
     from core.bertviz_offline import load_vendor
     from core.settings import PROJECT_ROOT
     return load_vendor(PROJECT_ROOT / "components" / "static" / "vendor")
+
+
+# ---- quiz and workshop (issue 6)
+
+@st.cache_resource(show_spinner=False)
+def quiz_store(url: str):
+    """One store per database URL, shared by every session (keyed on the URL so tests can point elsewhere)."""
+    from core.store import open_store
+
+    return open_store(url)
+
+
+@st.cache_resource(show_spinner=False, ttl=30)
+def question_bank():
+    # A short TTL lets an instructor edit lessons/quiz/*.yaml and see it within half a minute.
+    from core.quiz import load_bank
+
+    return load_bank(section_ids=[s.id for s in sections()])

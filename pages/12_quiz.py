@@ -1,4 +1,4 @@
-"""Quiz — lesson page (content in lessons/12_quiz.md)."""
-from components import lesson
+"""Quiz — lesson page (content in lessons/12_quiz.md) with the self-paced quiz and progress chart."""
+from components import lesson, quiz_view
 
-lesson.show("quiz")
+lesson.show("quiz", demos={"quiz": quiz_view.show})
