@@ -1,4 +1,4 @@
 """What is generative AI? — lesson page (content in lessons/01_generative_ai.md)."""
-from components import lesson
+from components import hallucination_view, lesson
 
-lesson.show("generative-ai")
+lesson.show("generative-ai", demos={"hallucination": hallucination_view.show})
