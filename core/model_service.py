@@ -417,6 +417,15 @@ class ModelService:
         return (Attentions(tokens=tuple(texts), weights=weights, truncated_from=n if n > prompt.shape[1] else 0),
                 prompt.shape[1])
 
+    # ---- vocabulary listing for the masked-LM demo (issue 3, page 5) -------------------------
+    def vocabulary(self, model: str | None = None, kind: str = "sentence-encoder") -> list[str]:
+        """Every vocabulary piece of a model's tokenizer, ordered by token id."""
+        slot = self._slot(model, kind)
+        tok = self._tokenizer(slot)
+        with slot.tokenizer_lock:
+            vocab = tok.get_vocab()
+        return [piece for piece, _ in sorted(vocab.items(), key=lambda kv: kv[1])]
+
 
 @dataclass(frozen=True)
 class TokenEmbeddings:
