@@ -129,3 +129,32 @@ def arch_encoder_vocabulary():
 def model_card(name: str, measured_memory_bytes: int):
     from core.model_card import build_card
     return build_card(model_service().registry.get(name), measured_memory_bytes)
+
+
+# ---- compute & quantization (page 6), issue 5 ---------------------------------------------------------
+@st.cache_data(show_spinner=False)
+def memory_known_models():
+    from core.memory import known_models
+    return known_models()
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def quantized_decoder(scheme: str, group_size: int):
+    """A private copy of the decoder quantized with `scheme`, shared by every session (read-only, with a lock).
+
+    Checks free memory before copying; raises core.quantization.MemoryShortError with a message when short."""
+    from core.quantization import check_free_memory, quantize_copy
+
+    service = model_service()
+    status = service.load(kind="causal-lm")
+    check_free_memory(int(status.memory_bytes * 1.3), service.device)
+    return quantize_copy(service.decoder_copy(), scheme, group_size)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def fp32_logits(ids: tuple[int, ...]):
+    """The shared FP32 decoder's logits for every position of `ids` (timed), the reference for quantization."""
+    from core.quantization import forward_logits
+
+    with model_service().borrowed_decoder() as net:
+        return forward_logits(net, list(ids))

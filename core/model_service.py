@@ -345,6 +345,49 @@ class ModelService:
         run = lambda cancel: decode_stream(net, decode, ids, settings, stop_ids, cancel, slot.lock)
         return self._generation.submit(run, result)
 
+    # ---- private copies of the decoder for the quantization lab (issue 5) ----------------------
+    def decoder_copy(self, model: str | None = None, progress: Progress = no_progress):
+        """A deep copy of the loaded decoder, owned by the caller: quantize it freely, the shared one never changes."""
+        import copy
+
+        slot = self._slot(model, "causal-lm")
+        net = self._model(slot, progress)
+        with slot.lock, torch.inference_mode(False):
+            return copy.deepcopy(net)
+
+    def borrowed_decoder(self, model: str | None = None):
+        """`with service.borrowed_decoder() as net:` — the shared decoder for read-only forward passes.
+
+        Holds the model's lock for the whole block (other requests wait), so keep the block short and never
+        change the model inside it."""
+        import contextlib
+
+        slot = self._slot(model, "causal-lm")
+        net = self._model(slot)
+
+        @contextlib.contextmanager
+        def hold():
+            with slot.lock:
+                yield net
+        return hold()
+
+    def decoder_encode(self, text: str, chat: bool = False, model: str | None = None) -> list[int]:
+        """Token ids of `text` for the decoder: raw (no special tokens) or wrapped as one user chat message."""
+        if not isinstance(text, str):
+            raise TypeError("text must be a string")
+        if len(text) > MAX_TEXT_CHARS:
+            raise ValueError(f"text is {len(text):,} characters; the limit is {MAX_TEXT_CHARS:,}")
+        slot = self._slot(model, "causal-lm")
+        if chat:
+            text = self.chat_prompt([{"role": "user", "content": text}], slot.spec.name)
+        return [int(i) for i in self._encode(slot, text, add_special_tokens=False)["input_ids"]]
+
+    def decoder_decode(self, ids: Sequence[int], model: str | None = None) -> str:
+        return self._decode(self._slot(model, "causal-lm"), [int(i) for i in ids])
+
+    def decoder_stop_ids(self, model: str | None = None) -> set[int]:
+        return self._stop_ids(self._slot(model, "causal-lm"))
+
     @property
     def queued_generations(self) -> int:
         return self._generation.waiting
