@@ -202,7 +202,7 @@ def show(key: str = "attention") -> None:
     st.session_state.setdefault(f"{key}_text", EXAMPLES["Who is 'it'?"])
     st.selectbox("Start from an example", ["—"] + list(EXAMPLES), key=f"{key}_example",
                  on_change=_on_example, args=(key,))
-    text = st.text_area("Your text", key=f"{key}_text", height=80)
+    text = st.text_area("Text for the attention maps", key=f"{key}_text", height=80)
     left, right = st.columns([2, 1])
     generate = left.checkbox("Let SmolLM2 continue the text, and show attention over its own tokens too",
                              key=f"{key}_generate")

@@ -87,7 +87,7 @@ def _rounded(w: np.ndarray, digits: int) -> list:
     return np.round(np.nan_to_num(w, nan=0.0), digits).tolist()
 
 
-def _page(div_id: str, controls: str, view_js: str, params: dict, vendor: VendorScripts) -> str:
+def _page(div_id: str, controls: str, view_js: str, params: dict, vendor: VendorScripts, min_width: int = 0) -> str:
     """One HTML document: d3 and jQuery first (no loader yet, so they become globals), then require.js and
     two named modules handing those globals to bertviz's `requirejs(['jquery', 'd3'], ...)` call."""
     script = view_js.replace("PYTHON_PARAMS", _script_json(params))
@@ -101,6 +101,9 @@ def _page(div_id: str, controls: str, view_js: str, params: dict, vendor: Vendor
         "<script>define('d3', [], function () { return window.d3; });"
         "define('jquery', [], function () { return window.jQuery; });</script>",
         f"<script>{script}</script>",
+        # The model view is drawn 970 px wide: shrink it to fit a narrower frame instead of cutting it off.
+        (f"<script>function fit() {{ document.body.style.zoom = Math.min(1, window.innerWidth / {min_width}); }}"
+         "fit(); window.addEventListener('resize', fit);</script>") if min_width else "",
         "</body></html>",
     ])
 
@@ -142,4 +145,4 @@ def model_view_html(weights, tokens: list[str], vendor: VendorScripts, layers: l
     thumb = len(tokens) * 7 * (12 / heads) + 2 * _MODEL_THUMB_PAD
     detail = len(tokens) * 18 + 2 * 15 + 25
     height = int(max(len(layers) * thumb + _MODEL_AXIS, detail) + 40)
-    return ViewPage(_page(div_id, "", view_script("model"), params, vendor), height)
+    return ViewPage(_page(div_id, "", view_script("model"), params, vendor, min_width=_MODEL_DIV_WIDTH + 10), height)

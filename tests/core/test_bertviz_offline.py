@@ -47,7 +47,7 @@ def test_pages_are_self_contained(vendor, build):
     assert page.html.startswith("<!DOCTYPE html>") and page.height > 100
     assert not re.search(r"""(src|href)\s*=\s*["']?https?:""", page.html)
     assert "cdnjs" not in page.html and "sourceMappingURL" not in page.html
-    assert len(re.findall(r"^<script>", page.html, re.M)) == 5                    # d3, jQuery, require.js, the shims, the view
+    assert len(re.findall(r"^<script>", page.html, re.M)) == (5 if build is head_view_html else 6)  # + zoom                    # d3, jQuery, require.js, the shims, the view
     assert "define('d3'" in page.html and "define('jquery'" in page.html
 
 

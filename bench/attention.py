@@ -1,0 +1,80 @@
+"""Attention demo timings: from a ~100-token text to everything the attention demo draws, on this machine.
+
+Measures (warm models, median of 3 runs): both models' attention forward passes, the head statistics,
+the two plotly heatmaps' figure building, bertviz's head and model view HTML (time and size), and the
+greedy continuation + attention. Also reports the first (cold) call, which includes loading the models.
+
+Usage: .venv/bin/python bench/attention.py   (GENAI_LAB_CACHE as for the app; HF_HUB_OFFLINE=1)
+"""
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+TEXT = ("The dog ignored the ball because it was tired. Later that evening, the children took it to the park, "
+        "where it slept under a tree while they played football and argued about who had won the last game. "
+        "When the sun went down, everyone walked home slowly, talking about school, homework, holidays and the "
+        "strange noise they had heard near the old bridge.")
+
+
+def timed(fn, repeat=3):
+    times, out = [], None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), out
+
+
+def main() -> None:
+    from core.attention_stats import STATISTICS, head_grid
+    from core.bertviz_offline import head_view_html, load_vendor, model_view_html
+    from core.model_service import ModelService
+    from core.settings import Settings
+    from components.attention_view import BERTVIZ_LAYERS, BERTVIZ_TOKENS, MAX_TOKENS, attention_heatmap, overview_figure
+
+    svc = ModelService(Settings.from_env())
+    print(f"device: {svc.device_label}")
+    t0 = time.perf_counter()
+    dec = svc.attentions(TEXT, kind="causal-lm", max_tokens=MAX_TOKENS)
+    enc = svc.attentions(TEXT, kind="sentence-encoder", max_tokens=MAX_TOKENS)
+    print(f"cold: both models loaded + first attention pass   {time.perf_counter() - t0:7.2f} s")
+    print(f"tokens: SmolLM2 {len(dec.tokens)}, MiniLM {len(enc.tokens)}")
+
+    t_dec, dec = timed(lambda: svc.attentions(TEXT, kind="causal-lm", max_tokens=MAX_TOKENS))
+    t_enc, enc = timed(lambda: svc.attentions(TEXT, kind="sentence-encoder", max_tokens=MAX_TOKENS))
+    t_stats, _ = timed(lambda: [head_grid(a.weights, s) for a in (dec, enc) for s in STATISTICS])
+    t_figs, _ = timed(lambda: (attention_heatmap(dec.weights[0, 0], dec.tokens, True).to_json(),
+                               attention_heatmap(enc.weights[0, 0], enc.tokens, False).to_json(),
+                               overview_figure(head_grid(dec.weights, "entropy"), "entropy", (0, 0)).to_json()))
+    vendor = load_vendor(ROOT / "components" / "static" / "vendor")
+    n = BERTVIZ_TOKENS
+    t_head, head = timed(lambda: head_view_html(dec.weights[:, :, :n, :n], list(dec.tokens[:n]), vendor))
+    t_model, model = timed(lambda: model_view_html(dec.weights[:, :, :n, :n], list(dec.tokens[:n]), vendor,
+                                                   layers=list(range(BERTVIZ_LAYERS))))
+    t_cont, (cont, prompt_len) = timed(lambda: svc.attentions_with_continuation(TEXT, 12, max_tokens=MAX_TOKENS), 2)
+
+    rows = [
+        ("SmolLM2 attention, all 30 layers x 9 heads", t_dec),
+        ("MiniLM attention, all 6 layers x 12 heads", t_enc),
+        ("head statistics, 4 kinds x both models", t_stats),
+        ("plotly figures (2 heatmaps + overview) to JSON", t_figs),
+        (f"bertviz head view HTML, {n} tokens, 30 layers ({len(head.html) / 1e6:.2f} MB)", t_head),
+        (f"bertviz model view HTML, {n} tokens, {BERTVIZ_LAYERS} layers ({len(model.html) / 1e6:.2f} MB)", t_model),
+        (f"greedy continuation +12 tokens, then attention ({len(cont.tokens)} tokens)", t_cont),
+    ]
+    for label, seconds in rows:
+        print(f"{label:<72} {seconds * 1000:8.1f} ms")
+    total = t_dec + t_enc + t_stats + t_figs + t_head + t_model
+    print(f"{'total server time, text -> every attention view built (warm)':<72} {total * 1000:8.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
