@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-TEXT = ("The dog ignored the ball because it was tired. Later that evening, the children took it to the park, "
+TEXT = ("Once upon a time, in a small village by the sea, there lived an old fisherman and his cat. "
+        "The dog ignored the ball because it was tired. Later that evening, the children took it to the park, "
         "where it slept under a tree while they played football and argued about who had won the last game. "
         "When the sun went down, everyone walked home slowly, talking about school, homework, holidays and the "
         "strange noise they had heard near the old bridge.")
@@ -34,6 +35,8 @@ def timed(fn, repeat=3):
 
 
 def main() -> None:
+    import logging
+    logging.getLogger("streamlit").setLevel(logging.ERROR)          # "No runtime found" from cached helpers
     from core.attention_stats import STATISTICS, head_grid
     from core.bertviz_offline import head_view_html, load_vendor, model_view_html
     from core.model_service import ModelService

@@ -447,8 +447,15 @@ class ModelService:
         prompt = ids[:, :max_tokens - max_new_tokens].to(self.device)
         stop = sorted(self._stop_ids(slot))
         with slot.lock, torch.inference_mode():
-            full = net.generate(prompt, max_new_tokens=max_new_tokens, do_sample=False, eos_token_id=stop or None,
-                                pad_token_id=stop[0] if stop else None, attention_mask=torch.ones_like(prompt))
+            # Greedy decoding with the KV cache: feed the prompt once, then one new token per step.
+            full, step, past = prompt, prompt, None
+            for _ in range(max_new_tokens):
+                out = net(input_ids=step, past_key_values=past, use_cache=True)
+                past = out.past_key_values
+                step = out.logits[:, -1].argmax(-1, keepdim=True)                  # (1, 1)
+                full = torch.cat([full, step], dim=1)                             # (1, n + generated)
+                if int(step) in stop:
+                    break
             net.set_attn_implementation("eager")
             try:
                 out = net(input_ids=full, output_attentions=True)
