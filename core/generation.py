@@ -9,12 +9,12 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Iterator
 
 import torch
 
-from core.sampling import SamplingSettings, choose_token, sampling_distribution
+from core.sampling import MAX_STOP_CHARS, SamplingSettings, StopSequences, choose_token, sampling_distribution
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,14 @@ class GeneratedToken:
     text: str          # the new text this token added (may be "" while a character is incomplete)
     prob: float        # probability the model's sampling distribution gave this token
     rank: int          # 1 = it was the model's top choice
+    model_prob: float = 0.0   # probability in the model's own distribution (softmax of the raw logits)
+
+
+@dataclass(frozen=True)
+class StopHit:
+    """Sent by a decode loop when a stop sequence appeared; the stream records it in the result."""
+    sequence: str      # which stop sequence
+    held_text: str     # the generated text from the hit on (not part of the result's text)
 
 
 @dataclass
@@ -31,9 +39,11 @@ class GenerationResult:
     prompt_tokens: int = 0
     truncated_prompt_tokens: int = 0   # tokens dropped from the start of the prompt to fit the window
     max_new_tokens: int = 0
-    stop_reason: str = ""              # "eos", "max_new_tokens", "cancelled" or "error: ..."
+    stop_reason: str = ""              # "eos", "max_new_tokens", "stop_sequence", "cancelled" or "error: ..."
     seconds_to_first_token: float = 0.0
     seconds: float = 0.0
+    stop_sequence: str = ""            # the stop sequence that ended generation, if one did
+    stop_text: str = ""                # generated text cut off at the stop sequence (starts with it)
 
     @property
     def text(self) -> str:
@@ -45,35 +55,62 @@ class GenerationResult:
 
 
 def decode_stream(model, decode: Callable[[list[int]], str], input_ids: torch.Tensor, settings: SamplingSettings,
-                  stop_ids: set[int], cancel: threading.Event, lock: threading.RLock) -> Iterator[GeneratedToken]:
+                  stop_ids: set[int], cancel: threading.Event, lock: threading.RLock) -> Iterator[GeneratedToken | StopHit]:
     """Generate token by token with a KV cache.  input_ids: (1, prompt_len).
 
     `decode` turns generated ids into text (special tokens skipped); `lock` is held for each forward pass.
+    Every token goes through the sampling pipeline of core/sampling.py. With stop sequences, a token whose
+    text could be the start of one is held back until the next tokens show whether it is.
     """
     generator = None
     if settings.seed is not None:
         generator = torch.Generator(device="cpu").manual_seed(settings.seed)
-    cache, ids, emitted = None, input_ids, ""
+    stops = StopSequences(settings.stop_sequences)
+    prompt_ids = input_ids[0].tolist()
+    cache, ids = None, input_ids
     new_ids: list[int] = []
+    text = ""                                  # all generated text so far (complete characters only)
+    released = 0                               # characters of `text` already handed out with a token
+    pending: list[GeneratedToken] = []         # tokens held back, their text not yet released
     for _ in range(settings.max_new_tokens):
         if cancel.is_set():
             return
         with lock, torch.inference_mode():
             out = model(input_ids=ids, cache=cache, use_cache=True)
         cache = out.cache
-        logits = out.logits[0, -1].float().cpu()                     # (vocab,)
-        probs = sampling_distribution(logits, settings)              # (vocab,)
-        token_id = int(logits.argmax()) if settings.greedy else choose_token(probs, generator)
+        logits = out.logits[0, -1].float().cpu()                                    # (vocab,)
+        probs = sampling_distribution(logits, settings, prompt_ids + new_ids, new_ids)  # (vocab,)
+        token_id = int(probs.argmax()) if settings.greedy else choose_token(probs, generator)
         if token_id in stop_ids:
-            return
+            break
         rank = int((logits > logits[token_id]).sum()) + 1
+        model_prob = float(torch.softmax(logits, -1)[token_id])
         new_ids.append(token_id)
-        # Decode everything so far and emit only the new part; hold back a half-finished character.
-        text = decode(new_ids)
-        delta = "" if text.endswith("\ufffd") else text[len(emitted):]
-        emitted += delta
-        yield GeneratedToken(id=token_id, text=delta, prob=float(probs[token_id]), rank=rank)
+        # Decode everything so far; a half-finished character ("\ufffd" at the end) waits for the next token.
+        decoded = decode(new_ids)
+        if not decoded.endswith("\ufffd"):
+            text = decoded
+        pending.append(GeneratedToken(id=token_id, text="", prob=float(probs[token_id]), rank=rank,
+                                      model_prob=model_prob))
+        hit = stops.find(text, max(0, released - MAX_STOP_CHARS)) if stops.sequences else None
+        if hit is not None:
+            at, sequence = hit
+            at = max(at, released)
+            yield from _release(pending, text[released:at])
+            yield StopHit(sequence=sequence, held_text=text[at:])
+            return
+        safe = len(text) - stops.pending(text)       # keep back what could still become a stop sequence
+        if safe > released or not stops.sequences:
+            yield from _release(pending, text[released:safe])
+            released, pending = max(safe, released), []
         ids = torch.tensor([[token_id]], device=input_ids.device)
+    yield from _release(pending, text[released:])
+
+
+def _release(pending: list[GeneratedToken], new_text: str) -> Iterator[GeneratedToken]:
+    """Hand out held-back tokens; the newest one carries the text released now."""
+    for i, token in enumerate(pending):
+        yield replace(token, text=new_text if i == len(pending) - 1 else "")
 
 
 _DONE = object()
@@ -103,6 +140,10 @@ class GenerationStream:
                 if isinstance(item, BaseException):
                     self.result.stop_reason = f"error: {item}"
                     raise item
+                if isinstance(item, StopHit):
+                    self.result.stop_reason = "stop_sequence"
+                    self.result.stop_sequence, self.result.stop_text = item.sequence, item.held_text
+                    continue
                 if not self.result.tokens:
                     self.result.seconds_to_first_token = time.perf_counter() - start
                 self.result.tokens.append(item)

@@ -1,60 +1,345 @@
-"""Sampling settings and the basic next-token choice used by generation.
+"""The sampling pipeline: how the model's scores for the next token become one chosen token.
 
-The order is the usual one: temperature scales the logits, top-k keeps the k most likely
-tokens, top-p keeps the smallest set whose probabilities add up to p, then one token is drawn.
+Each knob is a small processor that takes the logits (vocab,) and the token history and returns
+new logits; none changes its input. They always run in this fixed order (the order of
+transformers' `generate`: penalties first, then the warpers):
+
+    1. repetition penalty   (transformers semantics: prompt and generated tokens, divide/multiply)
+    2. frequency + presence (OpenAI semantics: generated tokens only, subtract count*f + p)
+    3. temperature          (divide every logit; 0 means greedy: keep only the top token)
+    4. top-k                (keep the k highest logits)
+    5. top-p                (keep the smallest set of top tokens whose probabilities reach p)
+    6. softmax, then draw one token
+
+A removed token gets the logit -inf, so its probability after the softmax is exactly 0.
+`trace()` runs the same pipeline and records every step, for the teaching chart; generation uses
+`sampling_distribution()`, which runs the very same processors.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Sequence
 
 import torch
 
 MAX_NEW_TOKENS_LIMIT = 1024  # generation is capped here so one request cannot hold the model for minutes
+MAX_STOP_SEQUENCES = 4       # as in the OpenAI API
+MAX_STOP_CHARS = 64          # a stop sequence longer than this is refused
 
 
+def _number(name: str, value, low: float, high: float, *, low_open: bool = False) -> float:
+    """Check that `value` is a finite number in [low, high] (or (low, high] when low_open)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    if value > high or value < low or (low_open and value == low):
+        bracket = "(" if low_open else "["
+        raise ValueError(f"{name} must be in {bracket}{low}, {high}], got {value}")
+    return float(value)
+
+
+# ---- processors -------------------------------------------------------------------------
+class RepetitionPenalty:
+    """Make every token already seen (prompt or generated) less likely: divide a positive logit by the
+    penalty, multiply a negative one (Keskar et al. 2019, as in transformers). 1.0 = off, < 1 encourages."""
+    name = "repetition penalty"
+
+    def __init__(self, penalty: float):
+        self.penalty = _number("repetition_penalty", penalty, 0.0, 10.0, low_open=True)
+
+    def __call__(self, logits: torch.Tensor, seen: Sequence[int], generated: Sequence[int]) -> torch.Tensor:
+        if self.penalty == 1.0 or not len(seen):
+            return logits
+        ids = torch.tensor(sorted(set(int(i) for i in seen)), dtype=torch.long)   # (n_unique,)
+        old = logits[ids]
+        new = torch.where(old < 0, old * self.penalty, old / self.penalty)
+        return logits.index_copy(0, ids, new)
+
+
+class FrequencyPresencePenalty:
+    """OpenAI-style: logit -= count * frequency + (count > 0) * presence, counting generated tokens only."""
+    name = "frequency & presence penalties"
+
+    def __init__(self, frequency: float, presence: float):
+        self.frequency = _number("frequency_penalty", frequency, -2.0, 2.0)
+        self.presence = _number("presence_penalty", presence, -2.0, 2.0)
+
+    def __call__(self, logits: torch.Tensor, seen: Sequence[int], generated: Sequence[int]) -> torch.Tensor:
+        if (self.frequency == 0 and self.presence == 0) or not len(generated):
+            return logits
+        counts = Counter(int(i) for i in generated)
+        ids = torch.tensor(list(counts), dtype=torch.long)                       # (n_unique,)
+        c = torch.tensor([counts[i] for i in counts], dtype=logits.dtype)       # (n_unique,)
+        return logits.index_copy(0, ids, logits[ids] - c * self.frequency - self.presence)
+
+
+class Temperature:
+    """Divide the logits by the temperature: < 1 sharpens, > 1 flattens. 0 = greedy (only the top token)."""
+    name = "temperature"
+
+    def __init__(self, temperature: float):
+        self.temperature = _number("temperature", temperature, 0.0, 5.0)
+
+    def __call__(self, logits: torch.Tensor, seen: Sequence[int] = (), generated: Sequence[int] = ()) -> torch.Tensor:
+        if self.temperature == 0.0:
+            keep = torch.zeros_like(logits, dtype=torch.bool)
+            keep[logits.argmax()] = True                     # the single most likely token survives
+            return logits.masked_fill(~keep, float("-inf"))
+        return logits / self.temperature
+
+
+class TopK:
+    """Keep the k highest logits (ties with the k-th are kept too, as in transformers). 0 = off."""
+    name = "top-k"
+
+    def __init__(self, k: int):
+        if isinstance(k, bool) or not isinstance(k, int) or k < 0:
+            raise ValueError(f"top_k must be an integer >= 0, got {k!r}")
+        self.k = k
+
+    def __call__(self, logits: torch.Tensor, seen: Sequence[int] = (), generated: Sequence[int] = ()) -> torch.Tensor:
+        if self.k == 0 or self.k >= logits.numel():
+            return logits
+        kth = torch.topk(logits, self.k).values[-1]          # the k-th highest logit
+        return logits.masked_fill(logits < kth, float("-inf"))
+
+
+class TopP:
+    """Nucleus sampling: keep the most likely tokens until their probabilities add up to p.
+    1.0 = off; 0 keeps just the top token (transformers keeps at least one token, and so do we)."""
+    name = "top-p"
+
+    def __init__(self, p: float):
+        self.p = _number("top_p", p, 0.0, 1.0)
+
+    def __call__(self, logits: torch.Tensor, seen: Sequence[int] = (), generated: Sequence[int] = ()) -> torch.Tensor:
+        if self.p >= 1.0:
+            return logits
+        sorted_logits, order = torch.sort(logits, descending=True)           # (vocab,)
+        probs = torch.softmax(sorted_logits, dim=-1)
+        # Drop a token when the tokens ranked above it already reach p; the top token always stays.
+        above = probs.cumsum(-1) - probs
+        drop_sorted = above >= self.p
+        drop_sorted[0] = False
+        drop = drop_sorted.scatter(0, order, drop_sorted)
+        return logits.masked_fill(drop, float("-inf"))
+
+
+# ---- stop sequences ---------------------------------------------------------------------
+class StopSequences:
+    """Text that ends generation as soon as it appears; the text from the hit on is not returned."""
+
+    def __init__(self, sequences: Sequence[str] = ()):
+        if isinstance(sequences, str):
+            sequences = (sequences,)
+        seqs = tuple(sequences)
+        if not all(isinstance(s, str) for s in seqs):
+            raise ValueError("stop sequences must be strings")
+        if any(s == "" for s in seqs):
+            raise ValueError("a stop sequence cannot be empty")
+        if len(seqs) > MAX_STOP_SEQUENCES:
+            raise ValueError(f"at most {MAX_STOP_SEQUENCES} stop sequences, got {len(seqs)}")
+        if any(len(s) > MAX_STOP_CHARS for s in seqs):
+            raise ValueError(f"a stop sequence can have at most {MAX_STOP_CHARS} characters")
+        self.sequences = seqs
+
+    def find(self, text: str, start: int = 0) -> tuple[int, str] | None:
+        """The earliest hit at or after `start`: (character index, sequence), or None."""
+        hits = [(i, s) for s in self.sequences if (i := text.find(s, start)) >= 0]
+        return min(hits) if hits else None
+
+    def pending(self, text: str) -> int:
+        """How many characters at the end of `text` could be the start of a stop sequence (hold them back)."""
+        best = 0
+        for s in self.sequences:
+            for n in range(min(len(s) - 1, len(text)), 0, -1):
+                if text.endswith(s[:n]):
+                    best = max(best, n)
+                    break
+        return best
+
+
+# ---- settings ---------------------------------------------------------------------------
 @dataclass(frozen=True)
 class SamplingSettings:
-    temperature: float = 0.7      # 0 means greedy (always the most likely token); higher = flatter distribution
-    top_k: int = 0                # keep only the k most likely tokens; 0 = no limit
-    top_p: float = 1.0            # keep the smallest set of tokens with total probability >= p; 1.0 = no limit
-    max_new_tokens: int = 128     # stop after this many generated tokens
-    seed: int | None = None       # fixes the random draws so a run can be repeated
+    temperature: float = 0.7         # 0 means greedy (always the most likely token); higher = flatter distribution
+    top_k: int = 0                   # keep only the k most likely tokens; 0 = no limit
+    top_p: float = 1.0               # keep the smallest set of tokens with total probability >= p; 1.0 = no limit
+    max_new_tokens: int = 128        # stop after this many generated tokens
+    seed: int | None = None          # fixes the random draws so a run can be repeated
+    repetition_penalty: float = 1.0  # transformers-style, on prompt + generated tokens; 1.0 = off
+    frequency_penalty: float = 0.0   # OpenAI-style, per repeat of a generated token; 0 = off, range [-2, 2]
+    presence_penalty: float = 0.0    # OpenAI-style, once per generated token already used; 0 = off, range [-2, 2]
+    stop_sequences: tuple[str, ...] = ()  # generation ends where one of these appears (not included in the text)
 
     def __post_init__(self):
-        if not (0.0 <= self.temperature <= 5.0):
-            raise ValueError(f"temperature must be in [0, 5], got {self.temperature}")
-        if self.top_k < 0:
-            raise ValueError(f"top_k must be >= 0, got {self.top_k}")
-        if not (0.0 < self.top_p <= 1.0):
-            raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
-        if not (1 <= self.max_new_tokens <= MAX_NEW_TOKENS_LIMIT):
+        if isinstance(self.stop_sequences, (list, str)):
+            object.__setattr__(self, "stop_sequences", tuple([self.stop_sequences] if isinstance(
+                self.stop_sequences, str) else self.stop_sequences))
+        if (isinstance(self.max_new_tokens, bool) or not isinstance(self.max_new_tokens, int)
+                or not (1 <= self.max_new_tokens <= MAX_NEW_TOKENS_LIMIT)):
             raise ValueError(f"max_new_tokens must be in [1, {MAX_NEW_TOKENS_LIMIT}], got {self.max_new_tokens}")
+        if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0):
+            raise ValueError(f"seed must be a non-negative integer or None, got {self.seed!r}")
+        self.processors()                 # each processor validates its own argument
+        StopSequences(self.stop_sequences)
 
     @property
     def greedy(self) -> bool:
         return self.temperature == 0.0
 
+    def processors(self) -> list:
+        """The logits processors in their fixed order."""
+        return [RepetitionPenalty(self.repetition_penalty),
+                FrequencyPresencePenalty(self.frequency_penalty, self.presence_penalty),
+                Temperature(self.temperature), TopK(self.top_k), TopP(self.top_p)]
 
-def sampling_distribution(logits: torch.Tensor, settings: SamplingSettings) -> torch.Tensor:
+
+def process_logits(logits: torch.Tensor, settings: SamplingSettings, seen: Sequence[int] = (),
+                   generated: Sequence[int] = ()) -> torch.Tensor:
+    """Run every processor in order.  logits: (vocab,) -> (vocab,), removed tokens at -inf."""
+    out = logits.float()
+    for processor in settings.processors():
+        out = processor(out, seen, generated)
+    return out
+
+
+def sampling_distribution(logits: torch.Tensor, settings: SamplingSettings, seen: Sequence[int] = (),
+                          generated: Sequence[int] = ()) -> torch.Tensor:
     """Probabilities the next token is drawn from.  logits: (vocab,) -> probs: (vocab,)"""
-    if settings.greedy:
-        probs = torch.zeros_like(logits, dtype=torch.float32)
-        probs[logits.argmax()] = 1.0
-        return probs
-    scaled = logits.float() / settings.temperature
-    if settings.top_k:
-        kth = torch.topk(scaled, min(settings.top_k, scaled.numel())).values[-1]
-        scaled = scaled.masked_fill(scaled < kth, float("-inf"))
-    probs = torch.softmax(scaled, dim=-1)
-    if settings.top_p < 1.0:
-        sorted_p, order = torch.sort(probs, descending=True)
-        # Drop a token when the tokens ranked above it already reach top_p.
-        drop_sorted = (sorted_p.cumsum(-1) - sorted_p) >= settings.top_p
-        probs = probs.masked_fill(drop_sorted.scatter(0, order, drop_sorted), 0.0)
-        probs = probs / probs.sum()
-    return probs
+    return torch.softmax(process_logits(logits, settings, seen, generated), dim=-1)
 
 
 def choose_token(probs: torch.Tensor, generator: torch.Generator | None) -> int:
     """Draw one token id from `probs` (vocab,)."""
     return int(torch.multinomial(probs, 1, generator=generator).item())
+
+
+# ---- the pipeline, step by step (for the chart) -----------------------------------------
+@dataclass(frozen=True)
+class Step:
+    name: str                  # "model output", "repetition penalty", ..., "top-p"
+    active: bool               # False when the knob is at its no-op value
+    logits: torch.Tensor       # (vocab,) after this step (-inf = removed)
+    probs: torch.Tensor        # (vocab,) softmax of those logits
+    removed: tuple[int, ...]   # token ids this step removed (still possible before it, impossible after)
+    changed: tuple[int, ...]   # token ids whose logit this step changed without removing them (penalties)
+    kept: int                  # tokens still possible after this step
+
+
+@dataclass(frozen=True)
+class Trace:
+    steps: tuple[Step, ...] = field(default_factory=tuple)
+
+    @property
+    def base(self) -> Step:
+        return self.steps[0]
+
+    @property
+    def final(self) -> Step:
+        return self.steps[-1]
+
+    def removed_by(self, token_id: int) -> str | None:
+        """The step that removed this token, or None when it survives."""
+        for step in self.steps[1:]:
+            if token_id in step.removed:
+                return step.name
+        return None
+
+
+_MAX_LISTED = 60_000  # every vocabulary fits; a guard for bigger models' changed-lists
+
+
+def trace(logits: torch.Tensor, settings: SamplingSettings, seen: Sequence[int] = (),
+          generated: Sequence[int] = ()) -> Trace:
+    """Each step's logits and probabilities, and which tokens it removed or changed.  logits: (vocab,)"""
+    current = logits.float()
+    steps = [Step("model output", True, current, torch.softmax(current, -1), (), (), int(current.numel()))]
+    defaults = {"repetition penalty": settings.repetition_penalty != 1.0,
+                "frequency & presence penalties": settings.frequency_penalty != 0 or settings.presence_penalty != 0,
+                "temperature": settings.temperature != 1.0, "top-k": settings.top_k != 0, "top-p": settings.top_p < 1.0}
+    for processor in settings.processors():
+        new = processor(current, seen, generated)
+        alive_before, alive_after = torch.isfinite(current), torch.isfinite(new)
+        removed = torch.nonzero(alive_before & ~alive_after).flatten()[:_MAX_LISTED]
+        # Temperature rescales every logit; "changed" lists only tokens a penalty touched.
+        changed = () if processor.name == "temperature" else tuple(
+            torch.nonzero(alive_after & (new != current)).flatten()[:_MAX_LISTED].tolist())
+        steps.append(Step(processor.name, defaults[processor.name], new, torch.softmax(new, -1),
+                          tuple(removed.tolist()), changed, int(alive_after.sum())))
+        current = new
+    return Trace(tuple(steps))
+
+
+# ---- helpers for the UI and generation --------------------------------------------------
+def parse_stop_sequences(text: str) -> tuple[tuple[str, ...], list[str]]:
+    """One stop sequence per line; `\\n` and `\\t` stand for a line break and a tab.
+
+    Returns the usable sequences and notes about what was skipped (empty lines, too many, too long).
+    """
+    notes, seqs = [], []
+    if not isinstance(text, str):
+        return (), ["stop sequences must be text"]
+    for line in text.splitlines():
+        seq = line.replace("\\n", "\n").replace("\\t", "\t")
+        if seq == "":
+            continue                      # an empty line is not a stop sequence
+        if len(seq) > MAX_STOP_CHARS:
+            notes.append(f"a stop sequence longer than {MAX_STOP_CHARS} characters was ignored")
+            continue
+        if seq not in seqs:
+            seqs.append(seq)
+    if len(seqs) > MAX_STOP_SEQUENCES:
+        notes.append(f"only the first {MAX_STOP_SEQUENCES} stop sequences are used")
+        seqs = seqs[:MAX_STOP_SEQUENCES]
+    return tuple(seqs), notes
+
+
+def cap_max_new_tokens(requested, prompt_tokens: int, window: int) -> tuple[int, str]:
+    """A usable max_new_tokens and, when it had to change, a sentence saying why."""
+    try:
+        value = int(requested)
+    except (TypeError, ValueError, OverflowError):
+        return 64, "max new tokens must be a whole number; using 64"
+    room = max(1, window - max(prompt_tokens, 0) - 1)
+    limit = min(MAX_NEW_TOKENS_LIMIT, room)
+    if value < 1:
+        return 1, "max new tokens must be at least 1; using 1"
+    if value > limit:
+        why = (f"this app allows at most {MAX_NEW_TOKENS_LIMIT:,} new tokens per request" if limit == MAX_NEW_TOKENS_LIMIT
+               else f"only {room:,} tokens are left in the {window:,}-token context window after the prompt")
+        return limit, f"{value:,} new tokens asked for; capped at {limit:,} because {why}"
+    return value, ""
+
+
+def repeated_token_share(ids: Sequence[int]) -> float:
+    """Fraction of tokens that repeat a token already used earlier in the same text (0 = no repeats)."""
+    ids = list(ids)
+    return 1 - len(set(ids)) / len(ids) if ids else 0.0
+
+
+def chart_rows(t: Trace, n: int) -> list[dict]:
+    """Plain rows for the next-token chart: the n most likely tokens before any knob, plus any token the
+    knobs moved into the final top n. Each row: id, base and final probability, what removed or changed it."""
+    n = max(1, min(int(n), t.base.probs.numel()))
+    base_top = torch.topk(t.base.probs, n).indices.tolist()
+    final_top = [i for i in torch.topk(t.final.probs, n).indices.tolist() if t.final.probs[i] > 0]
+    ids = base_top + [i for i in final_top if i not in base_top]
+    removed = {i: step.name for step in t.steps[1:] for i in step.removed}
+    changed: dict[int, list[str]] = {}
+    for step in t.steps[1:]:
+        for i in step.changed:
+            changed.setdefault(i, []).append(step.name)
+    return [{"id": i, "base": float(t.base.probs[i]), "final": float(t.final.probs[i]),
+             "removed_by": removed.get(i, ""), "changed_by": ", ".join(changed.get(i, []))} for i in ids]
+
+
+def step_rows(t: Trace) -> list[dict]:
+    """One row per pipeline step, for a table: is the knob on, how many tokens remain, what it did."""
+    rows = []
+    for step in t.steps:
+        rows.append({"step": step.name, "on": step.active, "tokens still possible": step.kept,
+                     "removed here": len(step.removed), "logits changed here": len(step.changed),
+                     "top token's chance": float(step.probs.max())})
+    return rows
