@@ -40,7 +40,6 @@ def lesson(section: Section) -> str:
     return lesson_text(section)
 
 
-
 # ---- embeddings and attention demos (page 2, issue 3) -------------------------------------------
 # Results are cached per input, so moving a slider redraws without running the model again.
 @st.cache_data(show_spinner=False, ttl=60)
@@ -158,3 +157,44 @@ def fp32_logits(ids: tuple[int, ...]):
 
     with model_service().borrowed_decoder() as net:
         return forward_logits(net, list(ids))
+
+
+# ---- prompt engineering and sampling labs (issue 4) ---------------------------------------
+# Logits for a token sequence are computed once per (model, ids); moving a sampling knob only
+# re-processes these cached scores (core/sampling.py), so the chart redraws without the model.
+@st.cache_data(show_spinner=False, max_entries=512)
+def next_token_logits(ids: tuple[int, ...], model: str):
+    return model_service().next_token_logits(list(ids), model)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def chat_ids(messages: tuple[tuple[str, str], ...], model: str) -> tuple[int, ...]:
+    """Token ids of the templated chat prompt; `messages` as (role, content) pairs so they can be hashed."""
+    return tuple(model_service().chat_ids([{"role": r, "content": c} for r, c in messages], model))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def chat_prompt_text(messages: tuple[tuple[str, str], ...], model: str) -> str:
+    return model_service().chat_prompt([{"role": r, "content": c} for r, c in messages], model)
+
+
+@st.cache_data(show_spinner=False)
+def prompt_tasks():
+    from core.prompting import tasks
+    return tasks()
+
+
+@st.cache_data(show_spinner=False)
+def bench_set(name: str) -> dict:
+    from core.prompting import load_set
+    return load_set(name)
+
+
+@st.cache_data(show_spinner=False, max_entries=4096)
+def bench_row(set_name: str, task_id: str, index: int, shots: str, cot: bool, model: str):
+    """One graded bench answer; greedy decoding makes it repeatable, so each (setting, item, model) runs once."""
+    from core.prompting import BenchSetting, run_item
+
+    service = model_service()
+    generate = lambda messages, settings: service.generate(messages, settings, model=model).collect()
+    return run_item(generate, prompt_tasks()[task_id], bench_set(set_name), index, BenchSetting(shots, cot))

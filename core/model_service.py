@@ -392,6 +392,42 @@ class ModelService:
     def queued_generations(self) -> int:
         return self._generation.waiting
 
+    # ---- token-level access for the sampling lab and step-through generation (issue 4) ------
+    def chat_ids(self, messages: Sequence[dict], model: str | None = None) -> list[int]:
+        """Token ids of the templated chat prompt, exactly as `generate` feeds them (before window fitting)."""
+        slot = self._slot(model, "causal-lm")
+        text = self.chat_prompt(messages, slot.spec.name)
+        if len(text) > MAX_TEXT_CHARS:
+            raise ValueError(f"the prompt is {len(text):,} characters; the limit is {MAX_TEXT_CHARS:,}")
+        return [int(i) for i in self._encode(slot, text, add_special_tokens=False)["input_ids"]]
+
+    def next_token_logits(self, ids: Sequence[int], model: str | None = None) -> np.ndarray:
+        """The model's raw scores for the token after `ids` (a token-id sequence).  -> (vocab,) float32
+
+        A sequence longer than the window keeps its end. Callers cache the result per (model, ids)."""
+        slot = self._slot(model, "causal-lm")
+        net = self._model(slot)
+        ids = [int(i) for i in ids]
+        if not ids:
+            raise ValueError("the prompt is empty")
+        window = int(net.config.max_position_embeddings)
+        x = torch.tensor([ids[-window:]], device=self.device)                  # (1, seq)
+        with slot.lock, torch.inference_mode():
+            logits = net(input_ids=x).logits[0, -1].float().cpu()              # (vocab,)
+        return logits.numpy()
+
+    def decode_ids(self, ids: Sequence[int], model: str | None = None) -> str:
+        """Text of generated token ids (special tokens skipped)."""
+        return self._decode(self._slot(model, "causal-lm"), [int(i) for i in ids])
+
+    def stop_token_ids(self, model: str | None = None) -> set[int]:
+        """Token ids that end a chat answer (end of sequence, ChatML's end markers)."""
+        return self._stop_ids(self._slot(model, "causal-lm"))
+
+    def context_window_of(self, model: str | None = None) -> int:
+        """Tokens the decoder reads at once (prompt + answer)."""
+        return self.context_window(self._slot(model, "causal-lm"))
+
     # ---- embeddings and attention for the "inside the transformer" demos (issue 3) ---------
     def token_embeddings(self, text: str, model: str | None = None, max_tokens: int = 256) -> "TokenEmbeddings":
         """Each token of `text` and its row of the input embedding matrix (before any layer runs)."""
@@ -448,10 +484,10 @@ class ModelService:
         stop = sorted(self._stop_ids(slot))
         with slot.lock, torch.inference_mode():
             # Greedy decoding with the KV cache: feed the prompt once, then one new token per step.
-            full, step, past = prompt, prompt, None
+            full, step, cache = prompt, prompt, None
             for _ in range(max_new_tokens):
-                out = net(input_ids=step, past_key_values=past, use_cache=True)
-                past = out.past_key_values
+                out = net(input_ids=step, cache=cache, use_cache=True)
+                cache = out.cache
                 step = out.logits[:, -1].argmax(-1, keepdim=True)                  # (1, 1)
                 full = torch.cat([full, step], dim=1)                             # (1, n + generated)
                 if int(step) in stop:
