@@ -1,4 +1,5 @@
 """Prompt engineering — lesson page (content in lessons/03_prompt_engineering.md)."""
-from components import lesson
+from components import lesson, prompt_bench_view, prompt_builder_view
 
-lesson.show("prompt-engineering")
+lesson.show("prompt-engineering", demos={"prompt-builder": prompt_builder_view.show,
+                                         "prompt-bench": prompt_bench_view.show})
