@@ -1,4 +1,5 @@
-"""Time and memory to build each shipped configuration on the meta device and count its parameters.
+"""Time and memory to build each shipped configuration on the meta device and count its parameters;
+time to read the GGUF header and build the two model cards.
 
 Usage: .venv/bin/python bench/architectures.py
 """
@@ -37,6 +38,29 @@ def main() -> None:
     print(f"BLOOM-176B again (uncached meta build): {(time.perf_counter() - t) * 1000:.0f} ms; "
           f"fp32 weights would need {arch.parameter_breakdown('BLOOM-176B').total * 4 / 1e9:,.0f} GB")
     print(f"resident at the end: {rss_mb():,.0f} MB")
+
+    # Model cards: reading the GGUF header (our reader vs gguf's GGUFReader) and building both cards.
+    from gguf import GGUFReader
+
+    from core.loaders import resolve_files
+    from core.model_card import build_card, gguf_metadata
+    from core.registry import load_registry
+    from core.settings import Settings
+
+    registry = load_registry(Settings.from_env().registry_path)
+    decoder = registry.get(registry.default_decoder)
+    files = resolve_files(decoder)
+    t = time.perf_counter()
+    gguf_metadata(files.folder / files.gguf_file)
+    ours = time.perf_counter() - t
+    t = time.perf_counter()
+    GGUFReader(str(files.folder / files.gguf_file))
+    print(f"GGUF header: {ours * 1000:.0f} ms with core.model_card.gguf_metadata, "
+          f"{time.perf_counter() - t:.2f} s with gguf.GGUFReader")
+    for name in (registry.default_decoder, registry.default_encoder):
+        t = time.perf_counter()
+        build_card(registry.get(name))
+        print(f"model card {name}: {(time.perf_counter() - t) * 1000:.0f} ms")
 
 
 if __name__ == "__main__":

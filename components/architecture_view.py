@@ -99,10 +99,15 @@ def _real_mask(service, text: str, kind: str, key: str, title: str) -> None:
         st.error(f"The model could not run on this text: {exc}")
         return
     labels = [_label(t) for t in tokens]
-    st.plotly_chart(heatmap(mean, labels, labels, title), key=f"{key}_{kind}_heatmap",
+    # Most heads pour much of their attention onto the first token; capping the colour scale at the 90th
+    # percentile of the non-zero weights keeps the rest of the pattern visible (hover shows true weights).
+    nonzero = mean[mean > 0]
+    zmax = float(np.quantile(nonzero, 0.9)) if nonzero.size else None
+    st.plotly_chart(heatmap(mean, labels, labels, title, zmax=zmax), key=f"{key}_{kind}_heatmap",
                     config={"displayModeBar": False})
     above = float(np.triu(mean, k=1).sum() / mean.sum())
-    st.caption(f"Real attention, averaged over every layer and head. Share of attention on *later* tokens: "
+    st.caption(f"Real attention, averaged over every layer and head (darkest = top 10 % of weights). "
+               f"Share of attention on *later* tokens: "
                f"**{above:.1%}**" + (f" · first {MASK_TOKENS} of {cut} tokens drawn" if cut else ""))
 
 
@@ -141,7 +146,7 @@ def _constructed_mask(text: str, key: str) -> None:
     source = example.inputs.split()[:MASK_TOKENS // 2]
     target = example.targets.split()[:MASK_TOKENS // 2]
     mask = arch.encoder_decoder_mask(len(source), len(target))
-    labels = [_label("in: " + w) for w in source] + [_label("out: " + w) for w in target]
+    labels = ["in: " + _label(w) for w in source] + ["out: " + _label(w) for w in target]
     st.plotly_chart(heatmap(mask.astype(float), labels, labels, "Constructed mask (T5 rule), not a model",
                             colorscale=[[0, "#f4f4f4"], [1, "#6a51a3"]], zmax=1, hover="allowed"),
                     key=f"{key}_encdec_heatmap", config={"displayModeBar": False})
@@ -155,12 +160,12 @@ def breakdown_rows(breakdowns: list[arch.ParameterBreakdown]) -> list[dict]:
     rows = []
     for b in breakdowns:
         e = arch.entry(b.name)
-        rows.append({"model": b.name, "family": b.family, "objective": b.objective,
+        rows.append({"model": b.name, "family": b.family,
                      "parameters": b.total, "as published": arch.human_count(e.published),
                      "layers": b.layers, "heads": b.heads, "hidden size": b.hidden_size,
                      "vocabulary": b.vocab_size, "context": b.context_length,
                      **{f"{k} %": round(100 * b.share(k), 1) for k in arch.BUCKETS},
-                     "bundled": e.bundled})
+                     "bundled": e.bundled, "objective": b.objective})
     return rows
 
 
@@ -204,8 +209,9 @@ def show_parameters(key: str = "arch_params") -> None:
     big = max(breakdowns, key=lambda b: b.total)
     small = min(breakdowns, key=lambda b: b.total)
     st.caption(f"Tied weights (an output layer that reuses the input embedding matrix) are counted once. "
-               f"{big.name} has {big.total / small.total:,.0f}× the parameters of {small.name}. Small models spend a "
-               "large share on the vocabulary (embeddings); big ones spend most on the feed-forward layers.")
+               f"{big.name} has {big.total / small.total:,.0f}× the parameters of {small.name}. {small.name} spends "
+               f"{small.share('embeddings'):.0%} of its parameters on the embedding table; {big.name} only "
+               f"{big.share('embeddings'):.0%}, and {big.share('mlp'):.0%} on the feed-forward (MLP) layers.")
 
 
 # ---- 3. the objectives, live -------------------------------------------------------------------

@@ -13,8 +13,8 @@ def _section(card: ModelCard, number: int, heading: str, key: str) -> None:
     section = card.section(heading)
     st.markdown(f"##### {number}. {heading}")
     if section.fields:
-        st.dataframe([{"": f.label, "value": f.value, "source": f.source} for f in section.fields],
-                     hide_index=True, key=f"{key}_{number}_fields")
+        # st.table shows every row and wraps long values (a dataframe would scroll and cut them).
+        st.table([{"fact": f.label, "value": f.value, "source": f.source} for f in section.fields], hide_index=True)
     for i, (title, text) in enumerate(section.quotes):
         with st.expander(f"Quoted from {title}", expanded=(heading != "Training details" and i == 0)):
             if len(text) > MAX_QUOTE_CHARS:

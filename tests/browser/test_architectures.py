@@ -1,0 +1,58 @@
+"""Pages 1 and 5 in a real browser: heatmaps and charts draw, the answer streams in coloured, nothing runs."""
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+
+def open_clean(lab, path: str):
+    """Open a page; close the app-wide "Page not found" dialog that the frame currently shows on a deep link
+    (it is not from these pages, and it makes the whole page inert for clicks)."""
+    lab.open(path)
+    dialog = lab.page.locator("[role=dialog]")
+    if dialog.count() and "Page not found" in dialog.first.inner_text():
+        lab.page.keyboard.press("Escape")
+        dialog.wait_for(state="detached", timeout=10_000)
+    return lab.page
+
+
+def test_page5_architectures_and_cards(lab):
+    page = open_clean(lab, "model-cards-architectures")
+    # The parameter chart and the table are drawn without loading any model.
+    page.get_by_text("Try it: where do the parameters").wait_for()
+    page.get_by_text("counts, log scale", exact=True).click()
+    lab.settle()
+    # Load both models for the attention-mask pictures (a no-op when another test already loaded them).
+    for name in ("Load all-MiniLM-L6-v2 and draw its attention", "Load SmolLM2-135M-Instruct and draw its attention"):
+        button = page.get_by_role("button", name=name)
+        if button.count():
+            button.first.click()
+            lab.settle()
+    page.get_by_text("Share of attention on later tokens").first.wait_for(timeout=120_000)
+    assert page.get_by_text("Share of attention on later tokens").count() == 2
+    # Family heatmaps (3), parameter chart (1): plotly draws them as SVG.
+    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 4", timeout=60_000)
+    # Markup in the sentence is shown as text in the tick labels, never rendered or run.
+    box = page.get_by_role("textbox", name="Your sentence")
+    box.fill("<b>bold</b> <img src=x onerror=alert(1)> 🍕 cat")
+    box.press("Enter")
+    lab.settle()
+    page.wait_for_function("[...document.querySelectorAll('.js-plotly-plot text')].some(t => t.textContent.includes('<b>'))",
+                           timeout=60_000)
+    assert page.locator(".js-plotly-plot img").count() == 0
+    lab.assert_healthy()
+    lab.screenshot("architectures-page5")
+
+
+def test_page1_hallucination_streams_a_coloured_answer(lab):
+    page = open_clean(lab, "generative-ai")
+    page.get_by_text("Try it: ask the model something").scroll_into_view_if_needed()
+    page.get_by_role("button", name="Ask SmolLM2").click()
+    page.get_by_text("Average probability").wait_for(timeout=180_000)
+    lab.settle()
+    spans = page.locator("span[title^='probability']")
+    assert spans.count() > 3
+    lab.assert_healthy()
+    page.get_by_text("Try it: ask the model something").scroll_into_view_if_needed()
+    lab.screenshot("hallucination-page1")
