@@ -101,9 +101,10 @@ def _on_grid_click(key: str) -> None:
     except (KeyError, TypeError):
         return
     for point in points or []:
-        data = point.get("customdata") if isinstance(point, dict) else None
-        if data is not None and len(data) >= 2:
-            _jump(key, st.session_state[f"{key}_grid_model"], int(data[0]), int(data[1]))
+        # The clickable markers sit at x = head, y = layer.
+        x, y = (point.get("x"), point.get("y")) if isinstance(point, dict) else (None, None)
+        if isinstance(x, (int, float)) and isinstance(y, (int, float)):
+            _jump(key, st.session_state[f"{key}_grid_model"], int(round(y)), int(round(x)))
             return
 
 
@@ -226,10 +227,11 @@ def show(key: str = "attention") -> None:
                        f"{MAX_TOKENS - (new_tokens if generate and model == 'dec' else 0)} are used so the maps "
                        "stay readable and fast.")
     if generated_from is not None:
-        continuation = "".join(atts["dec"].tokens[generated_from:])
-        st.markdown(f"SmolLM2 continued with: <span style='color:{GENERATED_COLOUR}'>"
-                    f"{html.escape(continuation)}</span> (greedy, {len(atts['dec'].tokens) - generated_from} tokens; "
-                    "red labels below).", unsafe_allow_html=True)
+        continuation = html.escape("".join(atts["dec"].tokens[generated_from:])).replace("\n", "↵")
+        prompt = html.escape("".join(atts["dec"].tokens[:generated_from])).replace("\n", "↵")
+        st.html(f"<p style='margin:0'>SmolLM2 continued your text (greedy, {len(atts['dec'].tokens) - generated_from} "
+                f"tokens; red labels below):<br><span>{prompt}</span><b style='color:{GENERATED_COLOUR}'>"
+                f"{continuation}</b></p>")
 
     st.markdown("##### One head at a time")
     st.caption("Row = the token that is looking, column = the token it looks at; each row adds up to 1. "

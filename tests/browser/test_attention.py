@@ -100,6 +100,18 @@ def test_heatmap_follows_the_sliders_and_overview_opens_a_head(offline_lab):
     lab.settle()
     lab.assert_healthy()
 
+    # Clicking a cell of the layers x heads overview opens that head (plotly selection -> callback -> sliders).
+    overview = next(plots.nth(i) for i in range(plots.count()) if "head" in plots.nth(i).inner_text()
+                    and "layer" in plots.nth(i).inner_text())
+    overview.scroll_into_view_if_needed()
+    cell = overview.locator(".scatterlayer .point").nth(7 * 9 + 2)     # layer 7, head 2 (9 heads a layer)
+    box = cell.bounding_box()
+    lab.page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    expect(layer).to_have_attribute("aria-valuetext", "7", timeout=60_000)
+    expect(head).to_have_attribute("aria-valuetext", "2", timeout=60_000)
+    lab.settle()
+    lab.assert_healthy()
+
     # The list of top heads opens one of them in the heatmap.
     lab.page.get_by_text("Find interesting heads").scroll_into_view_if_needed()
     pick = lab.page.locator("[data-testid=stSelectbox]").filter(has_text="Open one of the 10 highest heads")
