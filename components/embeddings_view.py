@@ -98,7 +98,11 @@ def _token_part(service, key: str) -> None:
         n = st.slider("Neighbours", 3, 25, 10, key=f"{key}_n")
     token_id, token_text = emb.ids[pos], emb.tokens[pos]
     if isinstance(word, str) and word.strip():
-        toks = service.tokenize(word[:200]).tokens
+        try:
+            toks = service.tokenize(word[:200]).tokens
+        except Exception as exc:
+            st.error(f"This word could not be tokenized: {exc}")
+            return
         if toks:
             token_id, token_text = toks[0].id, toks[0].text
             if len(toks) > 1:
