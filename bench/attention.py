@@ -4,7 +4,10 @@ Measures (warm models, median of 3 runs): both models' attention forward passes,
 the two plotly heatmaps' figure building, bertviz's head and model view HTML (time and size), and the
 greedy continuation + attention. Also reports the first (cold) call, which includes loading the models.
 
-Usage: .venv/bin/python bench/attention.py   (GENAI_LAB_CACHE as for the app; HF_HUB_OFFLINE=1)
+With --browser it also starts `streamlit run` and headless chromium, types the text into the attention
+demo and times until the heatmaps and both bertviz views are drawn with the new tokens (models warm).
+
+Usage: .venv/bin/python bench/attention.py [--browser]   (GENAI_LAB_CACHE as for the app; HF_HUB_OFFLINE=1)
 """
 from __future__ import annotations
 
@@ -79,5 +82,55 @@ def main() -> None:
     print(f"{'total server time, text -> every attention view built (warm)':<72} {total * 1000:8.1f} ms")
 
 
+def browser() -> None:
+    """Wall time from submitting the text to every attention view drawn, in a real browser."""
+    import socket
+    import subprocess
+    import urllib.request
+    from playwright.sync_api import expect, sync_playwright
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port",
+                               str(port), "--server.address", "127.0.0.1", "--server.headless", "true"],
+                              cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(url + "/_stcore/health", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.3)
+        with sync_playwright() as p:
+            b = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
+            page = b.new_page(viewport={"width": 1400, "height": 900})
+            page.set_default_timeout(300_000)
+            page.goto(url + "/inside-transformer")
+            page.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]")
+            expect(page.locator("[data-testid=stIFrame]")).to_have_count(2)      # models loaded, first views drawn
+            box = page.get_by_role("textbox", name="Text for the attention maps")
+            box.fill(TEXT)
+            t0 = time.perf_counter()
+            box.press("Control+Enter")
+            page.wait_for_timeout(100)
+            page.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]")
+            expect(page.frame_locator("[data-testid=stIFrame]").nth(0).get_by_text("·fisherman").first).to_be_attached()
+            print(f"browser: submit a ~100-token text -> heatmaps, overview, bertviz drawn  {time.perf_counter() - t0:7.2f} s")
+            layer = page.locator("[data-testid=stSlider]").filter(has_text="Layer").first.get_by_role("slider")
+            layer.focus()
+            t0 = time.perf_counter()
+            layer.press("ArrowRight")
+            page.wait_for_timeout(100)
+            page.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]")
+            print(f"browser: move the layer slider -> page redrawn (cached results)        {time.perf_counter() - t0:7.2f} s")
+            b.close()
+    finally:
+        server.terminate()
+
+
 if __name__ == "__main__":
     main()
+    if "--browser" in sys.argv:
+        browser()
