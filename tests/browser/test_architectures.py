@@ -7,8 +7,8 @@ pytestmark = pytest.mark.browser
 
 
 def open_clean(lab, path: str):
-    """Open a page; close the app-wide "Page not found" dialog that the frame currently shows on a deep link
-    (it is not from these pages, and it makes the whole page inert for clicks)."""
+    """Open a page; close the "Page not found" dialog Streamlit shows when the very first request to a fresh
+    server is a deep link (it still runs the right page, but the dialog makes the page inert for clicks)."""
     lab.open(path)
     dialog = lab.page.locator("[role=dialog]")
     if dialog.count() and "Page not found" in dialog.first.inner_text():
