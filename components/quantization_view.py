@@ -110,13 +110,17 @@ def show(key: str = "quant") -> None:
     _draw(result, key)
 
 
+def _kl(x: float) -> str:
+    return f"{x:.1e}" if 0 < x < 1e-3 else f"{x:.4f}"
+
+
 def _draw(result: dict, key: str) -> None:
     rows = result["rows"]
     table = [{"precision": r["scheme"], "size (stored)": mem.format_bytes(r["size"]),
               "calculator": mem.format_bytes(r["estimate"]), "quantize s": f"{r['quantize s']:.1f}",
               "tok/s (fixed text)": f"{r['tok/s (fixed text)']:,.0f}", "generate tok/s": f"{r['gen tok/s']:,.1f}",
-              "KL (fixed text)": f"{r['KL (fixed text)']:.4f}", "top-1 agree (fixed text)": f"{r['top-1 (fixed text)']:.1%}",
-              "perplexity": f"{r['perplexity']:.2f}", "KL (your prompt)": f"{r['KL (your prompt)']:.4f}",
+              "KL (fixed text)": _kl(r['KL (fixed text)']), "top-1 agree (fixed text)": f"{r['top-1 (fixed text)']:.1%}",
+              "perplexity": f"{r['perplexity']:.2f}", "KL (your prompt)": _kl(r['KL (your prompt)']),
               "top-1 agree (your prompt)": f"{r['top-1 (your prompt)']:.1%}"} for r in rows]
     st.dataframe(table, hide_index=True, key=f"{key}_table")
     st.caption(f"Fixed text: one English paragraph, {result['fixed_tokens']} tokens. “Your prompt” compares the "

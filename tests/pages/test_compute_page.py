@@ -122,3 +122,17 @@ def test_quantizing_when_memory_is_short_says_so(monkeypatch):
     assert not at.exception, [e.value for e in at.exception]
     assert any("Not enough free memory" in w.value for w in at.warning)
     assert list(quant_table(at)["precision"]) == ["FP32"]
+
+
+@pytest.mark.model
+def test_measured_memory_next_to_the_estimate():
+    at = open_page()
+    at.button(key="measured_run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = next(d.value for d in at.dataframe if "measured stored tensors" in d.value.columns)
+    rows = {r["precision"]: r for _, r in table.iterrows()}
+    assert list(rows) == ["FP32", "FP16", "BF16", "INT8", "INT4"]
+    for p in ("FP32", "FP16", "BF16"):                                  # one number per parameter: no gap
+        assert rows[p]["gap"] == "+0%" and rows[p]["calculator (N × bytes)"] == rows[p]["measured stored tensors"]
+    assert rows["FP32"]["measured stored tensors"] == "538 MB"
+    assert rows["INT8"]["gap"].startswith("+") and rows["INT8"]["gap"] != "+0%"
