@@ -4,13 +4,17 @@ Run with `make run` (or `streamlit run app.py`). Pages live in pages/, lesson te
 """
 import streamlit as st
 
-from components import model_status, navigation
+from components import model_status, navigation, presenter_view, workshop_view
 
 st.set_page_config(page_title="GenAI Lab", page_icon=":material/school:", layout="wide")
 
 home = st.Page("pages/00_home.py", title="Welcome", icon=":material/home:", default=True)
-page = st.navigation({"GenAI Lab": [home], "Lessons": navigation.lesson_pages()}, expanded=True)
+page = st.navigation({"GenAI Lab": [home], "Lessons": navigation.lesson_pages(),
+                      "Workshop": navigation.workshop_pages()}, expanded=True)
 
+presenter_view.apply_presenter_mode()
+workshop_view.sync_presenter(page.url_path)  # a presenter's move reaches followers before this page draws
 page.run()  # the page's text is drawn before the sidebar imports torch or touches a model
 with st.sidebar:
+    workshop_view.sidebar(page.url_path)
     model_status.show()

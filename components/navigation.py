@@ -15,3 +15,15 @@ def lesson_pages() -> list:
         st.error(f"The list of lessons could not be read: {exc}")
         return []
     return [st.Page(s.page, title=f"{s.number}. {s.title}", icon=s.icon, url_path=s.id) for s in sections]
+
+
+# Pages that are not lessons: (file, title, icon, url path). tests/test_layering.py checks these against pages/.
+WORKSHOP_PAGES = [
+    ("pages/91_live.py", "Live quiz", ":material/bolt:", "live-quiz"),
+    ("pages/90_presenter.py", "Presenter", ":material/co_present:", "presenter-console"),
+    ("pages/92_instructor.py", "Instructor", ":material/insights:", "instructor-analytics"),
+]
+
+
+def workshop_pages() -> list:
+    return [st.Page(path, title=title, icon=icon, url_path=url) for path, title, icon, url in WORKSHOP_PAGES]

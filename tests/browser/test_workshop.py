@@ -1,0 +1,170 @@
+"""A live workshop in real browsers: one presenter and three participants in separate browser contexts.
+
+They join by code, follow the presenter to a lesson, answer a live question, and the leaderboard and
+podium show the right order. Screenshots go to screenshots/workshop-*.png.
+"""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from tests.browser.conftest import ROOT, LabPage, _free_port
+
+pytestmark = pytest.mark.browser
+KEY = "test-presenter-key"
+
+
+@pytest.fixture(scope="module")
+def workshop_url(tmp_path_factory):
+    """Our own server: a temporary database and a test presenter key."""
+    port = _free_port()
+    db = tmp_path_factory.mktemp("workshop") / "workshop.db"
+    log = open(ROOT / ".cache" / "browser-workshop-server.log", "w")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GENAI_LAB_DB": str(db), "GENAI_LAB_PRESENTER_KEY": KEY}
+    env.pop("GENAI_LAB_DATABASE_URL", None)
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+                             "--server.address", "127.0.0.1", "--server.headless", "true"],
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        raise RuntimeError("streamlit did not start; see .cache/browser-workshop-server.log")
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def new_lab(browser, url) -> tuple:
+    context = browser.new_context(viewport={"width": 1300, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    return context, LabPage(page, url)
+
+
+def join(lab: LabPage, code: str, nickname: str) -> None:
+    main = lab.page.locator("[data-testid=stMain]")
+    main.get_by_label("Room code").fill(code)
+    main.get_by_label("Nickname").fill(nickname)
+    main.get_by_role("button", name="Join").click()
+    lab.settle()
+
+
+def test_presenter_and_three_participants(browser, workshop_url):
+    contexts = []
+    try:
+        ctx, presenter = new_lab(browser, workshop_url)
+        contexts.append(ctx)
+        presenter.open()     # the first session of a fresh server asking for a sub-page gets a "Page not found" box
+        presenter.open("presenter-console")
+        presenter.page.get_by_label("Presenter key").fill("wrong key")
+        presenter.page.get_by_role("button", name="Unlock").click()
+        presenter.page.get_by_text("That is not the presenter key").wait_for()
+        presenter.page.get_by_label("Presenter key").fill(KEY)
+        presenter.page.get_by_role("button", name="Unlock").click()
+        presenter.page.get_by_role("button", name="Open a new room").click()
+        presenter.page.get_by_text("joined").first.wait_for()
+        presenter.settle()
+        code = re.search(r"room=([A-Z0-9]{5})", presenter.page.inner_text("body")).group(1)
+        presenter.page.locator("img[alt^='QR code']").wait_for()
+        presenter.screenshot("workshop-presenter-room")
+
+        people = {}
+        for name in ("Ada", "Bo", "Cy"):
+            ctx, lab = new_lab(browser, workshop_url)
+            contexts.append(ctx)
+            lab.open("live-quiz")
+            people[name] = lab
+        cy = people["Cy"]
+        join(cy, "ZZZZZ" if code != "ZZZZZ" else "YYYYY", "Cy")       # a wrong code
+        cy.page.get_by_text("There is no room").wait_for()
+        join(people["Ada"], code.lower(), "Ada")
+        join(cy, code, "ada")                                           # a taken nickname
+        cy.page.get_by_text("already called").wait_for()
+        join(cy, code, "<b>Cy</b>")                                     # HTML in a nickname is shown as text
+        join(people["Bo"], code, "Bo")
+        for lab in people.values():
+            lab.page.get_by_text("Waiting for the presenter").wait_for()
+        presenter.page.get_by_text("3 joined").wait_for(timeout=60_000)
+        assert presenter.page.get_by_text("<b>Cy</b>").count() >= 1
+        presenter.screenshot("workshop-presenter-joined")
+
+        # Follow me: the presenter opens lesson 1, then Next -> lesson 2; every participant's app follows.
+        presenter.page.get_by_role("link", name=re.compile("Start with lesson 1")).click()
+        presenter.page.locator("h1", has_text="1. What is generative AI?").wait_for()
+        presenter.settle()
+        presenter.page.get_by_role("button", name="Next lesson ▶").click()
+        presenter.page.locator("h1", has_text="2. Inside a transformer").wait_for()
+        for lab in people.values():
+            lab.page.locator("h1", has_text="2. Inside a transformer").wait_for(timeout=120_000)
+            assert "/inside-transformer" in lab.page.url
+        people["Ada"].settle()
+        people["Ada"].screenshot("workshop-participant-followed")
+
+        # Live question: the first question of the presenter's section (tokens in "Thirumalaivasan": 6).
+        presenter.page.get_by_role("link", name="Presenter console").click()
+        presenter.page.locator("h1", has_text="Presenter console").wait_for()
+        presenter.settle()
+        presenter.page.get_by_role("tab", name="Live quiz").click()
+        slider = presenter.page.get_by_role("slider")          # the longest time limit: this machine is slow
+        slider.focus()
+        slider.press("End")
+        presenter.page.get_by_text("60").first.wait_for()
+        presenter.settle()
+        presenter.page.get_by_role("button", name="Launch question").click()
+        presenter.page.get_by_text("0 of 3 answered").wait_for()
+        for lab in people.values():
+            lab.page.get_by_role("button", name="Send answer").wait_for(timeout=120_000)
+        for name, answer in (("Ada", "6"), ("Bo", "6"), ("Cy", "7")):
+            lab = people[name]
+            lab.page.get_by_label(re.compile("Your answer")).fill(answer)
+            lab.page.get_by_role("button", name="Send answer").click()
+            lab.page.get_by_text("Your answer is in").wait_for(timeout=60_000)
+        people["Bo"].page.get_by_role("button", name="Send answer").count() == 0   # no second answer possible
+        presenter.page.get_by_text("3 of 3 answered").wait_for(timeout=60_000)
+        presenter.screenshot("workshop-presenter-distribution")
+        presenter.page.get_by_role("button", name="Reveal the answer").click()
+        presenter.page.get_by_text("Leaderboard").wait_for()
+        presenter.settle()
+        presenter.screenshot("workshop-presenter-leaderboard")
+        places = {"Ada": "1 of 3", "Bo": "2 of 3", "Cy": "3 of 3"}
+        for name, place in places.items():
+            lab = people[name]
+            lab.page.get_by_text(place).wait_for(timeout=60_000)
+        people["Cy"].page.get_by_text("Not right").wait_for()
+        people["Ada"].settle()
+        people["Ada"].screenshot("workshop-participant-leaderboard")
+
+        presenter.page.get_by_role("button", name="Show the podium").click()
+        presenter.page.get_by_text("Podium").first.wait_for()
+        for lab in people.values():
+            lab.page.get_by_text("Final results").wait_for(timeout=60_000)
+        presenter.settle()
+        presenter.screenshot("workshop-presenter-podium")
+        people["Bo"].settle()
+        people["Bo"].screenshot("workshop-participant-podium")
+        for lab in [presenter, *people.values()]:
+            lab.assert_healthy()
+    except Exception:
+        for i, ctx in enumerate(contexts):      # what each browser showed when it failed
+            for page in ctx.pages:
+                page.screenshot(path=str(ROOT / "screenshots" / f"workshop-failure-{i}.png"))
+        raise
+    finally:
+        for ctx in contexts:
+            ctx.close()

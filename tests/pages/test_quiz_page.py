@@ -1,0 +1,127 @@
+"""AppTest: the self-paced quiz on page 12, the end-of-lesson quiz, and the locked workshop pages.
+
+Every test gets its own temporary database (GENAI_LAB_DB) and a test presenter key.
+"""
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = str(ROOT / "app.py")
+KEY = "test-presenter-key"
+
+
+@pytest.fixture(autouse=True)
+def temp_db(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENAI_LAB_DB", str(tmp_path / "quiz.db"))
+    monkeypatch.setenv("GENAI_LAB_PRESENTER_KEY", KEY)
+    monkeypatch.delenv("GENAI_LAB_DATABASE_URL", raising=False)
+    return tmp_path / "quiz.db"
+
+
+def open_page(page: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.switch_page(page)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def submit(at: AppTest) -> None:
+    next(b for b in at.button if b.label == "Check answer").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def test_quiz_page_one_question_at_a_time_with_feedback_progress_and_retry(temp_db):
+    at = open_page("pages/12_quiz.py")
+    at.text_input(key="quiz_nickname").input("Ada").run()
+    at.selectbox(key="quiz_section").select("compute-quantization").run()
+    prefix = "quiz_compute-quantization"
+    at.text_input(key=f"{prefix}_0_cq-train-7b_number").input("168")
+    submit(at)
+    assert [s.value for s in at.success] == ["Correct!"]
+    at.button(key=f"{prefix}_next").click().run()
+    at.text_input(key=f"{prefix}_1_cq-store-1b-bf16_number").input("4")       # wrong: that is FP32
+    submit(at)
+    assert "The answer is **2 GB" in at.error[0].value
+    at.button(key=f"{prefix}_next").click().run()
+    # Skip through the rest wrongly except the ordering question's warning for an incomplete order.
+    submit(at)
+    assert any("Put all 4 items in order" in w.value for w in at.warning)
+    at.multiselect(key=f"{prefix}_2_cq-training-bill_order").select("Gradients (+4 bytes)")
+    submit(at)
+    assert any("Put all 4 items" in w.value for w in at.warning)
+    run = at.session_state[f"{prefix}_run"]
+    run.position = len(run.question_ids)          # jump to the end (the remaining questions are like these)
+    at.run()
+    assert at.metric[0].value == "1 / 7"          # unanswered questions count as not right
+    assert any("Retry the 1 wrong one" in b.label for b in at.button)
+    next(b for b in at.button if b.label.startswith("Retry")).click().run()
+    assert at.session_state[f"{prefix}_run"].question_ids == ["cq-store-1b-bf16"]
+    # progress is saved for the nickname and drawn per section
+    from core.store import SQLiteStore
+
+    saved = SQLiteStore(temp_db).attempts("ada")
+    assert [(a["question_id"], a["correct"]) for a in saved] == [("cq-train-7b", 1), ("cq-store-1b-bf16", 0)]
+    assert any("2 of 83" in c.value or "1 of 83" in c.value for c in at.caption)
+
+
+def test_bad_answers_and_nicknames_give_messages_not_tracebacks():
+    at = open_page("pages/12_quiz.py")
+    at.text_input(key="quiz_nickname").input("x" * 150).run()         # the box takes 200 characters at most
+    assert any("at most 24" in w.value for w in at.warning)
+    at.selectbox(key="quiz_section").select("compute-quantization").run()
+    for bad in ("", "abc", "1e999", "<script>alert(1)</script>", "NaN"):
+        at.text_input(key="quiz_compute-quantization_0_cq-train-7b_number").input(bad)
+        submit(at)
+        assert any("Type a number" in w.value for w in at.warning), bad
+    at = open_page("pages/12_quiz.py")
+    at.selectbox(key="quiz_section").select("model-cards-architectures").run()   # starts with a multiple choice
+    submit(at)
+    assert any("Tick at least one" in w.value for w in at.warning)
+    assert at.session_state["quiz_model-cards-architectures_run"].results == {}    # nothing recorded
+
+
+def test_end_of_lesson_quiz_is_on_every_lesson_page():
+    at = open_page("pages/09_rlhf.py")
+    assert any("Check yourself" in e.label for e in at.expander)
+    assert at.session_state["lessonquiz_rlhf_run"].question_ids == ["rl-steps", "rl-pairs", "rl-loss"]
+
+
+def test_presenter_and_instructor_pages_are_locked(monkeypatch):
+    monkeypatch.delenv("GENAI_LAB_PRESENTER_KEY")
+    for page in ("pages/90_presenter.py", "pages/92_instructor.py"):
+        at = open_page(page)
+        assert any("No presenter key is configured" in w.value for w in at.warning)
+        assert any("GENAI_LAB_PRESENTER_KEY" in m.value for m in at.markdown)
+        assert not any(b.label in ("Open a new room", "Download all answers (CSV)") for b in at.button)
+
+
+def test_wrong_key_stays_locked_right_key_opens_a_room_and_analytics():
+    at = open_page("pages/90_presenter.py")
+    at.text_input(key="presenter_key_input").input("nope")
+    at.button[0].click().run()
+    assert any("not the presenter key" in e.value for e in at.error)
+    at.text_input(key="presenter_key_input").input(KEY)
+    at.button[0].click().run()
+    at.button(key="presenter_open").click().run()
+    code = at.session_state["presenter_room"]
+    assert len(code) == 5 and any(code in str(h.proto) for h in at.get("html"))
+    at.switch_page("pages/92_instructor.py")
+    at.run()
+    assert not at.exception and any("No answers yet" in i.value for i in at.info)
+
+
+def test_live_page_join_errors():
+    at = open_page("pages/91_live.py")
+    at.text_input(key="live_main_code").input("ZZZ")
+    at.text_input(key="live_main_nick").input("Ada")
+    at.button[0].click().run()
+    assert any("is not a room code" in w.value for w in at.warning)
+    at.text_input(key="live_main_code").input("K7MPQ")
+    at.text_input(key="live_main_nick").input("Ada")
+    at.button[0].click().run()
+    assert any("There is no room K7MPQ" in w.value for w in at.warning)
+    assert "ws_room" not in at.session_state
