@@ -13,7 +13,7 @@ SETS = {"reviews": ("sentiment", "Review sentiment (30 reviews, positive / negat
         "arithmetic": ("arithmetic", "Arithmetic word problems (20 problems, numeric answers)")}
 
 
-def _chart(summaries: list[BenchSummary], key: str) -> None:
+def _chart(summaries: list[BenchSummary], key: str, baseline: tuple[str, float] | None) -> None:
     labels = [s.setting.label.replace(" · ", "<br>") for s in summaries]
     colours = ["#7E57C2" if s.setting.cot else "#1E88E5" for s in summaries]
     fig = go.Figure(go.Bar(x=labels, y=[s.accuracy for s in summaries], marker_color=colours,
@@ -22,6 +22,9 @@ def _chart(summaries: list[BenchSummary], key: str) -> None:
                            customdata=[[s.answered, len(s.rows), s.seconds] for s in summaries],
                            hovertemplate="%{x}<br>accuracy %{y:.0%}<br>an answer found in %{customdata[0]} of "
                                          "%{customdata[1]}<br>%{customdata[2]:.1f} s<extra></extra>"))
+    if baseline:
+        fig.add_hline(y=baseline[1], line_dash="dash", line_color="#E53935",
+                      annotation_text=f"always “{baseline[0]}”: {baseline[1]:.0%}", annotation_position="top left")
     fig.update_layout(height=380, margin=dict(l=10, r=10, t=30, b=10), font=dict(size=15),
                       yaxis=dict(range=[0, 1.15], tickformat=".0%", title="accuracy"),
                       title=dict(text="Accuracy per prompting style (blue = direct, purple = chain of thought)",
@@ -62,7 +65,7 @@ def show(key: str = "prompt_bench") -> None:
         return
     settings = [labels[c] for c in chosen if c in labels]
     per_item = sum(5.0 if s.cot else 1.0 for s in settings)
-    st.caption(f"{n} items × {len(settings)} styles = {n * len(settings)} answers · rough CPU estimate "
+    st.caption(f"{n} item{'s' if n != 1 else ''} × {len(settings)} styles = {n * len(settings)} answers · rough CPU estimate "
                f"{n * per_item:,.0f} s (the whole set: ~{total * per_item / 60:,.1f} min). Cached answers are instant.")
     service = resources.model_service_or_none()
     if service is None:
@@ -93,14 +96,24 @@ def show(key: str = "prompt_bench") -> None:
     set_used, model_used, n_used, summaries = saved
     st.markdown(f"**Results: {SETS[set_used][1].split(' (')[0]}, first {n_used} items, "
                 f"{service.registry.get(model_used).label}**")
-    _chart(summaries, key)
+    task = resources.prompt_tasks()[SETS[set_used][0]]
+    baseline = None
+    if task.kind == "label":
+        answers = [r.expected for r in summaries[0].rows] if summaries and summaries[0].rows else []
+        if answers:
+            top = max(set(answers), key=answers.count)
+            baseline = (top, answers.count(top) / len(answers))
+    _chart(summaries, key, baseline)
+    if baseline:
+        st.caption(f"The dashed line is what always answering “{baseline[0]}” would score on these items: a style "
+                   "only helps if it beats that line.")
     seconds = sum(s.seconds for s in summaries)
     tokens = sum(s.new_tokens for s in summaries)
     a, b, c = st.columns(3)
     a.metric("Answers graded", f"{sum(len(s.rows) for s in summaries)}")
     b.metric("Tokens generated", f"{tokens:,}")
-    c.metric("Model time", f"{seconds:.1f} s", help="Time spent generating (0 for answers taken from the cache "
-                                                     "is not shown: this is the time when they were computed).")
+    c.metric("Model time", f"{seconds:.1f} s", help="Time the model spent on these answers when they were computed; "
+                                                     "answers taken from the cache appear at once.")
     missing = sum(len(s.rows) - s.answered for s in summaries)
     if missing:
         st.caption(f"In {missing} replies no answer could be found (no label word or no number): they count as wrong.")

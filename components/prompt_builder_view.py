@@ -8,7 +8,6 @@ from components import resources
 from components.sampling_lab_view import coloured_tokens_html, context_meter, current_decoder, ensure_decoder
 from core.prompting import MAX_INPUT_CHARS, SHOTS, Example, build_prompt, grade
 from core.sampling import SamplingSettings
-from core.tokens import make_visible
 
 
 def _examples_state(key: str, task) -> list[dict]:
@@ -53,7 +52,7 @@ def _run(service, model: str, prompt: str, task, placeholder, caption_slot, max_
 
 def _show_result(out: dict, task, placeholder, caption_slot) -> None:
     placeholder.html(coloured_tokens_html(out["tokens"]))
-    caption = f"{out['n']} tokens in {out['seconds']:.1f} s · prompt {out['prompt_tokens']:,} tokens"
+    caption = f"{out['n']} token{'s' if out['n'] != 1 else ''} in {out['seconds']:.1f} s · prompt {out['prompt_tokens']:,} tokens"
     if out.get("expected"):
         got, right = grade(task, out["text"], out["expected"])
         caption += f" · extracted answer: {got or 'none found'} " + ("✓" if right else "✗")
@@ -123,7 +122,7 @@ def show(key: str = "prompt_builder") -> None:
     if n_tokens + max_new > window:
         st.warning(f"The prompt plus a {max_new}-token answer does not fit the {window:,}-token window: the start "
                    "of the prompt will be cut so the end (your input) is kept.")
-    st.caption(make_visible("Special tokens such as <|im_start|> mark who speaks; the model was trained with them."))
+    st.caption("Special tokens such as <|im_start|> mark who speaks; the model was trained with them.")
 
     expected = None
     if task.kind != "text":

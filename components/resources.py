@@ -142,12 +142,12 @@ def quantized_decoder(scheme: str, group_size: int):
     """A private copy of the decoder quantized with `scheme`, shared by every session (read-only, with a lock).
 
     Checks free memory before copying; raises core.quantization.MemoryShortError with a message when short."""
-    from core.quantization import check_free_memory, quantize_copy
+    from core.quantization import build_quantized, check_free_memory
 
     service = model_service()
     status = service.load(kind="causal-lm")
     check_free_memory(int(status.memory_bytes * 1.3), service.device)
-    return quantize_copy(service.decoder_copy(), scheme, group_size)
+    return build_quantized(service.decoder_copy, scheme, group_size, service.device)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

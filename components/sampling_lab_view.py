@@ -21,10 +21,10 @@ from core.tokens import make_visible
 
 DECODER_KEY = "lab_decoder"          # the decoder the prompting and sampling demos use (set in "model size")
 MAX_PROMPT_CHARS = 100_000           # longer prompts are cut here, with a note, before tokenizing
-DEFAULT_PROMPT = "Finish the sentence with one word: The weather today is"
+DEFAULT_PROMPT = "Tell me a short story about a dragon."
 ORDER = "repetition penalty → frequency & presence penalties → temperature → top-k → top-p → draw one token"
 KNOBS = {  # key suffix: (default, label)
-    "temperature": 1.0, "top_k": 0, "top_p": 1.0, "repetition_penalty": 1.0,
+    "temperature": 0.7, "top_k": 0, "top_p": 0.9, "repetition_penalty": 1.0,
     "frequency_penalty": 0.0, "presence_penalty": 0.0,
 }
 ADD_MODEL_YAML = """\
@@ -75,7 +75,7 @@ def coloured_tokens_html(tokens, stop_sequence: str = "", held: str = "") -> str
         spans.append(f'<span class="lab-tok" style="background:{probability_colour(p)}" title="{html.escape(tip, True)}">'
                      f'{html.escape(t.text)}</span>')
     if stop_sequence:
-        spans.append(f'<span class="lab-stop" title="generation stopped here">⏹ stop: '
+        spans.append(f'<span class="lab-stop" title="generation stopped here">■ stop: '
                      f'{html.escape(make_visible(stop_sequence))}</span>')
         if held.startswith(stop_sequence) and held[len(stop_sequence):]:
             spans.append(f' <span class="lab-held">{html.escape(held[len(stop_sequence):])}</span>')
@@ -223,14 +223,14 @@ def _chart(rows: list[dict], texts: list[str], key: str) -> None:
     top = max([r["base"] for r in rows] + [r["final"] for r in rows] + [0.01])
     fig.update_layout(barmode="group", height=max(320, 34 * len(rows) + 120), margin=dict(l=10, r=10, t=40, b=10),
                       yaxis=dict(autorange="reversed", tickfont=dict(family="monospace", size=15)),
-                      xaxis=dict(tickformat=".0%", range=[0, min(1.0, top * 1.25)], title="probability"),
+                      xaxis=dict(tickformat=".0%", range=[0, top * 1.3], title="probability"),
                       legend=dict(orientation="h", y=1.08, x=0), font=dict(size=15))
     st.plotly_chart(fig, key=f"{key}_chart", config={"displayModeBar": False})
 
 
 def show_lab(key: str = "sampling") -> None:
     st.markdown("#### Try it: watch the next-token distribution as you turn each knob")
-    st.markdown("The grey bars are the model's own probabilities for the first token of its answer. The blue bars "
+    st.markdown("The grey bars are the model's own probabilities for the next token of its answer. The blue bars "
                 "are what is actually sampled after your settings; a red bar with ✕ names the step that removed it. "
                 f"The steps always run in this order: **{ORDER}**.")
     st.session_state.setdefault(f"{key}_prompt", DEFAULT_PROMPT)
@@ -300,31 +300,34 @@ def _step_through(service, model: str, key: str, t, path: list[dict]) -> None:
     stop_ids = service.stop_token_ids(model)
     candidates = [i for i in np.argsort(-probs.numpy())[:6].tolist() if probs[i] > 0]
     cand_texts = service.token_texts(candidates, model)
-    cols = st.columns(len(candidates) + 2)
+    cols = st.columns(max(len(candidates), 1))
     for col, tid, text in zip(cols, candidates, cand_texts):
         entry = {"id": tid, "text": text, "prob": float(t.base.probs[tid]), "how": "picked"}
-        col.button(f"{make_visible(text) or '∅'}  {float(probs[tid]):.0%}", key=f"{key}_pick_{tid}",
-                   on_click=_append, args=(key, entry), help=f"token id {tid}", width="stretch")
+        col.button(f"{make_visible(text) or '∅'}", key=f"{key}_pick_{tid}", on_click=_append, args=(key, entry),
+                   help=f"token id {tid} · {float(probs[tid]):.1%} after your settings", width="stretch")
     greedy_id = int(probs.argmax())
-    cols[-2].button("Greedy", key=f"{key}_greedy", type="primary", width="stretch", on_click=_append,
-                    args=(key, {"id": greedy_id, "text": service.token_texts([greedy_id], model)[0],
-                                "prob": float(t.base.probs[greedy_id]), "how": "greedy"}))
-    if cols[-1].button("Sample", key=f"{key}_sample", type="primary", width="stretch"):
+    g, smp, rew, br, clr = st.columns(5)
+    g.button("Greedy", key=f"{key}_greedy", type="primary", width="stretch", on_click=_append,
+             args=(key, {"id": greedy_id, "text": service.token_texts([greedy_id], model)[0],
+                         "prob": float(t.base.probs[greedy_id]), "how": "greedy"}))
+    if smp.button("Sample", key=f"{key}_sample", type="primary", width="stretch"):
         rng = np.random.default_rng()
         p = probs.double().numpy()
         sampled = int(rng.choice(len(p), p=p / p.sum()))
         _append(key, {"id": sampled, "text": service.token_texts([sampled], model)[0],
                       "prob": float(t.base.probs[sampled]), "how": "sampled"})
         st.rerun()
+    rew.button("Rewind one token", key=f"{key}_rewind", on_click=_rewind, args=(key,), width="stretch",
+               disabled=not path)
+    br.button("Save as a branch", key=f"{key}_branch", on_click=_save_branch, args=(key,), width="stretch",
+              disabled=not path)
+    clr.button("Clear the path", key=f"{key}_clear", on_click=_reset_path, args=(key,), width="stretch",
+               disabled=not path)
     if path:
         chips = "".join(_path_chip(p, p["id"] in stop_ids) for p in path)
-        st.html(f'{TOKEN_STYLE}<div class="lab-out"><b>Path ({len(path)} tokens):</b> {chips}</div>')
+        st.html(f'{TOKEN_STYLE}<div class="lab-out"><b>Path ({len(path)} token{"s" if len(path) != 1 else ""}):</b> {chips}</div>')
         if path[-1]["id"] in stop_ids:
             st.info("The last token is the end-of-answer marker: a real generation would stop here.")
-        a, b, c = st.columns(3)
-        a.button("Rewind one token", key=f"{key}_rewind", on_click=_rewind, args=(key,), width="stretch")
-        b.button("Save as a branch", key=f"{key}_branch", on_click=_save_branch, args=(key,), width="stretch")
-        c.button("Clear the path", key=f"{key}_clear", on_click=_reset_path, args=(key,), width="stretch")
     else:
         st.caption("The path is empty: the chart shows the first token of the answer.")
     branches = st.session_state.get(f"{key}_branches", [])
@@ -336,7 +339,7 @@ def _step_through(service, model: str, key: str, t, path: list[dict]) -> None:
 
 def _path_chip(token: dict, is_stop: bool) -> str:
     tip = f"{token['how']} · model probability {token['prob']:.1%} · id {token['id']}"
-    text = "⏹ end of answer" if is_stop else html.escape(token["text"])
+    text = "■ end of answer" if is_stop else html.escape(token["text"])
     return (f'<span class="lab-tok" style="background:{probability_colour(token["prob"])}" '
             f'title="{html.escape(tip, True)}">{text}</span>')
 

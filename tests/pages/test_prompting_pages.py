@@ -59,9 +59,9 @@ def test_prompt_builder_runs_one_shot_and_compares_three_styles():
     at = open_page(PROMPTING)
     at.radio(key="prompt_builder_shots").set_value("one-shot").run()
     button(at, "prompt_builder_compare").click().run()
-    captions = [c.value for c in ok(at).caption if "tokens in" in c.value]
+    captions = [c.value for c in ok(at).caption if " · prompt " in c.value]
     assert len(captions) == 3, captions                       # zero, one and few-shot answers, side by side
-    assert all("prompt" in c for c in captions)
+    assert all(" s · prompt " in c for c in captions)
 
 
 def test_bench_runs_a_small_subset_and_grades_it():
@@ -84,7 +84,10 @@ def chart_rows(at):
 
 def test_sampling_lab_chart_reacts_to_every_knob():
     at = open_page(INFERENCE)
-    base = chart_rows(at)
+    assert chart_rows(at)[0]["final"] > chart_rows(at)[0]["base"]   # the defaults (0.7, top-p 0.9) sharpen already
+    at.slider(key="sampling_temperature").set_value(1.0).run()
+    at.slider(key="sampling_top_p").set_value(1.0).run()
+    base = chart_rows(ok(at))
     assert abs(sum(r["base"] for r in base) - sum(r["final"] for r in base)) < 1e-6   # all knobs off: same bars
     at.slider(key="sampling_temperature").set_value(0.3).run()
     sharp = chart_rows(ok(at))
@@ -112,7 +115,9 @@ def test_step_through_greedy_rewind_and_branch():
     button(ok(at), "sampling_go_0").click().run()
     assert len(ok(at).session_state["sampling_path"]) == 2
     # Frequency penalties act on the path: the chart changes once a token has been used.
-    before = [r["final"] for r in chart_rows(at)]
+    at.slider(key="sampling_temperature").set_value(1.0).run()
+    at.slider(key="sampling_top_p").set_value(1.0).run()
+    before = [r["final"] for r in chart_rows(ok(at))]
     at.slider(key="sampling_frequency_penalty").set_value(2.0).run()
     assert [r["final"] for r in chart_rows(ok(at))] != before
 

@@ -1,0 +1,90 @@
+"""Pages 3 and 4 in a real browser: the sampling chart follows its sliders, a few-shot prompt runs, a bench
+subset runs. Screenshots go to screenshots/."""
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = [pytest.mark.browser, pytest.mark.model]
+
+FINAL_BARS = """() => { const p = document.querySelector('[data-testid=stPlotlyChart] .js-plotly-plot');
+                        return p && p.data && p.data.length > 1 ? JSON.stringify(p.data[1].x) : null; }"""
+
+
+def open_page(lab, path: str):
+    """Open a page; close the "Page not found" notice Streamlit can show on a server's very first page load
+    (it appears on any page then, and keeps keyboard focus away from the sliders)."""
+    lab.open(path)
+    notice = lab.page.get_by_text("Page not found")
+    if notice.count():
+        lab.page.keyboard.press("Escape")
+        expect(notice).to_have_count(0)
+    return lab
+
+
+def final_bars(lab) -> str:
+    lab.page.wait_for_function(f"({FINAL_BARS})() !== null", timeout=180_000)
+    return lab.page.evaluate(FINAL_BARS)
+
+
+def test_temperature_slider_redraws_the_next_token_chart(lab):
+    open_page(lab, "inference-configuration")
+    before = final_bars(lab)
+    slider = lab.page.locator("[data-testid=stSlider]").filter(has_text="Temperature").first.get_by_role("slider")
+    slider.focus()
+    for _ in range(4):                        # 0.7 -> 0.5 in steps of 0.05
+        slider.press("ArrowLeft")
+    expect(slider).to_have_attribute("aria-valuetext", "0.50", timeout=30_000)
+    lab.page.wait_for_function(f"(before) => ({FINAL_BARS})() !== before", arg=before, timeout=60_000)
+    lab.settle()
+    after = final_bars(lab)
+    assert after != before
+    # A lower temperature gives the favourite token a bigger share.
+    assert eval(after)[0] > eval(before)[0]
+    lab.page.get_by_role("button", name="Greedy").click()
+    lab.settle()
+    expect(lab.page.get_by_text("Path (1 tokens)")).to_have_count(1)
+    lab.assert_healthy()
+    lab.page.get_by_text("Try it: watch the next-token distribution").scroll_into_view_if_needed()
+    lab.screenshot("sampling-lab")
+
+
+def test_generation_streams_coloured_tokens_and_marks_a_stop(lab):
+    open_page(lab, "inference-configuration")
+    final_bars(lab)
+    box = lab.page.get_by_role("textbox", name="Stop sequences")
+    box.fill(".")
+    box.press("Control+Enter")
+    lab.settle()
+    lab.page.get_by_role("button", name="Generate", exact=True).click()
+    lab.page.locator(".lab-out .lab-tok").first.wait_for(timeout=180_000)
+    lab.settle()
+    expect(lab.page.locator("[data-testid=stMetricLabel]").filter(has_text="New tokens")).to_have_count(1)
+    lab.assert_healthy()
+    lab.page.get_by_text("Try it: generate with your settings").scroll_into_view_if_needed()
+    lab.screenshot("generation-lab")
+
+
+def test_few_shot_prompt_runs_and_a_bench_subset_runs(lab):
+    open_page(lab, "prompt-engineering")
+    lab.page.get_by_text("few-shot (3)").click()
+    lab.settle()
+    sent = lab.page.locator("[data-testid=stCode]").filter(has_text="<|im_start|>user")
+    expect(sent).to_contain_text("Review: Great sound for the price")
+    lab.page.get_by_role("button", name="Run this prompt").click()
+    lab.page.get_by_text(" s · prompt ").first.wait_for(timeout=180_000)
+    lab.settle()
+    lab.assert_healthy()
+    lab.page.get_by_text("Try it: build a prompt").scroll_into_view_if_needed()
+    lab.screenshot("prompt-builder")
+
+    slider = lab.page.locator("[data-testid=stSlider]").filter(has_text="Items to run").first.get_by_role("slider")
+    slider.focus()
+    slider.press("Home")                      # one item per style keeps the run short
+    expect(slider).to_have_attribute("aria-valuetext", "1", timeout=30_000)
+    lab.settle()
+    lab.page.get_by_role("button", name="Run the bench").click()
+    lab.page.get_by_text("Answers graded").wait_for(timeout=300_000)
+    lab.settle()
+    expect(lab.page.locator("[data-testid=stPlotlyChart]")).to_have_count(1)
+    lab.assert_healthy()
+    lab.page.get_by_text("Try it: measure what examples").scroll_into_view_if_needed()
+    lab.screenshot("prompt-bench")
