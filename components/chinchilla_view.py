@@ -10,6 +10,9 @@ from core import compute as cp
 from core import memory as mem
 
 
+SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
 def sci(x: float) -> str:
     """3.15 × 10^23 for huge or tiny numbers, 3,646 or 18.7 otherwise."""
     if x == 0 or not math.isfinite(x):
@@ -17,7 +20,7 @@ def sci(x: float) -> str:
     if 0.01 <= abs(x) < 1e7:
         return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
     exp = math.floor(math.log10(abs(x)))
-    return f"{x / 10 ** exp:.3g} × 10^{exp}"
+    return f"{x / 10 ** exp:.3g} × 10{str(exp).translate(SUPERSCRIPT)}"
 
 
 def _count(label: str, default: str, key: str, help: str = "") -> float | None:
@@ -56,7 +59,7 @@ def show_budget(key: str = "compute") -> None:
     m1.metric("Operations (6·N·D)", sci(flops))
     m2.metric("Petaflop/s-days", sci(pfs))
     m3.metric(f"{gpu.name.replace('NVIDIA ', '')} GPU-days", sci(days))
-    st.caption(f"6 × {mem.format_count(n)} × {mem.format_count(d)} = {sci(flops)} operations ÷ 8.64 × 10^19 per "
+    st.caption(f"6 × {mem.format_count(n)} × {mem.format_count(d)} = {sci(flops)} operations ÷ 8.64 × 10¹⁹ per "
                f"petaflop/s-day = {sci(pfs)}. One {gpu.name} at {util:.0%} of its {gpu.peak_tflops:g} TFLOP/s "
                f"16-bit peak: {sci(days)} days alone, {sci(days / 1000)} days "
                "on 1,000 of them. "

@@ -172,6 +172,8 @@ def show_multi_gpu(key: str = "multigpu") -> None:
     fewest = mem.fewest_gpus(n, gpu.memory_gb, precision)
     default = fewest[mem.SHARDING[-1]] or 1
     gpus = st.number_input("Number of GPUs", 1, 100_000, min(max(default, 1), 100_000), key=f"{key}_count")
+    zoom = st.toggle("Zoom to one GPU's memory", value=True, key=f"{key}_zoom",
+                     help="Shows what fits under the dashed line; taller bars are cut and labelled.")
     per_gpu = mem.per_gpu_training_bytes(n, int(gpus), precision)
     fig = go.Figure()
     parts = list(next(iter(per_gpu.values())))
@@ -179,13 +181,17 @@ def show_multi_gpu(key: str = "multigpu") -> None:
     for part in parts:
         fig.add_bar(name=part, x=names, y=[v[part] / mem.GB for v in per_gpu.values()], marker_color=COLOURS.get(part))
     totals = [sum(v.values()) / mem.GB for v in per_gpu.values()]
-    fig.add_scatter(x=names, y=totals, mode="text", text=[_gb(t) for t in totals], textposition="top center",
-                    showlegend=False, hoverinfo="skip", textfont=dict(size=15))
+    top = max(totals + [gpu.memory_gb]) * 1.18
+    if zoom:   # bars taller than the view are cut; their labels say so
+        top = gpu.memory_gb * 1.6
+    label_y = [min(t, top * 0.93) for t in totals]
+    fig.add_scatter(x=names, y=label_y, mode="text", textposition="top center", showlegend=False, hoverinfo="skip",
+                    text=[_gb(t) + (" ↑ (cut)" if t > top * 0.93 else "") for t in totals], textfont=dict(size=15))
     fig.add_hline(y=gpu.memory_gb, line_dash="dash", line_color="#444", annotation_text=f"{gpu.memory_gb:g} GB per GPU",
                   annotation_position="top left")
     fig.update_layout(barmode="stack", title=f"Per-GPU memory, {label} parameters on {int(gpus):,} GPUs ({precision})",
                       yaxis_title="GB per GPU", height=430, margin=dict(t=60, b=40, l=60, r=20), font=dict(size=14),
-                      legend=dict(orientation="h", y=-0.25), yaxis_range=[0, max(totals + [gpu.memory_gb]) * 1.18])
+                      legend=dict(orientation="h", y=-0.25), yaxis_range=[0, top])
     st.plotly_chart(fig, key=f"{key}_chart", config={"displayModeBar": False})
     st.dataframe([{"scheme": s, "per GPU": _gb(t), "fits": "yes" if t <= gpu.memory_gb else "no",
                    f"fewest {gpu.memory_gb:g} GB GPUs": (f"{fewest[s]:,}" if fewest[s] else "never")}

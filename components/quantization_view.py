@@ -186,14 +186,16 @@ def show_measured(key: str = "measured") -> None:
                "measured stored tensors": mem.format_bytes(r["measured"]),
                "gap": f"{(r['measured'] - r['estimate']) / r['estimate']:+.0%}",
                "runnable copy in memory": mem.format_bytes(r["running copy"]),
-               "process memory grew by": mem.format_bytes(r["rss"]) if r["rss"] else "—"}
+               "process memory grew by (copy + quantize)": mem.format_bytes(r["rss"]) if r["rss"] else "—"}
         if cuda:
-            row["peak CUDA memory"] = mem.format_bytes(r["cuda"])
+            row["peak CUDA memory (copy + quantize)"] = mem.format_bytes(r["cuda"]) if r["cuda"] else "—"
         table.append(row)
     st.dataframe(table, hide_index=True, key=f"{key}_table")
     st.caption(f"Device: {result['device']}; {result['params']:,} parameters (the tied input/output embedding "
-               "counted once). Copies made once are reused, so the process-memory column is filled on the first "
-               "measurement only.")
+               "counted once). Each copy is built once and then reused by every session, so the "
+               "process-memory column shows what building it cost, when that happened in this server process (— "
+               "when it was built earlier, for example by the quantization demo, or when FP32 is the shared model). "
+               "Process memory is noisy: other sessions allocate and free memory at the same time.")
     parts = next((r.get("parts") for r in result["rows"] if r["precision"] == "INT8" and r.get("parts")), None)
     st.markdown(
         "- **FP32, FP16, BF16 match the formula exactly**: every parameter is one number of 4 or 2 bytes.\n"
@@ -202,6 +204,7 @@ def show_measured(key: str = "measured") -> None:
         "16-bit, and every row (INT8) or group (INT4) carries its own scale."
         + (f" INT8 here: {', '.join(f'{k} {mem.format_bytes(v)}' for k, v in parts.items())}." if parts else "") + "\n"
         "- **The runnable INT8/INT4 copies hold float32 values**: without integer kernels the integers are "
-        "de-quantized back to float to compute, so the process memory grows by the FP32 size.\n"
+        "de-quantized back to float to compute, so the copy in memory is the FP32 size (and a 16-bit copy briefly "
+        "needs the FP32 size too, while it is converted).\n"
         "- **A real process needs more than its weights**: the framework, activations, the KV cache, and on a GPU "
         "the CUDA context (a few hundred MB) and the allocator's cache.")

@@ -135,8 +135,8 @@ class QuantizedModel:
     running_bytes: int                     # measured: bytes of the runnable copy's parameters
     seconds: float                         # time to copy and quantize
     compute_note: str                      # what the model computes in
-    rss_growth_bytes: int = 0              # process resident memory growth while building it
-    cuda_peak_bytes: int = 0               # peak CUDA memory while building it (0 on CPU)
+    rss_growth_bytes: int = 0              # process resident memory growth while copying + quantizing (build_quantized)
+    cuda_peak_bytes: int = 0               # peak CUDA memory above the start while doing so (0 on CPU)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)   # one forward pass at a time
 
 
@@ -177,17 +177,30 @@ def _linear_layers(model: torch.nn.Module):
             if isinstance(m, torch.nn.Linear) and m is not head]
 
 
-def quantize_copy(model: torch.nn.Module, scheme: str, group_size: int = DEFAULT_GROUP_SIZE) -> QuantizedModel:
-    """Quantize `model` IN PLACE — pass a private copy (ModelService.decoder_copy), never the shared model."""
+def build_quantized(make_copy, scheme: str, group_size: int = DEFAULT_GROUP_SIZE,
+                    device: torch.device | str = "cpu") -> QuantizedModel:
+    """make_copy() (e.g. ModelService.decoder_copy) then quantize_copy, measuring process memory growth and peak
+    CUDA memory over both steps — what loading the model at this precision costs this process."""
     import psutil
 
+    cuda = torch.device(device).type == "cuda"
+    if cuda:
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        base = torch.cuda.memory_allocated(device)
+    rss0 = psutil.Process().memory_info().rss
+    q = quantize_copy(make_copy(), scheme, group_size)
+    q.rss_growth_bytes = max(0, psutil.Process().memory_info().rss - rss0)
+    if cuda:
+        q.cuda_peak_bytes = torch.cuda.max_memory_allocated(device) - base
+    return q
+
+
+def quantize_copy(model: torch.nn.Module, scheme: str, group_size: int = DEFAULT_GROUP_SIZE) -> QuantizedModel:
+    """Quantize `model` IN PLACE — pass a private copy (ModelService.decoder_copy), never the shared model."""
     if scheme not in SCHEMES + ("FP32",):
         raise ValueError(f"unknown scheme {scheme!r}; choose one of {', '.join(SCHEMES)}")
-    rss0 = psutil.Process().memory_info().rss
     device = next(model.parameters()).device
-    cuda = device.type == "cuda"
-    if cuda:
-        torch.cuda.reset_peak_memory_stats(device)
     t0 = time.perf_counter()
     n_params = sum(p.numel() for p in model.parameters())
     parts: dict[str, int] = {}
@@ -225,9 +238,7 @@ def quantize_copy(model: torch.nn.Module, scheme: str, group_size: int = DEFAULT
     seconds = time.perf_counter() - t0
     return QuantizedModel(scheme=scheme, model=model.eval(), n_params=n_params, n_quantized=n_quantized,
                           stored_bytes=sum(parts.values()), stored_parts=parts, running_bytes=model_bytes(model),
-                          seconds=seconds, compute_note=note,
-                          rss_growth_bytes=max(0, psutil.Process().memory_info().rss - rss0),
-                          cuda_peak_bytes=torch.cuda.max_memory_allocated(device) if cuda else 0)
+                          seconds=seconds, compute_note=note)
 
 
 # ---- measuring -------------------------------------------------------------------------------------

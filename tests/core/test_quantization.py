@@ -104,3 +104,10 @@ def test_quantized_copy_of_the_real_decoder(decoder):
     assert results["INT4"][0].stored_bytes < int8.stored_bytes < results["BF16"][0].stored_bytes
     assert results["BF16"][1].kl < results["INT8"][1].kl < results["INT4"][1].kl
     assert results["INT8"][1].top1 > 0.9
+
+
+@pytest.mark.model
+def test_build_quantized_measures_the_copy(decoder):
+    q = qz.build_quantized(decoder.decoder_copy, "BF16")
+    assert q.stored_bytes == 2 * q.n_params and q.cuda_peak_bytes == 0
+    assert q.rss_growth_bytes >= 0
