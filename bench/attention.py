@@ -7,7 +7,7 @@ greedy continuation + attention. Also reports the first (cold) call, which inclu
 With --browser it also starts `streamlit run` and headless chromium, types the text into the attention
 demo and times until the heatmaps and both bertviz views are drawn with the new tokens (models warm).
 
-Usage: .venv/bin/python bench/attention.py [--browser]   (GENAI_LAB_CACHE as for the app; HF_HUB_OFFLINE=1)
+Usage: .venv/bin/python bench/attention.py [--browser | --browser-only]   (GENAI_LAB_CACHE as for the app; HF_HUB_OFFLINE=1)
 """
 from __future__ import annotations
 
@@ -109,6 +109,9 @@ def browser() -> None:
             page.set_default_timeout(300_000)
             page.goto(url + "/inside-transformer")
             page.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]")
+            if page.get_by_text("Page not found").count():      # a fresh server's first deep link, see the tests
+                page.goto(url + "/inside-transformer")
+                page.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]")
             expect(page.locator("[data-testid=stIFrame]")).to_have_count(2)      # models loaded, first views drawn
             box = page.get_by_role("textbox", name="Text for the attention maps")
             box.fill(TEXT)
@@ -131,6 +134,7 @@ def browser() -> None:
 
 
 if __name__ == "__main__":
-    main()
-    if "--browser" in sys.argv:
+    if "--browser-only" not in sys.argv:
+        main()
+    if "--browser" in sys.argv or "--browser-only" in sys.argv:
         browser()

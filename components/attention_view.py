@@ -10,7 +10,6 @@ import streamlit as st
 
 from components import resources
 from core.attention_stats import STATISTICS, head_grid
-from core.bertviz_offline import head_view_html, model_view_html
 from core.tokens import make_visible
 
 MAX_TOKENS = 96          # tokens run through the models and drawn in the heatmaps
@@ -178,13 +177,12 @@ def _bertviz(key: str, atts: dict, generated_from: int | None) -> None:
     weights = att.weights[:, :, :n, :n]
     layers = weights.shape[0]
     head_tab, model_tab = st.tabs(["Head view", "Model view"])
-    vendor = resources.bertviz_vendor()
     with head_tab:
         st.caption("Pick a layer at the top. Each colour is a head; lines join a token (left) to the tokens it "
                    "attends to (right), thicker for more weight. Hover a token to see only its lines; "
                    "click a colour to switch that head on or off.")
-        page = head_view_html(weights, tokens[:n], vendor, layer=min(st.session_state.get(f"{key}_{model}_layer", 0),
-                                                                     layers - 1))
+        layer = min(st.session_state.get(f"{key}_{model}_layer", 0), layers - 1)
+        page = resources.bertviz_page("head", weights, tuple(tokens[:n]), layer=layer)
         st.iframe(page.html, height=page.height + 20)
     with model_tab:
         if layers > BERTVIZ_LAYERS:
@@ -194,7 +192,7 @@ def _bertviz(key: str, atts: dict, generated_from: int | None) -> None:
         else:
             shown = list(range(layers))
         st.caption(f"Layers {shown[0]}–{shown[-1]} (rows) × all heads (columns). Click a thumbnail to enlarge it.")
-        page = model_view_html(weights, tokens[:n], vendor, layers=shown)
+        page = resources.bertviz_page("model", weights, tuple(tokens[:n]), layers=tuple(shown))
         st.iframe(page.html, height=page.height + 20)
 
 

@@ -80,6 +80,15 @@ def bertviz_vendor():
     return load_vendor(PROJECT_ROOT / "components" / "static" / "vendor")
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def bertviz_page(view: str, weights, tokens: tuple[str, ...], layer: int = 0, layers: tuple[int, ...] | None = None):
+    """bertviz's self-contained head or model view page (rebuilding it takes ~0.3 s; hashing the weights ~10 ms)."""
+    from core.bertviz_offline import head_view_html, model_view_html
+    if view == "head":
+        return head_view_html(weights, list(tokens), bertviz_vendor(), layer=layer)
+    return model_view_html(weights, list(tokens), bertviz_vendor(), layers=None if layers is None else list(layers))
+
+
 # ---- quiz and workshop (issue 6)
 
 @st.cache_resource(show_spinner=False)
