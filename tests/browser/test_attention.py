@@ -123,9 +123,8 @@ def test_heatmap_follows_the_sliders_and_overview_opens_a_head(offline_lab):
     want_layer = chosen.split(",")[0].split()[-1]
     expect(layer).to_have_attribute("aria-valuetext", want_layer, timeout=30_000)
     lab.assert_healthy()
-    lab.page.get_by_text("One head at a time").scroll_into_view_if_needed()
-    lab.page.set_viewport_size({"width": 1400, "height": 1500})
-    lab.page.get_by_text("One head at a time").scroll_into_view_if_needed()
-    lab.page.screenshot(path=str(SCREENSHOTS / "attention-heatmaps.png"))
-    lab.page.get_by_text("Find interesting heads").scroll_into_view_if_needed()
-    lab.page.screenshot(path=str(SCREENSHOTS / "attention-head-overview.png"))
+    lab.page.set_viewport_size({"width": 1400, "height": 1300})
+    for heading, name in (("One head at a time", "attention-heatmaps"), ("Find interesting heads", "attention-head-overview")):
+        lab.page.get_by_text(heading).evaluate("e => e.scrollIntoView({block: 'start'})")
+        lab.page.wait_for_timeout(300)
+        lab.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
