@@ -10,6 +10,9 @@ from core import compute as cp
 from core import memory as mem
 
 
+# Where each model's name goes on the scatter plot, so that neighbours do not overlap.
+LABEL_POSITION = {"Chinchilla": "bottom right", "LLaMA-65B": "top left", "GPT-3": "middle left",
+                  "BLOOM": "top center", "OPT-175B": "bottom center"}
 SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
@@ -109,7 +112,8 @@ def show_chinchilla(key: str = "chinchilla") -> None:
     fig.add_scatter(x=[lo, hi], y=[20 * lo, 20 * hi], mode="lines", name="20 tokens per parameter",
                     line=dict(dash="dash", color="#444"))
     fig.add_scatter(x=xs, y=[m.tokens for m in cp.KNOWN_MODELS], mode="markers+text", name="trained models",
-                    text=[m.name.split(" (")[0] for m in cp.KNOWN_MODELS], textposition="top center",
+                    text=[m.name.split(" (")[0] for m in cp.KNOWN_MODELS],
+                    textposition=[LABEL_POSITION.get(m.name, "top center") for m in cp.KNOWN_MODELS],
                     marker=dict(size=12, color="#1f77b4"))
     if plan and math.isfinite(plan.parameters):
         fig.add_scatter(x=[plan.parameters], y=[plan.tokens], mode="markers", name="optimal for your budget",

@@ -112,6 +112,8 @@ def round_like_deck(tokens: float) -> str:
     """1.4T, 1.3T, 3.5T, 300B: one decimal in trillions, whole billions below a trillion."""
     if tokens >= 1e12:
         return f"{tokens / 1e12:.1f}T"
-    if tokens >= 1e9:
+    if tokens >= 10e9:
         return f"{tokens / 1e9:.0f}B"
+    if tokens >= 1e9:
+        return f"{tokens / 1e9:.1f}B"
     return f"{tokens / 1e6:.0f}M"

@@ -229,11 +229,11 @@ def format_bytes(n: float) -> str:
 
 
 def format_count(n: float) -> str:
-    """134.5M, 1B, 175B, 1.4T."""
+    """134.5M, 1B, 175B, 1.4T (whole numbers without decimals)."""
     for div, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
         if n >= div:
             v = n / div
-            return f"{v:,.0f}{suffix}" if v >= 100 or v == int(v) else f"{v:,.1f}{suffix}"
+            return f"{round(v):,}{suffix}" if abs(v - round(v)) < 1e-6 * v else f"{v:,.1f}{suffix}"
     return f"{n:,.0f}"
 
 

@@ -1,6 +1,8 @@
 """Page 6 in a real browser: the calculator chart follows the parameter count; float bits; live quantization."""
 import pytest
 
+from tests.browser.conftest import SCREENSHOTS
+
 pytestmark = pytest.mark.browser
 
 
@@ -48,6 +50,15 @@ def test_bad_parameter_count_is_a_message_not_an_error(lab):
     lab.page.get_by_text("100 trillion").first.wait_for(timeout=60_000)
     lab.settle()
     lab.assert_healthy()
+    # The page is taller than a full-page screenshot: photograph the lower demos one by one.
+    SCREENSHOTS.mkdir(exist_ok=True)
+    for heading, name in (("Try it: splitting training", "compute-multi-gpu"),
+                          ("Try it: the compute-optimal model", "compute-chinchilla")):
+        box = lab.page.get_by_text(heading).locator(
+            "xpath=ancestor::div[@data-testid='stLayoutWrapper'][1]")
+        box.scroll_into_view_if_needed()
+        lab.page.wait_for_timeout(500)
+        box.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
 
 
 def test_float_explorer_shows_bits(lab):
