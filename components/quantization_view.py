@@ -11,7 +11,7 @@ from core import memory as mem
 from core import quantization as qz
 
 DEFAULT_PROMPT = "What is the capital of France? Answer in one sentence."
-MAX_PROMPT_CHARS = 2000
+MAX_PROMPT_CHARS = 500      # keeps the (tokens × 49,152) logit arrays compared per scheme small
 
 
 def _quantized(scheme: str, group_size: int):

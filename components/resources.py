@@ -159,7 +159,7 @@ def quantized_decoder(scheme: str, group_size: int):
     return build_quantized(service.decoder_copy, scheme, group_size, service.device)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=4)   # each entry is tokens × 49,152 float32 (~20 MB for 100 tokens)
 def fp32_logits(ids: tuple[int, ...]):
     """The shared FP32 decoder's logits for every position of `ids` (timed), the reference for quantization."""
     from core.quantization import forward_logits
