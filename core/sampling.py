@@ -219,13 +219,23 @@ def choose_token(probs: torch.Tensor, generator: torch.Generator | None) -> int:
 # ---- the pipeline, step by step (for the chart) -----------------------------------------
 @dataclass(frozen=True)
 class Step:
-    name: str                  # "model output", "repetition penalty", ..., "top-p"
-    active: bool               # False when the knob is at its no-op value
-    logits: torch.Tensor       # (vocab,) after this step (-inf = removed)
-    probs: torch.Tensor        # (vocab,) softmax of those logits
-    removed: tuple[int, ...]   # token ids this step removed (still possible before it, impossible after)
-    changed: tuple[int, ...]   # token ids whose logit this step changed without removing them (penalties)
-    kept: int                  # tokens still possible after this step
+    name: str                    # "model output", "repetition penalty", ..., "top-p"
+    active: bool                 # False when the knob is at its no-op value
+    logits: torch.Tensor         # (vocab,) after this step (-inf = removed)
+    probs: torch.Tensor          # (vocab,) softmax of those logits
+    removed_mask: torch.Tensor   # (vocab,) bool: possible before this step, impossible after it
+    changed_mask: torch.Tensor   # (vocab,) bool: logit changed by a penalty, token still possible
+    kept: int                    # tokens still possible after this step
+
+    @property
+    def removed(self) -> tuple[int, ...]:
+        """Token ids this step removed."""
+        return tuple(torch.nonzero(self.removed_mask).flatten().tolist())
+
+    @property
+    def changed(self) -> tuple[int, ...]:
+        """Token ids whose logit this step changed without removing them (penalties)."""
+        return tuple(torch.nonzero(self.changed_mask).flatten().tolist())
 
 
 @dataclass(frozen=True)
@@ -243,32 +253,33 @@ class Trace:
     def removed_by(self, token_id: int) -> str | None:
         """The step that removed this token, or None when it survives."""
         for step in self.steps[1:]:
-            if token_id in step.removed:
+            if bool(step.removed_mask[token_id]):
                 return step.name
         return None
-
-
-_MAX_LISTED = 60_000  # every vocabulary fits; a guard for bigger models' changed-lists
 
 
 def trace(logits: torch.Tensor, settings: SamplingSettings, seen: Sequence[int] = (),
           generated: Sequence[int] = ()) -> Trace:
     """Each step's logits and probabilities, and which tokens it removed or changed.  logits: (vocab,)"""
     current = logits.float()
-    steps = [Step("model output", True, current, torch.softmax(current, -1), (), (), int(current.numel()))]
-    defaults = {"repetition penalty": settings.repetition_penalty != 1.0,
-                "frequency & presence penalties": settings.frequency_penalty != 0 or settings.presence_penalty != 0,
-                "temperature": settings.temperature != 1.0, "top-k": settings.top_k != 0, "top-p": settings.top_p < 1.0}
+    alive = torch.isfinite(current)                                   # (vocab,) bool
+    none = torch.zeros_like(alive)
+    steps = [Step("model output", True, current, torch.softmax(current, -1), none, none, int(alive.sum()))]
+    active = {"repetition penalty": settings.repetition_penalty != 1.0,
+              "frequency & presence penalties": settings.frequency_penalty != 0 or settings.presence_penalty != 0,
+              "temperature": settings.temperature != 1.0, "top-k": settings.top_k != 0, "top-p": settings.top_p < 1.0}
     for processor in settings.processors():
         new = processor(current, seen, generated)
-        alive_before, alive_after = torch.isfinite(current), torch.isfinite(new)
-        removed = torch.nonzero(alive_before & ~alive_after).flatten()[:_MAX_LISTED]
-        # Temperature rescales every logit; "changed" lists only tokens a penalty touched.
-        changed = () if processor.name == "temperature" else tuple(
-            torch.nonzero(alive_after & (new != current)).flatten()[:_MAX_LISTED].tolist())
-        steps.append(Step(processor.name, defaults[processor.name], new, torch.softmax(new, -1),
-                          tuple(removed.tolist()), changed, int(alive_after.sum())))
-        current = new
+        if new is current:                    # a knob at its no-op value returns its input untouched
+            steps.append(Step(processor.name, active[processor.name], current, steps[-1].probs, none, none,
+                              steps[-1].kept))
+            continue
+        alive_after = torch.isfinite(new)
+        # Temperature rescales every logit; "changed" marks only tokens a penalty touched.
+        changed = none if processor.name == "temperature" else alive_after & (new != current)
+        steps.append(Step(processor.name, active[processor.name], new, torch.softmax(new, -1), alive & ~alive_after,
+                          changed, int(alive_after.sum())))
+        current, alive = new, alive_after
     return Trace(tuple(steps))
 
 
@@ -326,13 +337,18 @@ def chart_rows(t: Trace, n: int) -> list[dict]:
     base_top = torch.topk(t.base.probs, n).indices.tolist()
     final_top = [i for i in torch.topk(t.final.probs, n).indices.tolist() if t.final.probs[i] > 0]
     ids = base_top + [i for i in final_top if i not in base_top]
-    removed = {i: step.name for step in t.steps[1:] for i in step.removed}
+    index = torch.tensor(ids)
+    removed = {}
     changed: dict[int, list[str]] = {}
     for step in t.steps[1:]:
-        for i in step.changed:
-            changed.setdefault(i, []).append(step.name)
-    return [{"id": i, "base": float(t.base.probs[i]), "final": float(t.final.probs[i]),
-             "removed_by": removed.get(i, ""), "changed_by": ", ".join(changed.get(i, []))} for i in ids]
+        for i, r, c in zip(ids, step.removed_mask[index].tolist(), step.changed_mask[index].tolist()):
+            if r:
+                removed.setdefault(i, step.name)
+            if c:
+                changed.setdefault(i, []).append(step.name)
+    base, final = t.base.probs[index].tolist(), t.final.probs[index].tolist()
+    return [{"id": i, "base": b, "final": f, "removed_by": removed.get(i, ""), "changed_by": ", ".join(changed.get(i, []))}
+            for i, b, f in zip(ids, base, final)]
 
 
 def step_rows(t: Trace) -> list[dict]:
@@ -340,6 +356,6 @@ def step_rows(t: Trace) -> list[dict]:
     rows = []
     for step in t.steps:
         rows.append({"step": step.name, "on": step.active, "tokens still possible": step.kept,
-                     "removed here": len(step.removed), "logits changed here": len(step.changed),
+                     "removed here": int(step.removed_mask.sum()), "logits changed here": int(step.changed_mask.sum()),
                      "top token's chance": float(step.probs.max())})
     return rows
