@@ -14,6 +14,7 @@ page = st.navigation({"GenAI Lab": [home], "Lessons": navigation.lesson_pages(),
 
 presenter_view.apply_presenter_mode()
 workshop_view.sync_presenter(page.url_path)  # a presenter's move reaches followers before this page draws
+workshop_view.follow_presenter(page.url_path)  # a participant who follows goes to the presenter's page
 page.run()  # the page's text is drawn before the sidebar imports torch or touches a model
 with st.sidebar:
     workshop_view.sidebar(page.url_path)

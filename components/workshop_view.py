@@ -168,15 +168,35 @@ def _follow(current_page: str) -> None:
         st.warning(str(exc))
         return
     live = room.phase in ("question", "podium")
-    target, target_url = (LIVE_PAGE, LIVE_URL) if live else (section_page(room.section), room.section)
     where = "the live quiz" if live else (quiz_view.section_title(room.section) if room.section else "")
     if where:
         st.caption(f"Presenter is on: {where}")
     if room.phase == "question" and current_page != LIVE_URL:
         st.page_link(LIVE_PAGE, label="A live question is open — answer it", icon=":material/bolt:")
-    if not st.session_state.get("ws_follow", True) or st.session_state.get("ws_seen") == room.version:
+    if st.session_state.get("ws_follow", True) and st.session_state.get("ws_seen") != room.version:
+        st.rerun()  # a full rerun; follow_presenter() then switches page before anything is drawn
+
+
+def follow_presenter(current_page: str) -> None:
+    """Called by app.py before the page draws: if we follow and the presenter moved, go to their page.
+
+    Switching here, at the top of a full run, rather than inside the refreshing fragment keeps the browser's
+    element tree consistent (a page switch from inside a run_every fragment can leave stale updates behind)."""
+    code = st.session_state.get("ws_room")
+    if not code or not st.session_state.get("ws_follow", True):
+        return
+    ws = workshop()
+    if ws is None:
+        return
+    try:
+        room = ws.live_room(code)
+    except WorkshopError:
+        return  # the sidebar box says why
+    if st.session_state.get("ws_seen") == room.version:
         return
     st.session_state["ws_seen"] = room.version
+    live = room.phase in ("question", "podium")
+    target, target_url = (LIVE_PAGE, LIVE_URL) if live else (section_page(room.section), room.section)
     if target and target_url != current_page:
         st.switch_page(target)
 

@@ -66,10 +66,11 @@ def join(lab: LabPage, code: str, nickname: str) -> None:
 
 
 def test_presenter_and_three_participants(browser, workshop_url):
-    contexts = []
+    contexts, labs = [], []
     try:
         ctx, presenter = new_lab(browser, workshop_url)
         contexts.append(ctx)
+        labs.append(presenter)
         presenter.open()     # the first session of a fresh server asking for a sub-page gets a "Page not found" box
         presenter.open("presenter-console")
         presenter.page.get_by_label("Presenter key").fill("wrong key")
@@ -88,6 +89,10 @@ def test_presenter_and_three_participants(browser, workshop_url):
         for name in ("Ada", "Bo", "Cy"):
             ctx, lab = new_lab(browser, workshop_url)
             contexts.append(ctx)
+            labs.append(lab)
+            # React errors such as "Bad delta path" only reach the console; offline font/asset misses are not ours
+            lab.page.on("console", lambda m, lab=lab: lab.errors.append(f"console error: {m.text[:300]}")
+                        if m.type == "error" and "Failed to load resource" not in m.text else None)
             lab.open("live-quiz")
             people[name] = lab
         cy = people["Cy"]
@@ -124,7 +129,7 @@ def test_presenter_and_three_participants(browser, workshop_url):
         slider = presenter.page.get_by_role("slider")          # the longest time limit: this machine is slow
         slider.focus()
         slider.press("End")
-        presenter.page.get_by_text("60").first.wait_for()
+        presenter.page.get_by_text("120").first.wait_for()
         presenter.settle()
         presenter.page.get_by_role("button", name="Launch question").click()
         presenter.page.get_by_text("0 of 3 answered").wait_for()
@@ -158,12 +163,36 @@ def test_presenter_and_three_participants(browser, workshop_url):
         presenter.screenshot("workshop-presenter-podium")
         people["Bo"].settle()
         people["Bo"].screenshot("workshop-participant-podium")
+
+        # Self-paced quiz: Ada's answers are saved under her workshop nickname and drawn per section.
+        ada = people["Ada"].page
+        ada.locator("[data-testid=stSidebarNav]").get_by_role("link", name="12. Quiz").click()
+        ada.locator("h1", has_text="12. Quiz").wait_for()
+        people["Ada"].settle()
+        ada.get_by_text("Traditional (analytical) AI").click()
+        ada.get_by_role("button", name="Check answer").click()
+        ada.get_by_text("Correct!").wait_for()
+        ada.get_by_text("1 of 83 questions answered correctly").wait_for()
+        people["Ada"].settle()
+        people["Ada"].screenshot("workshop-self-paced-quiz")
+
+        # Instructor analytics for the room: heatmap, per participant, CSV.
+        presenter.page.locator("[data-testid=stSidebarNav]").get_by_role("link", name="Instructor").click()
+        presenter.page.locator("h1", has_text="Instructor analytics").wait_for()
+        presenter.settle()
+        presenter.page.locator("[data-testid=stSelectbox]").first.click()
+        presenter.page.get_by_role("option", name=f"Workshop room {code}").click()
+        presenter.page.get_by_text("3 answers from 3 participants").wait_for()
+        presenter.page.get_by_role("button", name="Download all answers (CSV)").wait_for()
+        presenter.settle()
+        presenter.screenshot("workshop-instructor-analytics")
         for lab in [presenter, *people.values()]:
             lab.assert_healthy()
     except Exception:
         for i, ctx in enumerate(contexts):      # what each browser showed when it failed
             for page in ctx.pages:
                 page.screenshot(path=str(ROOT / "screenshots" / f"workshop-failure-{i}.png"))
+                print(f"browser {i}: {page.url} errors: {labs[i].errors if i < len(labs) else '?'}")
         raise
     finally:
         for ctx in contexts:
