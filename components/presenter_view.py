@@ -103,7 +103,10 @@ def show(key: str = "presenter") -> None:
         st.warning(str(exc))
         st.session_state.pop("presenter_room", None)
         return
-    st.toggle("Presenter mode (large fonts, no toolbar) on every page", key="presenter_mode")
+    # A widget's state is dropped on pages that do not draw it, so the choice is copied to a plain key.
+    st.toggle("Presenter mode (large fonts, no toolbar) on every page", key="presenter_mode_toggle",
+              value=st.session_state.get("presenter_mode", False),
+              on_change=lambda: st.session_state.update(presenter_mode=st.session_state["presenter_mode_toggle"]))
     tab_room, tab_quiz = st.tabs(["Room", "Live quiz"])
     with tab_room:
         _room_panel(room.code, key)
