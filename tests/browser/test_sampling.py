@@ -41,7 +41,7 @@ def test_temperature_slider_redraws_the_next_token_chart(lab):
     assert eval(after)[0] > eval(before)[0]
     lab.page.get_by_role("button", name="Greedy").click()
     lab.settle()
-    expect(lab.page.get_by_text("Path (1 tokens)")).to_have_count(1)
+    expect(lab.page.get_by_text("Path (1 token)")).to_have_count(1)
     lab.assert_healthy()
     lab.page.get_by_text("Try it: watch the next-token distribution").scroll_into_view_if_needed()
     lab.screenshot("sampling-lab")
