@@ -73,7 +73,7 @@ def distribution_chart(counts: dict[str, int], right: set[str] | None = None) ->
     fig = go.Figure(go.Bar(x=[counts[k] for k in labels], y=[html.escape(label[:60]) for label in labels], orientation="h",
                            marker_color=colors, text=[str(counts[k]) for k in labels], textposition="outside",
                            hovertemplate="%{y}: %{x}<extra></extra>"))
-    fig.update_layout(yaxis=dict(autorange="reversed", type="category"), xaxis=dict(title="answers", rangemode="tozero"),
+    fig.update_layout(yaxis=dict(autorange="reversed", type="category"), xaxis=dict(title="answers", rangemode="tozero", tickformat=",d"),
                       height=46 * max(len(labels), 1) + 70, margin=dict(l=10, r=30, t=10, b=40))
     return fig
 
