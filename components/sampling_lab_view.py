@@ -397,8 +397,7 @@ def show_generation(key: str = "generation", lab_key: str = "sampling") -> None:
         st.warning(note)
     settings = replace(base, max_new_tokens=max_new, stop_sequences=stops,
                        seed=None if seed is None or seed < 0 else int(seed))
-    run, many = st.columns(2)
-    if run.button("Generate", key=f"{key}_run", type="primary"):
+    if st.button("Generate", key=f"{key}_run", type="primary"):
         placeholder = st.empty()
         stream = service.generate([{"role": "user", "content": prompt}], settings, model=model)
         _stream_into(placeholder, stream)
@@ -420,8 +419,9 @@ def show_generation(key: str = "generation", lab_key: str = "sampling") -> None:
     else:
         context_meter(min(prompt_len, window), window, f"{min(prompt_len, window):,} prompt tokens")
     st.markdown("##### How varied is sampling? Draw several answers")
-    n = many.slider("Answers to draw", 2, 8, 4, key=f"{key}_n")
-    if st.button(f"Sample {n} answers", key=f"{key}_many"):
+    pick, go = st.columns([3, 1], vertical_alignment="bottom")
+    n = pick.slider("Answers to draw", 2, 8, 4, key=f"{key}_n")
+    if go.button(f"Sample {n} answers", key=f"{key}_many"):
         short = replace(settings, max_new_tokens=min(settings.max_new_tokens, 32))
         bar, results = st.progress(0.0, text="Sampling…"), []
         for i in range(n):
