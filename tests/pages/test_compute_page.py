@@ -136,3 +136,12 @@ def test_measured_memory_next_to_the_estimate():
         assert rows[p]["gap"] == "+0%" and rows[p]["calculator (N × bytes)"] == rows[p]["measured stored tensors"]
     assert rows["FP32"]["measured stored tensors"] == "538 MB"
     assert rows["INT8"]["gap"].startswith("+") and rows["INT8"]["gap"] != "+0%"
+
+
+@pytest.mark.parametrize("prompt", ["", "x" * 600])
+def test_quantization_prompt_bad_input(prompt):
+    at = open_page()
+    at.text_input(key="quant_prompt").input(prompt).run()
+    assert not at.exception
+    shown = " ".join(x.value for x in list(at.info) + list(at.warning))
+    assert ("Type a prompt" in shown) if not prompt else ("only the first 500" in shown)
