@@ -134,7 +134,7 @@ def _draw(result: dict, key: str) -> None:
                     mode="lines+markers", marker=dict(size=11, color="#d62728"))
     fig.update_layout(title="Smaller weights, bigger drift", height=380, font=dict(size=14),
                       yaxis=dict(title="stored size, MB"), margin=dict(t=60, b=40, l=60, r=60),
-                      yaxis2=dict(title="KL divergence (nats)", overlaying="y", side="right", rangemode="tozero"),
+                      yaxis2=dict(title="KL divergence (nats)", overlaying="y", side="right", rangemode="tozero", tickformat=".2g"),
                       legend=dict(orientation="h", y=-0.2))
     st.plotly_chart(fig, key=f"{key}_chart", config={"displayModeBar": False})
     st.markdown(f"**Greedy answers to:** {html.escape(result['prompt'])}")
