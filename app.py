@@ -1,6 +1,6 @@
 """GenAI Lab — the frame: page setup, navigation over the lesson pages, and the sidebar.
 
-Run with `make run` (or `streamlit run app.py`). Pages live in pages/, lesson text in lessons/.
+Run with `make run` (or `streamlit run app.py`). Pages live in app_pages/, lesson text in lessons/.
 """
 import streamlit as st
 
@@ -8,7 +8,7 @@ from components import model_status, navigation, presenter_view, workshop_view
 
 st.set_page_config(page_title="GenAI Lab", page_icon=":material/school:", layout="wide")
 
-home = st.Page("pages/00_home.py", title="Welcome", icon=":material/home:", default=True)
+home = st.Page("app_pages/00_home.py", title="Welcome", icon=":material/home:", default=True)
 page = st.navigation({"GenAI Lab": [home], "Lessons": navigation.lesson_pages(),
                       "Workshop": navigation.workshop_pages()}, expanded=True)
 

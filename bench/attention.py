@@ -109,9 +109,6 @@ def browser() -> None:
             page.set_default_timeout(300_000)
             page.goto(url + "/inside-transformer")
             page.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]")
-            if page.get_by_text("Page not found").count():      # a fresh server's first deep link, see the tests
-                page.goto(url + "/inside-transformer")
-                page.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]")
             expect(page.locator("[data-testid=stIFrame]")).to_have_count(2)      # models loaded, first views drawn
             box = page.get_by_role("textbox", name="Text for the attention maps")
             box.fill(TEXT)

@@ -48,7 +48,7 @@ def presenter_page_runs(db: Path, code: str, runs: int = 5) -> list[float]:
     at.run()
     at.session_state["presenter_ok"] = True
     at.session_state["presenter_room"] = code
-    at.switch_page("pages/90_presenter.py")
+    at.switch_page("app_pages/90_presenter.py")
     at.run()
     times = []
     for _ in range(runs):

@@ -17,11 +17,11 @@ def lesson_pages() -> list:
     return [st.Page(s.page, title=f"{s.number}. {s.title}", icon=s.icon, url_path=s.id) for s in sections]
 
 
-# Pages that are not lessons: (file, title, icon, url path). tests/test_layering.py checks these against pages/.
+# Pages that are not lessons: (file, title, icon, url path). tests/test_layering.py checks these against app_pages/.
 WORKSHOP_PAGES = [
-    ("pages/91_live.py", "Live quiz", ":material/bolt:", "live-quiz"),
-    ("pages/90_presenter.py", "Presenter", ":material/co_present:", "presenter-console"),
-    ("pages/92_instructor.py", "Instructor", ":material/insights:", "instructor-analytics"),
+    ("app_pages/91_live.py", "Live quiz", ":material/bolt:", "live-quiz"),
+    ("app_pages/90_presenter.py", "Presenter", ":material/co_present:", "presenter-console"),
+    ("app_pages/92_instructor.py", "Instructor", ":material/insights:", "instructor-analytics"),
 ]
 
 

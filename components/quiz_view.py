@@ -260,5 +260,5 @@ def end_of_lesson(section_id: str, key: str | None = None) -> None:
         return
     with st.expander(f"Check yourself: {len(questions)} quick questions about this lesson", icon=":material/quiz:"):
         run_quiz(questions, key, store_or_none() if _learner(key) else None)
-        st.page_link("pages/12_quiz.py", label="More questions and your progress: the Quiz page",
+        st.page_link("app_pages/12_quiz.py", label="More questions and your progress: the Quiz page",
                      icon=":material/arrow_forward:")

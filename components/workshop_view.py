@@ -19,7 +19,7 @@ from core.quiz import Standing, distribution, leaderboard
 from core.workshop import Workshop, WorkshopError
 
 REFRESH_S = 2.0
-LIVE_PAGE = "pages/91_live.py"
+LIVE_PAGE = "app_pages/91_live.py"
 LIVE_URL = "live-quiz"   # url path of LIVE_PAGE (components/navigation.py)
 
 
@@ -221,7 +221,7 @@ def _presenter_box(current_page: str) -> None:
         st.switch_page(sections[index + 1].page)
     if st.button("◀ Previous lesson", key="ws_prev", disabled=index <= 0, shortcut="PageUp", width="stretch"):
         st.switch_page(sections[index - 1].page)
-    st.page_link("pages/90_presenter.py", label="Presenter console", icon=":material/co_present:")
+    st.page_link("app_pages/90_presenter.py", label="Presenter console", icon=":material/co_present:")
 
 
 def sync_presenter(current_page: str) -> None:

@@ -83,7 +83,11 @@ class LabPage:
         self.page.wait_for_selector("[data-testid=stApp][data-test-connection-state=CONNECTED]", timeout=60_000)
         self.page.wait_for_selector("h1", timeout=60_000)          # the script has started drawing this page
         self.page.locator("[data-testid=stSidebar]").get_by_text("Running on").wait_for(timeout=120_000)  # ...to the end
-        return self.settle()
+        self.settle()
+        # A `pages/` folder next to app.py made Streamlit answer a fresh server's first deep link with this
+        # dialog (it took the folder for an old-style page list); the pages live in app_pages/ for that reason.
+        assert self.page.get_by_text("Page not found").count() == 0, f"'Page not found' on /{path}"
+        return self
 
     def settle(self, timeout: int = 180_000) -> "LabPage":
         self.page.wait_for_timeout(300)

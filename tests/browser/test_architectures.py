@@ -7,14 +7,7 @@ pytestmark = pytest.mark.browser
 
 
 def open_clean(lab, path: str):
-    """Open a page; close the "Page not found" dialog Streamlit shows when the very first request to a fresh
-    server is a deep link (it still runs the right page, but the dialog makes the page inert for clicks)."""
-    lab.open(path)
-    dialog = lab.page.locator("[role=dialog]")
-    if dialog.count() and "Page not found" in dialog.first.inner_text():
-        lab.page.keyboard.press("Escape")
-        dialog.wait_for(state="detached", timeout=10_000)
-    return lab.page
+    return lab.open(path).page
 
 
 def test_page5_architectures_and_cards(lab):

@@ -39,10 +39,6 @@ def frame_texts(frame) -> list[str]:
 
 def open_attention(lab) -> None:
     lab.open("inside-transformer")
-    if lab.page.get_by_text("Page not found").count():
-        # A fresh server sometimes answers the very first deep link with this dialog (seen on every page,
-        # not caused by this demo); opening the page again gives the normal view.
-        lab.open("inside-transformer")
     lab.page.get_by_text("Try it: where does each token look?").scroll_into_view_if_needed()
     expect(lab.page.locator("[data-testid=stIFrame]")).to_have_count(2, timeout=180_000)
 

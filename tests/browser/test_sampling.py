@@ -10,14 +10,7 @@ FINAL_BARS = """() => { const p = document.querySelector('[data-testid=stPlotlyC
 
 
 def open_page(lab, path: str):
-    """Open a page; close the "Page not found" notice Streamlit can show on a server's very first page load
-    (it appears on any page then, and keeps keyboard focus away from the sliders)."""
-    lab.open(path)
-    notice = lab.page.get_by_text("Page not found")
-    if notice.count():
-        lab.page.keyboard.press("Escape")
-        expect(notice).to_have_count(0)
-    return lab
+    return lab.open(path)
 
 
 def final_bars(lab) -> str:

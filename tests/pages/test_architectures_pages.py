@@ -7,7 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGE1, PAGE5 = "pages/01_generative_ai.py", "pages/05_model_cards_architectures.py"
+PAGE1, PAGE5 = "app_pages/01_generative_ai.py", "app_pages/05_model_cards_architectures.py"
 BAD_TEXT = ["", "   ", "<script>alert(1)</script><img src=x onerror=alert(2)>", "🍕👨‍👩‍👧 東京 مرحبا", "word " * 3000]
 
 

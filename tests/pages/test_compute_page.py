@@ -5,7 +5,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGE = "pages/06_compute_quantization.py"
+PAGE = "app_pages/06_compute_quantization.py"
 
 
 def open_page() -> AppTest:

@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGE = "pages/02_inside_transformer.py"
+PAGE = "app_pages/02_inside_transformer.py"
 
 pytestmark = pytest.mark.model
 

@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
-PAGES = ["pages/00_home.py"] + [s["page"] for s in yaml.safe_load((ROOT / "lessons/sections.yaml").read_text())]
+PAGES = ["app_pages/00_home.py"] + [s["page"] for s in yaml.safe_load((ROOT / "lessons/sections.yaml").read_text())]
 
 
 def open_page(page: str) -> AppTest:
@@ -15,7 +15,7 @@ def open_page(page: str) -> AppTest:
     # the browser tests cover the whole frame.
     at = AppTest.from_file(APP, default_timeout=120)
     at.run()
-    if page != "pages/00_home.py":
+    if page != "app_pages/00_home.py":
         at.switch_page(page)
         at.run()
     return at
@@ -31,12 +31,12 @@ def test_page_renders_without_exception(page):
 
 
 def test_home_links_every_lesson():
-    at = open_page("pages/00_home.py")
+    at = open_page("app_pages/00_home.py")
     assert at.title[0].value == "GenAI Lab"
 
 
 def test_sidebar_shows_device_and_both_models():
-    at = open_page("pages/00_home.py")
+    at = open_page("app_pages/00_home.py")
     captions = " ".join(c.value for c in at.sidebar.caption)
     assert "Running on" in captions and "SmolLM2-135M-Instruct" in captions and "all-MiniLM-L6-v2" in captions
 
@@ -50,7 +50,7 @@ def metrics(at) -> dict:
 
 @pytest.mark.model
 def test_tokenizer_demo_counts_tokens_for_both_models():
-    at = open_page("pages/02_inside_transformer.py")
+    at = open_page("app_pages/02_inside_transformer.py")
     at.text_area(key="tokenizer_text").input("Hello world").run()
     assert not at.exception
     m = metrics(at)
@@ -60,7 +60,7 @@ def test_tokenizer_demo_counts_tokens_for_both_models():
 
 @pytest.mark.model
 def test_tokenizer_example_picker_fills_the_text():
-    at = open_page("pages/02_inside_transformer.py")
+    at = open_page("app_pages/02_inside_transformer.py")
     at.selectbox(key="tokenizer_example").select("Emoji").run()
     assert "🍕" in at.text_area(key="tokenizer_text").value and not at.exception
 
@@ -69,7 +69,7 @@ def test_tokenizer_example_picker_fills_the_text():
 @pytest.mark.parametrize("text", ["", "👨‍👩‍👧 東京 مرحبا", "a\u200bb\x00c\x07", "<script>alert(1)</script><img src=x onerror=alert(2)>",
                                   "x" * 200_001, "word " * 9000])
 def test_tokenizer_demo_survives_bad_input(text):
-    at = open_page("pages/02_inside_transformer.py")
+    at = open_page("app_pages/02_inside_transformer.py")
     at.text_area(key="tokenizer_text").input(text).run()
     assert not at.exception, [e.value for e in at.exception]
     if not text:

@@ -8,7 +8,7 @@ pytestmark = pytest.mark.model
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
-PROMPTING, INFERENCE = "pages/03_prompt_engineering.py", "pages/04_inference_configuration.py"
+PROMPTING, INFERENCE = "app_pages/03_prompt_engineering.py", "app_pages/04_inference_configuration.py"
 
 
 def open_page(page: str) -> AppTest:

@@ -35,7 +35,7 @@ def submit(at: AppTest) -> None:
 
 
 def test_quiz_page_one_question_at_a_time_with_feedback_progress_and_retry(temp_db):
-    at = open_page("pages/12_quiz.py")
+    at = open_page("app_pages/12_quiz.py")
     at.text_input(key="quiz_nickname").input("Ada").run()
     at.selectbox(key="quiz_section").select("compute-quantization").run()
     prefix = "quiz_compute-quantization"
@@ -69,7 +69,7 @@ def test_quiz_page_one_question_at_a_time_with_feedback_progress_and_retry(temp_
 
 
 def test_bad_answers_and_nicknames_give_messages_not_tracebacks():
-    at = open_page("pages/12_quiz.py")
+    at = open_page("app_pages/12_quiz.py")
     at.text_input(key="quiz_nickname").input("x" * 150).run()         # the box takes 200 characters at most
     assert any("at most 24" in w.value for w in at.warning)
     at.selectbox(key="quiz_section").select("compute-quantization").run()
@@ -77,7 +77,7 @@ def test_bad_answers_and_nicknames_give_messages_not_tracebacks():
         at.text_input(key="quiz_compute-quantization_0_cq-train-7b_number").input(bad)
         submit(at)
         assert any("Type a number" in w.value for w in at.warning), bad
-    at = open_page("pages/12_quiz.py")
+    at = open_page("app_pages/12_quiz.py")
     at.selectbox(key="quiz_section").select("model-cards-architectures").run()   # starts with a multiple choice
     submit(at)
     assert any("Tick at least one" in w.value for w in at.warning)
@@ -85,14 +85,14 @@ def test_bad_answers_and_nicknames_give_messages_not_tracebacks():
 
 
 def test_end_of_lesson_quiz_is_on_every_lesson_page():
-    at = open_page("pages/09_rlhf.py")
+    at = open_page("app_pages/09_rlhf.py")
     assert any("Check yourself" in e.label for e in at.expander)
     assert at.session_state["lessonquiz_rlhf_run"].question_ids == ["rl-steps", "rl-pairs", "rl-loss"]
 
 
 def test_presenter_and_instructor_pages_are_locked(monkeypatch):
     monkeypatch.delenv("GENAI_LAB_PRESENTER_KEY")
-    for page in ("pages/90_presenter.py", "pages/92_instructor.py"):
+    for page in ("app_pages/90_presenter.py", "app_pages/92_instructor.py"):
         at = open_page(page)
         assert any("No presenter key is configured" in w.value for w in at.warning)
         assert any("GENAI_LAB_PRESENTER_KEY" in m.value for m in at.markdown)
@@ -100,7 +100,7 @@ def test_presenter_and_instructor_pages_are_locked(monkeypatch):
 
 
 def test_wrong_key_stays_locked_right_key_opens_a_room_and_analytics():
-    at = open_page("pages/90_presenter.py")
+    at = open_page("app_pages/90_presenter.py")
     at.text_input(key="presenter_key_input").input("nope")
     at.button[0].click().run()
     assert any("not the presenter key" in e.value for e in at.error)
@@ -109,13 +109,13 @@ def test_wrong_key_stays_locked_right_key_opens_a_room_and_analytics():
     at.button(key="presenter_open").click().run()
     code = at.session_state["presenter_room"]
     assert len(code) == 5 and any(code in str(h.proto) for h in at.get("html"))
-    at.switch_page("pages/92_instructor.py")
+    at.switch_page("app_pages/92_instructor.py")
     at.run()
     assert not at.exception and any("No answers yet" in i.value for i in at.info)
 
 
 def test_live_page_join_errors():
-    at = open_page("pages/91_live.py")
+    at = open_page("app_pages/91_live.py")
     at.text_input(key="live_main_code").input("ZZZ")
     at.text_input(key="live_main_nick").input("Ada")
     at.button[0].click().run()
