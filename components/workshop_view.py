@@ -155,18 +155,25 @@ def sidebar(current_page: str) -> None:
     _follow(current_page)
 
 
+def _room(code: str | None):
+    """(workshop, room) for a room code, or None: no code, no store, or a warning saying why the room is gone."""
+    ws = workshop()
+    if not code or ws is None:
+        return None
+    try:
+        return ws, ws.live_room(code)
+    except WorkshopError as exc:
+        st.warning(str(exc))
+        return None
+
+
 @st.fragment(run_every=REFRESH_S)
 def _follow(current_page: str) -> None:
     """Every few seconds: read the room; when the presenter moved and we follow, switch to their page."""
-    code = st.session_state.get("ws_room")
-    ws = workshop()
-    if not code or ws is None:
+    found = _room(st.session_state.get("ws_room"))
+    if found is None:
         return
-    try:
-        room = ws.live_room(code)
-    except WorkshopError as exc:
-        st.warning(str(exc))
-        return
+    _, room = found
     live = room.phase in ("question", "podium")
     where = "the live quiz" if live else (quiz_view.section_title(room.section) if room.section else "")
     if where:
@@ -203,15 +210,10 @@ def follow_presenter(current_page: str) -> None:
 
 def _presenter_box(current_page: str) -> None:
     """For the presenter: the room, and previous/next buttons that move everybody who follows."""
-    code = st.session_state["presenter_room"]
-    ws = workshop()
-    if ws is None:
+    found = _room(st.session_state["presenter_room"])
+    if found is None:
         return
-    try:
-        room = ws.live_room(code)
-    except WorkshopError as exc:
-        st.warning(str(exc))
-        return
+    _, room = found
     sections = resources.sections()
     ids = [s.id for s in sections]
     st.caption(f"You present room **{room.code}**")
@@ -259,15 +261,11 @@ def live_page(key: str = "live") -> None:
 
 @st.fragment(run_every=REFRESH_S)
 def _live_fragment(key: str) -> None:
-    ws = workshop()
     code, name = st.session_state.get("ws_room"), st.session_state.get("ws_name")
-    if ws is None or not code:
+    found = _room(code)
+    if found is None:
         return
-    try:
-        room = ws.live_room(code)
-    except WorkshopError as exc:
-        st.warning(str(exc))
-        return
+    ws, room = found
     bank = quiz_view.bank()
     current = ws.store.current_question(code)
     if room.phase == "podium":

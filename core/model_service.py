@@ -99,6 +99,19 @@ def _is_byte_level(tokenizer) -> bool:
     return any(piece.startswith("Ġ") for piece in tokenizer.get_vocab())
 
 
+def _eager_attentions(net, ids: torch.Tensor) -> np.ndarray:
+    """Attention weights (layers, heads, seq, seq) for `ids`. Call with the model's slot.lock held.
+
+    Only the eager implementation returns attention weights; sdpa is faster for everything else. Every
+    forward pass holds slot.lock, so switching here cannot affect another request."""
+    net.set_attn_implementation("eager")
+    try:
+        out = net(input_ids=ids, output_attentions=True)
+    finally:
+        net.set_attn_implementation("sdpa")
+    return torch.stack(out.attentions, dim=1)[0].float().cpu().numpy()
+
+
 class ModelService:
     def __init__(self, settings: Settings, registry: Registry | None = None):
         self.settings = settings
@@ -289,14 +302,7 @@ class ModelService:
         max_tokens = min(max_tokens, self.context_window(slot))
         ids = ids[:, :max_tokens].to(self.device)
         with slot.lock, torch.inference_mode():
-            # Only the eager implementation returns attention weights; sdpa is faster for everything else.
-            # Every forward pass holds slot.lock, so switching here cannot affect another request.
-            net.set_attn_implementation("eager")
-            try:
-                out = net(input_ids=ids, output_attentions=True)
-            finally:
-                net.set_attn_implementation("sdpa")
-        weights = torch.stack(out.attentions, dim=1)[0].float().cpu().numpy()  # (layers, heads, seq, seq)
+            weights = _eager_attentions(net, ids)
         byte_level = self._byte_level(slot, tok)
         texts = [readable_piece(p, byte_level) for p in self._pieces(slot, ids[0].tolist())]
         return Attentions(tokens=tuple(texts), weights=weights, truncated_from=n if n > max_tokens else 0)
@@ -492,12 +498,7 @@ class ModelService:
                 full = torch.cat([full, step], dim=1)                             # (1, n + generated)
                 if int(step) in stop:
                     break
-            net.set_attn_implementation("eager")
-            try:
-                out = net(input_ids=full, output_attentions=True)
-            finally:
-                net.set_attn_implementation("sdpa")
-        weights = torch.stack(out.attentions, dim=1)[0].float().cpu().numpy()  # (layers, heads, seq, seq)
+            weights = _eager_attentions(net, full)
         byte_level = self._byte_level(slot, tok)
         texts = [readable_piece(p, byte_level) for p in self._pieces(slot, full[0].tolist())]
         return (Attentions(tokens=tuple(texts), weights=weights, truncated_from=n if n > prompt.shape[1] else 0),

@@ -24,15 +24,16 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def server_url():
+def streamlit_server(log_name: str, env: dict | None = None):
+    """Start `streamlit run app.py` on a free port, yield its URL, stop it. `env` adds variables (None removes one)."""
     port = _free_port()
     (ROOT / ".cache").mkdir(exist_ok=True)
-    log = open(ROOT / ".cache" / "browser-test-server.log", "w")
+    log = open(ROOT / ".cache" / log_name, "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, env={**os.environ, "HF_HUB_OFFLINE": "1"}, stdout=log, stderr=subprocess.STDOUT)
+        cwd=ROOT, env={k: v for k, v in {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}.items() if v is not None},
+        stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -42,16 +43,23 @@ def server_url():
         except OSError:
             time.sleep(0.3)
         if proc.poll() is not None:
-            raise RuntimeError("streamlit exited early; see .cache/browser-test-server.log")
+            raise RuntimeError(f"streamlit exited early; see .cache/{log_name}")
     else:
         proc.kill()
-        raise RuntimeError("streamlit did not answer /_stcore/health within 60 s")
-    yield url
-    proc.terminate()
+        raise RuntimeError(f"streamlit did not answer /_stcore/health within 60 s; see .cache/{log_name}")
     try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="session")
+def server_url():
+    yield from streamlit_server("browser-test-server.log")
 
 
 @pytest.fixture(scope="session")

@@ -5,16 +5,11 @@ podium show the right order. Screenshots go to screenshots/workshop-*.png.
 """
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
 
-from tests.browser.conftest import ROOT, LabPage, _free_port
+from tests.browser.conftest import ROOT, LabPage, streamlit_server
 
 pytestmark = pytest.mark.browser
 KEY = "test-presenter-key"
@@ -23,31 +18,9 @@ KEY = "test-presenter-key"
 @pytest.fixture(scope="module")
 def workshop_url(tmp_path_factory):
     """Our own server: a temporary database and a test presenter key."""
-    port = _free_port()
     db = tmp_path_factory.mktemp("workshop") / "workshop.db"
-    log = open(ROOT / ".cache" / "browser-workshop-server.log", "w")
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GENAI_LAB_DB": str(db), "GENAI_LAB_PRESENTER_KEY": KEY}
-    env.pop("GENAI_LAB_DATABASE_URL", None)
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-                             "--server.address", "127.0.0.1", "--server.headless", "true"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        raise RuntimeError("streamlit did not start; see .cache/browser-workshop-server.log")
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    yield from streamlit_server("browser-workshop-server.log", {
+        "GENAI_LAB_DB": str(db), "GENAI_LAB_PRESENTER_KEY": KEY, "GENAI_LAB_DATABASE_URL": None})
 
 
 def new_lab(browser, url) -> tuple:
