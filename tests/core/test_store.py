@@ -1,22 +1,42 @@
-"""The SQLite store: schema and migration, WAL, concurrent writers, reopening keeps the data."""
+"""The stores: schema and migration, WAL, concurrent writers, reopening keeps the data.
+
+Tests taking `open_backend` or `store` run against SQLite and PostgreSQL (a temporary cluster from
+tests/core/conftest.py; skipped where none can start). PostgreSQL-only checks: test_store_postgres.py."""
 import sqlite3
 import threading
 
 import pytest
 
-from core.store import (SCHEMA_VERSION, AlreadyExists, SQLiteStore, StoreError, database_url, open_store)
+from core.store import (SCHEMA_VERSION, AlreadyExists, PostgresStore, SQLiteStore, StoreError, database_url,
+                        open_store)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def open_backend(request, tmp_path):
+    """Opens a store on this test's database (the same one each call, so reopening sees the data)."""
+    if request.param == "sqlite":
+        def opener():
+            return SQLiteStore(tmp_path / "quiz.db")
+    else:
+        url = request.getfixturevalue("postgres_url")
+
+        def opener():
+            return PostgresStore(url)
+    opened = []
+    yield lambda: opened.append(opener()) or opened[-1]
+    for s in opened:
+        s.close()
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = SQLiteStore(tmp_path / "quiz.db")
-    yield s
-    s.close()
+def store(open_backend):
+    return open_backend()
 
 
 def test_schema_created_in_wal_mode(store):
     assert store.schema_version() == SCHEMA_VERSION
-    assert store._connection().execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    if isinstance(store, SQLiteStore):
+        assert store._connection().execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 def test_migrates_an_old_database_and_keeps_its_rows(tmp_path):
@@ -47,16 +67,15 @@ def test_a_newer_schema_is_refused(tmp_path):
         SQLiteStore(path)
 
 
-def test_reopen_keeps_data(tmp_path):
-    path = tmp_path / "q.db"
-    s = SQLiteStore(path)
+def test_reopen_keeps_data(open_backend):
+    s = open_backend()
     s.record_attempt("Ada", "q1", "rlhf", True, ["a", "b"])
     s.create_room("ABCDE", 1e12, "rlhf")
     s.add_participant("ABCDE", "Ada", "ada")
     q = s.start_question("ABCDE", "q1", "rlhf", 20)
     s.add_answer("ABCDE", q.seq, "Ada", "ada", "x", True, 1.5, 900)
     s.close()
-    again = SQLiteStore(path)
+    again = open_backend()
     assert again.attempts("ada")[0]["response"] == ["a", "b"]
     assert again.participants("ABCDE") == ["Ada"]
     assert again.answers("ABCDE")[0]["points"] == 900
