@@ -1,9 +1,10 @@
-"""50 simulated participants answer one live question within 5 seconds, against the real SQLite store.
+"""50 simulated participants answer one live question within 5 seconds, against the real store (SQLite by default).
 
 Prints: answers recorded (of those sent), time per answer (the whole Workshop.answer call: checks + one write
 transaction), and the presenter view's refresh time (the reads and computations behind one refresh of the
 live-results fragment: room, question, answers, participants, distribution, leaderboard), measured while the
-answers arrive. Run: .venv/bin/python bench/quiz_store.py [participants] [seconds]
+answers arrive. Run: .venv/bin/python bench/quiz_store.py [participants] [seconds] [--url postgresql://...]
+(--url: any database URL open_store accepts, e.g. a PostgreSQL server; default: a temporary SQLite file).
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.lessons import load_sections  # noqa: E402
 from core.quiz import distribution, leaderboard, load_bank  # noqa: E402
-from core.store import SQLiteStore  # noqa: E402
+from core.store import open_store  # noqa: E402
 from core.workshop import Workshop  # noqa: E402
 
 
@@ -37,13 +38,13 @@ def presenter_refresh(ws: Workshop, code: str, question) -> None:
     ws.seconds_left(current), room.phase
 
 
-def presenter_page_runs(db: Path, code: str, runs: int = 5) -> list[float]:
+def presenter_page_runs(db_url: str, code: str, runs: int = 5) -> list[float]:
     """Time full reruns of the presenter console (unlocked, room open, Live quiz data) with AppTest."""
     import os
 
     from streamlit.testing.v1 import AppTest
 
-    os.environ.update(GENAI_LAB_DB=str(db), GENAI_LAB_PRESENTER_KEY="bench")
+    os.environ.update(GENAI_LAB_DATABASE_URL=db_url, GENAI_LAB_PRESENTER_KEY="bench")
     at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=120)
     at.run()
     at.session_state["presenter_ok"] = True
@@ -59,11 +60,12 @@ def presenter_page_runs(db: Path, code: str, runs: int = 5) -> list[float]:
     return times
 
 
-def main(n: int = 50, window_s: float = 5.0) -> None:
+def main(n: int = 50, window_s: float = 5.0, url: str | None = None) -> None:
     bank = load_bank(section_ids=[s.id for s in load_sections()])
     question = bank.by_id("cq-train-7b")
     with tempfile.TemporaryDirectory() as tmp:
-        ws = Workshop(SQLiteStore(Path(tmp) / "bench.db"))
+        url = url or f"sqlite:///{Path(tmp) / 'bench.db'}"
+        ws = Workshop(open_store(url))
         room = ws.open_room()
         names = [f"participant-{i:02d}" for i in range(n)]
         for name in names:
@@ -114,7 +116,8 @@ def main(n: int = 50, window_s: float = 5.0) -> None:
         for _ in range(20):
             presenter_refresh(ws, room.code, question)
         full_refresh = (time.perf_counter() - t0) / 20
-        page_runs = presenter_page_runs(Path(tmp) / "bench.db", room.code)
+        page_runs = presenter_page_runs(url, room.code)
+    print(f"store: {type(ws.store).__name__}")
     print(f"participants: {n}, answers sent within {window_s:.0f} s (finished after {elapsed:.2f} s)")
     print(f"answers recorded: {len(recorded)} of {n}; failures: {len(failures)}; second answers refused: {dupes} of {n}")
     print(f"time per answer (ms): median {statistics.median(latencies) * 1000:.1f}, p95 {ms(latencies, 95)}, "
@@ -130,4 +133,11 @@ def main(n: int = 50, window_s: float = 5.0) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 50, float(sys.argv[2]) if len(sys.argv) > 2 else 5.0)
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("participants", nargs="?", type=int, default=50)
+    parser.add_argument("seconds", nargs="?", type=float, default=5.0)
+    parser.add_argument("--url", help="database URL (default: a temporary SQLite file)")
+    args = parser.parse_args()
+    main(args.participants, args.seconds, args.url)
