@@ -5,7 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from components import quiz_view
+from components import quiz_view, store_guard
 from components.presenter_view import unlocked
 from core.quiz import answers_csv, heatmap, per_participant
 
@@ -26,6 +26,7 @@ def heatmap_figure(data) -> go.Figure:
     return fig
 
 
+@store_guard.guarded
 def show(key: str = "analytics") -> None:
     st.title("Instructor analytics")
     if not unlocked(key):

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 import segno
 import streamlit as st
 
-from components import quiz_view, resources
+from components import quiz_view, resources, store_guard
 from components.workshop_view import (answer_distribution, configured_presenter_key, distribution_chart,
                                       leaderboard_chart, podium_html, right_labels, workshop)
 from core.quiz import leaderboard
@@ -73,6 +73,7 @@ def join_url(code: str) -> str:
     return f"{base or 'http://localhost:8501'}/live-quiz?room={code}"
 
 
+@store_guard.guarded
 def show(key: str = "presenter") -> None:
     st.title("Presenter console")
     if not unlocked(key):
@@ -141,6 +142,7 @@ def _room_panel(code: str, key: str) -> None:
 
 
 @st.fragment(run_every=2.0)
+@store_guard.guarded
 def _participants(code: str) -> None:
     names = workshop().store.participants(code)
     st.markdown(f"**{len(names)} joined**")
@@ -184,6 +186,7 @@ def _quiz_panel(code: str, key: str) -> None:
 
 
 @st.fragment(run_every=2.0)
+@store_guard.guarded
 def _live_results(code: str, key: str) -> None:
     """The presenter's live screen: countdown and answer distribution, then the reveal and the leaderboard."""
     ws = workshop()

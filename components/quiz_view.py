@@ -11,7 +11,7 @@ from typing import Any
 import plotly.graph_objects as go
 import streamlit as st
 
-from components import resources
+from components import resources, store_guard
 from core.lessons import LessonError, section_by_id
 from core.quiz import Question, QuestionBank, QuizRun, parse_number
 from core.store import Store, database_url
@@ -225,6 +225,7 @@ def _nickname_box(key: str) -> None:
         st.session_state.pop("quiz_learner_name", None)
 
 
+@store_guard.guarded
 def show(key: str = "quiz") -> None:
     """Page 12: pick a section (or everything), answer, and watch the progress chart fill up."""
     questions = bank()
@@ -252,6 +253,7 @@ def show(key: str = "quiz") -> None:
     st.plotly_chart(progress_chart(rows), key=f"{key}_progress", config={"displayModeBar": False})
 
 
+@store_guard.guarded
 def end_of_lesson(section_id: str, key: str | None = None) -> None:
     """A few questions about this lesson in an expander at the bottom of the page."""
     key = key or f"lessonquiz_{section_id}"

@@ -13,7 +13,7 @@ import os
 import plotly.graph_objects as go
 import streamlit as st
 
-from components import quiz_view, resources
+from components import quiz_view, resources, store_guard
 from core.lessons import LessonError, section_by_id
 from core.quiz import Standing, distribution, leaderboard
 from core.workshop import Workshop, WorkshopError
@@ -134,6 +134,7 @@ def leave() -> None:
 
 # ---------------------------------------------------------------- the sidebar box
 
+@store_guard.guarded
 def sidebar(current_page: str) -> None:
     """The Workshop box in the sidebar: join, or the room's status with the follow-me fragment.
 
@@ -168,6 +169,7 @@ def _room(code: str | None):
 
 
 @st.fragment(run_every=REFRESH_S)
+@store_guard.guarded
 def _follow(current_page: str) -> None:
     """Every few seconds: read the room; when the presenter moved and we follow, switch to their page."""
     found = _room(st.session_state.get("ws_room"))
@@ -184,6 +186,7 @@ def _follow(current_page: str) -> None:
         st.rerun()  # a full rerun; follow_presenter() then switches page before anything is drawn
 
 
+@store_guard.guarded
 def follow_presenter(current_page: str) -> None:
     """Called by app.py before the page draws: if we follow and the presenter moved, go to their page.
 
@@ -226,6 +229,7 @@ def _presenter_box(current_page: str) -> None:
     st.page_link("app_pages/90_presenter.py", label="Presenter console", icon=":material/co_present:")
 
 
+@store_guard.guarded
 def sync_presenter(current_page: str) -> None:
     """Before a page draws: when the presenter opens a lesson, the room moves there (followers follow)."""
     code = st.session_state.get("presenter_room")
@@ -246,6 +250,7 @@ def sync_presenter(current_page: str) -> None:
 
 # ---------------------------------------------------------------- the live page (participants)
 
+@store_guard.guarded
 def live_page(key: str = "live") -> None:
     st.title("Live quiz")
     if not st.session_state.get("ws_room"):
@@ -260,6 +265,7 @@ def live_page(key: str = "live") -> None:
 
 
 @st.fragment(run_every=REFRESH_S)
+@store_guard.guarded
 def _live_fragment(key: str) -> None:
     code, name = st.session_state.get("ws_room"), st.session_state.get("ws_name")
     found = _room(code)

@@ -125,3 +125,18 @@ def test_live_page_join_errors():
     at.button[0].click().run()
     assert any("There is no room K7MPQ" in w.value for w in at.warning)
     assert "ws_room" not in at.session_state
+
+
+def test_a_database_that_stops_answering_shows_a_warning_not_a_traceback(monkeypatch):
+    from core.store import StoreError, _SQLStore
+
+    def down(*args, **kwargs):
+        raise StoreError("cannot connect to the PostgreSQL database quiz@db:5432/lab: connection refused")
+
+    at = open_page("app_pages/12_quiz.py")
+    at.text_input(key="quiz_nickname").input("Ada").run()
+    monkeypatch.setattr(_SQLStore, "attempts", down)
+    monkeypatch.setattr(_SQLStore, "record_attempt", down)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("database did not answer" in w.value for w in at.warning)
