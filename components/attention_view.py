@@ -231,6 +231,15 @@ def show(key: str = "attention") -> None:
                 f"tokens; red labels below):<br><span>{prompt}</span><b style='color:{GENERATED_COLOUR}'>"
                 f"{continuation}</b></p>")
 
+    _maps(key, atts, generated_from)
+    st.divider()
+    _bertviz(key, atts, generated_from)
+
+
+@st.fragment
+def _maps(key: str, atts: dict, generated_from: int | None) -> None:
+    """The per-head heatmaps and the overview. A fragment: moving a slider or clicking a head reruns only this
+    part, not the rest of the page (the bertviz pages alone are several MB)."""
     st.markdown("##### One head at a time")
     st.caption("Row = the token that is looking, column = the token it looks at; each row adds up to 1. "
                "Layers and heads are numbered from 0, as in bertviz. The two models split the text differently.")
@@ -243,5 +252,3 @@ def show(key: str = "attention") -> None:
         st.caption("No mask: every token can look at every other, before and after it.")
     st.divider()
     _overview(key, atts)
-    st.divider()
-    _bertviz(key, atts, generated_from)
