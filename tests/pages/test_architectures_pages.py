@@ -6,18 +6,15 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.pages import apptest
+
 ROOT = Path(__file__).resolve().parents[2]
 PAGE1, PAGE5 = "app_pages/01_generative_ai.py", "app_pages/05_model_cards_architectures.py"
 BAD_TEXT = ["", "   ", "<script>alert(1)</script><img src=x onerror=alert(2)>", "🍕👨‍👩‍👧 東京 مرحبا", "word " * 3000]
 
 
 def open_page(page: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
-    at.run()
-    at.switch_page(page)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return apptest.open_page(page, timeout=180)
 
 
 def table_with(at: AppTest, column: str):

@@ -4,17 +4,14 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.pages import apptest
+
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = "app_pages/06_compute_quantization.py"
 
 
 def open_page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
-    at.run()
-    at.switch_page(PAGE)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return apptest.open_page(PAGE, timeout=180)
 
 
 def quant_table(at):

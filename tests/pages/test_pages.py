@@ -5,20 +5,15 @@ import pytest
 import yaml
 from streamlit.testing.v1 import AppTest
 
+from tests.pages import apptest
+
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 PAGES = ["app_pages/00_home.py"] + [s["page"] for s in yaml.safe_load((ROOT / "lessons/sections.yaml").read_text())]
 
 
 def open_page(page: str) -> AppTest:
-    # Note: after switch_page, AppTest runs the page script on its own, without app.py's sidebar;
-    # the browser tests cover the whole frame.
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    if page != "app_pages/00_home.py":
-        at.switch_page(page)
-        at.run()
-    return at
+    return apptest.open_page(page, timeout=120, check=False)
 
 
 @pytest.mark.parametrize("page", PAGES)

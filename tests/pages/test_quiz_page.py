@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.pages import apptest
+
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 KEY = "test-presenter-key"
@@ -21,12 +23,7 @@ def temp_db(tmp_path, monkeypatch):
 
 
 def open_page(page: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    at.switch_page(page)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return apptest.open_page(page, timeout=120)
 
 
 def submit(at: AppTest) -> None:
