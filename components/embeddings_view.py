@@ -59,6 +59,7 @@ def neighbours_chart(word: str, hits: list[tuple[int, str, float]]) -> go.Figure
     return fig
 
 
+@st.fragment  # its widgets rerun only this part, not the page's other demos
 def _token_part(service, key: str) -> None:
     st.markdown("##### Token embeddings (SmolLM2)")
     st.caption("Each token's ID picks one row of SmolLM2's 49,152 × 576 embedding table. Below are the first "
@@ -166,6 +167,7 @@ def projection_figure(pairs: list[tuple[str, str]], vectors: np.ndarray, k: int)
     return fig
 
 
+@st.fragment  # its widgets rerun only this part, not the page's other demos
 def _sentence_part(key: str) -> None:
     st.markdown("##### Sentence embeddings (MiniLM)")
     st.caption("MiniLM turns a whole sentence into one vector of 384 numbers (the average of its token vectors "

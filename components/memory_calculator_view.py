@@ -15,7 +15,8 @@ FREE = "Type a parameter count"
 
 def _known_models(key: str) -> list[mem.KnownModel]:
     try:
-        return resources.memory_known_models()
+        with st.spinner("Counting the parameters of well-known models from their shipped configs…"):
+            return resources.memory_known_models()
     except Exception as exc:   # shipped configs broken: the free input still works
         st.caption(f"Known models could not be read ({exc}); type a parameter count instead.")
         return []

@@ -5,7 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from components import resources
-from components.sampling_lab_view import coloured_tokens_html, context_meter, current_decoder, ensure_decoder
+from components.sampling_lab_view import (coloured_tokens_html, context_meter, current_decoder, ensure_decoder,
+                                         generation_errors)
 from core.prompting import MAX_INPUT_CHARS, SHOTS, Example, build_prompt, grade
 from core.sampling import SamplingSettings
 
@@ -135,9 +136,10 @@ def show(key: str = "prompt_builder") -> None:
             return
     if run_one:
         slot, cap = st.empty(), st.empty()
-        out = _run(service, model, prompt, task, slot, cap, max_new)
-        st.session_state[f"{key}_single"] = (prompt, {**out, "expected": expected})
-        _show_result({**out, "expected": expected}, task, slot, cap)
+        with generation_errors():
+            out = _run(service, model, prompt, task, slot, cap, max_new)
+            st.session_state[f"{key}_single"] = (prompt, {**out, "expected": expected})
+            _show_result({**out, "expected": expected}, task, slot, cap)
     elif st.session_state.get(f"{key}_single", (None,))[0] == prompt:
         _show_result(st.session_state[f"{key}_single"][1], task, st.empty(), st.empty())
     if run_all or st.session_state.get(f"{key}_compare_prompt") == (task.id, query, cot):
@@ -149,8 +151,9 @@ def show(key: str = "prompt_builder") -> None:
                 p = build_prompt(task, query, examples[:SHOTS[name]], cot)
                 slot, cap = st.empty(), st.empty()
                 if run_all:
-                    saved[name] = {**_run(service, model, p, task, slot, cap, max_new), "expected": expected}
-                    _show_result(saved[name], task, slot, cap)
+                    with generation_errors():
+                        saved[name] = {**_run(service, model, p, task, slot, cap, max_new), "expected": expected}
+                        _show_result(saved[name], task, slot, cap)
                 elif name in saved:
                     _show_result(saved[name], task, slot, cap)
         st.session_state[f"{key}_compare_results"] = saved

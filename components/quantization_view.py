@@ -16,8 +16,9 @@ MAX_PROMPT_CHARS = 500      # keeps the (tokens × 49,152) logit arrays compared
 
 def _quantized(scheme: str, group_size: int):
     """The cached quantized copy, or None after a clear message."""
+    # Only INT4 depends on the group size: the other schemes share one copy whatever the slider says.
     try:
-        return resources.quantized_decoder(scheme, group_size)
+        return resources.quantized_decoder(scheme, group_size if scheme == "INT4" else qz.DEFAULT_GROUP_SIZE)
     except qz.MemoryShortError as exc:
         st.warning(str(exc))
     except Exception as exc:
@@ -31,8 +32,7 @@ def _run(service, schemes: list[str], group_size: int, prompt: str, new_tokens: 
     prompt_ids = service.decoder_encode(prompt, chat=True)
     stop = service.decoder_stop_ids()
     ref_text = resources.fp32_logits(text_ids)
-    with service.borrowed_decoder() as net:
-        ref_gen = qz.greedy_generate(net, prompt_ids, new_tokens, stop)
+    ref_gen = resources.fp32_greedy(tuple(prompt_ids), new_tokens, tuple(sorted(stop)))
     # The prompt metric runs on prompt + FP32's answer, so every scheme sees the same tokens.
     prompt_seq = tuple(prompt_ids + list(ref_gen.ids))
     ref_prompt = resources.fp32_logits(prompt_seq)

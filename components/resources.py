@@ -146,7 +146,7 @@ def memory_known_models():
     return known_models()
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
+@st.cache_resource(show_spinner=False, max_entries=6)
 def quantized_decoder(scheme: str, group_size: int):
     """A private copy of the decoder quantized with `scheme`, shared by every session (read-only, with a lock).
 
@@ -157,6 +157,15 @@ def quantized_decoder(scheme: str, group_size: int):
     status = service.load(kind="causal-lm")
     check_free_memory(int(status.memory_bytes * 1.3), service.device)
     return build_quantized(service.decoder_copy, scheme, group_size, service.device)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def fp32_greedy(prompt_ids: tuple[int, ...], new_tokens: int, stop_ids: tuple[int, ...]):
+    """The shared FP32 decoder's greedy answer, the reference for quantization (cached: it holds the model's lock)."""
+    from core.quantization import greedy_generate
+
+    with model_service().borrowed_decoder() as net:
+        return greedy_generate(net, list(prompt_ids), new_tokens, set(stop_ids))
 
 
 @st.cache_data(show_spinner=False, max_entries=4)   # each entry is tokens × 49,152 float32 (~20 MB for 100 tokens)

@@ -6,6 +6,7 @@ every knob then re-processes those cached scores with core/sampling.py, so the c
 """
 from __future__ import annotations
 
+import contextlib
 import html
 from dataclasses import replace
 
@@ -102,6 +103,15 @@ def _settings_summary(s: SamplingSettings) -> str:
     if s.frequency_penalty or s.presence_penalty:
         parts.append(f"frequency {s.frequency_penalty:g} / presence {s.presence_penalty:g}")
     return " · ".join(parts)
+
+
+@contextlib.contextmanager
+def generation_errors(what: str = "The model could not answer"):
+    """Inside: a failed generation becomes a message instead of a traceback (Streamlit's own signals pass)."""
+    try:
+        yield
+    except Exception as exc:
+        st.error(f"{what}: {type(exc).__name__}: {exc}")
 
 
 # ---- 1. model size ------------------------------------------------------------------------
@@ -399,9 +409,10 @@ def show_generation(key: str = "generation", lab_key: str = "sampling") -> None:
                        seed=None if seed is None or seed < 0 else int(seed))
     if st.button("Generate", key=f"{key}_run", type="primary"):
         placeholder = st.empty()
-        stream = service.generate([{"role": "user", "content": prompt}], settings, model=model)
-        _stream_into(placeholder, stream)
-        st.session_state[f"{key}_last"] = (stream.result, stops)
+        with generation_errors():
+            stream = service.generate([{"role": "user", "content": prompt}], settings, model=model)
+            _stream_into(placeholder, stream)
+            st.session_state[f"{key}_last"] = (stream.result, stops)
     elif f"{key}_last" in st.session_state:
         result, _ = st.session_state[f"{key}_last"]
         st.html(coloured_tokens_html(result.tokens, result.stop_sequence, result.stop_text))
@@ -424,12 +435,13 @@ def show_generation(key: str = "generation", lab_key: str = "sampling") -> None:
     if go.button(f"Sample {n} answers", key=f"{key}_many"):
         short = replace(settings, max_new_tokens=min(settings.max_new_tokens, 32))
         bar, results = st.progress(0.0, text="Sampling…"), []
-        for i in range(n):
-            s = replace(short, seed=None if short.seed is None else short.seed + i)
-            results.append(service.generate([{"role": "user", "content": prompt}], s, model=model).collect())
-            bar.progress((i + 1) / n, text=f"Answer {i + 1} of {n}")
+        with generation_errors():
+            for i in range(n):
+                s = replace(short, seed=None if short.seed is None else short.seed + i)
+                results.append(service.generate([{"role": "user", "content": prompt}], s, model=model).collect())
+                bar.progress((i + 1) / n, text=f"Answer {i + 1} of {n}")
+            st.session_state[f"{key}_samples"] = (results, short)
         bar.empty()
-        st.session_state[f"{key}_samples"] = (results, short)
     if f"{key}_samples" in st.session_state:
         results, short = st.session_state[f"{key}_samples"]
         texts = [r.text for r in results]

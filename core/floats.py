@@ -211,6 +211,8 @@ def int8_params(low: float, high: float, symmetric: bool = True) -> tuple[float,
         amax = max(abs(low), abs(high))
         return amax / 127, 0
     scale = (high - low) / 255
+    if not math.isfinite(scale) or scale == 0:
+        raise ValueError("the range is too wide (or too narrow) for a float to hold its scale")
     zero_point = int(min(127, max(-128, round(-128 - low / scale))))
     return scale, zero_point
 
@@ -221,7 +223,9 @@ def encode_int8(value: float, low: float = -4.0, high: float = 4.0, symmetric: b
         raise ValueError("INT8 has no inf or NaN: only finite numbers can be quantized")
     scale, zp = int8_params(low, high, symmetric)
     lo_q, hi_q = (-127, 127) if symmetric else (-128, 127)
-    raw = round(value / scale) + zp
+    ratio = value / scale
+    # Clip before rounding: a huge value over a small scale overflows to inf, which round() cannot take.
+    raw = round(min(max(ratio, lo_q - zp - 1), hi_q - zp + 1)) + zp
     q = int(min(hi_q, max(lo_q, raw)))
     return Int8Encoded(value=value, q=q, bits=format(q & 0xFF, "08b"), scale=scale, zero_point=zp,
                        stored=(q - zp) * scale, clipped=raw != q, symmetric=symmetric)

@@ -115,3 +115,15 @@ def test_numbers_parse():
     assert fl.parse_number(" 3.141592 ") == 3.141592
     assert fl.parse_number("1,000") == 1000 and fl.parse_number("−2") == -2
     assert math.isinf(fl.parse_number("1e400")) and math.isnan(fl.parse_number("nan"))
+
+
+@pytest.mark.parametrize("value", [1e308, -1e308, 5.7e306])
+@pytest.mark.parametrize("symmetric", [True, False])
+def test_int8_of_a_huge_number_clips_instead_of_overflowing(value, symmetric):
+    enc = fl.encode_int8(value, -4.0, 4.0, symmetric)
+    assert enc.clipped and enc.q in (127, -127, -128)
+
+
+def test_int8_range_too_wide_for_a_scale_is_a_clear_error():
+    with pytest.raises(ValueError, match="too wide"):
+        fl.encode_int8(1.0, -1.7e308, 1.7e308, symmetric=False)
