@@ -19,21 +19,33 @@ def show(section_id: str, demos: dict[str, Callable[[], None]] | None = None) ->
         return
     st.title(f"{section.number}. {section.title}")
     st.caption(section.summary)
+    # All the lesson's text is drawn first, with an empty box where each demo goes; the demos (which may load
+    # a model) then fill their boxes. A learner reads on while SmolLM2 loads instead of facing half a page.
+    slots: list[tuple[Callable[[], None], object]] = []
     shown = set()
     for part in parts:
         if part.kind == "markdown":
             st.markdown(part.content)
         elif part.content in demos:
-            with st.container(border=True):
-                demos[part.content]()
+            slots.append((demos[part.content], _demo_box()))
             shown.add(part.content)
         else:
             st.info(f"This lesson refers to a demo called “{part.content}” that this version of the app does not have.")
     for name, demo in demos.items():  # a demo the lesson forgot to place goes at the end
         if name not in shown:
-            with st.container(border=True):
-                demo()
+            slots.append((demo, _demo_box()))
     if section.id != "quiz":  # the quiz page has the whole quiz already
         from components import quiz_view
 
         quiz_view.end_of_lesson(section.id)
+    for demo, (box, waiting) in slots:
+        waiting.empty()
+        with box:
+            demo()
+
+
+def _demo_box():
+    box = st.container(border=True)
+    waiting = box.empty()
+    waiting.caption("The live demo appears here in a moment…")
+    return box, waiting
