@@ -4,7 +4,10 @@ Run with `make run` (or `streamlit run app.py`). Pages live in app_pages/, lesso
 """
 import streamlit as st
 
-from components import model_status, navigation, presenter_view, workshop_view
+from components.common import model_status
+from components.common import navigation
+from components.workshop import presenter_view
+from components.workshop import workshop_view
 
 st.set_page_config(page_title="GenAI Lab", page_icon=":material/school:", layout="wide")
 
@@ -15,6 +18,9 @@ page = st.navigation({"GenAI Lab": [home], "Lessons": navigation.lesson_pages(),
 presenter_view.apply_presenter_mode()
 workshop_view.sync_presenter(page.url_path)  # a presenter's move reaches followers before this page draws
 workshop_view.follow_presenter(page.url_path)  # a participant who follows goes to the presenter's page
+workshop_view.remember_drawn(page.url_path)  # what of the room this run draws (watch() compares against it)
+with st.sidebar:
+    workshop_view.watch(page.url_path)  # the one timed update; first in the sidebar, drawn on every run
 page.run()  # the page's text is drawn before the sidebar imports torch or touches a model
 with st.sidebar:
     workshop_view.sidebar(page.url_path)

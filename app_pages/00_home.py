@@ -1,4 +1,4 @@
 """Home: what GenAI Lab is and a map of the lessons."""
-from components import home
+from components.common import home
 
 home.show()

@@ -1,4 +1,5 @@
 """What is generative AI? — lesson page (content in lessons/01_generative_ai.md)."""
-from components import hallucination_view, lesson
+from components.labs.generative_ai import hallucination_view
+from components.common import lesson
 
 lesson.show("generative-ai", demos={"hallucination": hallucination_view.show})

@@ -1,5 +1,9 @@
 """Compute & quantization — lesson page (content in lessons/06_compute_quantization.md)."""
-from components import chinchilla_view, float_explorer_view, lesson, memory_calculator_view, quantization_view
+from components.labs.compute_quantization import chinchilla_view
+from components.labs.compute_quantization import float_explorer_view
+from components.common import lesson
+from components.labs.compute_quantization import memory_calculator_view
+from components.labs.compute_quantization import quantization_view
 
 lesson.show("compute-quantization", demos={
     "memory_calculator": memory_calculator_view.show, "float_explorer": float_explorer_view.show,

@@ -1,4 +1,4 @@
 """Fine-tuning & PEFT — lesson page (content in lessons/07_fine_tuning_peft.md)."""
-from components import lesson
+from components.common import lesson
 
 lesson.show("fine-tuning-peft")

@@ -1,4 +1,4 @@
 """RLHF — lesson page (content in lessons/09_rlhf.md)."""
-from components import lesson
+from components.common import lesson
 
 lesson.show("rlhf")

@@ -1,4 +1,4 @@
 """Lifecycle & optimization — lesson page (content in lessons/10_lifecycle_optimization.md)."""
-from components import lesson
+from components.common import lesson
 
 lesson.show("lifecycle-optimization")

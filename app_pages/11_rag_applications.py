@@ -1,4 +1,4 @@
 """RAG & LLM apps — lesson page (content in lessons/11_rag_applications.md)."""
-from components import lesson
+from components.common import lesson
 
 lesson.show("rag-applications")

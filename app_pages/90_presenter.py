@@ -1,4 +1,4 @@
 """Presenter console (locked by the presenter key): room, join code, QR code, live quiz."""
-from components import presenter_view
+from components.workshop import presenter_view
 
 presenter_view.show()

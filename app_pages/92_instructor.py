@@ -1,4 +1,4 @@
 """Instructor analytics (locked by the presenter key): share correct per question, per participant, CSV."""
-from components import analytics_view
+from components.workshop import analytics_view
 
 analytics_view.show()

@@ -22,7 +22,7 @@ def main() -> None:
     t0 = time.perf_counter()
     import torch  # noqa: F401
     import transformers  # noqa: F401
-    from core import architectures as arch
+    from core.labs.model_cards_architectures import architectures as arch
     print(f"import torch + transformers: {time.perf_counter() - t0:.2f} s, resident {rss_mb():,.0f} MB")
     print(f"{'model':24s} {'parameters':>18s} {'published':>10s} {'diff':>7s} {'build+count':>12s} {'RSS +MB':>8s}")
     for name in arch.known_models():
@@ -42,10 +42,10 @@ def main() -> None:
     # Model cards: reading the GGUF header (our reader vs gguf's GGUFReader) and building both cards.
     from gguf import GGUFReader
 
-    from core.loaders import resolve_files
-    from core.model_card import build_card, gguf_metadata
-    from core.registry import load_registry
-    from core.settings import Settings
+    from core.serving.loaders import resolve_files
+    from core.labs.model_cards_architectures.model_card import build_card, gguf_metadata
+    from core.serving.registry import load_registry
+    from core.serving.settings import Settings
 
     registry = load_registry(Settings.from_env().registry_path)
     decoder = registry.get(registry.default_decoder)
@@ -55,7 +55,7 @@ def main() -> None:
     ours = time.perf_counter() - t
     t = time.perf_counter()
     GGUFReader(str(files.folder / files.gguf_file))
-    print(f"GGUF header: {ours * 1000:.0f} ms with core.model_card.gguf_metadata, "
+    print(f"GGUF header: {ours * 1000:.0f} ms with core.labs.model_cards_architectures.model_card.gguf_metadata, "
           f"{time.perf_counter() - t:.2f} s with gguf.GGUFReader")
     for name in (registry.default_decoder, registry.default_encoder):
         t = time.perf_counter()

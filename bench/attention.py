@@ -40,11 +40,11 @@ def timed(fn, repeat=3):
 def main() -> None:
     import logging
     logging.getLogger("streamlit").setLevel(logging.ERROR)          # "No runtime found" from cached helpers
-    from core.attention_stats import STATISTICS, head_grid
-    from core.bertviz_offline import head_view_html, load_vendor, model_view_html
-    from core.model_service import ModelService
-    from core.settings import Settings
-    from components.attention_view import BERTVIZ_LAYERS, BERTVIZ_TOKENS, MAX_TOKENS, attention_heatmap, overview_figure
+    from core.labs.inside_transformer.attention_stats import STATISTICS, head_grid
+    from core.labs.inside_transformer.bertviz_offline import head_view_html, load_vendor, model_view_html
+    from core.serving.model_service import ModelService
+    from core.serving.settings import Settings
+    from components.labs.inside_transformer.attention_view import BERTVIZ_LAYERS, BERTVIZ_TOKENS, MAX_TOKENS, attention_heatmap, overview_figure
 
     svc = ModelService(Settings.from_env())
     print(f"device: {svc.device_label}")

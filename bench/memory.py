@@ -20,9 +20,9 @@ def rss_mb() -> float:
 
 def main() -> None:
     base = rss_mb()
-    from core.model_service import ModelService
-    from core.sampling import SamplingSettings
-    from core.settings import Settings
+    from core.serving.model_service import ModelService
+    from core.serving.sampling import SamplingSettings
+    from core.serving.settings import Settings
 
     svc = ModelService(Settings.from_env())
     print(f"device: {svc.device_label}")

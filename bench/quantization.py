@@ -21,9 +21,10 @@ def main() -> None:
     ap.add_argument("--group-size", type=int, default=64)
     args = ap.parse_args()
 
-    from core import memory, quantization as qz
-    from core.model_service import ModelService
-    from core.settings import Settings, enforce_offline_default
+    from core.labs.compute_quantization import memory
+    from core.labs.compute_quantization import quantization as qz
+    from core.serving.model_service import ModelService
+    from core.serving.settings import Settings, enforce_offline_default
 
     enforce_offline_default()
     svc = ModelService(Settings.from_env())
@@ -74,7 +75,7 @@ def main() -> None:
     for _ in range(10_000):
         memory.estimate(175e9, "FP32", "full training (Adam)")
     print(f"\ncalculator: estimate() {1e6 * (time.perf_counter() - t0) / 10_000:.1f} µs per call")
-    from core import floats
+    from core.labs.compute_quantization import floats
     t0 = time.perf_counter()
     for _ in range(10_000):
         floats.encode(3.141592, floats.BF16)

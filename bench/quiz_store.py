@@ -19,9 +19,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.lessons import load_sections  # noqa: E402
-from core.quiz import distribution, leaderboard, load_bank  # noqa: E402
-from core.store import open_store  # noqa: E402
-from core.workshop import Workshop  # noqa: E402
+from core.workshop.quiz import distribution, leaderboard, load_bank  # noqa: E402
+from core.workshop.store import open_store  # noqa: E402
+from core.workshop.workshop import Workshop  # noqa: E402
 
 
 def ms(values: list[float], q: float) -> str:

@@ -21,9 +21,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import torch  # noqa: E402
 
 from core import prompting  # noqa: E402
-from core.model_service import ModelService  # noqa: E402
-from core.sampling import SamplingSettings, chart_rows, step_rows, trace  # noqa: E402
-from core.settings import Settings  # noqa: E402
+from core.serving.model_service import ModelService  # noqa: E402
+from core.serving.sampling import SamplingSettings, chart_rows, step_rows, trace  # noqa: E402
+from core.serving.settings import Settings  # noqa: E402
 
 PROMPT = [{"role": "user", "content": "Tell me a short story about a dragon."}]
 

@@ -16,8 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CHILD = r"""
 import json, time
 t0 = time.perf_counter()
-from core.model_service import ModelService
-from core.settings import Settings
+from core.serving.model_service import ModelService
+from core.serving.settings import Settings
 t_import = time.perf_counter() - t0
 svc = ModelService(Settings.from_env())
 t1 = time.perf_counter(); svc.tokenize("How is Batman?"); t_dec = time.perf_counter() - t1

@@ -1,1 +1,1 @@
-"""Reusable Streamlit widgets. Only components/resources.py may use st.cache_resource / st.cache_data."""
+"""Streamlit widgets: common/ (shared by every page), workshop/, labs/<lab>/. Only cache.py modules use st.cache_*."""

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from core.settings import PROJECT_ROOT
+from core.serving.settings import PROJECT_ROOT
 
 LESSONS_DIR = PROJECT_ROOT / "lessons"
 DEMO_MARKER = re.compile(r"^\s*<!--\s*demo:\s*([a-z0-9_-]+)\s*-->\s*$", re.MULTILINE)

@@ -17,8 +17,8 @@ os.environ.setdefault("GENAI_LAB_CACHE", str(ROOT / ".cache" / "test-models"))
 
 @pytest.fixture(scope="session")
 def service():
-    from core.model_service import ModelService
-    from core.settings import Settings
+    from core.serving.model_service import ModelService
+    from core.serving.settings import Settings
 
     return ModelService(Settings.from_env())
 

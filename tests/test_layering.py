@@ -1,56 +1,121 @@
-"""The layering rule of DESIGN.md: app.py -> pages -> components -> core, never backwards."""
+"""The layering rules of docs/ARCHITECTURE.md: app.py -> app_pages -> components -> core, never backwards;
+caches only in cache.py modules; every demo a lesson names is registered by its page, and vice versa."""
 import ast
+import re
 from pathlib import Path
 
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+UI_FILES = [*(ROOT / "components").rglob("*.py"), *(ROOT / "app_pages").rglob("*.py"), ROOT / "app.py"]
 
 
 def imported_modules(path: Path) -> set[str]:
+    """Every module path a file imports, in full ("components.common.cache", "streamlit")."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     names = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            names.update(alias.name.split(".")[0] for alias in node.names)
+            names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module:
-            names.add(node.module.split(".")[0])
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
     return names
+
+
+def top_level(path: Path) -> set[str]:
+    return {name.split(".")[0] for name in imported_modules(path)}
+
+
+def uses_streamlit_cache(path: Path) -> bool:
+    """Any form: st.cache_data, streamlit.cache_resource, `from streamlit import cache_data [as x]`,
+    `from streamlit.runtime.caching import ...`, or getattr(st, "cache_data")."""
+    text = path.read_text(encoding="utf-8")
+    tree = ast.parse(text)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in {"cache_data", "cache_resource", "cache"}:
+            return True
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("streamlit"):
+            if "caching" in node.module or {a.name for a in node.names} & {"cache_data", "cache_resource", "cache"}:
+                return True
+        if isinstance(node, ast.Import) and any("caching" in a.name for a in node.names):
+            return True
+    return bool(re.search(r"""["']cache_(data|resource)["']""", text))
 
 
 def test_core_never_imports_ui_layers():
     for path in (ROOT / "core").rglob("*.py"):
-        bad = imported_modules(path) & {"streamlit", "components", "pages"}
+        bad = top_level(path) & {"streamlit", "components", "app_pages", "app"}
         assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
 
 
 def test_components_never_import_pages():
     for path in (ROOT / "components").rglob("*.py"):
-        assert "pages" not in imported_modules(path), path
+        assert not top_level(path) & {"app_pages", "app"}, path
 
 
-def test_only_resources_uses_streamlit_caches():
-    for path in list((ROOT / "components").rglob("*.py")) + list((ROOT / "app_pages").rglob("*.py")) + [ROOT / "app.py"]:
-        if path.name == "resources.py" and path.parent.name == "components":
+def test_only_cache_modules_use_streamlit_caches():
+    offenders = [str(p.relative_to(ROOT)) for p in UI_FILES if p.name != "cache.py" and uses_streamlit_cache(p)]
+    assert not offenders, f"move these caches into a cache.py module: {offenders}"
+    assert all(p.parent.parent.name in {"components", "labs"} for p in (ROOT / "components").rglob("cache.py"))
+
+
+def test_the_cache_rule_catches_every_import_form(tmp_path):
+    forms = ["from streamlit import cache_data\n", "from streamlit import cache_resource as keep\n",
+             "import streamlit as st\nx = st.cache_data\n", "import streamlit\nstreamlit.cache_resource\n",
+             "from streamlit.runtime.caching import cache_data_api\n", "import streamlit as st\ngetattr(st, 'cache_data')\n"]
+    for i, form in enumerate(forms):
+        path = tmp_path / f"f{i}.py"
+        path.write_text(form)
+        assert uses_streamlit_cache(path), form
+    clean = tmp_path / "clean.py"
+    clean.write_text("import streamlit as st\nst.write('cache')\n")
+    assert not uses_streamlit_cache(clean)
+
+
+def test_labs_do_not_import_each_others_widgets():
+    # A lab's widgets may use components.common and its own folder; shared widgets move to components/common.
+    for lab in (ROOT / "components" / "labs").iterdir():
+        if not lab.is_dir():
             continue
-        used = {node.attr for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
-                if isinstance(node, ast.Attribute)}
-        assert not used & {"cache_resource", "cache_data"}, path
+        for path in lab.rglob("*.py"):
+            other = {m for m in imported_modules(path) if m.startswith("components.labs.")
+                     and not m.startswith(f"components.labs.{lab.name}")}
+            assert not other, f"{path.relative_to(ROOT)} imports another lab's widgets: {other}"
 
 
 def test_pages_are_thin_and_only_use_components():
     for path in (ROOT / "app_pages").glob("*.py"):
-        assert imported_modules(path) <= {"components"}, path
-        assert len(path.read_text(encoding="utf-8").splitlines()) <= 10, f"{path} holds logic; move it to components/"
+        assert top_level(path) <= {"components"}, path
+        assert len(path.read_text(encoding="utf-8").splitlines()) <= 14, f"{path} holds logic; move it to components/"
 
 
 def test_every_page_file_is_a_section_and_vice_versa():
     sections = yaml.safe_load((ROOT / "lessons" / "sections.yaml").read_text(encoding="utf-8"))
-    from components.navigation import WORKSHOP_PAGES  # non-lesson pages (workshop), listed in one place
+    from components.common.navigation import WORKSHOP_PAGES  # non-lesson pages (workshop), listed in one place
 
     listed = {s["page"] for s in sections} | {"app_pages/00_home.py"} | {p[0] for p in WORKSHOP_PAGES}
     on_disk = {f"app_pages/{p.name}" for p in (ROOT / "app_pages").glob("*.py")}
     assert listed == on_disk
+
+
+def registered_demos(page: Path) -> set[str]:
+    """The keys of the demos={...} dict a page passes to lesson.show."""
+    for node in ast.walk(ast.parse(page.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.keyword) and node.arg == "demos" and isinstance(node.value, ast.Dict):
+            return {k.value for k in node.value.keys if isinstance(k, ast.Constant)}
+    return set()
+
+
+def test_every_demo_marker_is_registered_and_every_registered_demo_is_placed():
+    sections = yaml.safe_load((ROOT / "lessons" / "sections.yaml").read_text(encoding="utf-8"))
+    for s in sections:
+        page = ROOT / s["page"]
+        from core.lessons import DEMO_MARKER
+        markers = set(DEMO_MARKER.findall((ROOT / "lessons" / s["lesson"]).read_text(encoding="utf-8")))
+        registered = registered_demos(page)
+        assert markers <= registered, f"{s['id']}: the lesson places demos its page does not register: {markers - registered}"
+        assert registered <= markers, f"{s['id']}: the page registers demos its lesson never places: {registered - markers}"
 
 
 def test_no_pages_folder_next_to_app():

@@ -5,7 +5,7 @@ from urllib.parse import urlparse
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import LabPage, SCREENSHOTS
+from tests.browser.harness import SCREENSHOTS, LabPage
 
 pytestmark = pytest.mark.browser
 

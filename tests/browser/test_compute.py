@@ -1,7 +1,7 @@
 """Page 6 in a real browser: the calculator chart follows the parameter count; float bits; live quantization."""
 import pytest
 
-from tests.browser.conftest import SCREENSHOTS
+from tests.browser.harness import SCREENSHOTS
 
 pytestmark = pytest.mark.browser
 

@@ -115,7 +115,7 @@ def test_page1_hallucination_answers_with_probabilities(question):
 
 
 def test_answer_html_escapes_and_colours():
-    from components.hallucination_view import answer_html, band
+    from components.labs.generative_ai.hallucination_view import answer_html, band
 
     out = answer_html([("<script>x</script>", 0.95, 1), ("\nnext", 0.1, 7)])
     assert "<script>" not in out and "&lt;script&gt;" in out and "<br>next" in out

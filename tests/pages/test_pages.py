@@ -78,10 +78,10 @@ def test_tokenizer_demo_survives_bad_input(text):
 @pytest.fixture
 def fresh_service():
     """Forget the process-wide model service before and after a test that changes its settings."""
-    from components import resources
-    resources.model_service.clear()
+    from components.common import cache as app_cache
+    app_cache.model_service.clear()
     yield
-    resources.model_service.clear()
+    app_cache.model_service.clear()
 
 
 @pytest.mark.parametrize("env, message", [

@@ -58,7 +58,7 @@ def test_quiz_page_one_question_at_a_time_with_feedback_progress_and_retry(temp_
     next(b for b in at.button if b.label.startswith("Retry")).click().run()
     assert at.session_state[f"{prefix}_run"].question_ids == ["cq-store-1b-bf16"]
     # progress is saved for the nickname and drawn per section
-    from core.store import SQLiteStore
+    from core.workshop.store import SQLiteStore
 
     saved = SQLiteStore(temp_db).attempts("ada")
     assert [(a["question_id"], a["correct"]) for a in saved] == [("cq-train-7b", 1), ("cq-store-1b-bf16", 0)]
@@ -125,7 +125,7 @@ def test_live_page_join_errors():
 
 
 def test_a_database_that_stops_answering_shows_a_warning_not_a_traceback(monkeypatch):
-    from core.store import StoreError, _SQLStore
+    from core.workshop.store import StoreError, _SQLStore
 
     def down(*args, **kwargs):
         raise StoreError("cannot connect to the PostgreSQL database quiz@db:5432/lab: connection refused")

@@ -1,0 +1,177 @@
+"""A live workshop in real browsers: one presenter and N participants (separate browser contexts) on one server.
+
+Each round: the presenter opens a lesson (followers must arrive), launches a live question from the console
+(every participant must see it and answer), reveals it (every participant must see their place), then goes back
+to the lesson. The script counts, per round, blank participant pages, console/page errors, exception boxes,
+answers recorded in the database and how long follow-me took, and prints a summary. Nothing is asserted.
+
+    .venv/bin/python bench/live_round.py --participants 10 --rounds 3 [--repeat 5]
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.browser.harness import LabPage, launch, streamlit_server  # noqa: E402
+
+KEY = "bench-presenter-key"
+# Lessons the presenter walks through, one per round: text-only pages and demo pages (page 2 loads tokenizers).
+LESSONS = [("generative-ai", "1. What is generative AI?"), ("inside-transformer", "2. Inside a transformer"),
+           ("evaluation-benchmarks", "8. Evaluation & benchmarks"), ("prompt-engineering", "3. Prompt engineering"),
+           ("rag-applications", "11. RAG & LLM-powered applications")]
+
+
+def wait_all(labs: list[LabPage], what: str, check, deadline: float) -> tuple[list[float], list[int]]:
+    """Wait until `check(lab)` holds for every tab or the deadline passes: (seconds each took, indexes that failed)."""
+    start, took, failed = time.monotonic(), [], []
+    for i, lab in enumerate(labs):
+        try:
+            check(lab, max(1_000, int((deadline - time.monotonic()) * 1000)))
+            took.append(time.monotonic() - start)
+        except Exception:
+            failed.append(i)
+            print(f"    participant {i}: no '{what}' in time (blank page: {lab.is_blank()}, url {lab.page.url})",
+                  flush=True)
+    return took, failed
+
+
+def answer(lab: LabPage, timeout: int) -> None:
+    """Answer whatever question is shown: first option, first box, or the number 6."""
+    main = lab.page.locator("[data-testid=stMain]")
+    main.get_by_role("button", name="Send answer").wait_for(timeout=timeout)
+    radios = main.locator("[data-testid=stRadio] label")
+    boxes = main.locator("[data-testid=stCheckbox] label")
+    if radios.count():
+        radios.first.click()
+    elif boxes.count():
+        boxes.first.click()
+    else:
+        main.get_by_label(re.compile("Your answer")).fill("6")
+    main.get_by_role("button", name="Send answer").click()
+    main.get_by_text("Your answer is in").wait_for(timeout=timeout)
+
+
+def run(participants: int, rounds: int, wait_s: float, headed_log: str) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    from core.workshop.store import SQLiteStore
+
+    figures = {"rounds": [], "errors": 0, "exceptions": 0}
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
+        db = Path(tmp) / "bench.db"
+        env = {"GENAI_LAB_DB": str(db), "GENAI_LAB_PRESENTER_KEY": KEY, "GENAI_LAB_DATABASE_URL": None}
+        with streamlit_server(headed_log, env) as url:
+            browser = launch(p)
+            presenter = LabPage.new(browser, url, timeout_ms=90_000).open("presenter-console")
+            presenter.page.get_by_label("Presenter key").fill(KEY)
+            presenter.page.get_by_role("button", name="Unlock").click()
+            presenter.page.get_by_role("button", name="Open a new room").click()
+            link = presenter.page.get_by_text(re.compile(r"live-quiz\?room=[A-Z0-9]{5}")).first
+            link.wait_for()
+            code = re.search(r"room=([A-Z0-9]{5})", link.inner_text()).group(1)
+            labs = []
+            t0 = time.monotonic()
+            for i in range(participants):
+                lab = LabPage.new(browser, url, width=420, height=860, timeout_ms=90_000).open("live-quiz")
+                main = lab.page.locator("[data-testid=stMain]")
+                main.get_by_label("Room code").fill(code)
+                main.get_by_label("Nickname").fill(f"P{i:02d}")
+                main.get_by_role("button", name="Join").click()
+                labs.append(lab)
+                print(f"  participant {i} opened the page after {time.monotonic() - t0:.1f} s", flush=True)
+            _, not_joined = wait_all(labs, "waiting", lambda lab, t: lab.page.get_by_text(
+                "Waiting for the presenter").wait_for(timeout=t), time.monotonic() + wait_s)
+            print(f"{participants} joined in {time.monotonic() - t0:.1f} s ({len(not_joined)} not shown as joined)",
+                  flush=True)
+            store = SQLiteStore(db)
+            sidebar = presenter.page.locator("[data-testid=stSidebarNav]")
+            for r in range(rounds):
+                lesson, title = LESSONS[r % len(LESSONS)]
+                row = {"round": r + 1, "lesson": lesson}
+                # Follow me: the presenter opens a lesson from the menu.
+                sidebar.get_by_role("link", name=title).click()
+                presenter.page.locator("h1", has_text=title).wait_for()
+                t = time.monotonic()
+                took, failed = wait_all(labs, title, lambda lab, tm: lab.page.locator("h1", has_text=title).wait_for(
+                    timeout=tm), t + wait_s)
+                row["followed"], row["follow_s"] = participants - len(failed), max(took, default=float("nan"))
+                # Live question from the console.
+                sidebar.get_by_role("link", name="Presenter").click()
+                presenter.page.locator("h1", has_text="Presenter console").wait_for()
+                presenter.page.get_by_role("tab", name="Live quiz").click()
+                slider = presenter.page.get_by_role("slider")
+                slider.focus()
+                slider.press("End")                                            # 120 s
+                presenter.page.get_by_role("button", name="Launch question").click()
+                presenter.page.get_by_text(f"0 of {participants} answered").wait_for()
+                t = time.monotonic()
+                took, failed = wait_all(labs, "question", answer, t + wait_s)
+                row["answered_in_browser"], row["answer_s"] = participants - len(failed), max(took, default=float("nan"))
+                current = store.current_question(code)
+                presenter.page.get_by_text(re.compile(r"\d+ of \d+ answered")).first.wait_for()
+                row["recorded"] = len(store.answers(code, current.seq))
+                presenter.page.get_by_role("button", name="Reveal the answer").click()
+                presenter.page.get_by_text("Leaderboard").wait_for()
+                took, failed = wait_all(labs, "place", lambda lab, tm: lab.page.get_by_text("Your place").wait_for(
+                    timeout=tm), time.monotonic() + wait_s)
+                row["saw_reveal"] = participants - len(failed)
+                presenter.page.get_by_role("button", name="Back to the lesson").click()
+                took, failed = wait_all(labs, "back", lambda lab, tm: lab.page.locator("h1", has_text=title).wait_for(
+                    timeout=tm), time.monotonic() + wait_s)
+                row["back"] = participants - len(failed)
+                row["blank"] = sum(lab.is_blank() for lab in labs)
+                row["errors"] = sum(len(lab.errors) for lab in labs) - figures["errors"]
+                figures["errors"] += row["errors"]
+                row["exceptions"] = sum(lab.page.locator("[data-testid=stException]").count() for lab in labs)
+                figures["rounds"].append(row)
+                print(f"  round {r + 1} ({lesson}): followed {row['followed']}/{participants} "
+                      f"(last after {row['follow_s']:.1f} s), answered {row['answered_in_browser']}, "
+                      f"recorded {row['recorded']}, saw reveal {row['saw_reveal']}, back {row['back']}, "
+                      f"blank {row['blank']}, console/page errors {row['errors']}, exception boxes "
+                      f"{row['exceptions']}", flush=True)
+            for i, lab in enumerate(labs):
+                for e in lab.errors[:3]:
+                    print(f"    participant {i}: {e}")
+            for e in presenter.errors[:3]:
+                print(f"    presenter: {e}")
+            figures["presenter_errors"] = len(presenter.errors)
+            browser.close()
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--participants", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=1, help="runs, each on a fresh server")
+    parser.add_argument("--wait", type=float, default=90.0, help="seconds every participant gets for each step")
+    args = parser.parse_args()
+    totals = []
+    for run_no in range(args.repeat):
+        print(f"run {run_no + 1} of {args.repeat}: {args.participants} participants, {args.rounds} rounds", flush=True)
+        start = time.monotonic()
+        figures = run(args.participants, args.rounds, args.wait, "bench-live-round-server.log")
+        rows = figures["rounds"]
+        totals.append({
+            "blank": sum(r["blank"] for r in rows), "errors": figures["errors"] + figures["presenter_errors"],
+            "unrecorded": sum(args.participants - r["recorded"] for r in rows),
+            "not_followed": sum(args.participants - r["followed"] for r in rows),
+            "follow_s": max(r["follow_s"] for r in rows), "seconds": time.monotonic() - start})
+        print(f"run {run_no + 1}: {totals[-1]}", flush=True)
+    print("\nsummary: runs", len(totals), "· participants", args.participants, "· rounds per run", args.rounds)
+    for key in ("blank", "errors", "unrecorded", "not_followed"):
+        print(f"  {key:13s} total {sum(t[key] for t in totals)}")
+    print(f"  slowest follow-me {max(t['follow_s'] for t in totals):.1f} s; run time median "
+          f"{statistics.median(t['seconds'] for t in totals):.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,48 @@
+"""Streamlit caches for every page (the shared model service, the lesson files, chat prompts).
+
+Only files named cache.py use st.cache_data / st.cache_resource (tests/test_layering.py checks it)."""
+from __future__ import annotations
+
+import streamlit as st
+
+from core.lessons import Section, lesson_text, load_sections
+
+
+@st.cache_resource(show_spinner=False)
+def model_service():
+    from core.serving.model_service import ModelService
+    from core.serving.settings import Settings, enforce_offline_default
+
+    enforce_offline_default()
+    return ModelService(Settings.from_env())
+
+
+def model_service_or_none():
+    """The service, or None after showing why it could not start (bad registry, missing package, no GPU)."""
+    try:
+        return model_service()
+    except Exception as exc:
+        st.error(f"The model service could not start: {exc}")
+        return None
+
+
+@st.cache_data(show_spinner=False)
+def sections() -> list[Section]:
+    return load_sections()
+
+
+@st.cache_data(show_spinner=False, ttl=10)
+def lesson(section: Section) -> str:
+    # A short TTL lets an instructor edit a lesson file and see it on the next rerun.
+    return lesson_text(section)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def chat_ids(messages: tuple[tuple[str, str], ...], model: str) -> tuple[int, ...]:
+    """Token ids of the templated chat prompt; `messages` as (role, content) pairs so they can be hashed."""
+    return tuple(model_service().chat_ids([{"role": r, "content": c} for r, c in messages], model))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def chat_prompt_text(messages: tuple[tuple[str, str], ...], model: str) -> str:
+    return model_service().chat_prompt([{"role": r, "content": c} for r, c in messages], model)

@@ -1,0 +1,21 @@
+"""Session-state keys that more than one file reads or writes, named once.
+
+A key used by a single widget stays next to it (its `key=` argument); the ones here cross files."""
+
+# workshop participant (components/workshop/workshop_view.py; read by the quiz and the analytics)
+WS_ROOM = "ws_room"              # the room code this session joined
+WS_NAME = "ws_name"              # the nickname it joined with
+WS_FOLLOW = "ws_follow"          # follow the presenter's page (the sidebar toggle)
+WS_SEEN = "ws_seen"              # the room version this session has already followed
+WS_DRAWN = "ws_drawn"            # what the page showed of the room at its last full run (see workshop_view.watch)
+
+# presenter (components/workshop/presenter_view.py; read by app.py's frame and the sidebar)
+PRESENTER_OK = "presenter_ok"        # this session entered the presenter key
+PRESENTER_ROOM = "presenter_room"    # the room it presents
+PRESENTER_MODE = "presenter_mode"    # large fonts on every page
+
+# self-paced quiz: the nickname answers are saved under
+QUIZ_LEARNER = "quiz_learner_name"
+
+# labs: the decoder the prompting and sampling demos use (components/common/decoder.py)
+LAB_DECODER = "lab_decoder"

@@ -1,0 +1,51 @@
+"""A lesson page: title, the lesson's Markdown, and live demos where the lesson marks them."""
+from __future__ import annotations
+
+from typing import Callable
+
+import streamlit as st
+
+from components.common import cache as app_cache
+from core.lessons import LessonError, section_by_id, split_demos
+
+
+def show(section_id: str, demos: dict[str, Callable[[], None]] | None = None) -> None:
+    demos = demos or {}
+    try:
+        section = section_by_id(section_id, app_cache.sections())
+        parts = split_demos(app_cache.lesson(section))
+    except LessonError as exc:
+        st.error(f"This lesson could not be loaded: {exc}")
+        return
+    st.title(f"{section.number}. {section.title}")
+    st.caption(section.summary)
+    # All the lesson's text is drawn first, with an empty box where each demo goes; the demos (which may load
+    # a model) then fill their boxes. A learner reads on while SmolLM2 loads instead of facing half a page.
+    slots: list[tuple[Callable[[], None], object]] = []
+    shown = set()
+    for part in parts:
+        if part.kind == "markdown":
+            st.markdown(part.content)
+        elif part.content in demos:
+            slots.append((demos[part.content], _demo_box()))
+            shown.add(part.content)
+        else:
+            st.info(f"This lesson refers to a demo called “{part.content}” that this version of the app does not have.")
+    for name, demo in demos.items():  # a demo the lesson forgot to place goes at the end
+        if name not in shown:
+            slots.append((demo, _demo_box()))
+    if section.id != "quiz":  # the quiz page has the whole quiz already
+        from components.workshop import quiz_view
+
+        quiz_view.end_of_lesson(section.id)
+    for demo, (box, waiting) in slots:
+        waiting.empty()
+        with box:
+            demo()
+
+
+def _demo_box():
+    box = st.container(border=True)
+    waiting = box.empty()
+    waiting.caption("The live demo appears here in a moment…")
+    return box, waiting

@@ -1,0 +1,150 @@
+"""Page 1 demo: ask the bundled model something it cannot know; every token of its answer is coloured by
+the probability the model gave it, to show that fluent (and even confident) is not the same as true."""
+from __future__ import annotations
+
+import html
+
+import streamlit as st
+
+from components.common import cache as app_cache
+
+MAX_QUESTION_CHARS = 1_000    # a longer question is cut (with a note)
+MAX_NEW_TOKENS = 60          # default answer length; the learner can choose 16-150
+
+PRESETS = {
+    "How is Batman? (the deck's example)": "How is Batman?",
+    "A future event": "Who won the 2031 FIFA World Cup, and what was the final score?",
+    "A person it never heard of": "What is Dr. Elena Marchetti-Voss famous for?",
+    "A made-up book": "Summarise chapter 3 of the novel 'The Glass Orchard' by Miriam Lethe.",
+    "Something only you know": "What did I have for breakfast this morning?",
+    "A real fact (for contrast)": "What is the capital of France?",
+}
+
+# (lowest probability of the band, colour, label) — from most to least confident.
+BANDS = ((0.8, "#b7e4a7", "80–100 % (confident)"), (0.5, "#e8f0a0", "50–80 %"),
+         (0.2, "#ffd59a", "20–50 %"), (0.0, "#ffb3b3", "under 20 % (a guess)"))
+
+
+def band(prob: float) -> tuple[str, str]:
+    for low, colour, label in BANDS:
+        if prob >= low:
+            return colour, label
+    return BANDS[-1][1], BANDS[-1][2]
+
+
+def token_prob(token) -> float:
+    """The model's own probability for a generated token (before sampling settings reshaped it)."""
+    model_prob = getattr(token, "model_prob", 0.0) or 0.0
+    return float(model_prob if model_prob > 0 else token.prob)
+
+
+def answer_html(tokens: list[tuple[str, float, int]], streaming: bool = False) -> str:
+    """Escaped HTML: each (text, probability, rank) as a coloured span with a tooltip."""
+    spans = []
+    for text, prob, rank in tokens:
+        if not text:
+            continue
+        colour, _ = band(prob)
+        title = f"probability {prob:.1%} · rank {rank} among all tokens"
+        body = html.escape(text).replace("\n", "<br>")
+        spans.append(f'<span title="{html.escape(title, quote=True)}" style="background:{colour};'
+                     f'border-radius:3px;padding:1px 0">{body}</span>')
+    cursor = '<span style="opacity:.5">▌</span>' if streaming else ""
+    return ('<div style="font-size:1.15rem;line-height:1.9;padding:10px 12px;border:1px solid #ddd;'
+            f'border-radius:8px;background:#fff;color:#1b1b1b">{"".join(spans) or "…"}{cursor}</div>')
+
+
+def legend_html() -> str:
+    items = "".join(f'<span style="background:{c};padding:1px 8px;border-radius:3px;margin-right:8px">{html.escape(lbl)}'
+                    "</span>" for _, c, lbl in BANDS)
+    return f'<div style="font-size:.9rem;margin:6px 0">Probability the model gave each token: {items}</div>'
+
+
+def _on_preset(key: str) -> None:
+    choice = st.session_state.get(f"{key}_preset")
+    if choice in PRESETS:
+        st.session_state[f"{key}_question"] = PRESETS[choice]
+
+
+def _generate(service, question: str, temperature: float, seed: int, length: int) -> dict | None:
+    from components.common.model_status import load_with_progress
+    from core.serving.sampling import SamplingSettings
+
+    if not load_with_progress(service, service.registry.default_decoder, "causal-lm"):
+        return None
+    settings = SamplingSettings(temperature=temperature, top_k=0, top_p=1.0, max_new_tokens=length, seed=seed)
+    if service.queued_generations:
+        st.caption(f"{service.queued_generations} other request(s) are ahead of yours; the answer starts after them.")
+    placeholder = st.empty()
+    tokens: list[tuple[str, float, int]] = []
+    try:
+        stream = service.generate([{"role": "user", "content": question}], settings)
+        for token in stream:                     # tokens arrive one by one: draw each as it comes
+            tokens.append((token.text, token_prob(token), int(token.rank)))
+            placeholder.html(answer_html(tokens, streaming=True))
+    except Exception as exc:
+        placeholder.empty()
+        st.error(f"SmolLM2 could not answer: {exc}")
+        return None
+    placeholder.empty()
+    return {"question": question, "tokens": tokens, "stop": stream.result.stop_reason, "temperature": temperature,
+            "seed": seed, "length": length}
+
+
+def _summary(result: dict) -> None:
+    probs = [p for t, p, _ in result["tokens"] if t]
+    if not probs:
+        st.info("The model ended its answer at once, without a single visible token. Try another question.")
+        return
+    a, b, c = st.columns(3)
+    a.metric("Tokens", len(probs))
+    b.metric("Average probability", f"{sum(probs) / len(probs):.0%}")
+    c.metric("Tokens under 20 %", sum(p < 0.2 for p in probs))
+    weakest = sorted((p, t) for t, p, _ in result["tokens"] if t.strip())[:5]
+    if weakest:
+        st.caption("Least likely choices: " + " · ".join(f"“{t.strip()}” {p:.0%}" for p, t in weakest))
+    if result["stop"] == "max_new_tokens":
+        st.caption(f"The answer was cut at {result['length']} tokens (see “Longest answer”).")
+
+
+def show(key: str = "hallucination") -> None:
+    st.markdown("#### Try it: ask the model something it cannot know")
+    st.markdown("SmolLM2 is a small chat model with no internet and no memory of you. Ask it something it cannot "
+                "know and watch it answer anyway. Each token is coloured by the probability the model gave it when "
+                "it chose it: this shows how *sure* the model was of its wording, **not** whether the answer is true.")
+    st.session_state.setdefault(f"{key}_question", PRESETS["How is Batman? (the deck's example)"])
+    st.selectbox("Pick a question", ["—"] + list(PRESETS), key=f"{key}_preset", on_change=_on_preset, args=(key,))
+    question = st.text_input("Your question", key=f"{key}_question", max_chars=None)
+    a, b, c = st.columns(3)
+    temperature = a.select_slider("Temperature", options=[0.0, 0.3, 0.7, 1.0, 1.3], value=0.7, key=f"{key}_temperature",
+                                  help="0 always takes the most likely token; higher values take more risks.")
+    seed = b.number_input("Random seed", min_value=0, max_value=1_000_000, value=0, step=1, key=f"{key}_seed",
+                          help="The same question, temperature and seed give the same answer.")
+    length = c.slider("Longest answer (tokens)", 16, 150, MAX_NEW_TOKENS, key=f"{key}_length")
+    asked = st.button("Ask SmolLM2", key=f"{key}_ask", type="primary")
+    if asked:
+        if not isinstance(question, str) or not question.strip():
+            st.info("Type a question first (or pick one above).")
+            return
+        if len(question) > MAX_QUESTION_CHARS:
+            st.warning(f"Your question has {len(question):,} characters; only the first {MAX_QUESTION_CHARS:,} are sent.")
+            question = question[:MAX_QUESTION_CHARS]
+        service = app_cache.model_service_or_none()
+        if service is None:
+            return
+        result = _generate(service, question, float(temperature), int(seed), int(length))
+        if result is None:
+            return
+        st.session_state[f"{key}_result"] = result
+    result = st.session_state.get(f"{key}_result")
+    if not result:
+        st.caption("Press the button to ask. The answer is written token by token, as the model produces it.")
+        return
+    asked_html = f'<div style="margin-bottom:6px"><b>You asked:</b> {html.escape(result["question"])}</div>'
+    st.html(asked_html + legend_html() + answer_html(result["tokens"]))
+    _summary(result)
+    st.caption(f"temperature {result['temperature']}, seed {result['seed']}. Hover a token to see its probability.")
+    st.markdown("**Fluent is not true.** A high probability means the words fit well together, given the question. "
+                "The model has no source to check and no way to say “I have no information” unless training made "
+                "that phrase likely. Look for confident green stretches inside a made-up answer: that is a "
+                "hallucination. Then try the real fact preset for contrast.")

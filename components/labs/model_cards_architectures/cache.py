@@ -1,0 +1,39 @@
+"""Streamlit caches for page 5, model cards and architectures.
+
+Only files named cache.py use st.cache_data / st.cache_resource (tests/test_layering.py checks it)."""
+from __future__ import annotations
+
+import streamlit as st
+
+from components.common.cache import model_service
+
+
+@st.cache_data(show_spinner=False)
+def arch_breakdowns():
+    from core.labs.model_cards_architectures.architectures import all_breakdowns
+    return all_breakdowns()
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def arch_mean_attention(text: str, kind: str, max_tokens: int):
+    """(tokens, (seq, seq) attention averaged over every layer and head, original length if cut)."""
+    att = model_service().attentions(text, kind=kind, max_tokens=max_tokens)
+    return att.tokens, att.weights.mean(axis=(0, 1)), att.truncated_from
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def arch_next_tokens(prefix: str, n: int):
+    service = model_service()
+    dist = service.next_token_distribution(prefix)
+    return dist.prompt_tokens, dist.top(n, service.token_texts)
+
+
+@st.cache_data(show_spinner=False)
+def arch_encoder_vocabulary():
+    return model_service().vocabulary(kind="sentence-encoder")
+
+
+@st.cache_data(show_spinner=False, ttl=300)
+def model_card(name: str, measured_memory_bytes: int):
+    from core.labs.model_cards_architectures.model_card import build_card
+    return build_card(model_service().registry.get(name), measured_memory_bytes)

@@ -1,0 +1,123 @@
+"""Experiment bench (page 3): run a labelled set under zero/one/few-shot x direct/chain-of-thought and measure
+accuracy, instead of taking anyone's word for it. Each graded answer is cached per (set, item, setting, model)."""
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from components.common import cache as app_cache
+from components.common.decoder import current_decoder, ensure_decoder
+from core.labs.prompt_engineering.prompting import ALL_SETTINGS, BenchSetting, BenchSummary
+from components.labs.prompt_engineering import cache
+
+SETS = {"reviews": ("sentiment", "Review sentiment (30 reviews, positive / negative)"),
+        "arithmetic": ("arithmetic", "Arithmetic word problems (20 problems, numeric answers)")}
+
+
+def _chart(summaries: list[BenchSummary], key: str, baseline: tuple[str, float] | None) -> None:
+    labels = [s.setting.label.replace(" · ", "<br>") for s in summaries]
+    colours = ["#7E57C2" if s.setting.cot else "#1E88E5" for s in summaries]
+    fig = go.Figure(go.Bar(x=labels, y=[s.accuracy for s in summaries], marker_color=colours,
+                           text=[f"{s.accuracy:.0%} ({sum(r.correct for r in s.rows)}/{len(s.rows)})" for s in summaries],
+                           textposition="outside", cliponaxis=False,
+                           customdata=[[s.answered, len(s.rows), s.seconds] for s in summaries],
+                           hovertemplate="%{x}<br>accuracy %{y:.0%}<br>an answer found in %{customdata[0]} of "
+                                         "%{customdata[1]}<br>%{customdata[2]:.1f} s<extra></extra>"))
+    if baseline:
+        fig.add_hline(y=baseline[1], line_dash="dash", line_color="#E53935",
+                      annotation_text=f"always “{baseline[0]}”: {baseline[1]:.0%}", annotation_position="top left")
+    fig.update_layout(height=380, margin=dict(l=10, r=10, t=30, b=10), font=dict(size=15),
+                      yaxis=dict(range=[0, 1.15], tickformat=".0%", title="accuracy"),
+                      title=dict(text="Accuracy per prompting style (blue = direct, purple = chain of thought)",
+                                 font=dict(size=15)))
+    st.plotly_chart(fig, key=f"{key}_chart", config={"displayModeBar": False})
+
+
+def _table(summaries: list[BenchSummary]) -> list[dict]:
+    return [{"setting": s.setting.label, "#": r.index + 1, "input": r.input, "expected": r.expected,
+             "model's answer": r.predicted if r.predicted is not None else "(none found)",
+             "right": "✓" if r.correct else "✗", "output": r.output, "new tokens": r.new_tokens,
+             "prompt tokens": r.prompt_tokens, "seconds": round(r.seconds, 2)}
+            for s in summaries for r in s.rows]
+
+
+def show(key: str = "prompt_bench") -> None:
+    st.markdown("#### Try it: measure what examples and chain-of-thought change")
+    st.markdown("One click asks the model every question of a small labelled set under the prompting styles you pick, "
+                "pulls the answer out of its reply and grades it. Greedy decoding keeps runs repeatable, so each "
+                "answer is computed once and cached. Start with a few items: on a laptop CPU each answer takes about "
+                "a second, and a chain-of-thought answer several.")
+    st.caption("Honest expectation: Wei et al. (2022) saw chain-of-thought gains only in models of ~100B parameters; "
+               "a 135M model usually writes fluent steps with wrong arithmetic. If a bigger model is registered in "
+               "`config/models.yaml`, pick it in the “model size” demo on the Inference configuration page and rerun.")
+    set_name = st.selectbox("Labelled set", list(SETS), format_func=lambda s: SETS[s][1], key=f"{key}_set")
+    labels = {s.label: s for s in ALL_SETTINGS}
+    chosen = st.multiselect("Prompting styles", list(labels), default=[s.label for s in ALL_SETTINGS if not s.cot]
+                            + ["few-shot · chain-of-thought"], key=f"{key}_settings")
+    try:
+        data = cache.bench_set(set_name)
+    except Exception as exc:
+        st.error(f"The set could not be loaded: {exc}")
+        return
+    total = len(data["items"])
+    n = st.slider("Items to run (the first n of the set)", 1, total, min(4, total), key=f"{key}_n")
+    if not chosen:
+        st.info("Pick at least one prompting style.")
+        return
+    settings = [labels[c] for c in chosen if c in labels]
+    per_item = sum(5.0 if s.cot else 1.0 for s in settings)
+    st.caption(f"{n} item{'s' if n != 1 else ''} × {len(settings)} styles = {n * len(settings)} answers · rough CPU estimate "
+               f"{n * per_item:,.0f} s (the whole set: ~{total * per_item / 60:,.1f} min). Cached answers are instant.")
+    service = app_cache.model_service_or_none()
+    if service is None:
+        return
+    model = current_decoder(service)
+    st.caption(f"Model: {service.registry.get(model).label}")
+    task_id = SETS[set_name][0]
+    if st.button("Run the bench", key=f"{key}_run", type="primary"):
+        if not ensure_decoder(service, model):
+            return
+        bar = st.progress(0.0, text="Starting…")
+        summaries, done = [], 0
+        for setting in settings:
+            summary = BenchSummary(setting)
+            for i in range(n):
+                try:
+                    summary.rows.append(cache.bench_row(set_name, task_id, i, setting.shots, setting.cot, model))
+                except Exception as exc:   # one broken answer must not lose the whole run
+                    st.warning(f"Item {i + 1} under {setting.label} failed: {exc}")
+                done += 1
+                bar.progress(done / (n * len(settings)), text=f"{setting.label}: item {i + 1} of {n}")
+            summaries.append(summary)
+        bar.empty()
+        st.session_state[f"{key}_results"] = (set_name, model, n, summaries)
+    saved = st.session_state.get(f"{key}_results")
+    if not saved:
+        return
+    set_used, model_used, n_used, summaries = saved
+    st.markdown(f"**Results: {SETS[set_used][1].split(' (')[0]}, first {n_used} items, "
+                f"{service.registry.get(model_used).label}**")
+    task = cache.prompt_tasks()[SETS[set_used][0]]
+    baseline = None
+    if task.kind == "label":
+        answers = [r.expected for r in summaries[0].rows] if summaries and summaries[0].rows else []
+        if answers:
+            top = max(set(answers), key=answers.count)
+            baseline = (top, answers.count(top) / len(answers))
+    _chart(summaries, key, baseline)
+    if baseline:
+        st.caption(f"The dashed line is what always answering “{baseline[0]}” would score on these items: a style "
+                   "only helps if it beats that line.")
+    seconds = sum(s.seconds for s in summaries)
+    tokens = sum(s.new_tokens for s in summaries)
+    a, b, c = st.columns(3)
+    a.metric("Answers graded", f"{sum(len(s.rows) for s in summaries)}")
+    b.metric("Tokens generated", f"{tokens:,}")
+    c.metric("Model time", f"{seconds:.1f} s", help="Time the model spent on these answers when they were computed; "
+                                                     "answers taken from the cache appear at once.")
+    missing = sum(len(s.rows) - s.answered for s in summaries)
+    if missing:
+        st.caption(f"In {missing} replies no answer could be found (no label word or no number): they count as wrong.")
+    st.dataframe(_table(summaries), hide_index=True, key=f"{key}_table",
+                 column_config={"output": st.column_config.TextColumn(width="large"),
+                                "input": st.column_config.TextColumn(width="medium")})

@@ -1,0 +1,162 @@
+"""Prompt builder (page 3): pick a task, choose zero/one/few-shot, edit the examples, see the exact text the
+model receives (chat template included) and compare zero-, one- and few-shot answers side by side."""
+from __future__ import annotations
+
+import streamlit as st
+
+from components.common import cache as app_cache
+from components.common.decoder import coloured_tokens_html, context_meter, current_decoder, ensure_decoder
+from components.common import errors
+from core.labs.prompt_engineering.prompting import MAX_INPUT_CHARS, SHOTS, Example, build_prompt, grade
+from core.serving.sampling import SamplingSettings
+from components.labs.prompt_engineering import cache
+
+
+def _examples_state(key: str, task) -> list[dict]:
+    state_key = f"{key}_examples_{task.id}"
+    if state_key not in st.session_state:
+        st.session_state[state_key] = [{"input": e.input, "answer": e.answer, "reason": e.reason} for e in task.examples]
+    return st.session_state[state_key]
+
+
+def _clean_examples(rows) -> tuple[list[Example], int]:
+    """Usable examples from the editor's rows, and how many rows were skipped (empty input or answer)."""
+    out, skipped = [], 0
+    for row in rows or []:
+        get = (lambda k: row.get(k)) if isinstance(row, dict) else (lambda k: None)
+        text, answer, reason = (str(get(k) or "").strip() for k in ("input", "answer", "reason"))
+        if text and answer:
+            out.append(Example(text[:MAX_INPUT_CHARS], answer[:MAX_INPUT_CHARS], reason[:MAX_INPUT_CHARS]))
+        elif text or answer:
+            skipped += 1
+    return out, skipped
+
+
+def _editor_rows(edited) -> list[dict]:
+    if hasattr(edited, "to_dict"):
+        return edited.to_dict("records")
+    return list(edited or [])
+
+
+def _run(service, model: str, prompt: str, task, placeholder, caption_slot, max_new: int) -> dict:
+    settings = SamplingSettings(temperature=0.0, max_new_tokens=max_new, stop_sequences=(f"{task.input_label}:",))
+    stream = service.generate([{"role": "user", "content": prompt}], settings, model=model)
+    tokens = []
+    for token in stream:
+        tokens.append(token)
+        placeholder.html(coloured_tokens_html(tokens))
+    r = stream.result
+    out = {"text": r.text, "tokens": r.tokens, "n": len(r.tokens), "seconds": r.seconds, "stop": r.stop_reason,
+           "prompt_tokens": r.prompt_tokens, "dropped": r.truncated_prompt_tokens}
+    _show_result(out, task, placeholder, caption_slot)
+    return out
+
+
+def _show_result(out: dict, task, placeholder, caption_slot) -> None:
+    placeholder.html(coloured_tokens_html(out["tokens"]))
+    caption = f"{out['n']} token{'s' if out['n'] != 1 else ''} in {out['seconds']:.1f} s · prompt {out['prompt_tokens']:,} tokens"
+    if out.get("expected"):
+        got, right = grade(task, out["text"], out["expected"])
+        caption += f" · extracted answer: {got or 'none found'} " + ("✓" if right else "✗")
+    if out["stop"] == "max_new_tokens":
+        caption += " · cut at the token limit"
+    if out["dropped"]:
+        caption += f" · the first {out['dropped']:,} prompt tokens did not fit and were cut"
+    caption_slot.caption(caption)
+
+
+def show(key: str = "prompt_builder") -> None:
+    st.markdown("#### Try it: build a prompt and compare zero-, one- and few-shot")
+    st.markdown("Pick a task, type an input and choose how many worked examples go into the prompt. Below you see the "
+                "exact text the model receives — the chat template wraps your message in special tokens — and how "
+                "many tokens it costs. Then run it, or run all three styles side by side (greedy decoding, so the "
+                "comparison is fair).")
+    try:
+        tasks = cache.prompt_tasks()
+    except Exception as exc:  # a broken data file must not take the page down
+        st.error(f"The task presets could not be loaded: {exc}")
+        return
+    task_id = st.selectbox("Task", list(tasks), format_func=lambda t: tasks[t].name, key=f"{key}_task")
+    task = tasks[task_id]
+    input_key = f"{key}_input_{task.id}"
+    st.session_state.setdefault(input_key, task.sample_input)
+    query = st.text_area(f"Your input ({task.input_label})", key=input_key, height=90)
+    shots = st.radio("Examples in the prompt", list(SHOTS), horizontal=True, key=f"{key}_shots",
+                     format_func=lambda s: f"{s} ({SHOTS[s]})")
+    cot = st.toggle("Chain of thought (ask for the steps, examples show their reasoning)", key=f"{key}_cot")
+    with st.expander("Edit the worked examples (used by one- and few-shot)"):
+        edited = st.data_editor(_examples_state(key, task), num_rows="dynamic", key=f"{key}_editor_{task.id}",
+                                column_config={"input": st.column_config.TextColumn(task.input_label, width="large"),
+                                               "answer": st.column_config.TextColumn(task.output_label),
+                                               "reason": st.column_config.TextColumn("reasoning (chain of thought)")},
+                                hide_index=True)
+        examples, skipped = _clean_examples(_editor_rows(edited))
+        if skipped:
+            st.warning(f"{skipped} example(s) without both an input and an answer are left out.")
+        st.caption("Tip: mislabel an example on purpose and watch the few-shot answer follow it.")
+    if not isinstance(query, str) or not query.strip():
+        st.info("Type an input above to build the prompt.")
+        return
+    if len(query) > MAX_INPUT_CHARS:
+        st.warning(f"Your input has {len(query):,} characters; only the first {MAX_INPUT_CHARS:,} are used.")
+        query = query[:MAX_INPUT_CHARS]
+    wanted = SHOTS[shots]
+    if wanted > len(examples):
+        st.warning(f"{shots} needs {wanted} example(s); only {len(examples)} usable one(s) in the table.")
+    prompt = build_prompt(task, query, examples[:wanted], cot)
+
+    service = app_cache.model_service_or_none()
+    if service is None:
+        return
+    model = current_decoder(service)
+    try:
+        with st.spinner("Loading the tokenizer…"):
+            sent = app_cache.chat_prompt_text((("user", prompt),), model)
+            n_tokens = len(app_cache.chat_ids((("user", prompt),), model))
+    except Exception as exc:
+        st.warning(f"The prompt could not be prepared: {exc}")
+        return
+    window = service.context_window_of(model)
+    max_new = 96 if cot else task.max_new_tokens
+    st.markdown(f"**Exact text sent to {service.registry.get(model).label}** — {n_tokens:,} tokens")
+    st.code(sent if len(sent) < 6000 else sent[:3000] + "\n…\n" + sent[-3000:], language=None, wrap_lines=True)
+    context_meter(n_tokens, window, "prompt")
+    if n_tokens + max_new > window:
+        st.warning(f"The prompt plus a {max_new}-token answer does not fit the {window:,}-token window: the start "
+                   "of the prompt will be cut so the end (your input) is kept.")
+    st.caption("Special tokens such as <|im_start|> mark who speaks; the model was trained with them.")
+
+    expected = None
+    if task.kind != "text":
+        expected = st.text_input("Expected answer (optional, to check the reply)", key=f"{key}_expected_{task.id}")
+    one, compare = st.columns(2)
+    run_one = one.button("Run this prompt", key=f"{key}_run", type="primary")
+    run_all = compare.button("Compare zero / one / few-shot", key=f"{key}_compare")
+    if run_one or run_all:
+        if not ensure_decoder(service, model):
+            return
+    if run_one:
+        slot, cap = st.empty(), st.empty()
+        with errors.shown("The model could not answer"):
+            out = _run(service, model, prompt, task, slot, cap, max_new)
+            st.session_state[f"{key}_single"] = (prompt, {**out, "expected": expected})
+            _show_result({**out, "expected": expected}, task, slot, cap)
+    elif st.session_state.get(f"{key}_single", (None,))[0] == prompt:
+        _show_result(st.session_state[f"{key}_single"][1], task, st.empty(), st.empty())
+    if run_all or st.session_state.get(f"{key}_compare_prompt") == (task.id, query, cot):
+        cols = st.columns(3)
+        saved = st.session_state.get(f"{key}_compare_results", {}) if not run_all else {}
+        for col, name in zip(cols, SHOTS):
+            with col:
+                st.markdown(f"**{name}**")
+                p = build_prompt(task, query, examples[:SHOTS[name]], cot)
+                slot, cap = st.empty(), st.empty()
+                if run_all:
+                    with errors.shown("The model could not answer"):
+                        saved[name] = {**_run(service, model, p, task, slot, cap, max_new), "expected": expected}
+                        _show_result(saved[name], task, slot, cap)
+                elif name in saved:
+                    _show_result(saved[name], task, slot, cap)
+        st.session_state[f"{key}_compare_results"] = saved
+        st.session_state[f"{key}_compare_prompt"] = (task.id, query, cot)
+        st.caption("Colours show how sure the model was of each token (green = likely, red = unlikely).")

@@ -1,0 +1,33 @@
+"""Streamlit caches for the quiz and workshop (one store per database URL, the question bank).
+
+Only files named cache.py use st.cache_data / st.cache_resource (tests/test_layering.py checks it)."""
+from __future__ import annotations
+
+import streamlit as st
+
+from components.common.cache import sections
+
+
+@st.cache_resource(show_spinner=False)
+def quiz_store(url: str):
+    """One store per database URL, shared by every session (keyed on the URL so tests can point elsewhere)."""
+    from core.workshop.store import open_store
+
+    return open_store(url)
+
+
+@st.cache_resource(show_spinner=False, ttl=30)
+def question_bank():
+    # A short TTL lets an instructor edit lessons/quiz/*.yaml and see it within half a minute.
+    from core.workshop.quiz import load_bank
+
+    return load_bank(section_ids=[s.id for s in sections()])
+
+
+@st.cache_data(show_spinner=False, ttl=1.0, max_entries=256)
+def room_pulse(url: str, code: str):
+    """A room's pulse (core.workshop.workshop.Pulse), shared by every session for one second: thirty
+    participants watching one room cost one small read per second, not thirty (raises WorkshopError)."""
+    from core.workshop.workshop import Workshop
+
+    return Workshop(quiz_store(url)).pulse(code)

@@ -1,0 +1,226 @@
+"""The presenter console: unlock with the presenter key, open a room, show the join code and QR code,
+see who joined, switch presenter mode (large fonts), and run the live quiz.
+
+Session-state keys shared with other files: components/common/keys.py. The console has no timed fragment of
+its own: workshop_view.watch() reruns it when someone joins or answers (see there why).
+"""
+from __future__ import annotations
+
+import html
+from datetime import datetime, timezone
+
+import segno
+import streamlit as st
+
+from components.common import keys
+from components.workshop import quiz_view
+from components.common import cache as app_cache
+from components.workshop import store_guard
+from components.workshop.workshop_view import (answer_distribution, configured_presenter_key, countdown_html, distribution_chart,
+                                      leaderboard_chart, podium_html, right_labels, workshop)
+from core.workshop.quiz import leaderboard
+from core.workshop.workshop import TIME_LIMITS, WorkshopError, normalize_code, presenter_key_matches
+
+HOW_TO_SET_KEY = """Presenter and instructor views are locked until a presenter key is configured on the server.
+Set one of these, then restart the app:
+
+- an environment variable: `GENAI_LAB_PRESENTER_KEY="a long random phrase" make run`
+- or a line `presenter_key = "a long random phrase"` in `.streamlit/secrets.toml`
+  (copy `.streamlit/secrets.toml.example`; the real file is git-ignored)."""
+
+PRESENTER_CSS = """<style>
+[data-testid="stMainBlockContainer"] { font-size: 1.45rem; max-width: 1500px; }
+[data-testid="stMainBlockContainer"] p, [data-testid="stMainBlockContainer"] li { font-size: 1.45rem; line-height: 1.5; }
+[data-testid="stMainBlockContainer"] h1 { font-size: 3.2rem; }
+[data-testid="stMainBlockContainer"] h2 { font-size: 2.4rem; }
+header[data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stDecoration"] { display: none; }
+</style>"""
+
+
+def unlocked(key: str = "presenter") -> bool:
+    """True when this session has entered the right presenter key; otherwise draws the lock and returns False."""
+    configured = configured_presenter_key()
+    if configured is None:
+        st.warning("No presenter key is configured, so this view stays locked.", icon=":material/lock:")
+        st.markdown(HOW_TO_SET_KEY)
+        return False
+    if st.session_state.get(keys.PRESENTER_OK):
+        return True
+    with st.form(f"{key}_unlock"):
+        given = st.text_input("Presenter key", type="password", key=f"{key}_key_input", max_chars=500)
+        submitted = st.form_submit_button("Unlock", type="primary")
+    if submitted:
+        if presenter_key_matches(given, configured):
+            st.session_state[keys.PRESENTER_OK] = True
+            st.rerun()
+        st.error("That is not the presenter key.")
+    return False
+
+
+def apply_presenter_mode() -> None:
+    """Large fonts and no Streamlit chrome, for a projector (called by app.py on every page)."""
+    if st.session_state.get(keys.PRESENTER_MODE) and st.session_state.get(keys.PRESENTER_OK):
+        st.html(PRESENTER_CSS)
+
+
+def qr_data_uri(url: str) -> str:
+    return segno.make(url, error="m").svg_data_uri(scale=8, border=2)
+
+
+def join_url(code: str) -> str:
+    try:
+        base = (st.context.url or "").split("?")[0].rstrip("/")
+    except Exception:
+        base = ""
+    base = base.rsplit("/", 1)[0] if base.count("/") > 2 else base
+    return f"{base or 'http://localhost:8501'}/live-quiz?room={code}"
+
+
+@store_guard.guarded
+def show(key: str = "presenter") -> None:
+    st.title("Presenter console")
+    if not unlocked(key):
+        return
+    ws = workshop()
+    if ws is None:
+        return
+    code = st.session_state.get(keys.PRESENTER_ROOM)
+    if not code:
+        st.markdown("Open a room; participants join with its code from their own browser and follow your pages.")
+        left, right = st.columns(2)
+        if left.button("Open a new room", key=f"{key}_open", type="primary"):
+            room = ws.open_room()
+            st.session_state[keys.PRESENTER_ROOM] = room.code
+            st.rerun()
+        with right.form(f"{key}_reopen", border=False):
+            typed = st.text_input("…or continue a room you opened before", key=f"{key}_reopen_code", max_chars=20)
+            if st.form_submit_button("Continue"):
+                try:
+                    st.session_state[keys.PRESENTER_ROOM] = ws.live_room(typed).code
+                    st.rerun()
+                except WorkshopError as exc:
+                    st.warning(str(exc))
+        return
+    try:
+        room = ws.live_room(code)
+    except WorkshopError as exc:
+        st.warning(str(exc))
+        st.session_state.pop(keys.PRESENTER_ROOM, None)
+        return
+    # A widget's state is dropped on pages that do not draw it, so the choice is copied to a plain key.
+    st.toggle("Presenter mode (large fonts, no toolbar) on every page", key="presenter_mode_toggle",
+              value=st.session_state.get(keys.PRESENTER_MODE, False),
+              on_change=lambda: st.session_state.update({keys.PRESENTER_MODE: st.session_state["presenter_mode_toggle"]}))
+    tab_room, tab_quiz = st.tabs(["Room", "Live quiz"])
+    with tab_room:
+        _room_panel(room.code, key)
+    with tab_quiz:
+        _quiz_panel(room.code, key)
+
+
+def _room_panel(code: str, key: str) -> None:
+    ws = workshop()
+    room = ws.store.room(code)
+    url = join_url(code)
+    left, right = st.columns([3, 2])
+    with left:
+        st.markdown("Join at")
+        st.code(url, language=None)
+        st.html(f'<div style="font-size:5rem;font-weight:700;letter-spacing:0.4rem;font-family:monospace">'
+                f'{html.escape(code)}</div>')
+        expires = datetime.fromtimestamp(room.expires_at, tz=timezone.utc).strftime("%H:%M UTC")
+        st.caption(f"The room closes at {expires}. Participants: sidebar → Workshop → Join, or open the link.")
+        st.markdown("Move through the lessons with **Next lesson ▶ / ◀ Previous lesson** in the sidebar (or PageDown / "
+                    "PageUp, which most presentation clickers send), or open any lesson from the menu: "
+                    "everybody who follows you moves too.")
+        first = app_cache.sections()[0]
+        st.page_link(first.page, label=f"Start with lesson {first.number}: {first.title}",
+                     icon=":material/play_arrow:")
+        if st.button("Close the room for me", key=f"{key}_forget"):
+            st.session_state.pop(keys.PRESENTER_ROOM, None)
+            st.rerun()
+    with right:
+        st.html(f'<img src="{qr_data_uri(url)}" alt="QR code for {html.escape(url)}" style="width:100%;max-width:320px">')
+    _participants(code)
+
+
+def _participants(code: str) -> None:
+    names = workshop().store.participants(code)
+    st.markdown(f"**{len(names)} joined**")
+    if names:
+        st.html('<div style="display:flex;flex-wrap:wrap;gap:8px">' + "".join(
+            f'<span style="background:#e3f2fd;border-radius:12px;padding:4px 12px">{html.escape(n)}</span>'
+            for n in names) + "</div>")
+
+
+def _quiz_panel(code: str, key: str) -> None:
+    ws = workshop()
+    bank = quiz_view.bank()
+    room = ws.store.room(code)
+    current = ws.store.current_question(code)
+    asked = {q.question_id for q in ws.store.questions(code)}
+    if room.phase != "question" or current is None or current.revealed:
+        sections = bank.sections
+        default = sections.index(room.section) if room.section in sections else 0
+        section = st.selectbox("Section", sections, index=default, key=f"{key}_q_section",
+                               format_func=quiz_view.section_title)
+        questions = bank.for_section(section)
+        qid = st.selectbox("Question", [q.id for q in questions], key=f"{key}_q_pick",
+                           format_func=lambda i: ("✓ " if i in asked else "") + bank.by_id(i).prompt[:90])
+        limit = st.select_slider("Time limit (seconds)", TIME_LIMITS, key=f"{key}_q_limit",
+                                 value=st.session_state.get(f"{key}_last_limit", 20))
+        c1, c2, c3 = st.columns(3)
+        if c1.button("Launch question", key=f"{key}_launch", type="primary"):
+            st.session_state[f"{key}_last_limit"] = limit
+            try:
+                ws.launch(code, bank.by_id(qid), limit)
+            except WorkshopError as exc:
+                st.warning(str(exc))
+            st.rerun()
+        if c2.button("Show the podium", key=f"{key}_podium", disabled=not asked):
+            ws.finish(code)
+            st.rerun()
+        if room.phase != "lobby" and c3.button("Back to the lesson", key=f"{key}_lobby"):
+            ws.back_to_lesson(code)
+            st.rerun()
+    _live_results(code, key)
+
+
+def _live_results(code: str, key: str) -> None:
+    """The presenter's live screen: countdown and answer distribution, then the reveal and the leaderboard."""
+    ws = workshop()
+    room = ws.store.room(code)
+    current = ws.store.current_question(code)
+    participants = ws.store.participants(code)
+    if room.phase == "podium":
+        st.subheader("Podium")
+        standings = leaderboard(ws.store.answers(code), participants)
+        st.html(podium_html(standings))
+        st.plotly_chart(leaderboard_chart(standings), key=f"{key}_final_board", config={"displayModeBar": False})
+        return
+    if current is None:
+        st.caption("No question launched yet.")
+        return
+    question = quiz_view.bank().by_id(current.question_id)
+    if question is None:
+        st.warning(f"Question {current.question_id} is no longer in the bank.")
+        return
+    answers = ws.store.answers(code, current.seq)
+    st.markdown(f"#### Question {current.seq}")
+    st.markdown(question.prompt)
+    left = ws.seconds_left(current)
+    if not current.revealed:
+        st.markdown(f"**{len(answers)} of {len(participants)} answered**")
+        st.html(countdown_html(left, current.time_limit, f"p{code}-{current.seq}"))
+        if st.button("Reveal the answer", key=f"{key}_reveal_{current.seq}", type="primary"):
+            ws.reveal(code)
+            st.rerun()
+    counts = answer_distribution(ws, code, current.seq, question)
+    st.plotly_chart(distribution_chart(counts, right_labels(question, counts) if current.revealed else None),
+                    key=f"{key}_dist_{current.seq}_{current.revealed}", config={"displayModeBar": False})
+    if current.revealed:
+        st.success(f"Answer: **{question.answer_text()}**")
+        st.markdown(question.explanation)
+        st.markdown("#### Leaderboard")
+        standings = leaderboard(ws.store.answers(code), participants)
+        st.plotly_chart(leaderboard_chart(standings), key=f"{key}_board_{current.seq}", config={"displayModeBar": False})

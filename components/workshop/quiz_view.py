@@ -1,0 +1,270 @@
+"""Self-paced quizzes: one question at a time, instant feedback, score, review, retry, and progress per section.
+
+Used by page 12 (`show`, the whole bank) and at the end of every lesson (`end_of_lesson`, a few questions).
+The question widgets (`answer_form`) are shared with the live workshop quiz.
+"""
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from components.common import keys
+from components.common.text import literal
+from components.common import cache as app_cache
+from components.workshop import store_guard
+from core.lessons import LessonError, section_by_id
+from core.workshop.quiz import Question, QuestionBank, QuizRun, parse_number
+from core.workshop.store import Store, database_url
+from core.workshop.workshop import WorkshopError, clean_nickname
+from components.workshop import cache
+
+END_OF_LESSON_QUESTIONS = 3
+
+
+# ---------------------------------------------------------------- shared helpers
+
+def store_or_none() -> Store | None:
+    """The quiz database, or None after a warning (then answers are only kept in this browser tab)."""
+    try:
+        return cache.quiz_store(database_url())
+    except Exception as exc:
+        st.warning(f"The quiz database is not available, so progress is not saved: {exc}")
+        return None
+
+
+def bank() -> QuestionBank:
+    try:
+        questions = cache.question_bank()
+    except LessonError as exc:
+        st.error(f"The quiz questions could not be loaded: {exc}")
+        return QuestionBank(())
+    for error in questions.errors:
+        st.error(f"A question file has a problem and was skipped — {error}")
+    return questions
+
+
+def section_title(section_id: str) -> str:
+    try:
+        s = section_by_id(section_id, app_cache.sections())
+        return f"{s.number}. {s.title}"
+    except LessonError:
+        return section_id
+
+
+def link_to_lesson(question: Question) -> None:
+    try:
+        s = section_by_id(question.link, app_cache.sections())
+    except LessonError:
+        return
+    label = f"Lesson {s.number}: {s.title}"
+    if question.demo:
+        label = f"Run the {question.demo} demo on page {s.number}: {s.title}"
+    st.page_link(s.page, label=label, icon=":material/arrow_forward:")
+
+
+def answer_form(question: Question, key: str, submit_label: str = "Check answer") -> tuple[bool, Any]:
+    """Draw the question's input in a form. Returns (submitted, response); response is None when unusable."""
+    with st.form(key=f"{key}_form", border=True):
+        st.markdown(question.prompt)
+        response: Any = None
+        if question.type == "single":
+            response = st.radio("Your answer", question.options, index=None, key=f"{key}_single")
+        elif question.type == "multiple":
+            st.caption("Pick all that apply.")
+            response = [o for i, o in enumerate(question.options) if st.checkbox(o, key=f"{key}_multi_{i}")]
+        elif question.type == "numeric":
+            text = st.text_input(f"Your answer{f' ({question.unit})' if question.unit else ''}", key=f"{key}_number",
+                                 max_chars=40, placeholder="a number, e.g. 42 or 0.5")
+            response = text
+        else:
+            st.caption("Click the items in the right order (first one first).")
+            response = st.multiselect("Your order", question.shuffled_items(), key=f"{key}_order",
+                                      placeholder="Pick the first item…")
+        submitted = st.form_submit_button(submit_label, type="primary")
+    if not submitted:
+        return False, None
+    if question.type == "single" and response is None:
+        st.warning("Pick one of the answers first.")
+        return True, None
+    if question.type == "multiple" and not response:
+        st.warning("Tick at least one answer first.")
+        return True, None
+    if question.type == "numeric":
+        if parse_number(response) is None:
+            st.warning("Type a number (digits, an optional decimal point, e.g. 168 or 0.87).")
+            return True, None
+        response = parse_number(response)
+    if question.type == "ordering" and len(response) != len(question.items):
+        st.warning(f"Put all {len(question.items)} items in order (you placed {len(response)}).")
+        return True, None
+    return True, response
+
+
+def feedback(question: Question, correct: bool, response: Any) -> None:
+    if correct:
+        st.success("Correct!", icon=":material/check_circle:")
+    else:
+        st.error(f"Not quite. The answer is **{question.answer_text()}**.", icon=":material/cancel:")
+    st.markdown(question.explanation)
+    link_to_lesson(question)
+
+
+# ---------------------------------------------------------------- a run through a list of questions
+
+def _learner(key: str) -> str | None:
+    """The nickname progress is saved under (the workshop nickname when the learner joined a room)."""
+    name = st.session_state.get(keys.WS_NAME) or st.session_state.get(keys.QUIZ_LEARNER)
+    return name
+
+
+def _record(store: Store | None, learner: str | None, question: Question, correct: bool, response: Any) -> None:
+    if store is None or not learner:
+        return
+    try:
+        store.record_attempt(learner, question.id, question.section, correct, response)
+    except Exception as exc:
+        st.warning(f"Your answer could not be saved: {exc}")
+
+
+def run_quiz(questions: list[Question], key: str, store: Store | None) -> None:
+    """One question at a time with feedback; at the end the score, a review of mistakes and a retry button."""
+    by_id = {q.id: q for q in questions}
+    run: QuizRun | None = st.session_state.get(f"{key}_run")
+    if run is None or any(q not in by_id for q in run.question_ids):
+        run = QuizRun([q.id for q in questions])
+        st.session_state[f"{key}_run"] = run
+    if not run.question_ids:
+        st.info("There are no questions here yet.")
+        return
+    if run.done:
+        _summary(run, by_id, key)
+        return
+    question = by_id[run.current]
+    st.progress(run.position / len(run.question_ids),
+                text=f"Question {run.position + 1} of {len(run.question_ids)} · score {run.score}")
+    answered = st.session_state.get(f"{key}_answered")
+    if answered and answered[0] == question.id:
+        st.markdown(question.prompt)
+        feedback(question, answered[1], answered[2])
+        if st.button("Next question" if run.position + 1 < len(run.question_ids) else "See my score",
+                     key=f"{key}_next", type="primary"):
+            run.position += 1
+            st.session_state.pop(f"{key}_answered", None)
+            st.rerun()
+        return
+    submitted, response = answer_form(question, f"{key}_{run.position}_{question.id}")
+    if submitted and response is not None:
+        correct = question.is_correct(response)
+        run.results[question.id] = correct
+        _record(store, _learner(key), question, correct, response)
+        st.session_state[f"{key}_answered"] = (question.id, correct, response)
+        st.rerun()
+
+
+def _summary(run: QuizRun, by_id: dict[str, Question], key: str) -> None:
+    total = len(run.question_ids)
+    st.metric("Your score", f"{run.score} / {total}")
+    if run.wrong:
+        st.markdown("**Review your mistakes**")
+        for qid in run.wrong:
+            q = by_id[qid]
+            with st.expander(q.prompt.splitlines()[0][:120], expanded=False):
+                st.markdown(f"Right answer: **{q.answer_text()}**")
+                st.markdown(q.explanation)
+                link_to_lesson(q)
+    else:
+        st.success("All correct — well done!")
+    left, right = st.columns(2)
+    if run.wrong and left.button(f"Retry the {len(run.wrong)} wrong one(s)", key=f"{key}_retry", type="primary"):
+        st.session_state[f"{key}_run"] = QuizRun(list(run.wrong))
+        st.rerun()
+    if right.button("Start again", key=f"{key}_restart"):
+        st.session_state.pop(f"{key}_run", None)
+        st.rerun()
+
+
+# ---------------------------------------------------------------- progress
+
+def progress_by_section(questions: QuestionBank, attempts: list[dict]) -> list[dict]:
+    """Per section: questions answered correctly at least once, out of the section's questions."""
+    right = {a["question_id"] for a in attempts if a["correct"]}
+    tried = {a["question_id"] for a in attempts}
+    rows = []
+    for section in questions.sections:
+        ids = [q.id for q in questions.for_section(section)]
+        rows.append(dict(section=section_title(section), questions=len(ids), tried=len(tried & set(ids)),
+                         correct=len(right & set(ids)), share=len(right & set(ids)) / len(ids)))
+    return rows
+
+
+def progress_chart(rows: list[dict]) -> go.Figure:
+    fig = go.Figure(go.Bar(
+        x=[r["share"] * 100 for r in rows], y=[r["section"] for r in rows], orientation="h",
+        marker_color=["#2e7d32" if r["share"] >= 0.999 else "#1976d2" for r in rows],
+        text=[f"{r['correct']}/{r['questions']}" for r in rows], textposition="outside",
+        hovertemplate="%{y}: %{x:.0f}% correct<extra></extra>"))
+    fig.update_layout(xaxis=dict(range=[0, 110], title="questions answered correctly (%)"),
+                      yaxis=dict(autorange="reversed"), height=40 * len(rows) + 80,
+                      margin=dict(l=10, r=10, t=10, b=40))
+    return fig
+
+
+def _nickname_box(key: str) -> None:
+    if st.session_state.get(keys.WS_NAME):
+        st.caption(f"Saving your progress as **{literal(st.session_state[keys.WS_NAME])}** (your workshop nickname).")
+        return
+    typed = st.text_input("Your nickname (to save your progress on this server)", key=f"{key}_nickname",
+                          max_chars=200, placeholder="e.g. Ada")
+    if not typed:
+        st.caption("Without a nickname your answers count only in this browser tab.")
+        st.session_state.pop(keys.QUIZ_LEARNER, None)
+        return
+    try:
+        st.session_state[keys.QUIZ_LEARNER] = clean_nickname(typed)
+    except WorkshopError as exc:
+        st.warning(str(exc))
+        st.session_state.pop(keys.QUIZ_LEARNER, None)
+
+
+@store_guard.guarded
+def show(key: str = "quiz") -> None:
+    """Page 12: pick a section (or everything), answer, and watch the progress chart fill up."""
+    questions = bank()
+    if not questions.questions:
+        st.info("No quiz questions are available.")
+        return
+    store = store_or_none()
+    _nickname_box(key)
+    choices = ["all"] + questions.sections
+    section = st.selectbox("Which part of the course?", choices, key=f"{key}_section",
+                           format_func=lambda s: f"Everything ({len(questions.questions)} questions)" if s == "all"
+                           else f"{section_title(s)} ({len(questions.for_section(s))} questions)")
+    picked = list(questions.questions) if section == "all" else questions.for_section(section)
+    with st.container(border=True):
+        run_quiz(picked, f"{key}_{section}", store)
+    learner = _learner(key)
+    st.markdown("#### Your progress by section")
+    if store is None or not learner:
+        st.caption("Type a nickname above to save answers and see your progress here.")
+        return
+    rows = progress_by_section(questions, store.attempts(learner))
+    done = sum(r["correct"] for r in rows)
+    st.caption(f"{done} of {len(questions.questions)} questions answered correctly at least once, "
+               f"saved for “{learner}”.")
+    st.plotly_chart(progress_chart(rows), key=f"{key}_progress", config={"displayModeBar": False})
+
+
+@store_guard.guarded
+def end_of_lesson(section_id: str, key: str | None = None) -> None:
+    """A few questions about this lesson in an expander at the bottom of the page."""
+    key = key or f"lessonquiz_{section_id}"
+    questions = bank().for_section(section_id)[:END_OF_LESSON_QUESTIONS]
+    if not questions:
+        return
+    with st.expander(f"Check yourself: {len(questions)} quick questions about this lesson", icon=":material/quiz:"):
+        run_quiz(questions, key, store_or_none() if _learner(key) else None)
+        st.page_link("app_pages/12_quiz.py", label="More questions and your progress: the Quiz page",
+                     icon=":material/arrow_forward:")

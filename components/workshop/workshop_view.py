@@ -1,0 +1,404 @@
+"""The participant's side of a workshop: join a room, follow the presenter, answer live questions.
+
+Live updates: one fragment per session, `watch()`, drawn first in the sidebar on every page and every run, so
+its place (and id) never changes. Every REFRESH_S seconds it reads the room's pulse from a cache shared by all
+sessions (one database read per room per second however many people watch) and compares it with what this
+session's page drew; only when they differ does it ask for one full rerun. Pages themselves are plain scripts:
+no other fragment refreshes on a timer, nothing is drawn from a timer, and page switches happen at the top of
+a full run (`follow_presenter`). Countdowns are CSS animations in the browser. Why: several timed fragments
+that rerun, draw and switch pages raced each other and left participants with "Bad delta path" and a blank
+page (issue 10); drawing nothing from the timer removes the race and most of the server's work.
+Session-state keys: components/common/keys.py.
+"""
+from __future__ import annotations
+
+import html
+import os
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from components.common import keys
+from components.common.text import literal
+from components.workshop import cache, quiz_view
+from components.common import cache as app_cache
+from components.workshop import store_guard
+from core.lessons import LessonError, section_by_id
+from core.workshop.quiz import LATE_GRACE_S, Standing, distribution, leaderboard
+from core.workshop.store import database_url
+from core.workshop.workshop import Pulse, Workshop, WorkshopError
+
+REFRESH_S = 2.0
+LIVE_PAGE = "app_pages/91_live.py"
+LIVE_URL = "live-quiz"   # url path of LIVE_PAGE (components/common/navigation.py)
+PRESENTER_PAGE = "app_pages/90_presenter.py"
+PRESENTER_URL = "presenter-console"
+
+
+# ---------------------------------------------------------------- shared helpers
+
+def workshop() -> Workshop | None:
+    store = quiz_view.store_or_none()
+    return Workshop(store) if store is not None else None
+
+
+def configured_presenter_key() -> str | None:
+    """GENAI_LAB_PRESENTER_KEY, else `presenter_key` in .streamlit/secrets.toml; None when neither is set."""
+    key = os.environ.get("GENAI_LAB_PRESENTER_KEY", "").strip()
+    if key:
+        return key
+    try:
+        value = st.secrets.get("presenter_key")
+    except Exception:  # no secrets file at all (Streamlit raises when none exists)
+        return None
+    return str(value).strip() if value and str(value).strip() else None
+
+
+def is_presenter() -> bool:
+    return bool(st.session_state.get(keys.PRESENTER_OK)) and configured_presenter_key() is not None
+
+
+def section_page(section_id: str) -> str | None:
+    try:
+        return section_by_id(section_id, app_cache.sections()).page
+    except LessonError:
+        return None
+
+
+def leaderboard_chart(standings: list[Standing], highlight: str | None = None, top: int = 10) -> go.Figure:
+    shown = standings[:top]
+    fig = go.Figure(go.Bar(
+        # plotly reads <b>, <br> ... in labels as markup: escape names (it shows entities as the characters)
+        x=[s.points for s in shown], y=[f"{s.rank}. {html.escape(s.nickname)}" for s in shown], orientation="h",
+        marker_color=["#f57c00" if s.nickname == highlight else "#1976d2" for s in shown],
+        text=[f"{s.points:,}" for s in shown], textposition="outside",
+        hovertemplate="%{y}: %{x:,} points<extra></extra>"))
+    fig.update_layout(yaxis=dict(autorange="reversed", type="category"), xaxis=dict(title="points"),
+                      height=44 * max(len(shown), 1) + 70, margin=dict(l=10, r=30, t=10, b=40))
+    return fig
+
+
+def distribution_chart(counts: dict[str, int], right: set[str] | None = None) -> go.Figure:
+    labels = list(counts)
+    colors = ["#2e7d32" if right is not None and label in right else
+              ("#9e9e9e" if right is not None else "#1976d2") for label in labels]
+    fig = go.Figure(go.Bar(x=[counts[k] for k in labels], y=[html.escape(label[:60]) for label in labels], orientation="h",
+                           marker_color=colors, text=[str(counts[k]) for k in labels], textposition="outside",
+                           hovertemplate="%{y}: %{x}<extra></extra>"))
+    fig.update_layout(yaxis=dict(autorange="reversed", type="category"), xaxis=dict(title="answers", rangemode="tozero", tickformat=",d"),
+                      height=46 * max(len(labels), 1) + 70, margin=dict(l=10, r=30, t=10, b=40))
+    return fig
+
+
+def right_labels(question, counts: dict[str, int]) -> set[str]:
+    if question.type == "single":
+        return {question.answer}
+    if question.type == "multiple":
+        return set(question.answer)
+    if question.type == "ordering":
+        return {"right order"}
+    return {label for label in counts if question.is_correct(label)}     # numeric: labels within the tolerance
+
+
+def podium_html(standings: list[Standing]) -> str:
+    """Top three on steps (2nd, 1st, 3rd); every name is escaped."""
+    steps = {1: ("#ffd54f", 180), 2: ("#cfd8dc", 130), 3: ("#ffab91", 100)}
+    cells = []
+    for place in (2, 1, 3):
+        if len(standings) >= place:
+            s = standings[place - 1]
+            color, height = steps[place]
+            cells.append(
+                f'<div style="flex:1;text-align:center"><div style="font-size:1.4rem;font-weight:600">'
+                f'{html.escape(s.nickname)}</div><div>{s.points:,} points</div>'
+                f'<div style="background:{color};height:{height}px;border-radius:8px 8px 0 0;font-size:2.5rem;'
+                f'display:flex;align-items:center;justify-content:center">{place}</div></div>')
+    return f'<div style="display:flex;gap:12px;align-items:flex-end;max-width:640px">{"".join(cells)}</div>'
+
+
+# ---------------------------------------------------------------- joining
+
+def _join(ws: Workshop, code: str, nickname: str) -> None:
+    try:
+        room, name = ws.join(code, nickname)
+    except WorkshopError as exc:
+        st.warning(str(exc))
+        return
+    st.session_state.update({keys.WS_ROOM: room.code, keys.WS_NAME: name, keys.WS_FOLLOW: True, keys.WS_SEEN: None})
+    st.rerun()
+
+
+def join_form(key: str, prefill: str = "") -> None:
+    with st.form(f"{key}_join", border=False):
+        code = st.text_input("Room code", value=prefill, key=f"{key}_code", max_chars=20, placeholder="e.g. K7MPQ")
+        nickname = st.text_input("Nickname", key=f"{key}_nick", max_chars=500, placeholder="how others see you")
+        submitted = st.form_submit_button("Join", type="primary")
+    if submitted:
+        ws = workshop()
+        if ws is not None:
+            _join(ws, code, nickname)
+
+
+def leave() -> None:
+    for k in (keys.WS_ROOM, keys.WS_NAME, keys.WS_SEEN):
+        st.session_state.pop(k, None)
+
+
+# ---------------------------------------------------------------- the sidebar box
+
+@store_guard.guarded
+def sidebar(current_page: str) -> None:
+    """The Workshop box in the sidebar: join, or the room's status with the follow-me fragment.
+
+    `current_page` is the url path of the page on screen (a section id, "live", "" for home)."""
+    st.markdown("**Workshop**")
+    if is_presenter() and st.session_state.get(keys.PRESENTER_ROOM):
+        _presenter_box(current_page)
+        return
+    if not st.session_state.get(keys.WS_ROOM):
+        with st.expander("Join a live workshop"):
+            join_form("ws_sidebar")
+        return
+    st.caption(f"Room **{st.session_state[keys.WS_ROOM]}** · you are **{literal(st.session_state[keys.WS_NAME])}**")
+    st.toggle("Follow the presenter", key=keys.WS_FOLLOW, on_change=lambda: st.session_state.update({keys.WS_SEEN: None}),
+              help="On: your app moves to the page the presenter shows. Off: browse freely.")
+    if st.button("Leave the room", key="ws_leave"):
+        leave()
+        st.rerun()
+    _room_status(current_page)
+
+
+def _room(code: str | None):
+    """(workshop, room) for a room code, or None: no code, no store, or a warning saying why the room is gone."""
+    ws = workshop()
+    if not code or ws is None:
+        return None
+    try:
+        return ws, ws.live_room(code)
+    except WorkshopError as exc:
+        st.warning(str(exc))
+        return None
+
+
+def _room_status(current_page: str) -> None:
+    """Where the presenter is, and a link when a live question is open (drawn on every full run)."""
+    found = _room(st.session_state.get(keys.WS_ROOM))
+    if found is None:
+        return
+    _, room = found
+    live = room.phase in ("question", "podium")
+    where = "the live quiz" if live else (quiz_view.section_title(room.section) if room.section else "")
+    if where:
+        st.caption(f"Presenter is on: {where}")
+    if room.phase == "question" and current_page != LIVE_URL:
+        st.page_link(LIVE_PAGE, label="A live question is open — answer it", icon=":material/bolt:")
+
+
+# ---------------------------------------------------------------- the one live update
+
+def pulse(code: str | None) -> Pulse | None:
+    """The room's pulse from the shared one-second cache; None without a room, a store, or a live room."""
+    if not code:
+        return None
+    try:
+        return cache.room_pulse(database_url(), code)
+    except (WorkshopError, Exception):   # the page's own full run reports why (store_guard, _room)
+        return None
+
+
+def _drawn_state(current_page: str) -> tuple | None:
+    """What this session's page shows of the room; a change of it is worth a full rerun.
+
+    Participants: the presenter's moves (the room version) and whether the open question is still open.
+    The presenter on the console: also who joined and how many answered. Elsewhere the presenter's own clicks
+    rerun the page, so there is nothing to watch."""
+    presenting = is_presenter() and st.session_state.get(keys.PRESENTER_ROOM)
+    if presenting:
+        if current_page != PRESENTER_URL:
+            return None
+        p = pulse(st.session_state.get(keys.PRESENTER_ROOM))
+    else:
+        p = pulse(st.session_state.get(keys.WS_ROOM))
+    if p is None:
+        return None
+    q = p.question
+    is_open = q is not None and not q.revealed and _clock() <= q.started_at + q.time_limit + LATE_GRACE_S
+    state = (p.room.code, p.room.version, is_open)
+    return state + (p.participants, p.answers) if presenting else state
+
+
+def remember_drawn(current_page: str) -> None:
+    """Called by app.py at the start of every full run: this is the state the page is about to draw."""
+    st.session_state[keys.WS_DRAWN] = _drawn_state(current_page)
+
+
+@st.fragment(run_every=REFRESH_S)
+def watch(current_page: str) -> None:
+    """The session's only timed update: draws nothing, reruns the app when the room moved on (see the top)."""
+    if st.session_state.get(keys.WS_DRAWN) != _drawn_state(current_page):
+        st.rerun()
+
+
+@store_guard.guarded
+def follow_presenter(current_page: str) -> None:
+    """Called by app.py before the page draws: if we follow and the presenter moved, go to their page.
+
+    Switching here, at the top of a full run, rather than inside the refreshing fragment keeps the browser's
+    element tree consistent (a page switch from inside a run_every fragment can leave stale updates behind)."""
+    code = st.session_state.get(keys.WS_ROOM)
+    if not code or not st.session_state.get(keys.WS_FOLLOW, True):
+        return
+    ws = workshop()
+    if ws is None:
+        return
+    try:
+        room = ws.live_room(code)
+    except WorkshopError:
+        return  # the sidebar box says why
+    if st.session_state.get(keys.WS_SEEN) == room.version:
+        return
+    st.session_state[keys.WS_SEEN] = room.version
+    live = room.phase in ("question", "podium")
+    target, target_url = (LIVE_PAGE, LIVE_URL) if live else (section_page(room.section), room.section)
+    if target and target_url != current_page:
+        st.switch_page(target)
+
+
+def _presenter_box(current_page: str) -> None:
+    """For the presenter: the room, and previous/next buttons that move everybody who follows."""
+    found = _room(st.session_state[keys.PRESENTER_ROOM])
+    if found is None:
+        return
+    _, room = found
+    sections = app_cache.sections()
+    ids = [s.id for s in sections]
+    st.caption(f"You present room **{room.code}**")
+    index = ids.index(room.section) if room.section in ids else -1
+    if st.button("Next lesson ▶", key="ws_next", disabled=index >= len(sections) - 1, shortcut="PageDown",
+                 width="stretch", type="primary"):
+        st.switch_page(sections[index + 1].page)
+    if st.button("◀ Previous lesson", key="ws_prev", disabled=index <= 0, shortcut="PageUp", width="stretch"):
+        st.switch_page(sections[index - 1].page)
+    st.page_link("app_pages/90_presenter.py", label="Presenter console", icon=":material/co_present:")
+
+
+@store_guard.guarded
+def sync_presenter(current_page: str) -> None:
+    """Before a page draws: when the presenter opens a lesson, the room moves there (followers follow)."""
+    code = st.session_state.get(keys.PRESENTER_ROOM)
+    if not code or not is_presenter():
+        return
+    ids = [s.id for s in app_cache.sections()]
+    if current_page not in ids:
+        return
+    ws = workshop()
+    if ws is None:
+        return
+    try:
+        if ws.live_room(code).section != current_page:
+            ws.go_to(code, current_page)
+    except WorkshopError:
+        pass  # an expired room is reported in the sidebar box
+
+
+# ---------------------------------------------------------------- the live page (participants)
+
+@store_guard.guarded
+def live_page(key: str = "live") -> None:
+    st.title("Live quiz")
+    if not st.session_state.get(keys.WS_ROOM):
+        st.markdown("Join the presenter's room with the code on the screen and a nickname of your choice. "
+                    "Questions appear here when the presenter launches them; right and fast answers earn "
+                    "more points.")
+        prefill = st.query_params.get("room", "")
+        join_form(f"{key}_main", prefill=prefill[:20] if isinstance(prefill, str) else "")
+        return
+    st.caption(f"Room **{st.session_state[keys.WS_ROOM]}** · you are **{literal(st.session_state[keys.WS_NAME])}**")
+    _live_question(key)
+
+
+def _live_question(key: str) -> None:
+    code, name = st.session_state.get(keys.WS_ROOM), st.session_state.get(keys.WS_NAME)
+    found = _room(code)
+    if found is None:
+        return
+    ws, room = found
+    bank = quiz_view.bank()
+    current = ws.store.current_question(code)
+    if room.phase == "podium":
+        st.subheader("Final results")
+        standings = leaderboard(ws.store.answers(code), ws.store.participants(code))
+        st.html(podium_html(standings))
+        _my_rank(standings, name)
+        return
+    if room.phase != "question" or current is None:
+        st.info("Waiting for the presenter to launch a question…", icon=":material/hourglass_top:")
+        return
+    question = bank.by_id(current.question_id)
+    if question is None:
+        st.warning("The presenter's question is not in this app's question bank.")
+        return
+    mine = [a for a in ws.store.answers(code, current.seq) if a["nickname_key"] == name.casefold()]
+    st.markdown(f"**Question {current.seq}** · {quiz_view.section_title(question.section)}")
+    if current.revealed:
+        st.markdown(question.prompt)
+        if mine:
+            a = mine[0]
+            (st.success if a["correct"] else st.error)(
+                f"{'Right' if a['correct'] else 'Not right'} — you earn **{a['points']:,}** points.")
+        else:
+            st.info("You did not answer this one.")
+        st.markdown(f"Answer: **{question.answer_text()}**. {question.explanation}")
+        standings = leaderboard(ws.store.answers(code), ws.store.participants(code))
+        st.plotly_chart(leaderboard_chart(standings, highlight=name), key=f"{key}_board_{current.seq}",
+                        config={"displayModeBar": False})
+        _my_rank(standings, name)
+        return
+    if mine:
+        st.markdown(question.prompt)
+        st.success(f"Your answer is in ({mine[0]['elapsed']:.1f} s). Wait for the presenter to reveal it.",
+                   icon=":material/how_to_reg:")
+        return
+    left = ws.seconds_left(current)
+    if not ws.is_open(current):
+        st.markdown(question.prompt)
+        st.warning("Time is up for this question.")
+        return
+    st.html(countdown_html(left, current.time_limit, f"{code}-{current.seq}"))
+    submitted, response = quiz_view.answer_form(question, f"{key}_{code}_{current.seq}", submit_label="Send answer")
+    if submitted and response is not None:
+        try:
+            result = ws.answer(code, current.seq, name, question, response)
+        except WorkshopError as exc:
+            st.warning(str(exc))
+            return
+        st.rerun()   # the page redraws as "Your answer is in"
+
+
+def _my_rank(standings: list[Standing], name: str | None) -> None:
+    for s in standings:
+        if s.nickname == name:
+            st.metric("Your place", f"{s.rank} of {len(standings)}")
+            st.caption(f"{s.points:,} points · {s.correct} right of {s.answered} answered")
+            return
+
+
+def answer_distribution(ws: Workshop, code: str, seq: int, question) -> dict[str, int]:
+    return distribution(question, [a["response"] for a in ws.store.answers(code, seq)])
+
+
+def _clock() -> float:
+    import time
+    return time.time()
+
+
+def countdown_html(left: float, limit: float, name: str) -> str:
+    """A bar that empties in the browser over the `left` seconds (CSS only: no server work while it runs)."""
+    share = max(0.0, min(1.0, left / limit if limit else 0.0))
+    anim = "cd" + "".join(c for c in name if c.isalnum())
+    return (f"<style>@keyframes {anim}{{from{{width:{share * 100:.1f}%}}to{{width:0%}}}}</style>"
+            f'<div role="timer" aria-label="time left" style="background:#e0e0e0;border-radius:6px;height:12px;'
+            f'margin:4px 0 2px 0"><div style="height:12px;border-radius:6px;background:#1976d2;width:{share * 100:.1f}%;'
+            f'animation:{anim} {left:.1f}s linear forwards"></div></div>'
+            f'<div style="font-size:0.9rem;color:#555">{limit:.0f} s to answer; about {left:.0f} s were left when this '
+            f"question appeared. The bar runs out when time is up.</div>")

@@ -1,0 +1,522 @@
+"""The one model service of the process, shared by every browser session.
+
+It knows the registry, loads each model lazily on first use (once, even when many sessions
+ask at the same moment), and answers typed requests: tokenize, embed, attentions,
+next-token distribution and streaming chat generation. Pages never hold a model.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from enum import Enum
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+
+from core.serving.device import describe_device, pick_device
+from core.serving.generation import GenerationQueue, GenerationResult, GenerationStream, decode_stream
+from core.serving.loaders import ModelFiles, Progress, no_progress, load_model, load_tokenizer, resolve_files
+from core.serving.registry import ModelSpec, Registry, load_registry
+from core.serving.sampling import SamplingSettings
+from core.serving.settings import Settings
+from core.serving.tokens import Token, Tokenization, readable_piece
+
+MAX_TEXT_CHARS = 200_000   # longer input is refused with a message rather than tokenized
+
+
+def fit_to_window(ids: torch.Tensor, window: int, max_new_tokens: int) -> tuple[torch.Tensor, int]:
+    """Cut a prompt (1, n) so prompt + generated tokens fit the window; keep its end, where the question is.
+
+    Returns the kept ids and how many tokens were dropped from the start.
+    """
+    if not 0 < max_new_tokens < window:
+        raise ValueError(f"max_new_tokens must be between 1 and {window - 1}")
+    budget = window - max_new_tokens
+    dropped = max(0, ids.shape[1] - budget)
+    return ids[:, dropped:], dropped
+
+
+class LoadState(str, Enum):
+    NOT_LOADED = "not loaded"
+    LOADING = "loading"
+    READY = "ready"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    name: str
+    label: str
+    kind: str
+    state: LoadState
+    message: str            # the latest progress message, or the error
+    disk_bytes: int         # size of the files the model comes from
+    parameters: int         # 0 until loaded
+    memory_bytes: int       # bytes of the loaded weights (0 until loaded)
+    load_seconds: float
+
+
+@dataclass(frozen=True)
+class Attentions:
+    tokens: tuple[str, ...]      # readable token texts, in order
+    weights: np.ndarray          # (layers, heads, seq, seq); each row sums to 1
+    truncated_from: int          # original token count when the input was cut to max_tokens, else 0
+
+
+@dataclass(frozen=True)
+class NextTokenDistribution:
+    prompt_tokens: int
+    logits: np.ndarray           # (vocab,) raw scores for the next token
+    probs: np.ndarray            # (vocab,) softmax of the logits
+
+    def top(self, n: int, tokenizer_texts: Callable[[list[int]], list[str]]) -> list[tuple[int, str, float]]:
+        ids = np.argsort(-self.probs)[:n]
+        return list(zip(ids.tolist(), tokenizer_texts(ids.tolist()), self.probs[ids].tolist()))
+
+
+class _Slot:
+    """One registered model's loading state."""
+
+    def __init__(self, spec: ModelSpec):
+        self.spec = spec
+        self.lock = threading.RLock()          # held while loading; also serialises forward passes
+        self.tokenizer_lock = threading.Lock() # fast tokenizers fail ("Already borrowed") when shared by threads
+        self.disk_bytes: int | None = None
+        self.files: ModelFiles | None = None
+        self.tokenizer = None
+        self.model = None
+        self.state = LoadState.NOT_LOADED
+        self.message = ""
+        self.load_seconds = 0.0
+        self.byte_level: bool | None = None    # known once the tokenizer is loaded
+        self.window: int = 0                   # context window in tokens, once known
+
+
+def _is_byte_level(tokenizer) -> bool:
+    """Byte-level BPE vocabularies write a leading space as "Ġ"; WordPiece ones never do."""
+    return any(piece.startswith("Ġ") for piece in tokenizer.get_vocab())
+
+
+def _eager_attentions(net, ids: torch.Tensor) -> np.ndarray:
+    """Attention weights (layers, heads, seq, seq) for `ids`. Call with the model's slot.lock held.
+
+    Only the eager implementation returns attention weights; sdpa is faster for everything else. Every
+    forward pass holds slot.lock, so switching here cannot affect another request."""
+    net.set_attn_implementation("eager")
+    try:
+        out = net(input_ids=ids, output_attentions=True)
+    finally:
+        net.set_attn_implementation("sdpa")
+    return torch.stack(out.attentions, dim=1)[0].float().cpu().numpy()
+
+
+class ModelService:
+    def __init__(self, settings: Settings, registry: Registry | None = None):
+        self.settings = settings
+        self.registry = registry or load_registry(settings.registry_path)
+        self.device = pick_device(settings.device)
+        self._slots = {name: _Slot(spec) for name, spec in self.registry.models.items()}
+        self._generation = GenerationQueue()
+
+    # ---- state -------------------------------------------------------------------------
+    @property
+    def device_label(self) -> str:
+        return describe_device(self.device)
+
+    def _slot(self, name: str | None, kind: str) -> _Slot:
+        name = name or (self.registry.default_decoder if kind == "causal-lm" else self.registry.default_encoder)
+        spec = self.registry.get(name)
+        if spec.kind != kind:
+            raise ValueError(f"{name} is a {spec.kind}, not a {kind}")
+        return self._slots[name]
+
+    def status(self, name: str) -> ModelStatus:
+        slot = self._slots[self.registry.get(name).name]
+        if slot.disk_bytes is None:
+            try:
+                slot.disk_bytes = self._files(slot).disk_bytes
+            except Exception:  # a missing package shows as 0 bytes here and as an error when loading
+                slot.disk_bytes = 0
+        disk = slot.disk_bytes
+        model = slot.model
+        params = sum(p.numel() for p in model.parameters()) if model is not None else 0
+        memory = sum(p.numel() * p.element_size() for p in model.parameters()) if model is not None else 0
+        return ModelStatus(name=slot.spec.name, label=slot.spec.label, kind=slot.spec.kind, state=slot.state,
+                           message=slot.message, disk_bytes=disk, parameters=params, memory_bytes=memory,
+                           load_seconds=slot.load_seconds)
+
+    def statuses(self) -> list[ModelStatus]:
+        return [self.status(name) for name in self._slots]
+
+    def is_ready(self, name: str | None = None, kind: str = "causal-lm") -> bool:
+        return self._slot(name, kind).state == LoadState.READY
+
+    # ---- loading -----------------------------------------------------------------------
+    def _files(self, slot: _Slot) -> ModelFiles:
+        if slot.files is None:
+            slot.files = resolve_files(slot.spec)
+        return slot.files
+
+    def _tokenizer(self, slot: _Slot, progress: Progress = no_progress):
+        if slot.tokenizer is None:
+            with slot.lock:
+                if slot.tokenizer is None:
+                    slot.tokenizer = load_tokenizer(slot.spec, self._files(slot), self.settings.cache_dir, progress)
+        return slot.tokenizer
+
+    def _model(self, slot: _Slot, progress: Progress = no_progress):
+        if slot.model is not None:
+            return slot.model
+        with slot.lock:  # a second session asking meanwhile waits here and then reuses the model
+            if slot.model is None:
+                def report(fraction: float, message: str) -> None:
+                    slot.message = message
+                    progress(fraction, message)
+                slot.state = LoadState.LOADING
+                t0 = time.perf_counter()
+                try:
+                    self._tokenizer(slot, report)
+                    model = load_model(slot.spec, self._files(slot), self.settings.cache_dir, self.device, report)
+                except Exception as exc:
+                    slot.state, slot.message = LoadState.FAILED, f"{type(exc).__name__}: {exc}"
+                    raise
+                slot.load_seconds = time.perf_counter() - t0
+                slot.model = model
+                slot.state, slot.message = LoadState.READY, f"loaded in {slot.load_seconds:.1f} s"
+                progress(1.0, slot.message)
+        return slot.model
+
+    def load(self, name: str | None = None, kind: str = "causal-lm", progress: Progress = no_progress) -> ModelStatus:
+        slot = self._slot(name, kind)
+        self._model(slot, progress)
+        return self.status(slot.spec.name)
+
+    # A fast (Rust) tokenizer raises "Already borrowed" when one thread changes its padding or truncation
+    # while another uses it, so every use goes through these methods, one thread at a time.
+    def _encode(self, slot: _Slot, text, **kwargs):
+        tok = self._tokenizer(slot)
+        with slot.tokenizer_lock:
+            return tok(text, **kwargs)
+
+    def _pieces(self, slot: _Slot, ids: Sequence[int]) -> list[str]:
+        tok = self._tokenizer(slot)
+        with slot.tokenizer_lock:
+            return tok.convert_ids_to_tokens([int(i) for i in ids])
+
+    def _decode(self, slot: _Slot, ids: Sequence[int]) -> str:
+        tok = self._tokenizer(slot)
+        with slot.tokenizer_lock:
+            return tok.decode(list(ids), skip_special_tokens=True)
+
+    def tokenizer(self, name: str | None = None, kind: str = "causal-lm"):
+        return self._tokenizer(self._slot(name, kind))
+
+    def context_window(self, slot: _Slot) -> int:
+        if not slot.window:
+            slot.window = self._find_context_window(slot)
+        return slot.window
+
+    def _find_context_window(self, slot: _Slot) -> int:
+        """Tokens the model reads at once, found without loading the weights when possible."""
+        if slot.spec.kind == "sentence-encoder" and slot.spec.max_seq_length:
+            return slot.spec.max_seq_length
+        if slot.model is not None:
+            return int(slot.model.config.max_position_embeddings)
+        tok = self._tokenizer(slot)
+        limit = getattr(tok, "model_max_length", 0) or 0
+        if 0 < limit < 1_000_000:
+            return int(limit)
+        from transformers import AutoConfig
+        files = self._files(slot)
+        return int(AutoConfig.from_pretrained(files.hub_id or files.folder).max_position_embeddings)
+
+    # ---- requests ----------------------------------------------------------------------
+    def tokenize(self, text: str, model: str | None = None, kind: str = "causal-lm") -> Tokenization:
+        """Split `text` with a model's tokenizer, as the model itself would (special tokens included)."""
+        if not isinstance(text, str):
+            raise TypeError("text must be a string")
+        if len(text) > MAX_TEXT_CHARS:
+            raise ValueError(f"text is {len(text):,} characters; the limit is {MAX_TEXT_CHARS:,}")
+        slot = self._slot(model, kind)
+        tok = self._tokenizer(slot)
+        byte_level = self._byte_level(slot, tok)
+        enc = self._encode(slot, text, return_offsets_mapping=True, return_special_tokens_mask=True, add_special_tokens=True,
+                  truncation=False, verbose=False)
+        pieces = self._pieces(slot, enc["input_ids"])
+        tokens = tuple(
+            Token(id=int(i), piece=p, text=p if special else readable_piece(p, byte_level),
+                  start=int(s), end=int(e), special=bool(special))
+            for i, p, (s, e), special in zip(enc["input_ids"], pieces, enc["offset_mapping"], enc["special_tokens_mask"]))
+        return Tokenization(model=slot.spec.name, algorithm="byte-level BPE" if byte_level else "WordPiece",
+                            tokens=tokens, n_chars=len(text), context_window=self.context_window(slot))
+
+    def _byte_level(self, slot: _Slot, tok) -> bool:
+        if slot.byte_level is None:
+            with slot.tokenizer_lock:
+                slot.byte_level = _is_byte_level(tok)
+        return slot.byte_level
+
+    def _stop_ids(self, slot: _Slot) -> set[int]:
+        """Token ids that end a chat answer: the tokenizer's end-of-sequence and ChatML's end markers."""
+        tok = self._tokenizer(slot)
+        with slot.tokenizer_lock:
+            candidates = [tok.eos_token_id] + tok.convert_tokens_to_ids(["<|im_end|>", "<|endoftext|>"])
+        return {i for i in candidates if isinstance(i, int) and i >= 0 and i != tok.unk_token_id}
+
+    def token_texts(self, ids: Sequence[int], model: str | None = None) -> list[str]:
+        slot = self._slot(model, "causal-lm")
+        tok = self._tokenizer(slot)
+        byte_level = self._byte_level(slot, tok)
+        return [readable_piece(p, byte_level) for p in self._pieces(slot, ids)]
+
+    def embed(self, sentences: Sequence[str], model: str | None = None, batch_size: int = 32) -> np.ndarray:
+        """Sentence embeddings: mean of the token vectors (padding ignored), L2-normalised. -> (n, dim)"""
+        if isinstance(sentences, str) or not all(isinstance(s, str) for s in sentences):
+            raise TypeError("sentences must be a list of strings")
+        slot = self._slot(model, "sentence-encoder")
+        net = self._model(slot)
+        if not sentences:
+            return np.zeros((0, net.config.hidden_size), dtype=np.float32)
+        out = []
+        for i in range(0, len(sentences), batch_size):
+            batch = self._encode(slot, list(sentences[i:i + batch_size]), padding=True, truncation=True,
+                        max_length=self.context_window(slot), return_tensors="pt").to(self.device)
+            with slot.lock, torch.inference_mode():
+                hidden = net(**batch).last_hidden_state                    # (b, seq, dim)
+            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)  # (b, seq, 1)
+            mean = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)   # (b, dim)
+            out.append(torch.nn.functional.normalize(mean, dim=-1).float().cpu().numpy())
+        return np.concatenate(out)
+
+    def attentions(self, text: str, model: str | None = None, kind: str = "causal-lm",
+                   max_tokens: int = 256) -> Attentions:
+        """Attention weights of every layer and head for `text` (cut to `max_tokens` tokens)."""
+        slot = self._slot(model, kind)
+        net, tok = self._model(slot), self._tokenizer(slot)
+        ids = self._encode(slot, text, add_special_tokens=True, return_tensors="pt")["input_ids"]
+        n = ids.shape[1]
+        if n == 0:
+            raise ValueError("the text has no tokens")
+        max_tokens = min(max_tokens, self.context_window(slot))
+        ids = ids[:, :max_tokens].to(self.device)
+        with slot.lock, torch.inference_mode():
+            weights = _eager_attentions(net, ids)
+        byte_level = self._byte_level(slot, tok)
+        texts = [readable_piece(p, byte_level) for p in self._pieces(slot, ids[0].tolist())]
+        return Attentions(tokens=tuple(texts), weights=weights, truncated_from=n if n > max_tokens else 0)
+
+    def chat_prompt(self, messages: Sequence[dict], model: str | None = None) -> str:
+        """The exact text the model receives for a chat: the chat template applied to `messages`."""
+        slot = self._slot(model, "causal-lm")
+        tok = self._tokenizer(slot)
+        template = None if slot.spec.chat_template == "builtin" else slot.spec.chat_template
+        if template is None and not getattr(tok, "chat_template", None):
+            # A base model without a template: plain "role: content" lines.
+            return "".join(f"{m['role']}: {m['content']}\n" for m in messages) + "assistant:"
+        return tok.apply_chat_template(list(messages), chat_template=template, tokenize=False,
+                                       add_generation_prompt=True)
+
+    def next_token_distribution(self, prompt: str, model: str | None = None) -> NextTokenDistribution:
+        """The model's probabilities for the token that follows `prompt` (raw text, no template added)."""
+        slot = self._slot(model, "causal-lm")
+        net = self._model(slot)
+        ids = self._encode(slot, prompt, add_special_tokens=False, return_tensors="pt")["input_ids"]
+        if ids.shape[1] == 0:
+            raise ValueError("the prompt is empty")
+        window = int(net.config.max_position_embeddings)
+        ids = ids[:, -window:].to(self.device)
+        with slot.lock, torch.inference_mode():
+            logits = net(input_ids=ids).logits[0, -1].float().cpu()   # (vocab,)
+        return NextTokenDistribution(prompt_tokens=ids.shape[1], logits=logits.numpy(),
+                                     probs=torch.softmax(logits, -1).numpy())
+
+    def generate(self, messages: Sequence[dict], settings: SamplingSettings | None = None,
+                 model: str | None = None) -> GenerationStream:
+        """Queue a chat generation; iterate over the returned stream to receive tokens as they come."""
+        settings = settings or SamplingSettings()
+        if not messages or not all(isinstance(m, dict) and isinstance(m.get("content"), str) for m in messages):
+            raise ValueError("messages must be a non-empty list of {'role', 'content'} dicts")
+        slot = self._slot(model, "causal-lm")
+        net = self._model(slot)
+        ids = self._encode(slot, self.chat_prompt(messages, slot.spec.name), add_special_tokens=False,
+                           return_tensors="pt")["input_ids"]
+        ids, dropped = fit_to_window(ids, int(net.config.max_position_embeddings), settings.max_new_tokens)
+        result = GenerationResult(prompt_tokens=ids.shape[1], max_new_tokens=settings.max_new_tokens,
+                                  truncated_prompt_tokens=dropped)
+        ids = ids.to(self.device)
+        stop_ids = self._stop_ids(slot)
+        decode = lambda new_ids: self._decode(slot, new_ids)
+        run = lambda cancel: decode_stream(net, decode, ids, settings, stop_ids, cancel, slot.lock)
+        return self._generation.submit(run, result)
+
+    # ---- private copies of the decoder for the quantization lab (issue 5) ----------------------
+    def decoder_copy(self, model: str | None = None, progress: Progress = no_progress):
+        """A deep copy of the loaded decoder, owned by the caller: quantize it freely, the shared one never changes."""
+        import copy
+
+        slot = self._slot(model, "causal-lm")
+        net = self._model(slot, progress)
+        with slot.lock, torch.inference_mode(False):
+            return copy.deepcopy(net)
+
+    def borrowed_decoder(self, model: str | None = None):
+        """`with service.borrowed_decoder() as net:` — the shared decoder for read-only forward passes.
+
+        Holds the model's lock for the whole block (other requests wait), so keep the block short and never
+        change the model inside it."""
+        import contextlib
+
+        slot = self._slot(model, "causal-lm")
+        net = self._model(slot)
+
+        @contextlib.contextmanager
+        def hold():
+            with slot.lock:
+                yield net
+        return hold()
+
+    def decoder_encode(self, text: str, chat: bool = False, model: str | None = None) -> list[int]:
+        """Token ids of `text` for the decoder: raw (no special tokens) or wrapped as one user chat message."""
+        if not isinstance(text, str):
+            raise TypeError("text must be a string")
+        if len(text) > MAX_TEXT_CHARS:
+            raise ValueError(f"text is {len(text):,} characters; the limit is {MAX_TEXT_CHARS:,}")
+        slot = self._slot(model, "causal-lm")
+        if chat:
+            text = self.chat_prompt([{"role": "user", "content": text}], slot.spec.name)
+        return [int(i) for i in self._encode(slot, text, add_special_tokens=False)["input_ids"]]
+
+    def decoder_decode(self, ids: Sequence[int], model: str | None = None) -> str:
+        return self._decode(self._slot(model, "causal-lm"), [int(i) for i in ids])
+
+    def decoder_stop_ids(self, model: str | None = None) -> set[int]:
+        return self._stop_ids(self._slot(model, "causal-lm"))
+
+    @property
+    def queued_generations(self) -> int:
+        return self._generation.waiting
+
+    # ---- token-level access for the sampling lab and step-through generation (issue 4) ------
+    def chat_ids(self, messages: Sequence[dict], model: str | None = None) -> list[int]:
+        """Token ids of the templated chat prompt, exactly as `generate` feeds them (before window fitting)."""
+        slot = self._slot(model, "causal-lm")
+        text = self.chat_prompt(messages, slot.spec.name)
+        if len(text) > MAX_TEXT_CHARS:
+            raise ValueError(f"the prompt is {len(text):,} characters; the limit is {MAX_TEXT_CHARS:,}")
+        return [int(i) for i in self._encode(slot, text, add_special_tokens=False)["input_ids"]]
+
+    def next_token_logits(self, ids: Sequence[int], model: str | None = None) -> np.ndarray:
+        """The model's raw scores for the token after `ids` (a token-id sequence).  -> (vocab,) float32
+
+        A sequence longer than the window keeps its end. Callers cache the result per (model, ids)."""
+        slot = self._slot(model, "causal-lm")
+        net = self._model(slot)
+        ids = [int(i) for i in ids]
+        if not ids:
+            raise ValueError("the prompt is empty")
+        window = int(net.config.max_position_embeddings)
+        x = torch.tensor([ids[-window:]], device=self.device)                  # (1, seq)
+        with slot.lock, torch.inference_mode():
+            logits = net(input_ids=x).logits[0, -1].float().cpu()              # (vocab,)
+        return logits.numpy()
+
+    def decode_ids(self, ids: Sequence[int], model: str | None = None) -> str:
+        """Text of generated token ids (special tokens skipped)."""
+        return self._decode(self._slot(model, "causal-lm"), [int(i) for i in ids])
+
+    def stop_token_ids(self, model: str | None = None) -> set[int]:
+        """Token ids that end a chat answer (end of sequence, ChatML's end markers)."""
+        return self._stop_ids(self._slot(model, "causal-lm"))
+
+    def context_window_of(self, model: str | None = None) -> int:
+        """Tokens the decoder reads at once (prompt + answer)."""
+        return self.context_window(self._slot(model, "causal-lm"))
+
+    # ---- embeddings and attention for the "inside the transformer" demos (issue 3) ---------
+    def token_embeddings(self, text: str, model: str | None = None, max_tokens: int = 256) -> "TokenEmbeddings":
+        """Each token of `text` and its row of the input embedding matrix (before any layer runs)."""
+        if not isinstance(text, str):
+            raise TypeError("text must be a string")
+        slot = self._slot(model, "causal-lm")
+        net, tok = self._model(slot), self._tokenizer(slot)
+        ids = self._encode(slot, text[:MAX_TEXT_CHARS], add_special_tokens=True)["input_ids"]
+        if not ids:
+            raise ValueError("the text has no tokens")
+        kept = [int(i) for i in ids[:max_tokens]]
+        with slot.lock, torch.inference_mode():
+            table = net.get_input_embeddings().weight                                 # (vocab, dim)
+            vectors = table[torch.tensor(kept, device=table.device)].float().cpu().numpy()  # (n, dim)
+        byte_level = self._byte_level(slot, tok)
+        texts = tuple(readable_piece(p, byte_level) for p in self._pieces(slot, kept))
+        return TokenEmbeddings(ids=tuple(kept), tokens=texts, vectors=vectors,
+                               truncated_from=len(ids) if len(ids) > max_tokens else 0)
+
+    def nearest_tokens(self, token_id: int, n: int = 10, model: str | None = None) -> list[tuple[int, str, float]]:
+        """The n vocabulary entries whose input embeddings are closest (cosine) to token `token_id`'s."""
+        slot = self._slot(model, "causal-lm")
+        net = self._model(slot)
+        with slot.lock, torch.inference_mode():
+            table = net.get_input_embeddings().weight                                 # (vocab, dim)
+            if not 0 <= int(token_id) < table.shape[0]:
+                raise ValueError(f"token id must be between 0 and {table.shape[0] - 1}")
+            cache = self.__dict__.setdefault("_embedding_norms", {})
+            if slot.spec.name not in cache:
+                cache[slot.spec.name] = table.float().norm(dim=1)                     # (vocab,)
+            norms = cache[slot.spec.name]
+            scores = (table.float() @ table[int(token_id)].float()) / (norms * norms[int(token_id)]).clamp(min=1e-12)
+            scores[int(token_id)] = -float("inf")                                     # not its own neighbour
+            top = torch.topk(scores, max(0, min(int(n), table.shape[0] - 1)))
+        ids = top.indices.cpu().tolist()
+        return list(zip(ids, self.token_texts(ids, slot.spec.name), top.values.cpu().tolist()))
+
+    def attentions_with_continuation(self, text: str, max_new_tokens: int = 20, model: str | None = None,
+                                     max_tokens: int = 256) -> tuple[Attentions, int]:
+        """Greedily continue `text`, then the attention of every layer and head over prompt + continuation.
+
+        Returns the attentions and how many of their tokens are the prompt (the rest were generated).
+        """
+        slot = self._slot(model, "causal-lm")
+        net, tok = self._model(slot), self._tokenizer(slot)
+        ids = self._encode(slot, text, add_special_tokens=True, return_tensors="pt")["input_ids"]   # (1, n)
+        n = ids.shape[1]
+        if n == 0:
+            raise ValueError("the text has no tokens")
+        max_tokens = min(max_tokens, self.context_window(slot))
+        if not 1 <= max_new_tokens < max_tokens:
+            raise ValueError(f"max_new_tokens must be between 1 and {max_tokens - 1}")
+        prompt = ids[:, :max_tokens - max_new_tokens].to(self.device)
+        stop = sorted(self._stop_ids(slot))
+        with slot.lock, torch.inference_mode():
+            # Greedy decoding with the KV cache: feed the prompt once, then one new token per step.
+            full, step, cache = prompt, prompt, None
+            for _ in range(max_new_tokens):
+                out = net(input_ids=step, cache=cache, use_cache=True)
+                cache = out.cache
+                step = out.logits[:, -1].argmax(-1, keepdim=True)                  # (1, 1)
+                full = torch.cat([full, step], dim=1)                             # (1, n + generated)
+                if int(step) in stop:
+                    break
+            weights = _eager_attentions(net, full)
+        byte_level = self._byte_level(slot, tok)
+        texts = [readable_piece(p, byte_level) for p in self._pieces(slot, full[0].tolist())]
+        return (Attentions(tokens=tuple(texts), weights=weights, truncated_from=n if n > prompt.shape[1] else 0),
+                prompt.shape[1])
+
+    # ---- vocabulary listing for the masked-LM demo (issue 3, page 5) -------------------------
+    def vocabulary(self, model: str | None = None, kind: str = "sentence-encoder") -> list[str]:
+        """Every vocabulary piece of a model's tokenizer, ordered by token id."""
+        slot = self._slot(model, kind)
+        tok = self._tokenizer(slot)
+        with slot.tokenizer_lock:
+            vocab = tok.get_vocab()
+        return [piece for piece, _ in sorted(vocab.items(), key=lambda kv: kv[1])]
+
+
+@dataclass(frozen=True)
+class TokenEmbeddings:
+    ids: tuple[int, ...]         # token ids, in order
+    tokens: tuple[str, ...]      # readable token texts
+    vectors: np.ndarray          # (n, dim): each token's row of the input embedding matrix
+    truncated_from: int          # original token count when cut to max_tokens, else 0

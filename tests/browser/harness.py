@@ -1,0 +1,142 @@
+"""Drive the real app: a `streamlit run` server and headless Debian chromium through Playwright.
+
+Used by the browser tests (tests/browser/conftest.py) and by bench scripts (bench/live_round.py); no pytest here.
+Waits are on conditions the app exposes (connection state, script state, skeletons), never on tuned sleeps.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("GENAI_LAB_CHROMIUM", "/usr/bin/chromium")
+SCREENSHOTS = ROOT / "screenshots"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+                 "--disable-background-networking", "--disable-component-update",
+                 # many tabs in one headless browser: background tabs must keep their timers and sockets running
+                 "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
+                 "--disable-backgrounding-occluded-windows"]
+# Console messages that are not the app's: the browser fetching a favicon or font that the offline machine lacks.
+IGNORED_CONSOLE = ("Failed to load resource",)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def streamlit_server(log_name: str, env: dict | None = None, start_timeout: float = 60.0):
+    """Start `streamlit run app.py` on a free port, yield its URL, stop it. `env` adds variables (None removes one)."""
+    port = free_port()
+    (ROOT / ".cache").mkdir(exist_ok=True)
+    log_path = ROOT / ".cache" / log_name
+    environment = {k: v for k, v in {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}.items() if v is not None}
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true"],
+            cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + start_timeout
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"streamlit exited early; see {log_path}")
+            try:
+                if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"streamlit did not answer /_stcore/health within {start_timeout:.0f} s; see {log_path}")
+            time.sleep(0.2)   # polling interval for the health check, not a wait for the app
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def launch(playwright):
+    """Headless Debian chromium with the flags this offline machine needs."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+class LabPage:
+    """One browser tab on the app, with the waits that make Streamlit tests reliable.
+
+    Every uncaught page error, every console error (React's "Bad delta path" only reaches the console) and every
+    dialog is recorded in `errors`; `assert_healthy` fails on them and on any exception box."""
+
+    def __init__(self, page, base_url: str):
+        self.page, self.base_url, self.errors = page, base_url, []
+        page.on("pageerror", lambda exc: self.errors.append(f"page error: {exc}"))
+        page.on("console", self._console)
+        page.on("dialog", lambda dialog: (self.errors.append(f"dialog opened: {dialog.message}"), dialog.dismiss()))
+
+    def _console(self, message) -> None:
+        if message.type == "error" and not any(text in message.text for text in IGNORED_CONSOLE):
+            self.errors.append(f"console error: {message.text[:300]}")
+
+    @classmethod
+    def new(cls, browser, base_url: str, width: int = 1400, height: int = 900, timeout_ms: int = 60_000) -> "LabPage":
+        """A tab in its own browser context (its own cookies, so its own Streamlit session)."""
+        page = browser.new_context(viewport={"width": width, "height": height}).new_page()
+        page.set_default_timeout(timeout_ms)
+        return cls(page, base_url)
+
+    def close(self) -> None:
+        self.page.context.close()
+
+    def open(self, path: str = "") -> "LabPage":
+        self.page.goto(f"{self.base_url}/{path}")
+        self.page.wait_for_selector("[data-testid=stApp][data-test-connection-state=CONNECTED]", timeout=60_000)
+        self.page.wait_for_selector("h1", timeout=60_000)          # the script has started drawing this page
+        self.page.locator("[data-testid=stSidebar]").get_by_text("Running on").wait_for(timeout=120_000)  # ...to the end
+        self.settle()
+        # A `pages/` folder next to app.py made Streamlit answer a fresh server's first deep link with this
+        # dialog (it took the folder for an old-style page list); the pages live in app_pages/ for that reason.
+        assert self.page.get_by_text("Page not found").count() == 0, f"'Page not found' on /{path}"
+        return self
+
+    def settle(self, timeout: int = 180_000) -> "LabPage":
+        """Wait until the script is idle and no skeleton is left (a run that is about to start counts as idle:
+        wait for the change you expect first, then settle)."""
+        self.page.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]", timeout=timeout)
+        self.page.wait_for_function("document.querySelectorAll('[data-testid=stSkeleton]').length === 0",
+                                    timeout=timeout)
+        return self
+
+    def is_blank(self) -> bool:
+        """True when the tab shows no app at all (React dropped the tree: a white page)."""
+        return bool(self.page.evaluate(
+            "() => { const main = document.querySelector('[data-testid=stMain]');"
+            " return !main || main.innerText.trim().length === 0; }"))
+
+    def assert_healthy(self) -> None:
+        boxes = self.page.locator("[data-testid=stException]")
+        assert boxes.count() == 0, boxes.first.inner_text()
+        assert not self.errors, self.errors
+
+    def screenshot(self, name: str) -> Path:
+        """The whole main column (Streamlit scrolls inside it, so grow the viewport to its height)."""
+        SCREENSHOTS.mkdir(exist_ok=True)
+        height = self.page.evaluate("document.querySelector('[data-testid=stMainBlockContainer]').scrollHeight")
+        size = self.page.viewport_size
+        self.page.set_viewport_size({"width": size["width"], "height": min(max(height + 80, size["height"]), 9000)})
+        self.page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+        path = SCREENSHOTS / f"{name}.png"
+        self.page.screenshot(path=str(path))
+        self.page.set_viewport_size(size)
+        return path

