@@ -1,6 +1,7 @@
 # GenAI Lab — two commands for a newcomer:
 #   make run    install everything into .venv and start the app on http://localhost:8501
 #   make test   install everything (test tools and Debian's chromium too) and run every test
+#   make check  the fast tier: every test that needs no model, no browser and no database server (< 1 min)
 # Both are idempotent: the second time they only check stamps and start.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -10,7 +11,7 @@ PIP    := $(PY) -m pip --disable-pip-version-check
 PORT   ?= 8501
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: run test install install-dev chromium bench clean
+.PHONY: run test check install install-dev chromium bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +45,10 @@ chromium:
 
 test: install-dev chromium
 	$(PY) -m pytest
+
+# Loading model weights fails in this tier (tests/conftest.py), so a test that needs a model must say so.
+check: install-dev
+	GENAI_LAB_FAST_TIER=1 $(PY) -m pytest -q -m "not model and not browser and not postgres"
 
 bench: install
 	$(PY) bench/startup.py

@@ -18,7 +18,7 @@ page = st.navigation({"GenAI Lab": [home], "Lessons": navigation.lesson_pages(),
 presenter_view.apply_presenter_mode()
 workshop_view.sync_presenter(page.url_path)  # a presenter's move reaches followers before this page draws
 workshop_view.follow_presenter(page.url_path)  # a participant who follows goes to the presenter's page
-workshop_view.remember_drawn(page.url_path)  # what of the room this run draws (watch() compares against it)
+workshop_view.remember_drawn(page.url_path, page)  # what of the room this run draws (watch() compares against it)
 with st.sidebar:
     workshop_view.watch(page.url_path)  # the one timed update; first in the sidebar, drawn on every run
 page.run()  # the page's text is drawn before the sidebar imports torch or touches a model

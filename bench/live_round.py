@@ -38,6 +38,8 @@ def wait_all(labs: list[LabPage], what: str, check, deadline: float) -> tuple[li
             took.append(time.monotonic() - start)
         except Exception:
             failed.append(i)
+            if len(failed) == 1:
+                lab.screenshot(f"live-round-failed-{what.split()[0].strip('.')}")
             print(f"    participant {i}: no '{what}' in time (blank page: {lab.is_blank()}, url {lab.page.url})",
                   flush=True)
     return took, failed
@@ -47,7 +49,7 @@ def answer(lab: LabPage, timeout: int) -> None:
     """Answer whatever question is shown: first option, first box, or the number 6."""
     main = lab.page.locator("[data-testid=stMain]")
     main.get_by_role("button", name="Send answer").wait_for(timeout=timeout)
-    radios = main.locator("[data-testid=stRadio] label")
+    radios = main.locator("[data-testid=stRadio] [role=radiogroup] label")
     boxes = main.locator("[data-testid=stCheckbox] label")
     if radios.count():
         radios.first.click()

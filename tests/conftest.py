@@ -33,3 +33,31 @@ def decoder(service):
 def encoder(service):
     service.load(kind="sentence-encoder")
     return service
+
+
+# ---- tiers: `make check` runs what needs no model, no browser and no database server ---------------------
+def pytest_collection_modifyitems(config, items):
+    """Mark tests by the fixtures they use, so a new test lands in the right tier without remembering to."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & {"service", "decoder", "encoder"}:
+            item.add_marker(pytest.mark.model)
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if fixtures & {"postgres_url", "postgres_server_url"} or any(isinstance(v, str) and v == "postgres" for v in params.values()):
+            item.add_marker(pytest.mark.postgres)
+
+
+@pytest.fixture(autouse=True)
+def _fast_tier_loads_no_model(monkeypatch):
+    """Under `make check` (GENAI_LAB_FAST_TIER=1) loading model weights fails loudly: mark such a test `model`."""
+    if not os.environ.get("GENAI_LAB_FAST_TIER"):
+        return
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("`make check` loads no model: this test needs one, mark it with @pytest.mark.model")
+
+    import core.serving.loaders as loaders
+    import core.serving.model_service as model_service
+
+    monkeypatch.setattr(loaders, "load_model", refuse)
+    monkeypatch.setattr(model_service, "load_model", refuse)

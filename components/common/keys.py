@@ -8,6 +8,7 @@ WS_NAME = "ws_name"              # the nickname it joined with
 WS_FOLLOW = "ws_follow"          # follow the presenter's page (the sidebar toggle)
 WS_SEEN = "ws_seen"              # the room version this session has already followed
 WS_DRAWN = "ws_drawn"            # what the page showed of the room at its last full run (see workshop_view.watch)
+WS_PAGE = "ws_page"              # (script hash, st.Page) of the page the last full run drew
 
 # presenter (components/workshop/presenter_view.py; read by app.py's frame and the sidebar)
 PRESENTER_OK = "presenter_ok"        # this session entered the presenter key

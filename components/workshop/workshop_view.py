@@ -17,6 +17,7 @@ import os
 
 import plotly.graph_objects as go
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from components.common import keys
 from components.common.text import literal
@@ -227,14 +228,28 @@ def _drawn_state(current_page: str) -> tuple | None:
     return state + (p.participants, p.answers) if presenting else state
 
 
-def remember_drawn(current_page: str) -> None:
-    """Called by app.py at the start of every full run: this is the state the page is about to draw."""
+def _running_page_hash() -> str | None:
+    ctx = get_script_run_ctx()
+    return ctx.page_script_hash if ctx is not None else None
+
+
+def remember_drawn(current_page: str, page) -> None:
+    """Called by app.py at the start of every full run: the page this run draws, and what it shows of the room."""
     st.session_state[keys.WS_DRAWN] = _drawn_state(current_page)
+    st.session_state[keys.WS_PAGE] = (_running_page_hash(), page)
 
 
 @st.fragment(run_every=REFRESH_S)
 def watch(current_page: str) -> None:
-    """The session's only timed update: draws nothing, reruns the app when the room moved on (see the top)."""
+    """The session's only timed update: draws nothing, reruns the app when the room moved on (see the top).
+
+    A timer tick the browser sent just before it learned of a page switch names the page it was leaving; Streamlit
+    runs that tick as a run of the old page, and the browser drops the new page's elements: a blank page. Such a
+    tick is recognised here (the page it runs differs from the page of the last full run) and answered with a
+    switch back to the right page, which draws it again in full."""
+    running, (drawn_hash, drawn_page) = _running_page_hash(), st.session_state.get(keys.WS_PAGE, (None, None))
+    if drawn_hash is not None and running != drawn_hash and drawn_page is not None:
+        st.switch_page(drawn_page)
     if st.session_state.get(keys.WS_DRAWN) != _drawn_state(current_page):
         st.rerun()
 
@@ -243,8 +258,8 @@ def watch(current_page: str) -> None:
 def follow_presenter(current_page: str) -> None:
     """Called by app.py before the page draws: if we follow and the presenter moved, go to their page.
 
-    Switching here, at the top of a full run, rather than inside the refreshing fragment keeps the browser's
-    element tree consistent (a page switch from inside a run_every fragment can leave stale updates behind)."""
+    Switching here, at the top of a full run, keeps the browser's element tree consistent; a timer tick that
+    crosses the switch is caught by `watch`."""
     code = st.session_state.get(keys.WS_ROOM)
     if not code or not st.session_state.get(keys.WS_FOLLOW, True):
         return
