@@ -1,5 +1,5 @@
 """What is generative AI? — lesson page (content in lessons/01_generative_ai.md)."""
-from components.labs.generative_ai import hallucination_view
+from components import demos
 from components.common import lesson
 
-lesson.show("generative-ai", demos={"hallucination": hallucination_view.show})
+lesson.show("generative-ai", demos=demos.for_section("generative-ai"))

@@ -121,7 +121,12 @@ def run(participants: int, rounds: int, wait_s: float, headed_log: str) -> dict:
                 presenter.page.get_by_text(re.compile(r"\d+ of \d+ answered")).first.wait_for()
                 row["recorded"] = len(store.answers(code, current.seq))
                 presenter.page.get_by_role("button", name="Reveal the answer").click()
-                presenter.page.get_by_text("Leaderboard").wait_for()
+                try:
+                    presenter.page.get_by_text("Leaderboard").wait_for()
+                except Exception:
+                    presenter.screenshot(f"live-round-presenter-reveal-{r + 1}")
+                    print(f"    presenter: no leaderboard 90 s after Reveal (blank: {presenter.is_blank()})", flush=True)
+                    raise
                 took, failed = wait_all(labs, "place", lambda lab, tm: lab.page.get_by_text("Your place").wait_for(
                     timeout=tm), time.monotonic() + wait_s)
                 row["saw_reveal"] = participants - len(failed)

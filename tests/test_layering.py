@@ -99,21 +99,14 @@ def test_every_page_file_is_a_section_and_vice_versa():
     assert listed == on_disk
 
 
-def registered_demos(page: Path) -> set[str]:
-    """The keys of the demos={...} dict a page passes to lesson.show."""
-    for node in ast.walk(ast.parse(page.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.keyword) and node.arg == "demos" and isinstance(node.value, ast.Dict):
-            return {k.value for k in node.value.keys if isinstance(k, ast.Constant)}
-    return set()
-
-
 def test_every_demo_marker_is_registered_and_every_registered_demo_is_placed():
     sections = yaml.safe_load((ROOT / "lessons" / "sections.yaml").read_text(encoding="utf-8"))
     for s in sections:
-        page = ROOT / s["page"]
         from core.lessons import DEMO_MARKER
         markers = set(DEMO_MARKER.findall((ROOT / "lessons" / s["lesson"]).read_text(encoding="utf-8")))
-        registered = registered_demos(page)
+        from components.demos import for_section
+
+        registered = set(for_section(s["id"]))
         assert markers <= registered, f"{s['id']}: the lesson places demos its page does not register: {markers - registered}"
         assert registered <= markers, f"{s['id']}: the page registers demos its lesson never places: {registered - markers}"
 

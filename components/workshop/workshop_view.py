@@ -256,10 +256,12 @@ def watch(current_page: str) -> None:
 
 @store_guard.guarded
 def follow_presenter(current_page: str) -> None:
-    """Called by app.py before the page draws: if we follow and the presenter moved, go to their page.
+    """Called by app.py before the page draws: a participant who follows belongs on the Live page.
 
-    Switching here, at the top of a full run, keeps the browser's element tree consistent; a timer tick that
-    crosses the switch is caught by `watch`."""
+    The Live page draws whatever the presenter shows (their lesson, the question, the podium), so following the
+    presenter from lesson to lesson never switches pages: it reruns the Live page. A follower is sent there once
+    (after joining from another page, or when the presenter moves while they browsed elsewhere); switching pages
+    while a timer ticks is what used to blank participants' screens (see `watch`)."""
     code = st.session_state.get(keys.WS_ROOM)
     if not code or not st.session_state.get(keys.WS_FOLLOW, True):
         return
@@ -273,10 +275,8 @@ def follow_presenter(current_page: str) -> None:
     if st.session_state.get(keys.WS_SEEN) == room.version:
         return
     st.session_state[keys.WS_SEEN] = room.version
-    live = room.phase in ("question", "podium")
-    target, target_url = (LIVE_PAGE, LIVE_URL) if live else (section_page(room.section), room.section)
-    if target and target_url != current_page:
-        st.switch_page(target)
+    if current_page != LIVE_URL and (room.section or room.phase != "lobby"):
+        st.switch_page(LIVE_PAGE)
 
 
 def _presenter_box(current_page: str) -> None:
@@ -320,15 +320,28 @@ def sync_presenter(current_page: str) -> None:
 
 @store_guard.guarded
 def live_page(key: str = "live") -> None:
-    st.title("Live quiz")
+    """The participant's page: join; then, while following, the presenter's lesson, question or podium."""
     if not st.session_state.get(keys.WS_ROOM):
+        st.title("Live quiz")
         st.markdown("Join the presenter's room with the code on the screen and a nickname of your choice. "
-                    "Questions appear here when the presenter launches them; right and fast answers earn "
-                    "more points.")
+                    "The presenter's lessons and live questions then appear on this page; right and fast answers "
+                    "earn more points.")
         prefill = st.query_params.get("room", "")
         join_form(f"{key}_main", prefill=prefill[:20] if isinstance(prefill, str) else "")
         return
-    st.caption(f"Room **{st.session_state[keys.WS_ROOM]}** · you are **{literal(st.session_state[keys.WS_NAME])}**")
+    who = f"Room **{st.session_state[keys.WS_ROOM]}** · you are **{literal(st.session_state[keys.WS_NAME])}**"
+    found = _room(st.session_state.get(keys.WS_ROOM))
+    if (found is not None and st.session_state.get(keys.WS_FOLLOW, True) and found[1].section
+            and found[1].phase not in ("question", "podium")):
+        st.caption(f"{who} · following the presenter: this page shows their lesson. Switch *Follow the presenter* "
+                   "off in the sidebar to explore on your own.")
+        from components import demos
+        from components.common import lesson
+
+        lesson.show(found[1].section, demos=demos.for_section(found[1].section))
+        return
+    st.title("Live quiz")
+    st.caption(who)
     _live_question(key)
 
 

@@ -85,7 +85,7 @@ def test_presenter_and_three_participants(browser, workshop_url):
         presenter.page.locator("h1", has_text="2. Inside a transformer").wait_for()
         for lab in people.values():
             lab.page.locator("h1", has_text="2. Inside a transformer").wait_for(timeout=120_000)
-            assert "/inside-transformer" in lab.page.url
+            assert "/live-quiz" in lab.page.url      # followers stay on the Live page, which shows the lesson
         people["Ada"].settle()
         people["Ada"].screenshot("workshop-participant-followed")
 

@@ -40,7 +40,9 @@ def test_a_reader_that_stops_cancels_its_request():
     for i, _ in enumerate(stream):
         if i == 2:
             break
-    time.sleep(0.1)
+    deadline = time.monotonic() + 30          # wait for the worker to notice, however busy the machine is
+    while stream.result.stop_reason != "cancelled" and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert len(log) < 1000 and stream.result.stop_reason == "cancelled"
     # The worker is free again for the next request.
     assert q.submit(counting_run("d", 2, log), GenerationResult()).collect().text == "d0 d1 "

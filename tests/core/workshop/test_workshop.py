@@ -125,3 +125,24 @@ def test_presenter_moves_bump_the_version(setup):
     assert ws.finish(room.code).phase == "podium"
     with pytest.raises(WorkshopError):
         ws.launch(room.code, bank.by_id("rl-pairs"), 1)
+
+
+def test_the_pulse_changes_exactly_when_a_page_should_redraw(setup):
+    ws, clock, bank = setup
+    room = ws.open_room()
+    quiet = ws.pulse(room.code)
+    assert quiet == ws.pulse(room.code)                       # nothing happened: equal, so no rerun
+    assert (quiet.question, quiet.participants, quiet.answers) == (None, 0, 0)
+    ws.join(room.code, "Ada")
+    joined = ws.pulse(room.code)
+    assert joined.participants == 1 and joined.room.version == quiet.room.version   # participants need not redraw
+    ws.go_to(room.code, "rlhf")
+    assert ws.pulse(room.code).room.version > joined.room.version
+    question = bank.by_id("rl-pairs")
+    ws.launch(room.code, question, 15)
+    live = ws.pulse(room.code)
+    assert live.question.question_id == "rl-pairs" and live.answers == 0
+    ws.answer(room.code, live.question.seq, "Ada", question, question.answer)
+    assert ws.pulse(room.code).answers == 1
+    with pytest.raises(WorkshopError):
+        ws.pulse("ZZZZZ")

@@ -1,0 +1,66 @@
+"""The live demos each lesson places with its `<!-- demo: NAME -->` markers: section id → {name: draw function}.
+
+One table for the lesson pages (app_pages/) and for the workshop's follow view, which draws the presenter's lesson
+inside the Live page (components/workshop/workshop_view.py). Each entry imports only its own lab's widgets, when
+asked for. tests/test_layering.py checks the table against the markers in lessons/*.md.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+Demos = dict[str, Callable[[], None]]
+
+
+def _generative_ai() -> Demos:
+    from components.labs.generative_ai import hallucination_view
+    return {"hallucination": hallucination_view.show}
+
+
+def _inside_transformer() -> Demos:
+    from components.labs.inside_transformer import attention_view, embeddings_view, tokenizer_view
+    return {"tokenizer": tokenizer_view.show, "embeddings": embeddings_view.show, "attention": attention_view.show}
+
+
+def _prompt_engineering() -> Demos:
+    from components.labs.prompt_engineering import prompt_bench_view, prompt_builder_view
+    return {"prompt-builder": prompt_builder_view.show, "prompt-bench": prompt_bench_view.show}
+
+
+def _inference_configuration() -> Demos:
+    from components.labs.inference_configuration import sampling_lab_view
+    return {"model-size": sampling_lab_view.show_model_size, "sampling-lab": sampling_lab_view.show_lab,
+            "generation-lab": sampling_lab_view.show_generation}
+
+
+def _model_cards_architectures() -> Demos:
+    from components.labs.model_cards_architectures import architecture_view, model_card_view
+    return {"model-cards": model_card_view.show, "architecture-families": architecture_view.show_families,
+            "parameter-counts": architecture_view.show_parameters, "objectives": architecture_view.show_objectives}
+
+
+def _compute_quantization() -> Demos:
+    from components.labs.compute_quantization import (chinchilla_view, float_explorer_view, memory_calculator_view,
+                                                       quantization_view)
+    return {"memory_calculator": memory_calculator_view.show, "float_explorer": float_explorer_view.show,
+            "quantization": quantization_view.show, "measured_memory": quantization_view.show_measured,
+            "multi_gpu": memory_calculator_view.show_multi_gpu, "compute_budget": chinchilla_view.show_budget,
+            "chinchilla": chinchilla_view.show_chinchilla}
+
+
+def _quiz() -> Demos:
+    from components.workshop import quiz_view
+    return {"quiz": quiz_view.show}
+
+
+_TABLE: dict[str, Callable[[], Demos]] = {
+    "generative-ai": _generative_ai, "inside-transformer": _inside_transformer,
+    "prompt-engineering": _prompt_engineering, "inference-configuration": _inference_configuration,
+    "model-cards-architectures": _model_cards_architectures, "compute-quantization": _compute_quantization,
+    "quiz": _quiz,
+}
+
+
+def for_section(section_id: str) -> Demos:
+    """The demos of one lesson ({} for a lesson that is text only)."""
+    build = _TABLE.get(section_id)
+    return build() if build else {}

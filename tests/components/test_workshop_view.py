@@ -1,0 +1,23 @@
+"""Pure helpers of the workshop views (no Streamlit run needed)."""
+from components.common.text import literal
+from components.workshop.workshop_view import countdown_html
+
+
+def test_countdown_is_a_css_animation_that_runs_out_in_the_time_left():
+    html = countdown_html(12.4, 30, "K7MPQ-3")
+    assert "animation:cdK7MPQ3 12.4s linear forwards" in html
+    assert "@keyframes cdK7MPQ3{from{width:41.3%}to{width:0%}}" in html
+    assert "30 s to answer" in html
+    assert "width:0.0%" in countdown_html(0, 30, "x")              # time is up: an empty bar, no negative width
+    assert "width:100.0%" in countdown_html(45, 30, "x")           # clock skew: never more than full
+    assert "<" not in countdown_html(5, 10, "<b>")[:7].replace("<style>", "")
+
+
+def test_literal_escapes_every_markdown_construct():
+    for text in ["**bold**", ":red[x]", "$x^2$", "[a](http://e.com)", "<b>hi</b>", "# title", "a_b_c", "`code`",
+                 ":material/home:", "~~gone~~", "1. item", "> quote"]:
+        escaped = literal(text)
+        assert escaped.replace("\\", "") == text
+        assert all(escaped[i - 1] == "\\" for i, c in enumerate(escaped) if c in "*[]$<>#_`:~" and i > 0)
+    assert literal("two\nlines") == "two lines"
+    assert literal("x" * 50, max_chars=10) == "x" * 10 + "…"
