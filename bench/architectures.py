@@ -43,7 +43,8 @@ def main() -> None:
     from gguf import GGUFReader
 
     from core.serving.loaders import resolve_files
-    from core.labs.model_cards_architectures.model_card import build_card, gguf_metadata
+    from core.labs.model_cards_architectures.model_card import build_card
+    from core.serving.gguf import read_header
     from core.serving.registry import load_registry
     from core.serving.settings import Settings
 
@@ -51,11 +52,11 @@ def main() -> None:
     decoder = registry.get(registry.default_decoder)
     files = resolve_files(decoder)
     t = time.perf_counter()
-    gguf_metadata(files.folder / files.gguf_file)
+    read_header(files.folder / files.gguf_file)
     ours = time.perf_counter() - t
     t = time.perf_counter()
     GGUFReader(str(files.folder / files.gguf_file))
-    print(f"GGUF header: {ours * 1000:.0f} ms with core.labs.model_cards_architectures.model_card.gguf_metadata, "
+    print(f"GGUF header: {ours * 1000:.0f} ms with core.serving.gguf.read_header, "
           f"{time.perf_counter() - t:.2f} s with gguf.GGUFReader")
     for name in (registry.default_decoder, registry.default_encoder):
         t = time.perf_counter()

@@ -32,9 +32,9 @@ def main() -> None:
     status = svc.load()
     print(f"device: {svc.device_label}; decoder loaded in {time.perf_counter() - t0:.1f} s, "
           f"{status.parameters:,} parameters, {status.memory_bytes / 1e6:,.1f} MB measured at FP32")
-    text_ids = svc.decoder_encode(qz.FIXED_TEXT)
-    prompt_ids = svc.decoder_encode("What is the capital of France? Answer in one sentence.", chat=True)
-    stop = svc.decoder_stop_ids()
+    text_ids = svc.encode_ids(qz.FIXED_TEXT)
+    prompt_ids = svc.chat_ids([{"role": "user", "content": "What is the capital of France? Answer in one sentence."}])
+    stop = svc.stop_token_ids()
 
     def best_forward(net, lock=None):
         runs = [qz.forward_logits(net, text_ids, lock) for _ in range(args.repeats + 1)][1:]   # first = warm-up
@@ -53,7 +53,7 @@ def main() -> None:
     print(f"{'FP32':<6} {status.memory_bytes / 1e6:>9.1f} {memory.weights_bytes(status.parameters, 'FP32') / 1e6:>11.1f} "
           f"{'-':>10} {ref.tokens_per_second:>9.0f} {ref_gen.tokens_per_second:>9.1f} {0:>9.4f} {1:>6.1%} "
           f"{qz.compare_logits(ref.logits, ref.logits, text_ids).perplexity:>7.2f}")
-    texts = {"FP32": svc.decoder_decode(ref_gen.ids)}
+    texts = {"FP32": svc.decode_ids(ref_gen.ids)}
     for scheme in qz.SCHEMES:
         t0 = time.perf_counter()
         q = qz.quantize_copy(svc.decoder_copy(), scheme, args.group_size)
@@ -65,7 +65,7 @@ def main() -> None:
         est = memory.weights_bytes(q.n_params, scheme)
         print(f"{scheme:<6} {q.stored_bytes / 1e6:>9.1f} {est / 1e6:>11.1f} {total:>10.2f} {fwd.tokens_per_second:>9.0f} "
               f"{gen.tokens_per_second:>9.1f} {agree.kl:>9.4f} {agree.top1:>6.1%} {agree.perplexity:>7.2f}")
-        texts[scheme] = svc.decoder_decode(gen.ids)
+        texts[scheme] = svc.decode_ids(gen.ids)
         del q
     print("\ngreedy answers to 'What is the capital of France?':")
     for scheme, text in texts.items():

@@ -15,21 +15,25 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("GENAI_LAB_CACHE", str(ROOT / ".cache" / "test-models"))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def service():
-    from core.serving.model_service import ModelService
-    from core.serving.settings import Settings
+    """The app's own cached service (components.common.cache.model_service): AppTest runs pages in this process
+    and shares st.cache_resource, so the tests and the pages load each model once per test process.
 
-    return ModelService(Settings.from_env())
+    Function-scoped on purpose: a test that clears the cache (tests/pages/test_pages.py) closes the service it
+    held, and the next test gets the new one."""
+    from components.common.cache import model_service
+
+    return model_service()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def decoder(service):
     service.load(kind="causal-lm")
     return service
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def encoder(service):
     service.load(kind="sentence-encoder")
     return service

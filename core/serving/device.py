@@ -1,7 +1,37 @@
-"""Choosing where the models run: CUDA, else Apple's MPS, else the CPU."""
+"""Choosing where the models run: CUDA, else Apple's MPS, else the CPU; and how many CPU threads torch uses."""
 from __future__ import annotations
 
+import math
+import os
+from pathlib import Path
+
 import torch
+
+
+def usable_cores() -> int:
+    """CPU cores this process may really use: its CPU affinity, capped by a cgroup CPU quota (containers).
+
+    torch's own default counts the machine's cores, which in a container limited to 2 CPUs of a 64-core host
+    means 64 threads fighting over 2 cores."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):      # not on Linux
+        cores = os.cpu_count() or 1
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max" and int(period) > 0:
+            cores = min(cores, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, cores)
+
+
+def set_torch_threads(requested: int = 0) -> int:
+    """Set torch's intra-op threads (process-wide): `requested`, or the usable cores when 0. Returns the count."""
+    n = requested if requested > 0 else usable_cores()
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+    return n
 
 
 def pick_device(requested: str = "") -> torch.device:

@@ -3,14 +3,18 @@
 All generation requests go through one `GenerationQueue`. Today a single worker thread
 serves them in arrival order, one decode step at a time; because pages only see the
 queue, a batching worker for many concurrent users can replace it without touching them.
+
+`greedy_continue` is the one greedy decoding loop (attention continuation, quantization
+answers); `decode_stream` is the sampling loop behind chat generation. Both step with `_next_logits`.
 """
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 import time
 from dataclasses import dataclass, field, replace
-from typing import Callable, Iterator
+from typing import Callable, Collection, Iterator
 
 import torch
 
@@ -54,6 +58,41 @@ class GenerationResult:
         return len(self.tokens) / self.seconds if self.seconds > 0 else 0.0
 
 
+class ServiceClosed(RuntimeError):
+    """The model service was closed (its Streamlit cache was cleared); a fresh one serves the next run."""
+
+    def __init__(self, message: str = "the model service was restarted (its caches were cleared); run it again"):
+        super().__init__(message)
+
+
+def _next_logits(model, ids: torch.Tensor, cache):
+    """One decoding step with the KV cache: feed `ids` (1, n) after what `cache` holds.
+
+    Returns the raw scores for the next token (vocab,), on the model's device, and the updated cache."""
+    out = model(input_ids=ids, cache=cache, use_cache=True)
+    return out.logits[0, -1], out.cache
+
+
+def greedy_continue(model, input_ids: torch.Tensor, max_new_tokens: int, stop_ids: Collection[int] = (),
+                    lock: threading.RLock | threading.Lock | None = None) -> list[int]:
+    """Greedy decoding (always the most likely token) with a KV cache: the prompt once, then one token per step.
+
+    input_ids: (1, prompt_len) on the model's device. Returns the new token ids; when one is in `stop_ids`
+    it ends generation and is the last id returned. `lock` (if given) is held for the whole loop."""
+    stop = set(int(i) for i in stop_ids)
+    new: list[int] = []
+    with (lock or contextlib.nullcontext()), torch.inference_mode():
+        ids, cache = input_ids, None
+        for _ in range(max_new_tokens):
+            logits, cache = _next_logits(model, ids, cache)
+            token_id = int(logits.argmax())
+            new.append(token_id)
+            if token_id in stop:
+                break
+            ids = torch.tensor([[token_id]], device=input_ids.device)
+    return new
+
+
 def decode_stream(model, decode: Callable[[list[int]], str], input_ids: torch.Tensor, settings: SamplingSettings,
                   stop_ids: set[int], cancel: threading.Event, lock: threading.RLock) -> Iterator[GeneratedToken | StopHit]:
     """Generate token by token with a KV cache.  input_ids: (1, prompt_len).
@@ -76,9 +115,8 @@ def decode_stream(model, decode: Callable[[list[int]], str], input_ids: torch.Te
         if cancel.is_set():
             return
         with lock, torch.inference_mode():
-            out = model(input_ids=ids, cache=cache, use_cache=True)
-        cache = out.cache
-        logits = out.logits[0, -1].float().cpu()                                    # (vocab,)
+            logits, cache = _next_logits(model, ids, cache)
+        logits = logits.float().cpu()                                               # (vocab,)
         probs = sampling_distribution(logits, settings, prompt_ids + new_ids, new_ids)  # (vocab,)
         token_id = int(probs.argmax()) if settings.greedy else choose_token(probs, generator)
         if token_id in stop_ids:
@@ -114,11 +152,12 @@ def _release(pending: list[GeneratedToken], new_text: str) -> Iterator[Generated
 
 
 _DONE = object()
+_STOP = object()           # put on the queue by close(): the worker ends
 
 
 @dataclass
 class _Request:
-    run: Callable[[threading.Event], Iterator[GeneratedToken]]
+    run: Callable[[threading.Event], Iterator[GeneratedToken]] | None   # dropped once served (it holds the model)
     out: "queue.Queue"
     cancel: threading.Event
 
@@ -172,30 +211,89 @@ class GenerationStream:
 
 
 class GenerationQueue:
-    """A FIFO of generation requests served by one background worker thread."""
+    """A FIFO of generation requests served by one background worker thread.
 
-    def __init__(self):
+    The worker starts with the first request and ends after `idle_seconds` without one, or at `close()`.
+    Between requests it holds nothing of the last one: a request's `run` closes over the model, and a worker
+    that kept it would keep the model alive after its service is dropped (Streamlit's "Clear caches")."""
+
+    def __init__(self, idle_seconds: float = 60.0):
+        self.idle_seconds = idle_seconds
         self._queue: "queue.Queue[_Request]" = queue.Queue()
-        self._worker = threading.Thread(target=self._serve, name="genai-lab-generation", daemon=True)
-        self._worker.start()
+        self._lock = threading.Lock()           # guards _worker and _closed against submit/idle-exit races
+        self._worker: threading.Thread | None = None
+        self._current: _Request | None = None
+        self._closed = False
 
     def submit(self, run: Callable[[threading.Event], Iterator[GeneratedToken]], result: GenerationResult) -> GenerationStream:
         request = _Request(run=run, out=queue.Queue(), cancel=threading.Event())
-        self._queue.put(request)
+        with self._lock:
+            if self._closed:
+                raise ServiceClosed()
+            self._queue.put(request)
+            if self._worker is None:
+                self._worker = threading.Thread(target=self._serve, name="genai-lab-generation", daemon=True)
+                self._worker.start()
         return GenerationStream(request, result)
 
     @property
     def waiting(self) -> int:
         return self._queue.qsize()
 
+    @property
+    def worker(self) -> threading.Thread | None:
+        """The worker thread; None before the first request, after `idle_seconds` without one, and after close()."""
+        return self._worker
+
+    def close(self, timeout: float = 10.0) -> bool:
+        """Refuse new requests, cancel the waiting and the running one, and end the worker thread.
+
+        Readers of cancelled requests see stop_reason "cancelled". Returns True when no worker is left."""
+        with self._lock:
+            self._closed = True
+            worker = self._worker
+        while True:
+            try:
+                request = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if request is not _STOP:
+                request.cancel.set()
+                request.run = None
+                request.out.put(_DONE)
+        current = self._current
+        if current is not None:
+            current.cancel.set()
+        self._queue.put(_STOP)
+        if worker is None or worker is threading.current_thread():
+            return True
+        worker.join(timeout)
+        return not worker.is_alive()
+
     def _serve(self) -> None:
         while True:
-            request = self._queue.get()
             try:
-                if not request.cancel.is_set():
+                request = self._queue.get(timeout=self.idle_seconds)
+            except queue.Empty:
+                with self._lock:
+                    if self._queue.empty():     # nothing came meanwhile: end; the next submit starts a worker
+                        self._worker = None
+                        return
+                continue
+            if request is _STOP:
+                with self._lock:
+                    self._worker = None
+                return
+            self._current = request
+            try:
+                if self._closed:
+                    request.cancel.set()
+                if not request.cancel.is_set() and request.run is not None:
                     for token in request.run(request.cancel):
                         request.out.put(token)
             except Exception as exc:  # reported to the reader, the worker keeps serving others
                 request.out.put(exc)
             finally:
+                request.run = None
                 request.out.put(_DONE)
+                self._current = request = None

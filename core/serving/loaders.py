@@ -16,6 +16,7 @@ from typing import Callable
 
 import torch
 
+from core.serving import gguf
 from core.serving.registry import ModelSpec, RegistryError, package_folder
 from core.serving.settings import is_offline
 
@@ -83,17 +84,6 @@ def _atomic_save(target: Path, save: Callable[[Path], None]) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def gguf_context_length(path: Path) -> int:
-    """The context window written in a GGUF file's header (e.g. llama.context_length = 8192)."""
-    from gguf import GGUFReader
-
-    reader = GGUFReader(str(path))
-    for name, field in reader.fields.items():
-        if name.endswith(".context_length"):
-            return int(field.parts[field.data[0]][0])
-    raise ValueError(f"{path.name} has no context_length in its header")
-
-
 def _from_hub(load: Callable, repo_id: str, **kwargs):
     """Load from the Hugging Face hub cache; explain how to download when the app is offline."""
     try:
@@ -118,7 +108,7 @@ def load_tokenizer(spec: ModelSpec, files: ModelFiles, cache_dir: Path, progress
     progress(0.05, "Reading the tokenizer out of the GGUF file (first run only)…")
     tok = AutoTokenizer.from_pretrained(files.folder, gguf_file=files.gguf_file)
     # The GGUF tokenizer does not know the model's context window; its header does. Store it with the tokenizer.
-    tok.model_max_length = gguf_context_length(files.folder / files.gguf_file)
+    tok.model_max_length = gguf.context_length(files.folder / files.gguf_file)
     try:
         _atomic_save(cached, tok.save_pretrained)
     except OSError as exc:  # a read-only cache is slower, not fatal

@@ -2,7 +2,7 @@
 
 It knows the registry, loads each model lazily on first use (once, even when many sessions
 ask at the same moment), and answers typed requests: tokenize, embed, attentions,
-next-token distribution and streaming chat generation. Pages never hold a model.
+next-token scores and streaming chat generation. Pages never hold a model.
 """
 from __future__ import annotations
 
@@ -10,13 +10,14 @@ import threading
 import time
 from dataclasses import dataclass
 from enum import Enum
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
 
-from core.serving.device import describe_device, pick_device
-from core.serving.generation import GenerationQueue, GenerationResult, GenerationStream, decode_stream
+from core.serving.device import describe_device, pick_device, set_torch_threads
+from core.serving.generation import (GenerationQueue, GenerationResult, GenerationStream, ServiceClosed, decode_stream,
+                                     greedy_continue)
 from core.serving.loaders import ModelFiles, Progress, no_progress, load_model, load_tokenizer, resolve_files
 from core.serving.registry import ModelSpec, Registry, load_registry
 from core.serving.sampling import SamplingSettings
@@ -65,17 +66,6 @@ class Attentions:
     truncated_from: int          # original token count when the input was cut to max_tokens, else 0
 
 
-@dataclass(frozen=True)
-class NextTokenDistribution:
-    prompt_tokens: int
-    logits: np.ndarray           # (vocab,) raw scores for the next token
-    probs: np.ndarray            # (vocab,) softmax of the logits
-
-    def top(self, n: int, tokenizer_texts: Callable[[list[int]], list[str]]) -> list[tuple[int, str, float]]:
-        ids = np.argsort(-self.probs)[:n]
-        return list(zip(ids.tolist(), tokenizer_texts(ids.tolist()), self.probs[ids].tolist()))
-
-
 class _Slot:
     """One registered model's loading state."""
 
@@ -117,8 +107,32 @@ class ModelService:
         self.settings = settings
         self.registry = registry or load_registry(settings.registry_path)
         self.device = pick_device(settings.device)
+        self.torch_threads = set_torch_threads(settings.torch_threads)   # process-wide; GENAI_LAB_TORCH_THREADS
         self._slots = {name: _Slot(spec) for name, spec in self.registry.models.items()}
         self._generation = GenerationQueue()
+        self._closed = False
+
+    def close(self, timeout: float = 10.0) -> bool:
+        """Release everything: cancel queued and running generations, end the worker thread, drop the models.
+
+        Called when Streamlit drops the cached service ("Clear caches", components/common/cache.py), so the old
+        models do not stay in memory next to the new service's. Afterwards loading a model or generating raises
+        ServiceClosed (a page still holding this service shows a message; its next run gets the new one).
+        Returns True when the worker thread has ended."""
+        self._closed = True
+        ended = self._generation.close(timeout)
+        for slot in self._slots.values():
+            # Not under slot.lock (a borrowed decoder may hold it for seconds): a forward pass in progress keeps
+            # its own reference until it ends, and no load starts once _closed is set.
+            slot.model = None
+            if slot.state == LoadState.READY:
+                slot.state, slot.message = LoadState.NOT_LOADED, "released"
+        self.__dict__.pop("_embedding_norms", None)
+        return ended
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     # ---- state -------------------------------------------------------------------------
     @property
@@ -167,9 +181,12 @@ class ModelService:
         return slot.tokenizer
 
     def _model(self, slot: _Slot, progress: Progress = no_progress):
-        if slot.model is not None:
-            return slot.model
+        net = slot.model                 # read once: close() may set slot.model to None at any moment
+        if net is not None:
+            return net
         with slot.lock:  # a second session asking meanwhile waits here and then reuses the model
+            if self._closed:
+                raise ServiceClosed()
             if slot.model is None:
                 def report(fraction: float, message: str) -> None:
                     slot.message = message
@@ -182,11 +199,17 @@ class ModelService:
                 except Exception as exc:
                     slot.state, slot.message = LoadState.FAILED, f"{type(exc).__name__}: {exc}"
                     raise
+                if self._closed:                  # closed while loading: do not keep the model
+                    slot.state, slot.message = LoadState.NOT_LOADED, "released"
+                    raise ServiceClosed()
                 slot.load_seconds = time.perf_counter() - t0
                 slot.model = model
                 slot.state, slot.message = LoadState.READY, f"loaded in {slot.load_seconds:.1f} s"
                 progress(1.0, slot.message)
-        return slot.model
+            net = slot.model
+        if net is None:
+            raise ServiceClosed()
+        return net
 
     def load(self, name: str | None = None, kind: str = "causal-lm", progress: Progress = no_progress) -> ModelStatus:
         slot = self._slot(name, kind)
@@ -318,20 +341,6 @@ class ModelService:
         return tok.apply_chat_template(list(messages), chat_template=template, tokenize=False,
                                        add_generation_prompt=True)
 
-    def next_token_distribution(self, prompt: str, model: str | None = None) -> NextTokenDistribution:
-        """The model's probabilities for the token that follows `prompt` (raw text, no template added)."""
-        slot = self._slot(model, "causal-lm")
-        net = self._model(slot)
-        ids = self._encode(slot, prompt, add_special_tokens=False, return_tensors="pt")["input_ids"]
-        if ids.shape[1] == 0:
-            raise ValueError("the prompt is empty")
-        window = int(net.config.max_position_embeddings)
-        ids = ids[:, -window:].to(self.device)
-        with slot.lock, torch.inference_mode():
-            logits = net(input_ids=ids).logits[0, -1].float().cpu()   # (vocab,)
-        return NextTokenDistribution(prompt_tokens=ids.shape[1], logits=logits.numpy(),
-                                     probs=torch.softmax(logits, -1).numpy())
-
     def generate(self, messages: Sequence[dict], settings: SamplingSettings | None = None,
                  model: str | None = None) -> GenerationStream:
         """Queue a chat generation; iterate over the returned stream to receive tokens as they come."""
@@ -377,22 +386,14 @@ class ModelService:
                 yield net
         return hold()
 
-    def decoder_encode(self, text: str, chat: bool = False, model: str | None = None) -> list[int]:
-        """Token ids of `text` for the decoder: raw (no special tokens) or wrapped as one user chat message."""
+    def encode_ids(self, text: str, model: str | None = None) -> list[int]:
+        """Token ids of raw `text` for the decoder (no special tokens, no chat template; see chat_ids)."""
         if not isinstance(text, str):
             raise TypeError("text must be a string")
         if len(text) > MAX_TEXT_CHARS:
             raise ValueError(f"text is {len(text):,} characters; the limit is {MAX_TEXT_CHARS:,}")
         slot = self._slot(model, "causal-lm")
-        if chat:
-            text = self.chat_prompt([{"role": "user", "content": text}], slot.spec.name)
         return [int(i) for i in self._encode(slot, text, add_special_tokens=False)["input_ids"]]
-
-    def decoder_decode(self, ids: Sequence[int], model: str | None = None) -> str:
-        return self._decode(self._slot(model, "causal-lm"), [int(i) for i in ids])
-
-    def decoder_stop_ids(self, model: str | None = None) -> set[int]:
-        return self._stop_ids(self._slot(model, "causal-lm"))
 
     @property
     def queued_generations(self) -> int:
@@ -487,18 +488,10 @@ class ModelService:
         if not 1 <= max_new_tokens < max_tokens:
             raise ValueError(f"max_new_tokens must be between 1 and {max_tokens - 1}")
         prompt = ids[:, :max_tokens - max_new_tokens].to(self.device)
-        stop = sorted(self._stop_ids(slot))
         with slot.lock, torch.inference_mode():
-            # Greedy decoding with the KV cache: feed the prompt once, then one new token per step.
-            full, step, cache = prompt, prompt, None
-            for _ in range(max_new_tokens):
-                out = net(input_ids=step, cache=cache, use_cache=True)
-                cache = out.cache
-                step = out.logits[:, -1].argmax(-1, keepdim=True)                  # (1, 1)
-                full = torch.cat([full, step], dim=1)                             # (1, n + generated)
-                if int(step) in stop:
-                    break
-            weights = _eager_attentions(net, full)
+            new = greedy_continue(net, prompt, max_new_tokens, self._stop_ids(slot))   # ends with the stop token, if any
+            full = torch.cat([prompt, torch.tensor([new], dtype=prompt.dtype, device=prompt.device)], dim=1)
+            weights = _eager_attentions(net, full)                                 # over (1, n + generated)
         byte_level = self._byte_level(slot, tok)
         texts = [readable_piece(p, byte_level) for p in self._pieces(slot, full[0].tolist())]
         return (Attentions(tokens=tuple(texts), weights=weights, truncated_from=n if n > prompt.shape[1] else 0),

@@ -27,6 +27,9 @@ class Settings:
     registry_path: Path
     # HF_HUB_OFFLINE: "1" (default) forbids any download from the Hugging Face hub.
     offline: bool
+    # GENAI_LAB_TORCH_THREADS: torch's CPU threads for the models (process-wide, set when the service starts);
+    # 0 or empty means the cores this process may use (CPU affinity and cgroup quota; see bench/threads.py).
+    torch_threads: int = 0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -34,11 +37,15 @@ class Settings:
         device = env.get("GENAI_LAB_DEVICE", "").strip().lower()
         if device not in ("", "cuda", "mps", "cpu"):
             raise ValueError(f"GENAI_LAB_DEVICE must be cuda, mps or cpu, not {device!r}")
+        threads = env.get("GENAI_LAB_TORCH_THREADS", "").strip()
+        if threads and not (threads.isdigit() and 0 <= int(threads) <= 1024):
+            raise ValueError(f"GENAI_LAB_TORCH_THREADS must be a number of threads (0 = automatic), not {threads!r}")
         return cls(
             cache_dir=Path(env.get("GENAI_LAB_CACHE") or _default_cache_dir()).expanduser(),
             device=device,
             registry_path=Path(env.get("GENAI_LAB_MODELS") or PROJECT_ROOT / "config" / "models.yaml"),
             offline=is_offline(env),
+            torch_threads=int(threads or 0),
         )
 
 

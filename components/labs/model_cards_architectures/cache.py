@@ -23,9 +23,16 @@ def arch_mean_attention(text: str, kind: str, max_tokens: int):
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def arch_next_tokens(prefix: str, n: int):
+    """(tokens the model read, the n likeliest next tokens as (id, text, probability)) for raw text `prefix`."""
+    import numpy as np
+
     service = model_service()
-    dist = service.next_token_distribution(prefix)
-    return dist.prompt_tokens, dist.top(n, service.token_texts)
+    ids = service.encode_ids(prefix)
+    logits = service.next_token_logits(ids).astype(np.float64)       # (vocab,); raises on an empty prefix
+    probs = np.exp(logits - logits.max())
+    probs /= probs.sum()
+    top = np.argsort(-probs)[:n].tolist()
+    return min(len(ids), service.context_window_of()), list(zip(top, service.token_texts(top), probs[top].tolist()))
 
 
 @st.cache_data(show_spinner=False)

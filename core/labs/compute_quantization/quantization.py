@@ -314,18 +314,20 @@ class Generation:
 
 def greedy_generate(model: torch.nn.Module, prompt_ids: list[int], max_new_tokens: int, stop_ids: set[int],
                     lock: threading.Lock | None = None) -> Generation:
-    """Greedy continuation (always the most likely token), so differences come from the weights alone."""
+    """Greedy continuation (always the most likely token), so differences come from the weights alone.
+
+    The stop token that ends the answer is not part of `ids`."""
     import contextlib
+
+    from core.serving.generation import greedy_continue
 
     if not prompt_ids:
         raise ValueError("the prompt is empty")
     device = next(model.parameters()).device
     x = torch.tensor([prompt_ids], device=device)                  # (1, seq)
-    stop = sorted(stop_ids)
-    with (lock or contextlib.nullcontext()), torch.inference_mode():
+    with lock or contextlib.nullcontext():                         # timed once the lock is ours
         t0 = time.perf_counter()
-        out = model.generate(x, attention_mask=torch.ones_like(x), max_new_tokens=max_new_tokens, do_sample=False,
-                             eos_token_id=stop or None, pad_token_id=stop[0] if stop else None)
+        out = greedy_continue(model, x, max_new_tokens, stop_ids)
         seconds = time.perf_counter() - t0
-    new = [int(i) for i in out[0, len(prompt_ids):].tolist() if int(i) not in stop_ids]
+    new = [i for i in out if i not in stop_ids]
     return Generation(ids=tuple(new), seconds=seconds)

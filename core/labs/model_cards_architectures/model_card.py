@@ -3,7 +3,7 @@
 The deck's five headings (model details, uses, bias/risks/limitations, training details,
 evaluation) are filled from:
   - the encoder's README.md (its YAML front matter and its Markdown sections), config files;
-  - the decoder's GGUF header (read with the `gguf` package) and its Python package's metadata;
+  - the decoder's GGUF header (read with core.serving.gguf) and its Python package's metadata;
   - facts we compute: parameters, layers, heads, vocabulary, context window, bytes on disk and in memory.
 Nothing is invented: when a source says nothing about a heading, the card says so.
 """
@@ -17,8 +17,9 @@ from pathlib import Path
 
 import yaml
 
+from core.serving.gguf import read_header
+
 HEADINGS = ("Model details", "Uses", "Bias, risks & limitations", "Training details", "Evaluation")
-_BIG_GGUF_ARRAYS = 16          # arrays longer than this (vocabulary, merges) are summarised by their length
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,8 @@ class ComputedFacts:
     disk_bytes: int            # the files the app loads the model from
     memory_bytes: int          # weights in memory as the app loads them (float32)
     memory_measured: bool      # True when read from the loaded model, False when computed (parameters x 4 bytes)
+    positions: int = 0         # position embeddings, when the model reads fewer tokens than it has (sentence encoders)
+    context_source: str = "computed"   # where context_window comes from
 
 
 # ---- reading the shipped files ------------------------------------------------------------
@@ -99,85 +102,6 @@ def find_section(sections: dict[str, str], *words: str) -> tuple[str, str] | Non
         if any(w.lower() in heading.lower() for w in words):
             return heading, body
     return None
-
-
-def gguf_metadata(path: Path) -> dict[str, object]:
-    """Every key of a GGUF header; long arrays (the vocabulary, merges) become '<N items>'.
-
-    gguf's own GGUFReader builds a numpy view for each of the ~100,000 vocabulary and merge strings
-    (about 5 s here); this walks the same header format directly and skips long arrays (~10 ms).
-    The type codes and names come from the gguf package. Tested against GGUFReader."""
-    import struct
-
-    from gguf import GGMLQuantizationType, GGUFValueType
-
-    scalar = {GGUFValueType.UINT8: "<B", GGUFValueType.INT8: "<b", GGUFValueType.UINT16: "<H",
-              GGUFValueType.INT16: "<h", GGUFValueType.UINT32: "<I", GGUFValueType.INT32: "<i",
-              GGUFValueType.FLOAT32: "<f", GGUFValueType.BOOL: "<?", GGUFValueType.UINT64: "<Q",
-              GGUFValueType.INT64: "<q", GGUFValueType.FLOAT64: "<d"}
-    try:
-        return _read_gguf_header(path, 4 << 20, scalar)      # the header sits at the start (~1.8 MB here)
-    except struct.error:
-        return _read_gguf_header(path, -1, scalar)           # a bigger header: read the whole file
-
-
-def _read_gguf_header(path: Path, size: int, scalar: dict) -> dict[str, object]:
-    import struct
-
-    from gguf import GGMLQuantizationType, GGUFValueType
-
-    with open(path, "rb") as fh:
-        data = fh.read(size)
-    pos = 0
-
-    def take(fmt: str):
-        nonlocal pos
-        value = struct.unpack_from(fmt, data, pos)[0]
-        pos += struct.calcsize(fmt)
-        return value
-
-    def string() -> str:
-        nonlocal pos
-        n = take("<Q")
-        pos += n
-        return data[pos - n:pos].decode("utf-8", errors="replace")
-
-    def value(vtype: GGUFValueType):
-        nonlocal pos
-        if vtype == GGUFValueType.STRING:
-            return string()
-        if vtype == GGUFValueType.ARRAY:
-            itype, count = GGUFValueType(take("<I")), take("<Q")
-            if count > _BIG_GGUF_ARRAYS:     # skip it
-                if itype == GGUFValueType.STRING:
-                    for _ in range(count):
-                        n = take("<Q")           # (not `pos += take(...)`: take moves pos itself)
-                        pos += n
-                else:
-                    pos += count * struct.calcsize(scalar[itype])
-                return f"<{count:,} items>"
-            return [value(itype) for _ in range(count)]
-        return take(scalar[vtype])
-
-    if data[:4] != b"GGUF":
-        raise ValueError(f"{path.name} is not a GGUF file")
-    pos = 4
-    out: dict[str, object] = {"GGUF.version": take("<I")}
-    n_tensors, n_kv = take("<Q"), take("<Q")
-    out["GGUF.tensor_count"], out["GGUF.kv_count"] = n_tensors, n_kv
-    for _ in range(n_kv):
-        name = string()
-        out[name] = value(GGUFValueType(take("<I")))
-    types: dict[str, int] = {}
-    for _ in range(n_tensors):          # tensor infos: name, dims, storage type, offset
-        string()
-        n_dims = take("<I")
-        pos += 8 * n_dims
-        kind = GGMLQuantizationType(take("<I")).name
-        types[kind] = types.get(kind, 0) + 1
-        pos += 8
-    out["(tensor types)"] = types
-    return out
 
 
 def gguf_file_type(code: object) -> str:
@@ -228,7 +152,9 @@ def _facts_fields(f: ComputedFacts) -> tuple[CardField, ...]:
             CardField("Attention heads per layer", heads, "computed"),
             CardField("Hidden size", f"{f.hidden_size}", "computed"),
             CardField("Vocabulary", f"{f.vocab_size:,} tokens", "computed"),
-            CardField("Context window", f"{f.context_window:,} tokens", "computed"),
+            CardField("Context window", f"{f.context_window:,} tokens" + (
+                f" (longer input is cut off; the network has {f.positions:,} position embeddings)"
+                if f.positions and f.positions != f.context_window else ""), f.context_source),
             CardField("Size on disk", human_bytes(f.disk_bytes), "computed"),
             CardField("Size in memory", memory, "computed"))
 
@@ -299,7 +225,7 @@ def encoder_card(name: str, folder: Path, facts: ComputedFacts) -> ModelCard:
 
 def decoder_card(name: str, gguf_path: Path, dist: str, facts: ComputedFacts) -> ModelCard:
     """Card of a GGUF decoder from its header and the Python package that ships it."""
-    meta = gguf_metadata(gguf_path)
+    meta = read_header(gguf_path)
     pkg = package_info(dist)
     arch = str(meta.get("general.architecture", ""))
     src = "GGUF header"
@@ -382,17 +308,36 @@ def card_markdown(card: ModelCard) -> str:
     return "\n".join(lines)
 
 
-def computed_facts(arch_name: str, disk_bytes: int, measured_memory_bytes: int = 0) -> ComputedFacts:
-    """Facts from the shipped config (via core.labs.model_cards_architectures.architectures) plus the sizes the service reports."""
+def computed_facts(arch_name: str, disk_bytes: int, measured_memory_bytes: int = 0, max_seq_length: int = 0,
+                   max_seq_source: str = "") -> ComputedFacts:
+    """Facts from the shipped config (via core.labs.model_cards_architectures.architectures) plus the sizes the service reports.
+
+    max_seq_length: the tokens a sentence encoder actually reads (sentence-transformers truncates there,
+    e.g. 256 for all-MiniLM-L6-v2, whose network has 512 position embeddings); 0 = the position limit.
+    """
     from core.labs.model_cards_architectures import architectures
 
     b = architectures.parameter_breakdown(arch_name)
     config = architectures.config_dict(arch_name)
     kv = config.get("num_key_value_heads") or b.heads
     return ComputedFacts(parameters=b.total, layers=b.layers, heads=b.heads, kv_heads=int(kv),
-                         hidden_size=b.hidden_size, vocab_size=b.vocab_size, context_window=b.context_length,
+                         hidden_size=b.hidden_size, vocab_size=b.vocab_size,
+                         context_window=max_seq_length or b.context_length,
                          disk_bytes=disk_bytes, memory_bytes=measured_memory_bytes or b.total * 4,
-                         memory_measured=bool(measured_memory_bytes))
+                         memory_measured=bool(measured_memory_bytes),
+                         positions=b.context_length if max_seq_length else 0,
+                         context_source=(max_seq_source or "max_seq_length") if max_seq_length else "computed")
+
+
+def sentence_max_seq_length(folder: Path, registry_value: int = 0) -> tuple[int, str]:
+    """(tokens a sentence-transformers model reads, where that comes from): its sentence_bert_config.json,
+    else the registry's max_seq_length, else (0, "")."""
+    value = _json(folder / "sentence_bert_config.json").get("max_seq_length")
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value, "sentence_bert_config.json"
+    if registry_value and registry_value > 0:
+        return int(registry_value), "model registry: max_seq_length"
+    return 0, ""
 
 
 def build_card(spec, measured_memory_bytes: int = 0) -> ModelCard:
@@ -403,7 +348,9 @@ def build_card(spec, measured_memory_bytes: int = 0) -> ModelCard:
     if spec.label not in architectures.known_models():
         raise ValueError(f"no shipped configuration for {spec.label}; cards exist for the bundled models only")
     files = resolve_files(spec)
-    facts = computed_facts(spec.label, files.disk_bytes, measured_memory_bytes)
     if files.gguf_file:
+        facts = computed_facts(spec.label, files.disk_bytes, measured_memory_bytes)
         return decoder_card(spec.label, files.folder / files.gguf_file, spec.source.package, facts)
+    max_seq, max_seq_source = sentence_max_seq_length(files.folder, getattr(spec, "max_seq_length", 0))
+    facts = computed_facts(spec.label, files.disk_bytes, measured_memory_bytes, max_seq, max_seq_source)
     return encoder_card(spec.label, files.folder, facts)

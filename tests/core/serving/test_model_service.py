@@ -112,13 +112,17 @@ def test_embed_edge_cases(encoder):
 
 
 # ---- next token and generation -------------------------------------------------------
-def test_next_token_distribution(decoder):
-    d = decoder.next_token_distribution("The capital of France is")
-    assert d.probs.shape == (49152,) and abs(d.probs.sum() - 1) < 1e-4
-    top = d.top(3, decoder.token_texts)
-    assert top[0][1] == " Paris" and top[0][2] > 0.5
+def test_next_token_logits(decoder):
+    ids = decoder.encode_ids("The capital of France is")
+    logits = decoder.next_token_logits(ids)
+    probs = torch.softmax(torch.from_numpy(logits), -1)
+    assert logits.shape == (49152,) and logits.dtype == np.float32
+    best = int(probs.argmax())
+    assert decoder.token_texts([best]) == [" Paris"] and probs[best] > 0.5
+    assert decoder.decode_ids(ids) == "The capital of France is"
     with pytest.raises(ValueError):
-        decoder.next_token_distribution("")
+        decoder.next_token_logits([])
+    assert decoder.encode_ids("") == []
 
 
 def test_greedy_chat_answer_contains_paris(decoder):
@@ -165,9 +169,10 @@ def test_converted_cache_reloads_to_identical_logits(decoder):
     status = fresh.load(kind="causal-lm")
     assert status.state == LoadState.READY and status.parameters == 134_515_008
     prompt = "Tokens become vectors"
-    a = decoder.next_token_distribution(prompt).logits
-    b = fresh.next_token_distribution(prompt).logits
+    a = decoder.next_token_logits(decoder.encode_ids(prompt))
+    b = fresh.next_token_logits(fresh.encode_ids(prompt))
     assert np.array_equal(a, b)
+    assert fresh.close()
 
 
 def test_concurrent_first_use_loads_each_model_once(tmp_path, decoder):

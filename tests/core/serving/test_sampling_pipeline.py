@@ -53,6 +53,12 @@ def test_repetition_penalty_matches_transformers(logits, penalty):
     same(ours, hf(RepetitionPenaltyLogitsProcessor(penalty), logits, seen))
 
 
+def test_repetition_penalty_divides_positive_and_multiplies_negative_logits():
+    """What the lab's help text says: both directions make a seen token less likely (penalty > 1)."""
+    out = RepetitionPenalty(2.0)(torch.tensor([4.0, -4.0, 1.0]), [0, 1], [])
+    assert out.tolist() == [2.0, -8.0, 1.0]
+
+
 def test_whole_pipeline_matches_transformers_chain(logits):
     s = SamplingSettings(temperature=0.8, top_k=50, top_p=0.9, repetition_penalty=1.2)
     seen = [1, 2, 3, 5, 8, 13]

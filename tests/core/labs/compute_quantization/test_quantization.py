@@ -84,7 +84,7 @@ def test_quantized_copy_of_the_real_decoder(decoder):
     shared = decoder.borrowed_decoder()
     with shared as net:
         before = net.model.layers[0].mlp.down_proj.weight.detach().clone()
-    ids = decoder.decoder_encode(qz.FIXED_TEXT)
+    ids = decoder.encode_ids(qz.FIXED_TEXT)
     with decoder.borrowed_decoder() as net:
         ref = qz.forward_logits(net, ids)
     results = {}

@@ -4,7 +4,6 @@ from __future__ import annotations
 import pytest
 
 from core.labs.model_cards_architectures import model_card as mc
-from core.serving.loaders import resolve_files
 from core.serving.registry import load_registry
 from core.serving.settings import Settings
 
@@ -56,6 +55,10 @@ def test_encoder_card_from_the_readme(cards):
     assert details["Licence"] == "apache-2.0"
     assert details["Base model"] == "nreimers/MiniLM-L6-H384-uncased"
     assert details["Parameters"] == "22,713,216"
+    # all-MiniLM-L6-v2 reads 256 tokens (sentence-transformers' max_seq_length), not its 512 positions
+    assert details["Context window"].startswith("256 tokens")
+    assert {f.label: f.source for f in card.section("Model details").fields}["Context window"] == \
+        "sentence_bert_config.json"
     uses = card.section("Uses")
     assert any("sentence and short paragraph encoder" in text for _, text in uses.quotes)
     limits = fields(card.section("Bias, risks & limitations"))
@@ -65,24 +68,6 @@ def test_encoder_card_from_the_readme(cards):
     assert "no evaluation" in card.section("Evaluation").not_stated.lower()
     md = mc.card_markdown(card)
     assert md.count("\n## ") == 5
-
-
-def test_fast_gguf_header_reader_agrees_with_gguf(registry):
-    from gguf import GGUFReader
-
-    files = resolve_files(registry.get(registry.default_decoder))
-    path = files.folder / files.gguf_file
-    ours = mc.gguf_metadata(path)
-    reader = GGUFReader(str(path))
-    for name, field in reader.fields.items():
-        if len(field.data) > 16:
-            assert ours[name] == f"<{len(field.data):,} items>"
-        else:
-            assert ours[name] == field.contents(), name
-    types = {}
-    for t in reader.tensors:
-        types[t.tensor_type.name] = types.get(t.tensor_type.name, 0) + 1
-    assert ours["(tensor types)"] == types
 
 
 def test_readme_parsing():
@@ -100,3 +85,10 @@ def test_cards_only_for_known_models(registry):
     spec = replace(registry.get(registry.default_encoder), display_name="Unknown-Model")
     with pytest.raises(ValueError, match="bundled models only"):
         mc.build_card(spec)
+
+
+def test_sentence_max_seq_length_prefers_the_shipped_file(tmp_path):
+    assert mc.sentence_max_seq_length(tmp_path) == (0, "")
+    assert mc.sentence_max_seq_length(tmp_path, 128) == (128, "model registry: max_seq_length")
+    (tmp_path / "sentence_bert_config.json").write_text('{"max_seq_length": 256, "do_lower_case": false}')
+    assert mc.sentence_max_seq_length(tmp_path, 128) == (256, "sentence_bert_config.json")
