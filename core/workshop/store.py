@@ -12,7 +12,8 @@ Both stores run the same SQL (`_SQLStore`): one list of migrations rendered per 
 placeholders, which the PostgreSQL store turns into `%s`. Uniqueness lives in the schema, every write is one
 transaction, and the schema is created and migrated on open from the `schema_version` table.
 SQLite runs in WAL mode (readers never block the writer), writes use BEGIN IMMEDIATE, and each thread gets its own
-connection. PostgreSQL lends each call a connection from a small pool (at most `max_connections` open), serialises
+connection. PostgreSQL lends each call a connection from a psycopg_pool.ConnectionPool (at most `max_connections`
+open, each checked before use so one lost with a server restart is replaced), serialises
 migrations across replicas with an advisory lock, and locks the room row before numbering a new live question.
 Either store object is safe to share across Streamlit sessions.
 """
@@ -396,8 +397,9 @@ class _QmarkToPyformat:
 class PostgresStore(_SQLStore):
     """The same store on PostgreSQL, for several app replicas sharing one state.
 
-    Each call borrows a connection from a small pool (autocommit for reads, `conn.transaction()` for writes) and
-    gives it back, so Streamlit's short-lived script threads do not each keep a server connection open.
+    Each call borrows a connection from a `psycopg_pool.ConnectionPool` (autocommit for reads,
+    `conn.transaction()` for writes) and gives it back, so Streamlit's short-lived script threads do not each keep
+    a server connection open. The pool checks a connection before lending it and replaces broken ones.
     """
 
     dialect = "postgres"
@@ -412,7 +414,13 @@ class PostgresStore(_SQLStore):
             raise StoreError("GENAI_LAB_DATABASE_URL points to PostgreSQL, but the psycopg package is not installed: "
                              "run `pip install -r requirements.txt`, or unset GENAI_LAB_DATABASE_URL to use a local "
                              "SQLite file.") from exc
-        self._pg, self._dict_row = psycopg, dict_row
+        try:
+            from psycopg_pool import ConnectionPool, PoolTimeout
+        except ImportError as exc:
+            raise StoreError("GENAI_LAB_DATABASE_URL points to PostgreSQL, but the psycopg-pool package is not "
+                             "installed: run `pip install -r requirements.txt`, or unset GENAI_LAB_DATABASE_URL to "
+                             "use a local SQLite file.") from exc
+        self._pg, self._dict_row, self._pool_timeout = psycopg, dict_row, PoolTimeout
         self._integrity_error = psycopg.IntegrityError
         self.url = url
         self.connect_timeout_s = connect_timeout_s
@@ -426,11 +434,17 @@ class PostgresStore(_SQLStore):
         # For messages: never show the password.
         self.description = (f"{info.get('user') or 'default user'}@{info.get('host') or 'localhost'}:"
                             f"{info.get('port') or 5432}/{info.get('dbname') or info.get('user') or ''}")
-        self._idle: list = []
-        self._idle_lock = threading.Lock()
-        self._slots = threading.BoundedSemaphore(max_connections)
-        self._closed = False
-        self.migrate()
+        self._connect().close()     # fail fast, with the server's own reason, when it cannot be reached
+        self._pool = ConnectionPool(
+            url, min_size=1, max_size=max_connections, timeout=wait_s, open=True, name="genai-lab",
+            kwargs={"autocommit": True, "row_factory": dict_row, "connect_timeout": connect_timeout_s,
+                    "application_name": "genai-lab"},
+            check=ConnectionPool.check_connection)
+        try:
+            self.migrate()
+        except BaseException:
+            self._pool.close()
+            raise
 
     def _where(self) -> str:
         return f"the PostgreSQL database {self.description}"
@@ -447,36 +461,19 @@ class PostgresStore(_SQLStore):
                              "right, or unset GENAI_LAB_DATABASE_URL to use a local SQLite file.") from exc
 
     @contextmanager
-    def _connection(self, fresh: bool = False):
-        """Borrow a connection; non-integrity database errors become StoreError (a clear message, no traceback)."""
-        if not self._slots.acquire(timeout=self.wait_s):
-            raise StoreError(f"all {self.max_connections} connections to {self._where()} stayed busy for "
-                             f"{self.wait_s:.0f} s")
-        conn = None
+    def _connection(self):
+        """Borrow a connection from the pool; non-integrity database errors become StoreError (a clear message,
+        no traceback). The pool rolls back what a failed block left open and replaces broken connections."""
         try:
-            with self._idle_lock:
-                while self._idle and not fresh:
-                    candidate = self._idle.pop()
-                    if not candidate.closed:
-                        conn = candidate
-                        break
-            conn = conn or self._connect()
-            try:
+            with self._pool.connection() as conn:
                 yield conn
-            except self._integrity_error:
-                raise
-            except self._pg.Error as exc:
-                raise StoreError(f"{self._where()} failed: {str(exc).strip().splitlines()[0]}") from exc
-        finally:
-            if conn is not None:
-                healthy = (not conn.closed and not self._closed
-                           and conn.info.transaction_status == self._pg.pq.TransactionStatus.IDLE)
-                if healthy:
-                    with self._idle_lock:
-                        self._idle.append(conn)
-                else:
-                    conn.close()
-            self._slots.release()
+        except self._integrity_error:
+            raise
+        except self._pool_timeout as exc:
+            raise StoreError(f"no connection to {self._where()} within {self.wait_s:g} s: all "
+                             f"{self.max_connections} were busy, or the server cannot be reached") from exc
+        except self._pg.Error as exc:
+            raise StoreError(f"{self._where()} failed: {str(exc).strip().splitlines()[0]}") from exc
 
     @contextmanager
     def _write(self):
@@ -488,18 +485,19 @@ class PostgresStore(_SQLStore):
             with self._connection() as conn:
                 return _QmarkToPyformat(conn).execute(sql, args).fetchall()
         except StoreError as exc:
-            # An idle connection may have died with a server restart: a read is safe to retry once, fresh.
-            if not isinstance(exc.__cause__, self._pg.OperationalError):
+            # A connection may die between the pool's check and the query (a server restart): the pool drops it,
+            # and a read is safe to retry once on another.
+            if not isinstance(exc.__cause__, self._pg.OperationalError) or isinstance(exc.__cause__, self._pool_timeout):
                 raise
-            with self._connection(fresh=True) as conn:
+            with self._connection() as conn:
                 return _QmarkToPyformat(conn).execute(sql, args).fetchall()
 
+    def pool_size(self) -> int:
+        """Connections the pool holds now, lent or idle (never above max_connections)."""
+        return self._pool.get_stats()["pool_size"]
+
     def close(self) -> None:
-        self._closed = True
-        with self._idle_lock:
-            idle, self._idle = self._idle, []
-        for conn in idle:
-            conn.close()
+        self._pool.close()
 
 
 def database_url(env: dict[str, str] | None = None) -> str:

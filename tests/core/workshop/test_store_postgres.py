@@ -15,6 +15,7 @@ from core.workshop.store import MIGRATIONS, SCHEMA_VERSION, AlreadyExists, Postg
 from core.workshop.workshop import Workshop
 
 psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed (pip install -r requirements.txt)")
+ConnectionPool = pytest.importorskip("psycopg_pool", reason="psycopg-pool is not installed").ConnectionPool
 
 
 def raw(url: str, *statements: str) -> None:
@@ -143,7 +144,19 @@ def test_the_pool_keeps_few_connections(store_pg):
     for t in threads:
         t.join()
     assert len(store_pg.participants("ABCDE")) == 60
-    assert len(store_pg._idle) <= store_pg.max_connections
+    assert isinstance(store_pg._pool, ConnectionPool)
+    assert 1 <= store_pg.pool_size() <= store_pg.max_connections
+
+
+def test_a_busy_pool_gives_a_clear_message(postgres_url):
+    s = PostgresStore(postgres_url, max_connections=1, wait_s=0.3)
+    try:
+        with s._connection():                 # the only connection is lent out
+            with pytest.raises(StoreError, match="no connection to the PostgreSQL database .* within 0.3 s"):
+                s.attempts()
+        assert s.attempts() == []             # given back, it serves again
+    finally:
+        s.close()
 
 
 def test_a_workshop_runs_on_postgres(store_pg):
