@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components.common import cache as app_cache
+from components.common import errors
 
 # Material icons render everywhere (emoji need a colour-emoji font on the machine showing the page).
 _STATE_ICON = {"ready": ":green[:material/check_circle:]", "loading": ":orange[:material/hourglass_top:]",
@@ -23,7 +24,7 @@ def load_with_progress(service, name: str, kind: str) -> bool:
         service.load(name, kind, progress=lambda fraction, message: bar.progress(min(max(fraction, 0.0), 1.0), text=message))
     except Exception as exc:
         bar.empty()
-        st.error(f"Could not load {name}: {exc}")
+        errors.show(f"Could not load {name}", exc)
         return False
     bar.empty()
     return True

@@ -142,3 +142,24 @@ def test_quantization_prompt_bad_input(prompt):
     assert not at.exception
     shown = " ".join(x.value for x in list(at.info) + list(at.warning))
     assert ("Type a prompt" in shown) if not prompt else ("only the first 500" in shown)
+
+
+def test_encoder_decoder_kv_cache_keeps_cross_attention_and_head_width():
+    from core.labs.compute_quantization import memory as mem
+    model = next((m for m in mem.known_models() if m.kv_shape is not None and m.kv_shape.cross_attention), None)
+    if model is None:
+        pytest.skip("no encoder-decoder model with a known shape is shipped")
+    at = open_page()
+    option = next(o for o in at.selectbox(key="memcalc_model").options if o.startswith(model.name))
+    at.selectbox(key="memcalc_model").select(option).run()
+    at.toggle(key="memcalc_kv").set_value(True).run()
+    shape = model.kv_shape
+    assert at.toggle(key="memcalc_cross").value is True
+    assert at.number_input(key="memcalc_layers").value == shape.layers
+    assert at.number_input(key="memcalc_headdim").value == shape.head_dim
+    # Turning cross-attention off shrinks the total: the toggle reaches the estimate.
+    at.radio(key="memcalc_precision").set_value("FP32").run()
+    with_cross = metric(at, "Total at FP32")
+    at.toggle(key="memcalc_cross").set_value(False).run()
+    assert metric(at, "Total at FP32") != with_cross
+    assert not at.exception

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.pages import apptest
+from tests.pages import apptest, stubs
 
 pytestmark = pytest.mark.model
 
@@ -145,7 +145,8 @@ def test_generation_stop_sequence_hit_and_n_samples():
 
 
 @pytest.mark.parametrize("prompt, message", [("", "Type a prompt"), ("word " * 8500, "more than the 8,192-token window")])
-def test_sampling_lab_bad_prompts(prompt, message):
+def test_sampling_lab_bad_prompts(prompt, message, monkeypatch):
+    stubs.flat_next_token_logits(monkeypatch)   # the message is the point, not an 8,192-token forward pass (~30 s)
     at = open_page(INFERENCE)
     at.text_area(key="sampling_prompt").input(prompt).run()
     assert any(message in e.value for e in list(ok(at).info) + list(at.warning)), message

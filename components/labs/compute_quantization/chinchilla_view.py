@@ -6,6 +6,7 @@ import math
 import plotly.graph_objects as go
 import streamlit as st
 
+from components.common.text import literal
 from core.labs.compute_quantization import compute as cp
 from core.labs.compute_quantization import memory as mem
 
@@ -31,7 +32,7 @@ def _count(label: str, default: str, key: str, help: str = "") -> float | None:
     try:
         return mem.parse_parameter_count(text)
     except mem.InputError as exc:
-        st.info(f"{label}: {exc}.")
+        st.info(f"{label}: {literal(exc)}.")   # the message quotes what was typed
         return None
 
 
@@ -99,7 +100,7 @@ def show_chinchilla(key: str = "chinchilla") -> None:
         budget = float(text.strip().replace(",", ""))
         plan = cp.chinchilla_plan(budget * (cp.PETAFLOP_S_DAY if unit == "petaflop/s-days" else 1))
     except (ValueError, mem.InputError) as exc:
-        st.info(f"Enter a compute budget above 0, like 3640 petaflop/s-days or 3.15e23 FLOPs ({exc}).")
+        st.info(f"Enter a compute budget above 0, like 3640 petaflop/s-days or 3.15e23 FLOPs ({literal(exc)}).")
         plan = None
     if plan:
         m1, m2, m3 = st.columns(3)

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import streamlit as st
 
+from components.common.text import literal
 from core.labs.compute_quantization import floats
 
 SIGN, EXPONENT, FRACTION = "#ef9a9a", "#a5d6a7", "#90caf9"   # sign red, exponent green, fraction blue
@@ -66,7 +67,7 @@ def show(key: str = "floats") -> None:
     try:
         value = floats.parse_number(text)
     except ValueError as exc:
-        st.info(f"{exc}.")
+        st.info(f"{literal(exc)}.")   # the message quotes what was typed
         return
     if math.isinf(value) and "inf" not in text.lower():
         st.warning("That is beyond even a 64-bit float (about 1.8 × 10³⁰⁸), so Python already reads it as infinity.")
@@ -108,8 +109,8 @@ def _int8(value: float, key: str) -> None:
     except ValueError as exc:
         st.info(f"{exc}.")
         return
-    st.html(bits_html("INT8 — 8 bits, 1 byte (two's complement)",
-                      [("sign", enc.bits[0], SIGN), ("value 7 bits", enc.bits[1:], FRACTION)]))
+    st.html(bits_html("INT8 — 8 bits, 1 byte (two's complement: the top bit counts −128, the others add 64 … 1)",
+                      [("worth −128", enc.bits[0], SIGN), ("worth 64 32 16 8 4 2 1", enc.bits[1:], FRACTION)]))
     st.markdown(f"q = round({_fmt(value)} ÷ {enc.scale:.6g})" + (f" + {enc.zero_point}" if enc.zero_point else "") +
                 f" = **{enc.q}** · stored value ({enc.q} − {enc.zero_point}) × {enc.scale:.6g} = "
                 f"**{enc.stored:.6g}** · error {enc.error:+.3g}")

@@ -5,6 +5,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from components.common import cache as app_cache
+from components.common import errors
+from components.common.text import literal
 from core.labs.compute_quantization import memory as mem
 from components.labs.compute_quantization import cache
 
@@ -18,7 +20,8 @@ def _known_models(key: str) -> list[mem.KnownModel]:
     try:
         with st.spinner("Counting the parameters of well-known models from their shipped configs…"):
             return cache.memory_known_models()
-    except Exception as exc:   # shipped configs broken: the free input still works
+    except Exception as exc:   # shipped configs broken: the free input still works (a caption, not an error)
+        errors.log.error("Known models could not be read", exc_info=exc)
         st.caption(f"Known models could not be read ({exc}); type a parameter count instead.")
         return []
 
@@ -41,7 +44,7 @@ def _pick_model(key: str, default_text: str = "1B", default_model: str = FREE):
     try:
         n = mem.parse_parameter_count(text)
     except mem.InputError as exc:
-        st.info(f"{exc}.")
+        st.info(f"{literal(exc)}.")   # the message quotes what was typed
         return None, None, ""
     st.caption(f"{n:,.0f} parameters")
     return n, None, mem.format_count(n)
@@ -70,8 +73,15 @@ def _kv_shape(key: str, model: mem.KnownModel | None) -> tuple[mem.KvCacheShape 
         heads = c3.number_input("Heads", 1, 1000, shape.heads if shape else 32, key=f"{key}_heads")
         kv = c4.number_input("Key/value heads", 1, 1000, shape.kv_heads if shape else 32, key=f"{key}_kvheads",
                              help="Grouped-query attention shares each key/value head among several query heads.")
+        c5, c6 = st.columns(2)
+        head_dim = c5.number_input("Head width (0 = hidden size ÷ heads)", 0, 100_000, shape.head_dim if shape else 0,
+                                   key=f"{key}_headdim",
+                                   help="Some models (T5's d_kv) give each head a width other than hidden ÷ heads.")
+        cross = c6.toggle("Encoder-decoder (decoder layers also cache the encoder's keys and values)",
+                          value=shape.cross_attention if shape else False, key=f"{key}_cross")
     try:
-        return mem.KvCacheShape(int(layers), int(hidden), int(heads), int(kv)), int(context), int(batch)
+        return (mem.KvCacheShape(int(layers), int(hidden), int(heads), int(kv), head_dim=int(head_dim),
+                                 cross_attention=bool(cross)), int(context), int(batch))
     except mem.InputError as exc:
         st.info(f"KV cache left out: {exc}.")
         return None, int(context), int(batch)
@@ -159,7 +169,9 @@ def show(key: str = "memcalc") -> None:
 def show_multi_gpu(key: str = "multigpu") -> None:
     st.markdown("#### Try it: splitting training over several GPUs")
     st.markdown("Data parallelism gives every GPU a full copy of the weights, gradients and optimizer states and "
-                "splits only the batch — so a model that does not fit one GPU never fits this way. Sharding "
+                "splits only the batch — so those copies must fit on each GPU; only the activations shrink as "
+                "each GPU's share of the batch gets smaller. If the weights, gradients and optimizer states alone "
+                "overflow one GPU, no number of GPUs helps. Sharding "
                 "(ZeRO stages 1–3, or PyTorch's FSDP) splits the optimizer states, then the gradients, then the "
                 "weights themselves, so each GPU holds only its slice. The bars are what one GPU holds.")
     c1, c2 = st.columns(2)

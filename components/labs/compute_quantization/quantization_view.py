@@ -1,12 +1,12 @@
 """Live quantization of the bundled decoder, and measured vs estimated memory."""
 from __future__ import annotations
 
-import html
-
 import plotly.graph_objects as go
 import streamlit as st
 
 from components.common import cache as app_cache
+from components.common import errors, guard
+from components.common.text import literal
 from core.labs.compute_quantization import memory as mem
 from core.labs.compute_quantization import quantization as qz
 from components.labs.compute_quantization import cache
@@ -23,15 +23,15 @@ def _quantized(scheme: str, group_size: int):
     except qz.MemoryShortError as exc:
         st.warning(str(exc))
     except Exception as exc:
-        st.error(f"{scheme} quantization failed: {type(exc).__name__}: {exc}")
+        errors.show(f"{scheme} quantization failed", exc)
     return None
 
 
 def _run(service, schemes: list[str], group_size: int, prompt: str, new_tokens: int) -> dict:
     """Quantize (cached), then measure every scheme against FP32 on the fixed text and on the prompt."""
-    text_ids = tuple(service.decoder_encode(qz.FIXED_TEXT))
-    prompt_ids = service.decoder_encode(prompt, chat=True)
-    stop = service.decoder_stop_ids()
+    text_ids = tuple(service.encode_ids(qz.FIXED_TEXT))
+    prompt_ids = service.chat_ids([{"role": "user", "content": prompt}])
+    stop = service.stop_token_ids()
     ref_text = cache.fp32_logits(text_ids)
     ref_gen = cache.fp32_greedy(tuple(prompt_ids), new_tokens, tuple(sorted(stop)))
     # The prompt metric runs on prompt + FP32's answer, so every scheme sees the same tokens.
@@ -43,7 +43,7 @@ def _run(service, schemes: list[str], group_size: int, prompt: str, new_tokens: 
              "KL (fixed text)": 0.0, "top-1 (fixed text)": 1.0, "perplexity": qz.compare_logits(
                  ref_text.logits, ref_text.logits, list(text_ids)).perplexity,
              "KL (your prompt)": 0.0, "top-1 (your prompt)": 1.0}]
-    answers = {"FP32": service.decoder_decode(ref_gen.ids)}
+    answers = {"FP32": service.decode_ids(ref_gen.ids)}
     notes = {}
     progress = st.progress(0.0, text="Quantizing…")
     for i, scheme in enumerate(schemes):
@@ -60,7 +60,7 @@ def _run(service, schemes: list[str], group_size: int, prompt: str, new_tokens: 
                      "quantize s": q.seconds, "tok/s (fixed text)": fwd.tokens_per_second,
                      "gen tok/s": gen.tokens_per_second, "KL (fixed text)": a_text.kl, "top-1 (fixed text)": a_text.top1,
                      "perplexity": a_text.perplexity, "KL (your prompt)": a_prompt.kl, "top-1 (your prompt)": a_prompt.top1})
-        answers[scheme] = service.decoder_decode(gen.ids)
+        answers[scheme] = service.decode_ids(gen.ids)
         notes[scheme] = q.compute_note
     progress.empty()
     return {"rows": rows, "answers": answers, "notes": notes, "prompt": prompt, "group": group_size,
@@ -83,12 +83,10 @@ def show(key: str = "quant") -> None:
     with st.expander("What each precision means"):
         for s in ("FP32",) + qz.SCHEMES:
             st.markdown(f"- **{s}**: {qz.DESCRIPTIONS[s]}" + (f" (group size {group} chosen above)" if s == "INT4" else ""))
-    if not isinstance(prompt, str) or not prompt.strip():
-        st.info("Type a prompt above to compare the answers.")
+    prompt = guard.usable_text(prompt, "Type a prompt above to compare the answers.", MAX_PROMPT_CHARS,
+                               what="Your prompt")
+    if prompt is None:
         return
-    if len(prompt) > MAX_PROMPT_CHARS:
-        st.warning(f"Your prompt has {len(prompt):,} characters; only the first {MAX_PROMPT_CHARS:,} are used.")
-        prompt = prompt[:MAX_PROMPT_CHARS]
     if not schemes:
         st.info("Pick at least one precision to compare.")
         return
@@ -101,7 +99,7 @@ def show(key: str = "quant") -> None:
                 service.load(kind="causal-lm")
             st.session_state[f"{key}_result"] = _run(service, list(schemes), int(group), prompt, int(new_tokens))
         except Exception as exc:
-            st.error(f"The comparison could not run: {type(exc).__name__}: {exc}")
+            errors.show("The comparison could not run", exc)
             return
     result = st.session_state.get(f"{key}_result")
     if not result:
@@ -138,7 +136,7 @@ def _draw(result: dict, key: str) -> None:
                       yaxis2=dict(title="KL divergence (nats)", overlaying="y", side="right", rangemode="tozero", tickformat=".2g"),
                       legend=dict(orientation="h", y=-0.2))
     st.plotly_chart(fig, key=f"{key}_chart", config={"displayModeBar": False})
-    st.markdown(f"**Greedy answers to:** {html.escape(result['prompt'])}")
+    st.markdown(f"**Greedy answers to:** {literal(result['prompt'])}")
     answers = result["answers"]
     cols = st.columns(len(answers))
     for col, (scheme, text) in zip(cols, answers.items()):
@@ -166,7 +164,7 @@ def show_measured(key: str = "measured") -> None:
             with st.spinner("Loading the model (first time only)…"):
                 status = service.load(kind="causal-lm")
         except Exception as exc:
-            st.error(f"The model could not load: {exc}")
+            errors.show("The model could not load", exc)
             return
         rows = [{"precision": "FP32", "estimate": mem.weights_bytes(status.parameters, "FP32"),
                  "measured": status.memory_bytes, "running copy": status.memory_bytes, "rss": 0, "cuda": 0}]

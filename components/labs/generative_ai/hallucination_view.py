@@ -7,6 +7,8 @@ import html
 import streamlit as st
 
 from components.common import cache as app_cache
+from components.common import errors, guard
+from components.common.text import literal
 
 MAX_QUESTION_CHARS = 1_000    # a longer question is cut (with a note)
 MAX_NEW_TOKENS = 60          # default answer length; the learner can choose 16-150
@@ -84,7 +86,7 @@ def _generate(service, question: str, temperature: float, seed: int, length: int
             placeholder.html(answer_html(tokens, streaming=True))
     except Exception as exc:
         placeholder.empty()
-        st.error(f"SmolLM2 could not answer: {exc}")
+        errors.show("SmolLM2 could not answer", exc)
         return None
     placeholder.empty()
     return {"question": question, "tokens": tokens, "stop": stream.result.stop_reason, "temperature": temperature,
@@ -102,7 +104,7 @@ def _summary(result: dict) -> None:
     c.metric("Tokens under 20 %", sum(p < 0.2 for p in probs))
     weakest = sorted((p, t) for t, p, _ in result["tokens"] if t.strip())[:5]
     if weakest:
-        st.caption("Least likely choices: " + " · ".join(f"“{t.strip()}” {p:.0%}" for p, t in weakest))
+        st.caption("Least likely choices: " + " · ".join(f"“{literal(t.strip())}” {p:.0%}" for p, t in weakest))
     if result["stop"] == "max_new_tokens":
         st.caption(f"The answer was cut at {result['length']} tokens (see “Longest answer”).")
 
@@ -123,12 +125,10 @@ def show(key: str = "hallucination") -> None:
     length = c.slider("Longest answer (tokens)", 16, 150, MAX_NEW_TOKENS, key=f"{key}_length")
     asked = st.button("Ask SmolLM2", key=f"{key}_ask", type="primary")
     if asked:
-        if not isinstance(question, str) or not question.strip():
-            st.info("Type a question first (or pick one above).")
+        question = guard.usable_text(question, "Type a question first (or pick one above).", MAX_QUESTION_CHARS,
+                                     what="Your question", used="sent")
+        if question is None:
             return
-        if len(question) > MAX_QUESTION_CHARS:
-            st.warning(f"Your question has {len(question):,} characters; only the first {MAX_QUESTION_CHARS:,} are sent.")
-            question = question[:MAX_QUESTION_CHARS]
         service = app_cache.model_service_or_none()
         if service is None:
             return

@@ -16,10 +16,11 @@ import streamlit as st
 from components.common import cache as app_cache
 from components.common.decoder import (DECODER_KEY, coloured_tokens_html, context_meter, current_decoder,
                                        TOKEN_STYLE, ensure_decoder, probability_colour)
-from components.common import errors
+from components.common import errors, guard
 from components.common.model_status import load_with_progress
 from core.serving.sampling import (SamplingSettings, cap_max_new_tokens, chart_rows, parse_stop_sequences,
                            repeated_token_share, step_rows, trace)
+from components.common.text import literal
 from core.serving.tokens import make_visible
 from components.labs.inference_configuration import cache
 
@@ -146,7 +147,9 @@ def _knobs(key: str) -> SamplingSettings | None:
              help="Keep the most likely tokens until their probabilities add up to p (0 keeps just the top one).")
     d, e, f = st.columns(3)
     d.slider("Repetition penalty (1 = off)", 0.5, 2.0, step=0.05, key=f"{key}_repetition_penalty",
-             help="transformers-style: divides the logit of every token already in the prompt or the path.")
+             help="transformers-style, for every token already in the prompt or the path: divides its logit by "
+                  "the penalty when the logit is positive, multiplies it when negative — so a penalty above 1 "
+                  "always makes the token less likely.")
     e.slider("Frequency penalty", -2.0, 2.0, step=0.1, key=f"{key}_frequency_penalty",
              help="OpenAI-style: subtracts penalty × count for each generated token already used.")
     f.slider("Presence penalty", -2.0, 2.0, step=0.1, key=f"{key}_presence_penalty",
@@ -189,12 +192,10 @@ def show_lab(key: str = "sampling") -> None:
                 f"The steps always run in this order: **{ORDER}**.")
     st.session_state.setdefault(f"{key}_prompt", DEFAULT_PROMPT)
     prompt = st.text_area("Prompt (sent as a chat message)", key=f"{key}_prompt", height=80)
-    if not isinstance(prompt, str) or not prompt.strip():
-        st.info("Type a prompt above to see the model's next-token probabilities.")
+    prompt = guard.usable_text(prompt, "Type a prompt above to see the model's next-token probabilities.",
+                               MAX_PROMPT_CHARS, what="The prompt", keep="last")
+    if prompt is None:
         return
-    if len(prompt) > MAX_PROMPT_CHARS:
-        st.warning(f"The prompt has {len(prompt):,} characters; only the last {MAX_PROMPT_CHARS:,} are used.")
-        prompt = prompt[-MAX_PROMPT_CHARS:]
     settings = _knobs(key)
     n_bars = st.slider("Tokens to show", 5, 30, 12, key=f"{key}_bars")
     service = app_cache.model_service_or_none()
@@ -257,7 +258,7 @@ def _step_through(service, model: str, key: str, t, path: list[dict]) -> None:
     cols = st.columns(max(len(candidates), 1))
     for col, tid, text in zip(cols, candidates, cand_texts):
         entry = {"id": tid, "text": text, "prob": float(t.base.probs[tid]), "how": "picked"}
-        col.button(f"{make_visible(text) or '∅'}", key=f"{key}_pick_{tid}", on_click=_append, args=(key, entry),
+        col.button(literal(make_visible(text)) or "∅", key=f"{key}_pick_{tid}", on_click=_append, args=(key, entry),
                    help=f"token id {tid} · {float(probs[tid]):.1%} after your settings", width="stretch")
     greedy_id = int(probs.argmax())
     g, smp, rew, br, clr = st.columns(5)
@@ -287,7 +288,7 @@ def _step_through(service, model: str, key: str, t, path: list[dict]) -> None:
     branches = st.session_state.get(f"{key}_branches", [])
     for i, branch in enumerate(branches):
         x, y = st.columns([5, 1])
-        x.markdown(f"Branch {i + 1}: `{make_visible(''.join(p['text'] for p in branch))[:200]}`")
+        x.markdown(f"Branch {i + 1}: {literal(make_visible(''.join(p['text'] for p in branch)), 200)}")
         y.button("Go back to it", key=f"{key}_go_{i}", on_click=_go_branch, args=(key, i))
 
 
@@ -313,17 +314,16 @@ def show_generation(key: str = "generation", lab_key: str = "sampling") -> None:
     st.markdown("The answer streams in token by token, each coloured by the probability the model gave it (green "
                 "= likely, red = a long shot that sampling picked). Stop sequences end the answer where they appear; "
                 "max new tokens is a hard cap; a fixed seed makes sampling repeat exactly.")
-    prompt = st.session_state.get(f"{lab_key}_prompt", DEFAULT_PROMPT)
-    if not isinstance(prompt, str) or not prompt.strip():
-        st.info("Type a prompt in the lab above first.")
+    prompt = guard.usable_text(st.session_state.get(f"{lab_key}_prompt", DEFAULT_PROMPT),
+                               "Type a prompt in the lab above first.", MAX_PROMPT_CHARS, keep="last", warn=False)
+    if prompt is None:
         return
-    prompt = prompt[-MAX_PROMPT_CHARS:]
     try:
         base = current_settings(lab_key, max_new_tokens=1)
     except ValueError as exc:
         st.warning(f"The lab's settings cannot be used: {exc}")
         return
-    st.caption(f"Prompt: “{prompt[:120]}{'…' if len(prompt) > 120 else ''}” · {_settings_summary(base)} "
+    st.caption(f"Prompt: “{literal(prompt, 120)}” · {_settings_summary(base)} "
                "(change them in the lab above)")
     a, b, c = st.columns([1, 1, 2])
     requested = a.number_input("Max new tokens", min_value=0, max_value=10_000_000, value=48, step=16,
@@ -406,7 +406,7 @@ def show_generation(key: str = "generation", lab_key: str = "sampling") -> None:
 def _explain_stop(result, stops: tuple[str, ...]) -> None:
     reason = result.stop_reason
     if reason == "stop_sequence":
-        st.success(f"Stopped at the stop sequence “{make_visible(result.stop_sequence)}” (marked in red); "
+        st.success(f"Stopped at the stop sequence “{literal(make_visible(result.stop_sequence))}” (marked in red); "
                    "the text from there on is not part of the answer.")
     elif reason == "max_new_tokens":
         st.info(f"Stopped because it reached the max new tokens limit ({result.max_new_tokens:,}): the answer may be "
@@ -417,4 +417,4 @@ def _explain_stop(result, stops: tuple[str, ...]) -> None:
         st.warning(f"Generation ended early: {reason}")
     if stops and reason != "stop_sequence":
         st.caption("None of your stop sequences appeared in this answer: "
-                   + ", ".join(f"“{make_visible(s)}”" for s in stops) + ".")
+                   + ", ".join(f"“{literal(make_visible(s))}”" for s in stops) + ".")

@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from components.common import cache as app_cache
+from components.common import errors, guard
 from core.labs.inside_transformer.attention_stats import STATISTICS, head_grid
 from core.serving.tokens import make_visible
 from components.labs.inside_transformer import cache
@@ -207,18 +208,15 @@ def show(key: str = "attention") -> None:
     generate = left.checkbox("Let SmolLM2 continue the text, and show attention over its own tokens too",
                              key=f"{key}_generate")
     new_tokens = right.slider("Tokens to generate", 1, 30, 12, key=f"{key}_new_tokens", disabled=not generate)
-    if not isinstance(text, str) or not text.strip():
-        st.info("Type some text above to see its attention maps.")
+    text = guard.usable_text(text, "Type some text above to see its attention maps.", MAX_CHARS)
+    if text is None:
         return
-    if len(text) > MAX_CHARS:
-        st.warning(f"Your text has {len(text):,} characters; only the first {MAX_CHARS:,} are used.")
-        text = text[:MAX_CHARS]
     if app_cache.model_service_or_none() is None:
         return
     try:
         atts, generated_from = _compute(key, text, generate, new_tokens)
     except Exception as exc:
-        st.error(f"The attention maps could not be computed: {exc}")
+        errors.show("The attention maps could not be computed", exc)
         return
     for model, att in atts.items():
         if att.truncated_from:

@@ -9,6 +9,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from components.common import cache as app_cache
+from components.common import errors, guard
+from components.common.text import literal
 from core.labs.inside_transformer.embeddings import (MAX_SENTENCES, cosine_matrix, duplicates, format_sentence_lines, min_points_for,
                              parse_sentence_lines, pca, search)
 from core.serving.tokens import make_visible
@@ -67,17 +69,14 @@ def _token_part(service, key: str) -> None:
                "numbers of each row for your text: red is positive, blue negative.")
     st.session_state.setdefault(f"{key}_text", "The king and the queen ate pizza in Paris.")
     text = st.text_input("Text to embed", key=f"{key}_text", max_chars=None)
-    if not isinstance(text, str) or not text.strip():
-        st.info("Type a few words above to see their token vectors.")
+    text = guard.usable_text(text, "Type a few words above to see their token vectors.", MAX_CHARS)
+    if text is None:
         return
-    if len(text) > MAX_CHARS:
-        st.warning(f"Your text has {len(text):,} characters; only the first {MAX_CHARS:,} are used.")
-        text = text[:MAX_CHARS]
     try:
         with st.spinner("Loading SmolLM2 (about 15 s the first time)…"):
             emb = cache.token_embeddings(text, MAX_TOKENS)
     except Exception as exc:
-        st.error(f"SmolLM2 could not embed this text: {exc}")
+        errors.show("SmolLM2 could not embed this text", exc)
         return
     if emb.truncated_from:
         st.warning(f"Your text has {emb.truncated_from:,} tokens; the first {MAX_TOKENS} are drawn.")
@@ -103,17 +102,17 @@ def _token_part(service, key: str) -> None:
         try:
             toks = service.tokenize(word[:200]).tokens
         except Exception as exc:
-            st.error(f"This word could not be tokenized: {exc}")
+            errors.show("This word could not be tokenized", exc)
             return
         if toks:
             token_id, token_text = toks[0].id, toks[0].text
             if len(toks) > 1:
-                left.caption(f"“{make_visible(word[:200])}” is {len(toks)} tokens; showing the first, "
-                             f"“{make_visible(token_text)}”.")
+                left.caption(f"“{literal(make_visible(word[:200]))}” is {len(toks)} tokens; showing the first, "
+                             f"“{literal(make_visible(token_text))}”.")
     try:
         hits = cache.nearest_tokens(int(token_id), int(n))
     except Exception as exc:
-        st.error(f"The neighbours could not be computed: {exc}")
+        errors.show("The neighbours could not be computed", exc)
         return
     with right:
         st.plotly_chart(neighbours_chart(token_text, hits), key=f"{key}_neighbours")
@@ -202,11 +201,11 @@ def _sentence_part(key: str) -> None:
         with st.spinner("Embedding the sentences with MiniLM…"):
             vectors = cache.sentence_embeddings(tuple(sentences))
     except Exception as exc:
-        st.error(f"MiniLM could not embed these sentences: {exc}")
+        errors.show("MiniLM could not embed these sentences", exc)
         return
     dup = duplicates(sentences)
     if dup:
-        st.warning(f"{len(dup)} sentence(s) appear more than once (e.g. “{_short(dup[0], 60)}”). Identical text "
+        st.warning(f"{len(dup)} sentence(s) appear more than once (e.g. “{literal(dup[0], 60)}”). Identical text "
                    "gives an identical vector: similarity 1.00 and the same point in the pictures.")
     if len(pairs) == 1:
         st.info("Only one sentence: add more lines to compare it with something.")
@@ -232,10 +231,11 @@ def _sentence_part(key: str) -> None:
     with search_tab:
         st.session_state.setdefault(f"{key}_query", "Which sentences are about pets?")
         query = st.text_input("Search the sentences by meaning", key=f"{key}_query")
-        if not isinstance(query, str) or not query.strip():
-            st.info("Type a question or a few words to rank the sentences by meaning.")
+        query = guard.usable_text(query, "Type a question or a few words to rank the sentences by meaning.",
+                                  MAX_SENTENCE_CHARS, warn=False)
+        if query is None:
             return
-        q = cache.sentence_embeddings((query[:MAX_SENTENCE_CHARS],))[0]
+        q = cache.sentence_embeddings((query,))[0]
         hits = search(q, vectors)
         st.dataframe(
             [{"rank": r + 1, "similarity": round(h.score, 4), "sentence": sentences[h.index], "topic": pairs[h.index][0]}

@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components.common import cache as app_cache
+from components.common import errors, guard
 from components.common.token_chips import chips_html, token_rows
 
 MAX_CHARS = 200_000     # longer text is cut here (with a note) before tokenizing
@@ -32,7 +33,7 @@ def _one_side(service, text: str, kind: str, heading: str, key: str) -> None:
         with st.spinner("Loading the tokenizer…"):
             tokenization = service.tokenize(text, kind=kind)
     except Exception as exc:  # a broken model package must not take the page down
-        st.error(f"This tokenizer could not run: {exc}")
+        errors.show("This tokenizer could not run", exc)
         return
     st.caption(f"{tokenization.algorithm} · vocabulary of {len(service.tokenizer(kind=kind)):,} tokens")
     a, b, c = st.columns(3)
@@ -62,12 +63,11 @@ def show(key: str = "tokenizer") -> None:
                  on_change=_on_example, args=(key,))
     text = st.text_area("Your text", key=f"{key}_text", height=110,
                         help="Anything goes: other languages, emoji, code, HTML. Hover a token to see its id.")
-    if not isinstance(text, str) or not text:
-        st.info("Type some text above to see it split into tokens.")
+    # Whitespace alone is still text to split: the tokenizers have tokens for it.
+    text = guard.usable_text(text, "Type some text above to see it split into tokens.", MAX_CHARS, used="tokenized",
+                             allow_blank=True)
+    if text is None:
         return
-    if len(text) > MAX_CHARS:
-        st.warning(f"Your text has {len(text):,} characters; only the first {MAX_CHARS:,} are tokenized.")
-        text = text[:MAX_CHARS]
     st.caption("Whitespace is made visible: · is a space, ↵ a line break, ⇥ a tab; <F0><9F> are bytes of a "
                "character split over several tokens; ⟨U+200D⟩ is an invisible character.")
     service = app_cache.model_service_or_none()

@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from components.common import cache as app_cache
+from components.common import errors, guard
 from core.labs.model_cards_architectures import architectures as arch
 from core.serving.tokens import make_visible
 from components.labs.model_cards_architectures import cache
@@ -65,13 +66,7 @@ def heatmap(matrix: np.ndarray, rows: list[str], cols: list[str], title: str, co
 
 
 def _clean_text(value, empty_message: str) -> str | None:
-    if not isinstance(value, str) or not value.strip():
-        st.info(empty_message)
-        return None
-    if len(value) > MAX_CHARS:
-        st.warning(f"Your text has {len(value):,} characters; only the first {MAX_CHARS:,} are used here.")
-        value = value[:MAX_CHARS]
-    return value
+    return guard.usable_text(value, empty_message, MAX_CHARS, used="used here")
 
 
 def _model_ready(service, kind: str, key: str, what: str) -> bool:
@@ -97,7 +92,7 @@ def _real_mask(service, text: str, kind: str, key: str, title: str) -> None:
         with st.spinner("Running the model…"):
             tokens, mean, cut = cache.arch_mean_attention(text, kind, MASK_TOKENS)
     except Exception as exc:
-        st.error(f"The model could not run on this text: {exc}")
+        errors.show("The model could not run on this text", exc)
         return
     labels = [_label(t) for t in tokens]
     # Most heads pour much of their attention onto the first token; capping the colour scale at the 90th
@@ -197,7 +192,7 @@ def show_parameters(key: str = "arch_params") -> None:
         with st.spinner("Building the models on the meta device…"):
             breakdowns = cache.arch_breakdowns()
     except Exception as exc:
-        st.error(f"The parameter counts could not be computed: {exc}")
+        errors.show("The parameter counts could not be computed", exc)
         return
     st.dataframe(breakdown_rows(breakdowns), hide_index=True, key=f"{key}_table", column_config={
         "parameters": st.column_config.NumberColumn("parameters", format="localized"),
@@ -243,7 +238,7 @@ def _causal(key: str) -> None:
         with st.spinner("SmolLM2 is reading your text…"):
             n_tokens, top = cache.arch_next_tokens(prefix, n)
     except Exception as exc:
-        st.error(f"SmolLM2 could not run on this text: {exc}")
+        errors.show("SmolLM2 could not run on this text", exc)
         return
     labels = [f"{i + 1}. {_label(t, 20)}" for i, (_, t, _) in enumerate(top)]
     fig = go.Figure(go.Bar(x=[p for _, _, p in top], y=labels, orientation="h", marker_color="#4C78A8",
@@ -281,7 +276,7 @@ def _masked(key: str) -> None:
         st.info(f"Nothing to mask here: {exc}.")
         return
     except Exception as exc:
-        st.error(f"The encoder's tokenizer could not run: {exc}")
+        errors.show("The encoder's tokenizer could not run", exc)
         return
     if tokenization.n_tokens > window:
         st.caption(f"Only the first {window} tokens are used: the encoder reads at most that many.")

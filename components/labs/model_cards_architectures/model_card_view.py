@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components.common import cache as app_cache
+from components.common import errors
 from core.labs.model_cards_architectures.model_card import HEADINGS, ModelCard, card_markdown
 from components.labs.model_cards_architectures import cache
 
@@ -50,7 +51,7 @@ def show(key: str = "model_cards") -> None:
                 with st.spinner("Reading the shipped files…"):
                     card = cache.model_card(spec.name, status.memory_bytes)
             except Exception as exc:
-                st.error(f"The card for {spec.label} could not be built: {exc}")
+                errors.show(f"The card for {spec.label} could not be built", exc)
                 continue
             role = "decoder-only · generates text" if spec.kind == "causal-lm" else "encoder-only · sentence vectors"
             st.markdown(f"**{card.model}** — {role}")

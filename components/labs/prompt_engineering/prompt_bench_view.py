@@ -6,6 +6,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from components.common import cache as app_cache
+from components.common import errors
 from components.common.decoder import current_decoder, ensure_decoder
 from core.labs.prompt_engineering.prompting import ALL_SETTINGS, BenchSetting, BenchSummary
 from components.labs.prompt_engineering import cache
@@ -57,7 +58,7 @@ def show(key: str = "prompt_bench") -> None:
     try:
         data = cache.bench_set(set_name)
     except Exception as exc:
-        st.error(f"The set could not be loaded: {exc}")
+        errors.show("The set could not be loaded", exc)
         return
     total = len(data["items"])
     n = st.slider("Items to run (the first n of the set)", 1, total, min(4, total), key=f"{key}_n")
@@ -85,7 +86,7 @@ def show(key: str = "prompt_bench") -> None:
                 try:
                     summary.rows.append(cache.bench_row(set_name, task_id, i, setting.shots, setting.cot, model))
                 except Exception as exc:   # one broken answer must not lose the whole run
-                    st.warning(f"Item {i + 1} under {setting.label} failed: {exc}")
+                    errors.show(f"Item {i + 1} under {setting.label} failed", exc, "warning")
                 done += 1
                 bar.progress(done / (n * len(settings)), text=f"{setting.label}: item {i + 1} of {n}")
             summaries.append(summary)

@@ -6,7 +6,8 @@ import streamlit as st
 
 from components.common import cache as app_cache
 from components.common.decoder import coloured_tokens_html, context_meter, current_decoder, ensure_decoder
-from components.common import errors
+from components.common import errors, guard
+from components.common.text import literal
 from core.labs.prompt_engineering.prompting import MAX_INPUT_CHARS, SHOTS, Example, build_prompt, grade
 from core.serving.sampling import SamplingSettings
 from components.labs.prompt_engineering import cache
@@ -57,7 +58,7 @@ def _show_result(out: dict, task, placeholder, caption_slot) -> None:
     caption = f"{out['n']} token{'s' if out['n'] != 1 else ''} in {out['seconds']:.1f} s · prompt {out['prompt_tokens']:,} tokens"
     if out.get("expected"):
         got, right = grade(task, out["text"], out["expected"])
-        caption += f" · extracted answer: {got or 'none found'} " + ("✓" if right else "✗")
+        caption += f" · extracted answer: {literal(got) if got else 'none found'} " + ("✓" if right else "✗")
     if out["stop"] == "max_new_tokens":
         caption += " · cut at the token limit"
     if out["dropped"]:
@@ -74,7 +75,7 @@ def show(key: str = "prompt_builder") -> None:
     try:
         tasks = cache.prompt_tasks()
     except Exception as exc:  # a broken data file must not take the page down
-        st.error(f"The task presets could not be loaded: {exc}")
+        errors.show("The task presets could not be loaded", exc)
         return
     task_id = st.selectbox("Task", list(tasks), format_func=lambda t: tasks[t].name, key=f"{key}_task")
     task = tasks[task_id]
@@ -94,16 +95,15 @@ def show(key: str = "prompt_builder") -> None:
         if skipped:
             st.warning(f"{skipped} example(s) without both an input and an answer are left out.")
         st.caption("Tip: mislabel an example on purpose and watch the few-shot answer follow it.")
-    if not isinstance(query, str) or not query.strip():
-        st.info("Type an input above to build the prompt.")
+    query = guard.usable_text(query, "Type an input above to build the prompt.", MAX_INPUT_CHARS, what="Your input")
+    if query is None:
         return
-    if len(query) > MAX_INPUT_CHARS:
-        st.warning(f"Your input has {len(query):,} characters; only the first {MAX_INPUT_CHARS:,} are used.")
-        query = query[:MAX_INPUT_CHARS]
     wanted = SHOTS[shots]
     if wanted > len(examples):
         st.warning(f"{shots} needs {wanted} example(s); only {len(examples)} usable one(s) in the table.")
     prompt = build_prompt(task, query, examples[:wanted], cot)
+    # Each style's prompt, as it is built now: the comparison's answers belong to exactly these prompts.
+    prompts = {name: build_prompt(task, query, examples[:n], cot) for name, n in SHOTS.items()}
 
     service = app_cache.model_service_or_none()
     if service is None:
@@ -114,7 +114,7 @@ def show(key: str = "prompt_builder") -> None:
             sent = app_cache.chat_prompt_text((("user", prompt),), model)
             n_tokens = len(app_cache.chat_ids((("user", prompt),), model))
     except Exception as exc:
-        st.warning(f"The prompt could not be prepared: {exc}")
+        errors.show("The prompt could not be prepared", exc, "warning")
         return
     window = service.context_window_of(model)
     max_new = 96 if cot else task.max_new_tokens
@@ -135,28 +135,32 @@ def show(key: str = "prompt_builder") -> None:
     if run_one or run_all:
         if not ensure_decoder(service, model):
             return
+    # Saved answers are shown again only for exactly what was sent: the same messages to the same model with the
+    # same answer budget (editing an example, the input or the model makes them stale); the expected answer is
+    # the one typed now.
+    single_key = (model, (("user", prompt),), max_new)
     if run_one:
         slot, cap = st.empty(), st.empty()
         with errors.shown("The model could not answer"):
             out = _run(service, model, prompt, task, slot, cap, max_new)
-            st.session_state[f"{key}_single"] = (prompt, {**out, "expected": expected})
+            st.session_state[f"{key}_single"] = (single_key, out)
             _show_result({**out, "expected": expected}, task, slot, cap)
-    elif st.session_state.get(f"{key}_single", (None,))[0] == prompt:
-        _show_result(st.session_state[f"{key}_single"][1], task, st.empty(), st.empty())
-    if run_all or st.session_state.get(f"{key}_compare_prompt") == (task.id, query, cot):
+    elif st.session_state.get(f"{key}_single", (None,))[0] == single_key:
+        _show_result({**st.session_state[f"{key}_single"][1], "expected": expected}, task, st.empty(), st.empty())
+    compare_key = (model, tuple((name, (("user", p),)) for name, p in prompts.items()), max_new)
+    if run_all or st.session_state.get(f"{key}_compare_key") == compare_key:
         cols = st.columns(3)
         saved = st.session_state.get(f"{key}_compare_results", {}) if not run_all else {}
         for col, name in zip(cols, SHOTS):
             with col:
                 st.markdown(f"**{name}**")
-                p = build_prompt(task, query, examples[:SHOTS[name]], cot)
                 slot, cap = st.empty(), st.empty()
                 if run_all:
                     with errors.shown("The model could not answer"):
-                        saved[name] = {**_run(service, model, p, task, slot, cap, max_new), "expected": expected}
-                        _show_result(saved[name], task, slot, cap)
+                        saved[name] = _run(service, model, prompts[name], task, slot, cap, max_new)
+                        _show_result({**saved[name], "expected": expected}, task, slot, cap)
                 elif name in saved:
-                    _show_result(saved[name], task, slot, cap)
+                    _show_result({**saved[name], "expected": expected}, task, slot, cap)
         st.session_state[f"{key}_compare_results"] = saved
-        st.session_state[f"{key}_compare_prompt"] = (task.id, query, cot)
+        st.session_state[f"{key}_compare_key"] = compare_key
         st.caption("Colours show how sure the model was of each token (green = likely, red = unlikely).")
