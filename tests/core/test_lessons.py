@@ -53,3 +53,46 @@ def test_malformed_sections_file(tmp_path):
         load_sections(bad)
     with pytest.raises(LessonError):
         load_sections(tmp_path / "missing.yaml")
+
+
+# ---- issue 10: statements that would mislead a careful instructor -------------------------------------------
+
+def _lesson(section_id: str) -> str:
+    return lesson_text(next(s for s in load_sections() if s.id == section_id))
+
+
+def test_gsm8k_row_shows_the_source_values_not_the_decks_shifted_cells():
+    row = next(line for line in _lesson("evaluation-benchmarks").splitlines() if line.startswith("| **GSM8K**"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    # benchmark | Gemini Ultra | Gemini Pro | GPT-4 | GPT-3.5 | PaLM 2-L | Claude 2
+    assert [c.split("%")[0] for c in cells[1:]] == ["94.4", "86.5", "92.0", "57.1", "80.0", "88.0"]
+    assert "shifted" in _lesson("evaluation-benchmarks")
+
+
+def test_int8_is_twos_complement_not_sign_plus_seven_bits():
+    text = _lesson("compute-quantization")
+    assert "two's complement" in text and "sign bit plus 7 value bits store" not in text
+    assert "−128 to 127" in text
+
+
+def test_one_petaflop_s_day_in_a100s_matches_the_calculator():
+    from core.labs.compute_quantization.compute import chips_for_one_pfs_day
+    from core.labs.compute_quantization.memory import GPU_BY_NAME
+
+    a100 = chips_for_one_pfs_day(GPU_BY_NAME["NVIDIA A100 80 GB"].peak_tflops)
+    text = _lesson("compute-quantization")
+    assert f"≈ {a100:.1f} A100s" in text and "so 4 whole GPUs" in text
+    assert "you would need about 3." not in text
+
+
+def test_minilm_lineage_is_told_right():
+    from core.labs.model_cards_architectures.architectures import entry
+
+    text = _lesson("lifecycle-optimization")
+    for fact in ("UniLMv2", "every second layer", "MiniLM-L12", "1 billion sentence pairs", "contrastive"):
+        assert fact in text
+    assert "UniLMv2" in entry("all-MiniLM-L6-v2").objective
+
+
+def test_reward_model_loss_uses_the_natural_log():
+    assert "natural logarithm" in _lesson("rlhf")

@@ -237,6 +237,8 @@ def format_table() -> list[dict]:
              "bytes": f.bytes, "max": f.max_value, "smallest normal": f.smallest_normal,
              "smallest subnormal": f.smallest_subnormal, "decimal digits": round((f.fraction_bits + 1) * math.log10(2), 1)}
             for f in (FP32, FP16, BF16)]
-    rows.append({"type": "INT8", "bits": 8, "exponent": None, "fraction": 7, "bytes": 1, "max": 127.0,
+    # INT8 is a two's-complement whole number (-128..127): no exponent and no fraction bits (the deck's
+    # "7" in its fraction column would be sign + 7 value bits, i.e. -127..127).
+    rows.append({"type": "INT8", "bits": 8, "exponent": None, "fraction": None, "bytes": 1, "max": 127.0,
                  "smallest normal": None, "smallest subnormal": None, "decimal digits": None})
     return rows

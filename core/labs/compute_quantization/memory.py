@@ -132,31 +132,65 @@ def lora_bytes_per_param(precision: str = "FP32", trainable_fraction: float = 0.
 
 @dataclass(frozen=True)
 class KvCacheShape:
+    """The layers that keep a KV cache and the width of their keys and values.
+
+    For an encoder-decoder model (T5, BART) `layers` counts the *decoder* layers only: the encoder reads
+    the input once and keeps no cache. Each decoder layer caches its self-attention K/V, which grow by one
+    token per generated token, plus (cross_attention=True) the K/V it projects once from the encoder output.
+    """
     layers: int
     hidden_size: int
     heads: int
     kv_heads: int            # grouped-query attention keeps fewer key/value heads than query heads
+    head_dim: int = 0        # width of one head when it is not hidden_size / heads (T5's d_kv); 0 = hidden/heads
+    cross_attention: bool = False   # encoder-decoder: each decoder layer also caches K/V of the encoder output
 
     def __post_init__(self):
         for name in ("layers", "hidden_size", "heads", "kv_heads"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
                 raise InputError(f"{name.replace('_', ' ')} must be a whole number above 0")
+        if isinstance(self.head_dim, bool) or not isinstance(self.head_dim, int) or self.head_dim < 0:
+            raise InputError("head dimension must be a whole number ≥ 0")
         if self.kv_heads > self.heads:
             raise InputError("key/value heads cannot outnumber the attention heads")
 
     @property
     def kv_width(self) -> int:
         """Numbers stored per token per layer for K (and again for V)."""
+        if self.head_dim:
+            return self.head_dim * self.kv_heads
         return self.hidden_size * self.kv_heads // self.heads
 
 
-def kv_cache_bytes(shape: KvCacheShape, context_length: int, batch: int, bytes_per_value: float = 2.0) -> float:
-    """K and V for every layer, token and sequence: 2 × layers × batch × context × kv_width × bytes."""
-    for name, v in (("context length", context_length), ("batch", batch)):
-        if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
-            raise InputError(f"the {name} must be a whole number above 0")
-    return 2.0 * shape.layers * batch * context_length * shape.kv_width * bytes_per_value
+def _whole(name: str, v) -> None:
+    if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+        raise InputError(f"the {name} must be a whole number above 0")
+
+
+def kv_cache_parts(shape: KvCacheShape, context_length: int, batch: int, bytes_per_value: float = 2.0,
+                   source_length: int | None = None) -> dict[str, float]:
+    """Bytes of the self-attention cache and (encoder-decoder models) the cross-attention K/V.
+
+    self-attention: 2 (K and V) × layers × batch × context × kv_width × bytes — grows with every token.
+    cross-attention: 2 × decoder layers × batch × source tokens × kv_width × bytes — computed once from
+    the encoder output (source_length input tokens; defaults to context_length) and kept while generating.
+    """
+    _whole("context length", context_length)
+    _whole("batch", batch)
+    out = {"self-attention": 2.0 * shape.layers * batch * context_length * shape.kv_width * bytes_per_value}
+    if shape.cross_attention:
+        source = context_length if source_length is None else source_length
+        _whole("source length", source)
+        out["cross-attention"] = 2.0 * shape.layers * batch * source * shape.kv_width * bytes_per_value
+    return out
+
+
+def kv_cache_bytes(shape: KvCacheShape, context_length: int, batch: int, bytes_per_value: float = 2.0,
+                   source_length: int | None = None) -> float:
+    """K and V for every caching layer, token and sequence: 2 × layers × batch × context × kv_width × bytes
+    (+ the cross-attention K/V of an encoder-decoder model, see kv_cache_parts)."""
+    return sum(kv_cache_parts(shape, context_length, batch, bytes_per_value, source_length).values())
 
 
 @dataclass(frozen=True)
@@ -178,7 +212,8 @@ class MemoryEstimate:
 
 
 def estimate(n_params, precision: str = "FP32", mode: str = "inference", *, kv_shape: KvCacheShape | None = None,
-             context_length: int = 0, batch: int = 1, lora_fraction: float = 0.01) -> MemoryEstimate:
+             context_length: int = 0, batch: int = 1, lora_fraction: float = 0.01,
+             source_length: int | None = None) -> MemoryEstimate:
     """The whole picture for one choice of model size, precision and mode."""
     n = check_parameters(n_params)
     b = bytes_per_param(precision)
@@ -200,9 +235,16 @@ def estimate(n_params, precision: str = "FP32", mode: str = "inference", *, kv_s
     parts = {name: n * v for name, v in per.items()}
     if mode == "inference" and kv_shape is not None and context_length > 0:
         kv_bytes = 4.0 if precision == "FP32" else 2.0     # INT8/INT4 weights still keep K and V in 16-bit
-        parts["KV cache"] = kv_cache_bytes(kv_shape, context_length, batch, kv_bytes)
-        notes.append(f"KV cache: 2 × {kv_shape.layers} layers × {batch} × {context_length:,} tokens × "
+        parts["KV cache"] = kv_cache_bytes(kv_shape, context_length, batch, kv_bytes, source_length)
+        which = "decoder layers" if kv_shape.cross_attention else "layers"
+        notes.append(f"KV cache: 2 × {kv_shape.layers} {which} × {batch} × {context_length:,} tokens × "
                      f"{kv_shape.kv_width} values × {kv_bytes:g} bytes")
+        if kv_shape.cross_attention:
+            source = context_length if source_length is None else source_length
+            notes.append(f"plus cross-attention K/V over the encoder output: 2 × {kv_shape.layers} decoder layers × "
+                         f"{batch} × {source:,} input tokens × {kv_shape.kv_width} values × {kv_bytes:g} bytes"
+                         + ("" if source_length is not None else " (input assumed as long as the context)")
+                         + "; the encoder layers keep no cache")
     return MemoryEstimate(n_params=n, precision=precision, mode=mode, parts=parts, per_param=per,
                           assumptions=tuple(notes))
 
@@ -246,9 +288,10 @@ SHARDING = ("data parallel (replicated)", "ZeRO-1: shard optimizer states", "ZeR
 def per_gpu_training_bytes(n_params, n_gpus: int, precision: str = "FP32") -> dict[str, dict[str, float]]:
     """Per-GPU bytes of each training component under each sharding scheme.
 
-    Data parallelism copies everything to every GPU; ZeRO stage 1/2/3 (FSDP ≈ stage 3) splits optimizer
-    states, then gradients, then the weights themselves across the GPUs. Activations belong to each GPU's
-    share of the batch, so they divide by the GPU count in every scheme (assumption: fixed global batch).
+    Plain data parallelism (DDP) copies the weights, gradients and optimizer states to every GPU, so those
+    must fit on each one; ZeRO stage 1/2/3 (FSDP ≈ stage 3) splits optimizer states, then gradients, then
+    the weights themselves across the GPUs. Activations belong to each GPU's share of the batch, so they
+    divide by the GPU count in every scheme, data parallelism included (assumption: fixed global batch).
     """
     if isinstance(n_gpus, bool) or not isinstance(n_gpus, int) or n_gpus < 1:
         raise InputError("the number of GPUs must be a whole number ≥ 1")
@@ -262,7 +305,11 @@ def per_gpu_training_bytes(n_params, n_gpus: int, precision: str = "FP32") -> di
 
 
 def fewest_gpus(n_params, gpu_memory_gb: float, precision: str = "FP32", limit: int = 1_000_000) -> dict[str, int | None]:
-    """For each sharding scheme, the fewest GPUs where one GPU's share fits (None: never fits)."""
+    """For each sharding scheme, the fewest GPUs where one GPU's share fits (None: never fits).
+
+    None means the replicated parts alone (under data parallelism: weights + gradients + optimizer states)
+    fill one GPU, so adding GPUs, which shrinks only the shared parts, cannot help.
+    """
     n = check_parameters(n_params)
     per = training_bytes_per_param(precision)
     cap = gpu_memory_gb * GB
@@ -313,12 +360,19 @@ class KnownModel:
     heads: int = 0
     kv_heads: int = 0
     family: str = "decoder-only"
+    decoder_layers: int = 0  # encoder-decoder models: the decoder's layers (only they keep a KV cache)
+    head_dim: int = 0        # when one head is not hidden_size / heads wide (T5's d_kv)
 
     @property
     def kv_shape(self) -> KvCacheShape | None:
         if not (self.layers and self.hidden_size and self.heads) or self.family == "encoder-only":
             return None
-        return KvCacheShape(self.layers, self.hidden_size, self.heads, self.kv_heads or self.heads)
+        if self.family == "encoder-decoder":
+            if not self.decoder_layers:
+                return None
+            return KvCacheShape(self.decoder_layers, self.hidden_size, self.heads, self.kv_heads or self.heads,
+                                self.head_dim, cross_attention=True)
+        return KvCacheShape(self.layers, self.hidden_size, self.heads, self.kv_heads or self.heads, self.head_dim)
 
 
 def known_models() -> list[KnownModel]:
@@ -332,8 +386,14 @@ def known_models() -> list[KnownModel]:
         except Exception:   # the count still stands without the config's key/value head count
             cfg = {}
         kv = cfg.get("num_key_value_heads") or b.heads
+        decoder_layers = 0
+        if b.family == "encoder-decoder":   # T5: num_decoder_layers (default num_layers); BART: decoder_layers
+            decoder_layers = int(cfg.get("num_decoder_layers") or cfg.get("decoder_layers") or cfg.get("num_layers") or 0)
+        head_dim = int(cfg.get("d_kv") or cfg.get("head_dim") or 0)
+        if b.heads and head_dim * b.heads == b.hidden_size:
+            head_dim = 0                    # the usual hidden_size / heads: nothing to record
         out.append(KnownModel(b.name, float(b.total), "counted from its shipped config.json", b.layers,
-                              b.hidden_size, b.heads, int(kv), b.family))
+                              b.hidden_size, b.heads, int(kv), b.family, decoder_layers, head_dim))
     names = {m.name for m in out}
     for p in PUBLISHED:
         if p.name not in names and p.name.replace(" ", "-") not in names:

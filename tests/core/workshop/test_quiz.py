@@ -35,6 +35,15 @@ def test_the_deck_numbers_in_the_bank(bank):
     assert abs(bank.by_id("rl-loss").answer - (-math.log(1 / (1 + math.exp(-1.5))))) < 0.01
 
 
+def test_issue_10_corrections_in_the_bank(bank):
+    digits = bank.by_id("it-digits")
+    assert digits.answer == 7 and "helps arithmetic" in digits.explanation
+    assert "GPT-2" in digits.explanation and "is hard for LLMs" not in digits.explanation
+    loss = bank.by_id("rl-loss")           # the answer 0.20 holds for ln only (log10 gives 0.09)
+    assert "natural logarithm" in loss.prompt and "−ln" in loss.prompt
+    assert not loss.is_correct(round(-math.log10(1 / (1 + math.exp(-1.5))), 2))
+
+
 def test_answer_checking_for_each_type(bank):
     single, multiple = bank.by_id("gai-hallucination-definition"), bank.by_id("ic-top-p")
     numeric, ordering = bank.by_id("cq-train-7b"), bank.by_id("lo-stages")

@@ -87,7 +87,7 @@ def test_ranges_and_overflow_underflow():
 
 def test_summary_table_matches_the_deck():
     rows = {r["type"]: (r["bits"], r["exponent"], r["fraction"], r["bytes"]) for r in fl.format_table()}
-    assert rows == {"FP32": (32, 8, 23, 4), "FP16": (16, 5, 10, 2), "BF16": (16, 8, 7, 2), "INT8": (8, None, 7, 1)}
+    assert rows == {"FP32": (32, 8, 23, 4), "FP16": (16, 5, 10, 2), "BF16": (16, 8, 7, 2), "INT8": (8, None, None, 1)}
 
 
 def test_int8_scale_and_zero_point():
@@ -102,6 +102,14 @@ def test_int8_scale_and_zero_point():
         fl.encode_int8(float("nan"))
     with pytest.raises(ValueError):
         fl.int8_params(4, -4)
+
+
+def test_int8_bits_are_twos_complement():
+    # scale 1, zero point 0: the stored bits are q itself. The top bit is worth −128, not a sign flag.
+    for q, bits in ((-1, "11111111"), (-128, "10000000"), (127, "01111111"), (-127, "10000001")):
+        e = fl.encode_int8(float(q), -128, 127, symmetric=False)
+        assert (e.q, e.zero_point, e.bits) == (q, 0, bits)
+        assert -128 * int(bits[0]) + int(bits[1:], 2) == q          # two's complement read-back
 
 
 @pytest.mark.parametrize("text", ["", "abc", "1e", "--1", None, True, "x" * 500])

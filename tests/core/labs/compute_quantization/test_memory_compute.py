@@ -45,6 +45,17 @@ def test_sharding_divides_the_right_parts():
     assert sum(z3.values()) == 24e9 / 4
 
 
+def test_data_parallel_fits_when_the_replicated_parts_fit_one_gpu():
+    # 4B at FP32: 96 GB to train does not fit one 80 GB GPU, but weights + gradients + Adam (16 bytes/param
+    # = 64 GB) do; only the activations (32 GB) shrink with each GPU's share of the batch.
+    assert mem.gpus_needed(mem.estimate(4e9, "FP32", "full training (Adam)").total_bytes, 80) == 2
+    assert mem.fewest_gpus(4e9, 80)[mem.SHARDING[0]] == 2
+    dp = mem.per_gpu_training_bytes(4e9, 2)[mem.SHARDING[0]]
+    assert sum(dp.values()) == 64e9 + 16e9 <= 80e9
+    # 5B: the replicated 80 GB alone fill the GPU, so data parallelism never fits
+    assert mem.fewest_gpus(5e9, 80)[mem.SHARDING[0]] is None
+
+
 def test_mixed_precision_and_lora_and_kv_cache():
     assert sum(mem.training_bytes_per_param("BF16").values()) == 20
     with pytest.raises(mem.InputError, match="LoRA"):
@@ -78,6 +89,24 @@ def test_known_models_come_from_configs_and_published_numbers():
     assert models["SmolLM2-135M-Instruct"].kv_shape == mem.KvCacheShape(30, 576, 9, 3)
     assert models["GPT-3 175B"].parameters == 175e9 and "Brown" in models["GPT-3 175B"].source
     assert models["BERT-base"].kv_shape is None                       # an encoder keeps no KV cache
+
+
+def test_encoder_decoder_kv_cache_counts_decoder_layers_plus_cross_attention():
+    # T5-small: 6 encoder + 6 decoder layers, d_model 512, 8 heads of d_kv 64. Only the decoder caches.
+    t5 = {m.name: m for m in mem.known_models()}["T5-small"]
+    assert t5.layers == 12
+    shape = t5.kv_shape
+    assert shape == mem.KvCacheShape(6, 512, 8, 8, cross_attention=True) and shape.kv_width == 512
+    parts = mem.kv_cache_parts(shape, context_length=100, batch=2, bytes_per_value=2, source_length=400)
+    assert parts == {"self-attention": 2 * 6 * 2 * 100 * 512 * 2,        # grows with generated tokens
+                     "cross-attention": 2 * 6 * 2 * 400 * 512 * 2}      # encoder output, projected once
+    est = mem.estimate(60e6, "FP32", "inference", kv_shape=shape, context_length=100, batch=2, source_length=400)
+    assert est.parts["KV cache"] == 2 * 6 * 2 * 4 * 512 * (100 + 400)
+    assert any("encoder layers keep no cache" in note for note in est.assumptions)
+    # a decoder-only shape has no cross-attention part
+    assert set(mem.kv_cache_parts(mem.KvCacheShape(30, 576, 9, 3), 10, 1)) == {"self-attention"}
+    # T5's head width d_kv need not be d_model / heads (as in T5-3B: d_model 1024, 32 heads × 128)
+    assert mem.KvCacheShape(24, 1024, 32, 32, head_dim=128, cross_attention=True).kv_width == 4096
 
 
 def test_six_n_d_and_petaflop_s_days():
