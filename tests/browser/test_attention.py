@@ -67,27 +67,30 @@ def test_bertviz_views_draw_offline(offline_lab):
     lab.assert_healthy()
 
 
-def heatmap_image(lab, n: int) -> str:
-    """The picture plotly drew for the n-th heatmap on the page (it changes when the data changes)."""
-    return lab.page.locator(".js-plotly-plot").nth(n).locator("image").first.get_attribute("href")
+DECODER_MAP = ("() => { const p = [...document.querySelectorAll('.js-plotly-plot')].find(p => (p.innerText || '')"
+               ".includes('token that looks') && p.getBoundingClientRect().height > 0);"
+               " const im = p && p.querySelector('image'); return im ? im.getAttribute('href') : null; }")
+
+
+def heatmap_image(lab) -> str | None:
+    """The picture plotly drew for SmolLM2's attention map (found by its axis title; it changes with the data)."""
+    return lab.page.evaluate(DECODER_MAP)
 
 
 def test_heatmap_follows_the_sliders_and_overview_opens_a_head(offline_lab):
     lab = offline_lab
     open_attention(lab)
     plots = lab.page.locator(".js-plotly-plot")
-    # Plots in page order: token heatmap, neighbours, similarity matrix, 2-D map, (3-D map hidden in a tab),
-    # then SmolLM2's and MiniLM's attention maps and the overview; find SmolLM2's by its axis title.
-    dec_index = next(i for i in range(plots.count()) if "token that looks" in plots.nth(i).inner_text())
-    before = heatmap_image(lab, dec_index)
+    # SmolLM2's attention map is found by its axis title, never by its index among the plots (see below).
+    lab.page.wait_for_function(f"({DECODER_MAP})() !== null", timeout=60_000)
+    before = heatmap_image(lab)
     layer = lab.page.locator("[data-testid=stSlider]").filter(has_text="Layer").first.get_by_role("slider")
     layer.focus()
     for _ in range(3):
         layer.press("ArrowRight")
     expect(layer).to_have_attribute("aria-valuetext", "3", timeout=30_000)
-    lab.page.wait_for_function("([i, before]) => { const p = document.querySelectorAll('.js-plotly-plot')[i];"
-                               " const im = p && p.querySelector('image'); return im && im.getAttribute('href') !== before; }",
-                               arg=[dec_index, before], timeout=60_000)
+    lab.page.wait_for_function(f"before => {{ const now = ({DECODER_MAP})(); return now !== null && now !== before; }}",
+                               arg=before, timeout=60_000)
     lab.settle()
     head = lab.page.locator("[data-testid=stSlider]").filter(has_text="Head").first.get_by_role("slider")
     head.focus()
@@ -97,8 +100,13 @@ def test_heatmap_follows_the_sliders_and_overview_opens_a_head(offline_lab):
     lab.assert_healthy()
 
     # Clicking a cell of the layers x heads overview opens that head (plotly selection -> callback -> sliders).
-    overview = next(plots.nth(i) for i in range(plots.count()) if "head" in plots.nth(i).inner_text()
-                    and "layer" in plots.nth(i).inner_text())
+    # Find the overview by what it shows, not by its position among the plots: a stale 0-px-high copy of a chart
+    # from the slider's rerun can still be in the DOM for a moment after `settle`, and when it goes every later
+    # plot's index shifts by one (seen in CI: the test then clicked into the wrong chart or found none).
+    overview = (plots.filter(has_text="layer").filter(has_text="head")
+                .filter(has=lab.page.locator(".scatterlayer .point")))
+    expect(overview).to_have_count(1, timeout=60_000)
+    expect(overview.locator(".scatterlayer .point")).to_have_count(30 * 9, timeout=60_000)
     overview.scroll_into_view_if_needed()
     # Plotly drops a click that lands while it is still redrawing the chart (the head slider's rerun redraws it
     # with the red square moved; on a loaded 2-core machine that can outlast `settle`): click again, as a person
