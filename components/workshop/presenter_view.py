@@ -19,7 +19,7 @@ from components.workshop import store_guard
 from components.workshop.workshop_view import (answer_distribution, configured_presenter_key, countdown_html, distribution_chart,
                                       leaderboard_chart, podium_html, right_labels, workshop)
 from core.workshop.quiz import leaderboard
-from core.workshop.workshop import TIME_LIMITS, WorkshopError, normalize_code, presenter_key_matches
+from core.workshop.workshop import TIME_LIMITS, WorkshopError, presenter_key_matches
 
 HOW_TO_SET_KEY = """Presenter and instructor views are locked until a presenter key is configured on the server.
 Set one of these, then restart the app:

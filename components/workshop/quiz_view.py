@@ -5,7 +5,6 @@ The question widgets (`answer_form`) are shared with the live workshop quiz.
 """
 from __future__ import annotations
 
-import html
 from typing import Any
 
 import plotly.graph_objects as go

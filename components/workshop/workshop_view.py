@@ -396,7 +396,7 @@ def _live_question(key: str) -> None:
     submitted, response = quiz_view.answer_form(question, f"{key}_{code}_{current.seq}", submit_label="Send answer")
     if submitted and response is not None:
         try:
-            result = ws.answer(code, current.seq, name, question, response)
+            ws.answer(code, current.seq, name, question, response)
         except WorkshopError as exc:
             st.warning(str(exc))
             return

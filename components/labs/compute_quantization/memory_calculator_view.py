@@ -4,7 +4,6 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from components.common import cache as app_cache
 from components.common import errors
 from components.common.text import literal
 from core.labs.compute_quantization import memory as mem

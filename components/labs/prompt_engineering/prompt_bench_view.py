@@ -8,7 +8,7 @@ import streamlit as st
 from components.common import cache as app_cache
 from components.common import errors
 from components.common.decoder import current_decoder, ensure_decoder
-from core.labs.prompt_engineering.prompting import ALL_SETTINGS, BenchSetting, BenchSummary
+from core.labs.prompt_engineering.prompting import ALL_SETTINGS, BenchSummary
 from components.labs.prompt_engineering import cache
 
 SETS = {"reviews": ("sentiment", "Review sentiment (30 reviews, positive / negative)"),
