@@ -1,8 +1,7 @@
 """Streaming text generation and the queue that serves every session's requests.
 
-All generation requests go through one `GenerationQueue`. Today a single worker thread
-serves them in arrival order, one decode step at a time; because pages only see the
-queue, a batching worker for many concurrent users can replace it without touching them.
+Chat generations are served in batches by core/serving/batching.py; readers receive a
+`GenerationStream` of `GeneratedToken`s either way.
 
 `greedy_continue` is the one greedy decoding loop (attention continuation, quantization
 answers); `decode_stream` is the sampling loop behind chat generation. Both step with `_next_logits`.
@@ -10,7 +9,6 @@ answers); `decode_stream` is the sampling loop behind chat generation. Both step
 from __future__ import annotations
 
 import contextlib
-import queue
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -93,56 +91,88 @@ def greedy_continue(model, input_ids: torch.Tensor, max_new_tokens: int, stop_id
     return new
 
 
+class SequenceDecoder:
+    """One sequence's side of decoding: choose each token from the model's scores and turn tokens into stream items.
+
+    Shared by the single-sequence loop (`decode_stream`, the readable reference) and the batched scheduler
+    (core/serving/batching.py), so both apply the same sampling pipeline, seed, penalties, stop ids and stop
+    sequences. `step(logits)` takes the scores for this sequence's next token (vocab,) on the CPU and returns the
+    items to send (GeneratedToken / StopHit); `done` is True once the sequence has ended. With stop sequences, a
+    token whose text could be the start of one is held back until the next tokens show whether it is."""
+
+    def __init__(self, decode: Callable[[list[int]], str], prompt_ids: list[int], settings: SamplingSettings,
+                 stop_ids: Collection[int]):
+        self.decode, self.prompt_ids, self.settings = decode, list(prompt_ids), settings
+        self.stop_ids = frozenset(int(i) for i in stop_ids)
+        self.generator = None if settings.seed is None else torch.Generator(device="cpu").manual_seed(settings.seed)
+        self.stops = StopSequences(settings.stop_sequences)
+        self.new_ids: list[int] = []
+        self.text = ""                             # all generated text so far (complete characters only)
+        self.released = 0                          # characters of `text` already handed out with a token
+        self.pending: list[GeneratedToken] = []    # tokens held back, their text not yet released
+        self.done = False
+
+    @property
+    def last_id(self) -> int:
+        return self.new_ids[-1]
+
+    def step(self, logits: torch.Tensor) -> list[GeneratedToken | StopHit]:
+        """logits: (vocab,) float on the CPU, the model's raw scores for the next token."""
+        settings = self.settings
+        probs = sampling_distribution(logits, settings, self.prompt_ids + self.new_ids, self.new_ids)  # (vocab,)
+        token_id = int(probs.argmax()) if settings.greedy else choose_token(probs, self.generator)
+        if token_id in self.stop_ids:
+            return self.finish()
+        rank = int((logits > logits[token_id]).sum()) + 1
+        model_prob = float(torch.softmax(logits, -1)[token_id])
+        self.new_ids.append(token_id)
+        # Decode everything so far; a half-finished character ("\ufffd" at the end) waits for the next token.
+        decoded = self.decode(self.new_ids)
+        if not decoded.endswith("\ufffd"):
+            self.text = decoded
+        self.pending.append(GeneratedToken(id=token_id, text="", prob=float(probs[token_id]), rank=rank,
+                                           model_prob=model_prob))
+        text, stops = self.text, self.stops
+        hit = stops.find(text, max(0, self.released - MAX_STOP_CHARS)) if stops.sequences else None
+        if hit is not None:
+            at, sequence = hit
+            at = max(at, self.released)
+            items: list = list(_release(self.pending, text[self.released:at]))
+            self.pending, self.done = [], True
+            return items + [StopHit(sequence=sequence, held_text=text[at:])]
+        items = []
+        safe = len(text) - stops.pending(text)       # keep back what could still become a stop sequence
+        if safe > self.released or not stops.sequences:
+            items = list(_release(self.pending, text[self.released:safe]))
+            self.released, self.pending = max(safe, self.released), []
+        if len(self.new_ids) >= settings.max_new_tokens:
+            return items + self.finish()
+        return items
+
+    def finish(self) -> list[GeneratedToken]:
+        """End the sequence: release what was held back."""
+        items = list(_release(self.pending, self.text[self.released:])) if not self.done else []
+        self.pending, self.done = [], True
+        return items
+
+
 def decode_stream(model, decode: Callable[[list[int]], str], input_ids: torch.Tensor, settings: SamplingSettings,
                   stop_ids: set[int], cancel: threading.Event, lock: threading.RLock) -> Iterator[GeneratedToken | StopHit]:
-    """Generate token by token with a KV cache.  input_ids: (1, prompt_len).
+    """Generate one sequence token by token with a KV cache.  input_ids: (1, prompt_len).
 
-    `decode` turns generated ids into text (special tokens skipped); `lock` is held for each forward pass.
-    Every token goes through the sampling pipeline of core/serving/sampling.py. With stop sequences, a token whose
-    text could be the start of one is held back until the next tokens show whether it is.
-    """
-    generator = None
-    if settings.seed is not None:
-        generator = torch.Generator(device="cpu").manual_seed(settings.seed)
-    stops = StopSequences(settings.stop_sequences)
-    prompt_ids = input_ids[0].tolist()
+    The reference decode loop: the batched scheduler (core/serving/batching.py) must give the same tokens for
+    the same prompt, settings and seed (tests/core/serving/test_batching.py). `decode` turns generated ids into
+    text (special tokens skipped); `lock` is held for each forward pass."""
+    seq = SequenceDecoder(decode, input_ids[0].tolist(), settings, stop_ids)
     cache, ids = None, input_ids
-    new_ids: list[int] = []
-    text = ""                                  # all generated text so far (complete characters only)
-    released = 0                               # characters of `text` already handed out with a token
-    pending: list[GeneratedToken] = []         # tokens held back, their text not yet released
-    for _ in range(settings.max_new_tokens):
+    while not seq.done:
         if cancel.is_set():
             return
         with lock, torch.inference_mode():
             logits, cache = _next_logits(model, ids, cache)
-        logits = logits.float().cpu()                                               # (vocab,)
-        probs = sampling_distribution(logits, settings, prompt_ids + new_ids, new_ids)  # (vocab,)
-        token_id = int(probs.argmax()) if settings.greedy else choose_token(probs, generator)
-        if token_id in stop_ids:
-            break
-        rank = int((logits > logits[token_id]).sum()) + 1
-        model_prob = float(torch.softmax(logits, -1)[token_id])
-        new_ids.append(token_id)
-        # Decode everything so far; a half-finished character ("\ufffd" at the end) waits for the next token.
-        decoded = decode(new_ids)
-        if not decoded.endswith("\ufffd"):
-            text = decoded
-        pending.append(GeneratedToken(id=token_id, text="", prob=float(probs[token_id]), rank=rank,
-                                      model_prob=model_prob))
-        hit = stops.find(text, max(0, released - MAX_STOP_CHARS)) if stops.sequences else None
-        if hit is not None:
-            at, sequence = hit
-            at = max(at, released)
-            yield from _release(pending, text[released:at])
-            yield StopHit(sequence=sequence, held_text=text[at:])
-            return
-        safe = len(text) - stops.pending(text)       # keep back what could still become a stop sequence
-        if safe > released or not stops.sequences:
-            yield from _release(pending, text[released:safe])
-            released, pending = max(safe, released), []
-        ids = torch.tensor([[token_id]], device=input_ids.device)
-    yield from _release(pending, text[released:])
+        yield from seq.step(logits.float().cpu())
+        if not seq.done:
+            ids = torch.tensor([[seq.last_id]], device=input_ids.device)
 
 
 def _release(pending: list[GeneratedToken], new_text: str) -> Iterator[GeneratedToken]:
@@ -151,30 +181,28 @@ def _release(pending: list[GeneratedToken], new_text: str) -> Iterator[Generated
         yield replace(token, text=new_text if i == len(pending) - 1 else "")
 
 
-_DONE = object()
-_STOP = object()           # put on the queue by close(): the worker ends
-
-
-@dataclass
-class _Request:
-    run: Callable[[threading.Event], Iterator[GeneratedToken]] | None   # dropped once served (it holds the model)
-    out: "queue.Queue"
-    cancel: threading.Event
+DONE = object()            # the last item of every stream (sent by the scheduler)
 
 
 class GenerationStream:
     """Iterate over it to receive tokens as they are generated; `result` fills in as you go."""
 
-    def __init__(self, request: _Request, result: GenerationResult):
-        self._request = request
+    def __init__(self, request, result: GenerationResult, ahead: Callable[[], int] = lambda: 0):
+        self._request = request          # has .out (a queue of items, DONE last) and .cancel (a threading.Event)
         self.result = result
+        self._ahead = ahead
+
+    @property
+    def ahead(self) -> int:
+        """How many requests will start before this one (0 once it is running)."""
+        return self._ahead()
 
     def __iter__(self) -> Iterator[GeneratedToken]:
         start = time.perf_counter()
         try:
             while True:
                 item = self._request.out.get()
-                if item is _DONE:
+                if item is DONE:
                     break
                 if isinstance(item, BaseException):
                     self.result.stop_reason = f"error: {item}"
@@ -208,92 +236,3 @@ class GenerationStream:
         for _ in self:
             pass
         return self.result
-
-
-class GenerationQueue:
-    """A FIFO of generation requests served by one background worker thread.
-
-    The worker starts with the first request and ends after `idle_seconds` without one, or at `close()`.
-    Between requests it holds nothing of the last one: a request's `run` closes over the model, and a worker
-    that kept it would keep the model alive after its service is dropped (Streamlit's "Clear caches")."""
-
-    def __init__(self, idle_seconds: float = 60.0):
-        self.idle_seconds = idle_seconds
-        self._queue: "queue.Queue[_Request]" = queue.Queue()
-        self._lock = threading.Lock()           # guards _worker and _closed against submit/idle-exit races
-        self._worker: threading.Thread | None = None
-        self._current: _Request | None = None
-        self._closed = False
-
-    def submit(self, run: Callable[[threading.Event], Iterator[GeneratedToken]], result: GenerationResult) -> GenerationStream:
-        request = _Request(run=run, out=queue.Queue(), cancel=threading.Event())
-        with self._lock:
-            if self._closed:
-                raise ServiceClosed()
-            self._queue.put(request)
-            if self._worker is None:
-                self._worker = threading.Thread(target=self._serve, name="genai-lab-generation", daemon=True)
-                self._worker.start()
-        return GenerationStream(request, result)
-
-    @property
-    def waiting(self) -> int:
-        return self._queue.qsize()
-
-    @property
-    def worker(self) -> threading.Thread | None:
-        """The worker thread; None before the first request, after `idle_seconds` without one, and after close()."""
-        return self._worker
-
-    def close(self, timeout: float = 10.0) -> bool:
-        """Refuse new requests, cancel the waiting and the running one, and end the worker thread.
-
-        Readers of cancelled requests see stop_reason "cancelled". Returns True when no worker is left."""
-        with self._lock:
-            self._closed = True
-            worker = self._worker
-        while True:
-            try:
-                request = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if request is not _STOP:
-                request.cancel.set()
-                request.run = None
-                request.out.put(_DONE)
-        current = self._current
-        if current is not None:
-            current.cancel.set()
-        self._queue.put(_STOP)
-        if worker is None or worker is threading.current_thread():
-            return True
-        worker.join(timeout)
-        return not worker.is_alive()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                request = self._queue.get(timeout=self.idle_seconds)
-            except queue.Empty:
-                with self._lock:
-                    if self._queue.empty():     # nothing came meanwhile: end; the next submit starts a worker
-                        self._worker = None
-                        return
-                continue
-            if request is _STOP:
-                with self._lock:
-                    self._worker = None
-                return
-            self._current = request
-            try:
-                if self._closed:
-                    request.cancel.set()
-                if not request.cancel.is_set() and request.run is not None:
-                    for token in request.run(request.cancel):
-                        request.out.put(token)
-            except Exception as exc:  # reported to the reader, the worker keeps serving others
-                request.out.put(exc)
-            finally:
-                request.run = None
-                request.out.put(_DONE)
-                self._current = request = None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from enum import Enum
 from typing import Sequence
@@ -16,8 +17,8 @@ import numpy as np
 import torch
 
 from core.serving.device import describe_device, pick_device, set_torch_threads
-from core.serving.generation import (GenerationQueue, GenerationResult, GenerationStream, ServiceClosed, decode_stream,
-                                     greedy_continue)
+from core.serving.batching import BatchScheduler, GenerationRequest
+from core.serving.generation import GenerationResult, GenerationStream, ServiceClosed, greedy_continue
 from core.serving.loaders import ModelFiles, Progress, no_progress, load_model, load_tokenizer, resolve_files
 from core.serving.registry import ModelSpec, Registry, load_registry
 from core.serving.sampling import SamplingSettings
@@ -109,7 +110,8 @@ class ModelService:
         self.device = pick_device(settings.device)
         self.torch_threads = set_torch_threads(settings.torch_threads)   # process-wide; GENAI_LAB_TORCH_THREADS
         self._slots = {name: _Slot(spec) for name, spec in self.registry.models.items()}
-        self._generation = GenerationQueue()
+        self._schedulers: dict[str, BatchScheduler] = {}      # one per decoder, made on its first generation
+        self._schedulers_lock = threading.Lock()
         self._closed = False
 
     def close(self, timeout: float = 10.0) -> bool:
@@ -120,7 +122,9 @@ class ModelService:
         ServiceClosed (a page still holding this service shows a message; its next run gets the new one).
         Returns True when the worker thread has ended."""
         self._closed = True
-        ended = self._generation.close(timeout)
+        with self._schedulers_lock:
+            schedulers = list(self._schedulers.values())
+        ended = all([s.close(timeout) for s in schedulers])
         for slot in self._slots.values():
             # Not under slot.lock (a borrowed decoder may hold it for seconds): a forward pass in progress keeps
             # its own reference until it ends, and no load starts once _closed is set.
@@ -354,11 +358,30 @@ class ModelService:
         ids, dropped = fit_to_window(ids, int(net.config.max_position_embeddings), settings.max_new_tokens)
         result = GenerationResult(prompt_tokens=ids.shape[1], max_new_tokens=settings.max_new_tokens,
                                   truncated_prompt_tokens=dropped)
-        ids = ids.to(self.device)
-        stop_ids = self._stop_ids(slot)
-        decode = lambda new_ids: self._decode(slot, new_ids)
-        run = lambda cancel: decode_stream(net, decode, ids, settings, stop_ids, cancel, slot.lock)
-        return self._generation.submit(run, result)
+        request = GenerationRequest(prompt_ids=tuple(ids[0].tolist()), settings=settings,
+                                    stop_ids=frozenset(self._stop_ids(slot)))
+        tok, tok_lock = self._tokenizer(slot), slot.tokenizer_lock
+
+        def decode(new_ids: list[int]) -> str:
+            with tok_lock:
+                return tok.decode(list(new_ids), skip_special_tokens=True)
+        return self._scheduler(slot).submit(request, result, decode)
+
+    def _scheduler(self, slot: _Slot) -> BatchScheduler:
+        """The batch scheduler that serves this decoder's generations (core/serving/batching.py)."""
+        name = slot.spec.name
+        with self._schedulers_lock:
+            if self._closed:
+                raise ServiceClosed()
+            if name not in self._schedulers:
+                me = weakref.ref(self)
+
+                def source():                      # never keeps the service (or its model) alive
+                    service = me()
+                    net = None if service is None or service._closed else service._slots[name].model
+                    return None if net is None else (net, service._slots[name].lock)
+                self._schedulers[name] = BatchScheduler(source, max_batch=self.settings.max_batch)
+            return self._schedulers[name]
 
     # ---- private copies of the decoder for the quantization lab (issue 5) ----------------------
     def decoder_copy(self, model: str | None = None, progress: Progress = no_progress):
@@ -397,7 +420,14 @@ class ModelService:
 
     @property
     def queued_generations(self) -> int:
-        return self._generation.waiting
+        """Generation requests waiting to start (all decoders)."""
+        with self._schedulers_lock:
+            return sum(s.waiting for s in self._schedulers.values())
+
+    @property
+    def running_generations(self) -> int:
+        with self._schedulers_lock:
+            return sum(s.running for s in self._schedulers.values())
 
     # ---- token-level access for the sampling lab and step-through generation (issue 4) ------
     def chat_ids(self, messages: Sequence[dict], model: str | None = None) -> list[int]:

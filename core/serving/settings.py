@@ -30,6 +30,8 @@ class Settings:
     # GENAI_LAB_TORCH_THREADS: torch's CPU threads for the models (process-wide, set when the service starts);
     # 0 or empty means the cores this process may use (CPU affinity and cgroup quota; see bench/threads.py).
     torch_threads: int = 0
+    # GENAI_LAB_MAX_BATCH: how many chat generations run together in one forward pass (core/serving/batching.py).
+    max_batch: int = 32
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -40,12 +42,16 @@ class Settings:
         threads = env.get("GENAI_LAB_TORCH_THREADS", "").strip()
         if threads and not (threads.isdigit() and 0 <= int(threads) <= 1024):
             raise ValueError(f"GENAI_LAB_TORCH_THREADS must be a number of threads (0 = automatic), not {threads!r}")
+        batch = env.get("GENAI_LAB_MAX_BATCH", "").strip()
+        if batch and not (batch.isdigit() and 1 <= int(batch) <= 1024):
+            raise ValueError(f"GENAI_LAB_MAX_BATCH must be a number of sequences from 1 to 1024, not {batch!r}")
         return cls(
             cache_dir=Path(env.get("GENAI_LAB_CACHE") or _default_cache_dir()).expanduser(),
             device=device,
             registry_path=Path(env.get("GENAI_LAB_MODELS") or PROJECT_ROOT / "config" / "models.yaml"),
             offline=is_offline(env),
             torch_threads=int(threads or 0),
+            max_batch=int(batch or 32),
         )
 
 

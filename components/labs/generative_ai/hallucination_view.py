@@ -75,12 +75,12 @@ def _generate(service, question: str, temperature: float, seed: int, length: int
     if not load_with_progress(service, service.registry.default_decoder, "causal-lm"):
         return None
     settings = SamplingSettings(temperature=temperature, top_k=0, top_p=1.0, max_new_tokens=length, seed=seed)
-    if service.queued_generations:
-        st.caption(f"{service.queued_generations} other request(s) are ahead of yours; the answer starts after them.")
     placeholder = st.empty()
     tokens: list[tuple[str, float, int]] = []
     try:
         stream = service.generate([{"role": "user", "content": question}], settings)
+        if stream.ahead:                         # answers run together in batches; a full batch means a short wait
+            placeholder.caption(f"{stream.ahead} request(s) ahead of yours; your answer starts when a place frees up.")
         for token in stream:                     # tokens arrive one by one: draw each as it comes
             tokens.append((token.text, token_prob(token), int(token.rank)))
             placeholder.html(answer_html(tokens, streaming=True))

@@ -17,7 +17,6 @@ from components.common import cache as app_cache
 from components.common.decoder import (DECODER_KEY, coloured_tokens_html, context_meter, current_decoder,
                                        TOKEN_STYLE, ensure_decoder, probability_colour)
 from components.common import errors, guard
-from components.common.model_status import load_with_progress
 from core.serving.sampling import (SamplingSettings, cap_max_new_tokens, chart_rows, parse_stop_sequences,
                            repeated_token_share, step_rows, trace)
 from components.common.text import literal
@@ -380,9 +379,12 @@ def show_generation(key: str = "generation", lab_key: str = "sampling") -> None:
         short = replace(settings, max_new_tokens=min(settings.max_new_tokens, 32))
         bar, results = st.progress(0.0, text="Sampling…"), []
         with errors.shown("The model could not answer"):
-            for i in range(n):
-                s = replace(short, seed=None if short.seed is None else short.seed + i)
-                results.append(service.generate([{"role": "user", "content": prompt}], s, model=model).collect())
+            # All n go in at once: the service runs them together in one batch (core/serving/batching.py).
+            streams = [service.generate([{"role": "user", "content": prompt}],
+                                        replace(short, seed=None if short.seed is None else short.seed + i), model=model)
+                       for i in range(n)]
+            for i, stream in enumerate(streams):
+                results.append(stream.collect())
                 bar.progress((i + 1) / n, text=f"Answer {i + 1} of {n}")
             st.session_state[f"{key}_samples"] = (results, short)
         bar.empty()

@@ -1,4 +1,5 @@
 """Our sampling processors against transformers' own logits processors, plus edge cases and stop sequences."""
+import queue
 import threading
 
 import pytest
@@ -6,7 +7,7 @@ import torch
 from transformers.generation.logits_process import (RepetitionPenaltyLogitsProcessor, TemperatureLogitsWarper,
                                                     TopKLogitsWarper, TopPLogitsWarper)
 
-from core.serving.generation import GenerationQueue, GenerationResult, decode_stream
+from core.serving.generation import DONE, GenerationResult, GenerationStream, decode_stream
 from core.serving.sampling import (FrequencyPresencePenalty, RepetitionPenalty, SamplingSettings, StopSequences, Temperature,
                            TopK, TopP, cap_max_new_tokens, parse_stop_sequences, process_logits, repeated_token_share,
                            sampling_distribution, trace)
@@ -186,13 +187,21 @@ class ScriptedModel:
 PIECES = {1: "pos", 2: "itive", 3: "\n", 4: "Rev", 5: "iew", 6: ":", 7: " bad", 8: "!", 0: ""}
 
 
+class Fed:
+    """A finished request as a stream reads it: its items, then DONE."""
+
+    def __init__(self, items):
+        self.out, self.cancel = queue.Queue(), threading.Event()
+        for item in list(items) + [DONE]:
+            self.out.put(item)
+
+
 def run_scripted(script, stops=(), max_new=10, stop_ids=frozenset({0})):
-    q = GenerationQueue()
     settings = SamplingSettings(temperature=0, max_new_tokens=max_new, stop_sequences=tuple(stops))
     decode = lambda ids: "".join(PIECES[i] for i in ids)
-    run = lambda cancel: decode_stream(ScriptedModel(script), decode, torch.tensor([[9, 9]]), settings, set(stop_ids),
-                                       cancel, threading.RLock())
-    stream = q.submit(run, GenerationResult(max_new_tokens=max_new))
+    items = decode_stream(ScriptedModel(script), decode, torch.tensor([[9, 9]]), settings, set(stop_ids),
+                          threading.Event(), threading.RLock())
+    stream = GenerationStream(Fed(items), GenerationResult(max_new_tokens=max_new))
     seen = [t.text for t in stream]
     return stream.result, seen
 

@@ -1,0 +1,236 @@
+"""The batch scheduler against the single-sequence reference loop, and its mechanics (admission, cancel, close,
+idle exit, back-pressure, errors), on a tiny randomly initialised Llama (SmolLM2's architecture, a few thousand
+weights) so every test runs in milliseconds. tests/core/serving/test_model_service.py checks the real model."""
+from __future__ import annotations
+
+import gc
+import threading
+import time
+import weakref
+
+import pytest
+import torch
+from transformers import LlamaConfig, LlamaForCausalLM
+
+from core.serving.batching import BatchScheduler, GenerationRequest, ServiceBusy
+from core.serving.generation import GenerationResult, ServiceClosed, decode_stream
+from core.serving.sampling import SamplingSettings
+
+VOCAB = 96
+
+
+def tiny_llama(seed: int = 0) -> LlamaForCausalLM:
+    torch.manual_seed(seed)
+    config = LlamaConfig(vocab_size=VOCAB, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256)
+    return LlamaForCausalLM(config).eval()
+
+
+def decode(ids: list[int]) -> str:
+    return "".join(chr(ord("a") + i % 26) if i % 7 else " " for i in ids)
+
+
+def wait_until(condition, seconds: float = 30.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
+
+
+def scheduler_for(model, lock=None, **kw) -> BatchScheduler:
+    lock = lock or threading.RLock()
+    return BatchScheduler(lambda: (model, lock), **kw)
+
+
+def reference(model, prompt, settings, stop_ids=frozenset()) -> list[int]:
+    items = decode_stream(model, decode, torch.tensor([prompt]), settings, set(stop_ids), threading.Event(),
+                          threading.RLock())
+    return [t.id for t in items if hasattr(t, "id")]
+
+
+def submit(sched, prompt, settings, stop_ids=frozenset()):
+    return sched.submit(GenerationRequest(tuple(prompt), settings, frozenset(stop_ids)),
+                        GenerationResult(max_new_tokens=settings.max_new_tokens), decode)
+
+
+SETTINGS = [SamplingSettings(temperature=0, max_new_tokens=12),
+            SamplingSettings(temperature=0.9, top_k=20, max_new_tokens=15, seed=1),
+            SamplingSettings(temperature=1.3, top_p=0.8, repetition_penalty=1.3, max_new_tokens=9, seed=7),
+            SamplingSettings(temperature=0.7, frequency_penalty=1.0, presence_penalty=0.5, max_new_tokens=20, seed=3),
+            SamplingSettings(temperature=0, repetition_penalty=1.5, max_new_tokens=6)]
+PROMPTS = [[5, 9, 13], list(range(1, 30)), [42], [7, 7, 7, 7, 8, 9, 10, 11, 12, 13, 14], list(range(60, 80))]
+
+
+def test_batched_tokens_equal_the_reference_loop_for_every_setting():
+    model = tiny_llama()
+    expected = [reference(model, p, s) for p, s in zip(PROMPTS, SETTINGS)]
+    sched = scheduler_for(model)
+    streams = [submit(sched, p, s) for p, s in zip(PROMPTS, SETTINGS)]      # all at once: one batch
+    got = [[t.id for t in stream.collect().tokens] for stream in streams]
+    assert got == expected
+    assert sched.largest_batch >= 2, "the requests did not share forward passes"
+    assert sched.steps < sum(len(e) for e in expected), "one forward pass per token per user: no batching"
+    assert sched.close()
+
+
+def test_requests_arriving_mid_batch_join_it_and_still_match():
+    model = tiny_llama(1)
+    lock = threading.RLock()
+    expected = [reference(model, p, s) for p, s in zip(PROMPTS, SETTINGS)]
+    sched = scheduler_for(model, lock)
+    first = submit(sched, PROMPTS[1], SamplingSettings(temperature=0, max_new_tokens=120))
+    it = iter(first)
+    next(it)                                       # the first request is running
+    late = [submit(sched, p, s) for p, s in zip(PROMPTS, SETTINGS)]
+    got = [[t.id for t in stream.collect().tokens] for stream in late]
+    assert got == expected
+    rest = list(it)
+    assert len(first.result.tokens) == 1 + len(rest)
+    assert first.result.tokens and sched.largest_batch >= 2
+    assert sched.close()
+
+
+def test_stop_ids_and_stop_sequences_end_each_row_on_its_own():
+    model = tiny_llama(2)
+    greedy = SamplingSettings(temperature=0, max_new_tokens=30)
+    free = reference(model, PROMPTS[0], greedy)
+    stop_id = free[3]                              # the 4th token becomes a stop id for one request only
+    text = decode(free)
+    cut = text[5:7]                                # a stop sequence from the free text
+    sched = scheduler_for(model)
+    a = submit(sched, PROMPTS[0], greedy, {stop_id})
+    b = submit(sched, PROMPTS[0], SamplingSettings(temperature=0, max_new_tokens=30, stop_sequences=(cut,)))
+    c = submit(sched, PROMPTS[0], greedy)
+    ra, rb, rc = a.collect(), b.collect(), c.collect()
+    first_stop = free.index(stop_id)
+    assert [t.id for t in ra.tokens] == free[:first_stop] and ra.stop_reason == "eos"
+    assert rb.stop_reason == "stop_sequence" and rb.text == text[:text.find(cut)]
+    assert [t.id for t in rc.tokens] == free and rc.stop_reason == "max_new_tokens"
+    assert sched.close()
+
+
+def test_a_reader_that_leaves_is_dropped_and_the_others_carry_on():
+    model = tiny_llama(3)
+    settings = SamplingSettings(temperature=0, max_new_tokens=40)
+    expected = reference(model, PROMPTS[3], settings)
+    sched = scheduler_for(model)
+    leaver = submit(sched, PROMPTS[1], SamplingSettings(temperature=0, max_new_tokens=200))
+    stayer = submit(sched, PROMPTS[3], settings)
+    for i, _ in enumerate(leaver):
+        if i == 2:
+            break                                   # closing the stream cancels the request
+    assert leaver.result.stop_reason == "cancelled" and len(leaver.result.tokens) == 3
+    assert [t.id for t in stayer.collect().tokens] == expected
+    assert wait_until(lambda: sched.running == 0)
+    assert sched.close()
+
+
+def test_back_pressure_position_and_busy_message():
+    model, lock = tiny_llama(4), threading.RLock()
+    sched = scheduler_for(model, lock, max_batch=1, max_waiting=3)
+    with lock:                                      # hold the model: nothing can advance
+        streams = [submit(sched, [1, 2, 3], SamplingSettings(temperature=0, max_new_tokens=5))]
+        assert wait_until(lambda: sched.waiting == 0)            # the worker took the first one (and waits on the lock)
+        streams += [submit(sched, [1, 2, 3], SamplingSettings(temperature=0, max_new_tokens=5)) for _ in range(3)]
+        assert [s.ahead for s in streams[1:]] == [0, 1, 2]
+        with pytest.raises(ServiceBusy, match="busy"):
+            submit(sched, [1, 2], SamplingSettings(max_new_tokens=2))
+    assert all(len(s.collect().tokens) == 5 for s in streams)
+    assert all(s.ahead == 0 for s in streams)
+    assert sched.close()
+
+
+def test_close_cancels_running_and_waiting_requests_and_ends_the_worker():
+    model, lock = tiny_llama(5), threading.RLock()
+    sched = scheduler_for(model, lock, max_batch=1)
+    running = submit(sched, [1, 2], SamplingSettings(temperature=0, max_new_tokens=200))
+    next(iter(running))
+    waiting = submit(sched, [3, 4], SamplingSettings(temperature=0, max_new_tokens=5))
+    worker = sched.worker
+    assert worker is not None and worker.is_alive()
+    assert sched.close(timeout=10)
+    assert not worker.is_alive() and sched.worker is None
+    assert running.collect().stop_reason == "cancelled" and len(running.result.tokens) < 200
+    assert waiting.collect().stop_reason == "cancelled" and not waiting.result.tokens
+    with pytest.raises(ServiceClosed):
+        submit(sched, [1], SamplingSettings(max_new_tokens=1))
+
+
+def test_the_worker_starts_on_demand_ends_when_idle_and_keeps_no_model():
+    model = tiny_llama(6)
+    ref = weakref.ref(model)
+    holder = {"model": model}
+    lock = threading.RLock()
+    sched = BatchScheduler(lambda: (holder["model"], lock) if holder["model"] is not None else None,
+                           idle_seconds=0.05)
+    del model
+    assert sched.worker is None
+    assert len(submit(sched, [1, 2], SamplingSettings(temperature=0, max_new_tokens=3)).collect().tokens) == 3
+    assert wait_until(lambda: sched.worker is None, 10)
+    assert len(submit(sched, [1], SamplingSettings(temperature=0, max_new_tokens=2)).collect().tokens) == 2
+    holder["model"] = None                           # the service dropped its model
+    gc.collect()
+    assert ref() is None, "the scheduler (or its idle worker) still holds the model"
+    closed = submit(sched, [1], SamplingSettings(max_new_tokens=2))
+    with pytest.raises(ServiceClosed):
+        closed.collect()
+    assert sched.close()
+
+
+def test_errors_reach_every_reader_and_the_worker_survives():
+    model = tiny_llama(7)
+    calls = {"n": 0}
+
+    class Flaky(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = model
+
+        def forward(self, **kw):
+            calls["n"] += 1
+            if calls["n"] == 4:
+                raise RuntimeError("model exploded")
+            return self.inner(**kw)
+    sched = scheduler_for(Flaky())
+    streams = [submit(sched, [1, 2, 3], SamplingSettings(temperature=0, max_new_tokens=30)) for _ in range(2)]
+    for s in streams:
+        with pytest.raises(RuntimeError, match="exploded"):
+            s.collect()
+        assert s.result.stop_reason.startswith("error")
+    assert len(submit(sched, [4], SamplingSettings(temperature=0, max_new_tokens=3)).collect().tokens) == 3
+    assert sched.close()
+
+
+def test_many_requests_at_once_are_all_answered():
+    model = tiny_llama(8)
+    sched = scheduler_for(model, max_batch=8)
+    streams = [submit(sched, [i % VOCAB, (i * 7) % VOCAB], SamplingSettings(temperature=0.8, seed=i, max_new_tokens=8))
+               for i in range(60)]
+    results = [s.collect() for s in streams]
+    assert all(len(r.tokens) + 0 >= 1 and r.stop_reason in ("max_new_tokens", "eos") for r in results)
+    assert sched.largest_batch == 8
+    assert wait_until(lambda: sched.running == 0 and sched.waiting == 0)
+    assert sched.close()
+
+
+# ---- the bundled decoder ------------------------------------------------------------------------------------
+QUESTIONS = ["What is the capital of France?", "Name three colours of the rainbow.", "Write a haiku about rain.",
+             "Why is the sky blue? Answer in one sentence."]
+
+
+def test_the_bundled_decoder_answers_a_room_in_batches_with_the_reference_tokens(decoder):
+    """Four users at once through the service == four runs of the reference loop one after another."""
+    settings = [SamplingSettings(temperature=0, max_new_tokens=24),
+                SamplingSettings(temperature=0.8, top_p=0.9, max_new_tokens=24, seed=5),
+                SamplingSettings(temperature=0, repetition_penalty=1.3, max_new_tokens=24),
+                SamplingSettings(temperature=0.7, top_k=40, frequency_penalty=0.5, max_new_tokens=24, seed=11)]
+    messages = [[{"role": "user", "content": q}] for q in QUESTIONS]
+    stop = decoder.stop_token_ids()
+    with decoder.borrowed_decoder() as net:
+        expected = [reference(net, decoder.chat_ids(m), s, stop) for m, s in zip(messages, settings)]
+    streams = [decoder.generate(m, s) for m, s in zip(messages, settings)]
+    got = [[t.id for t in stream.collect().tokens] for stream in streams]
+    assert got == expected
+    assert "Paris" in decoder.decode_ids(got[0])
