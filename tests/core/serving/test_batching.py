@@ -234,3 +234,13 @@ def test_the_bundled_decoder_answers_a_room_in_batches_with_the_reference_tokens
     got = [[t.id for t in stream.collect().tokens] for stream in streams]
     assert got == expected
     assert "Paris" in decoder.decode_ids(got[0])
+
+
+def test_max_batch_setting():
+    from core.serving.settings import Settings
+
+    assert Settings.from_env({}).max_batch == 32
+    assert Settings.from_env({"GENAI_LAB_MAX_BATCH": "4"}).max_batch == 4
+    for bad in ("0", "-2", "many", "2000"):
+        with pytest.raises(ValueError, match="GENAI_LAB_MAX_BATCH"):
+            Settings.from_env({"GENAI_LAB_MAX_BATCH": bad})
