@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 
 KINDS = ("causal-lm", "sentence-encoder")
+DTYPES = ("auto", "float32", "bfloat16", "float16")   # auto: bfloat16 on a CUDA GPU, float32 elsewhere
 SOURCE_TYPES = ("pypi-gguf", "pypi-folder", "folder", "hub")
 
 
@@ -38,6 +39,7 @@ class ModelSpec:
     description: str = ""
     chat_template: str = "builtin"  # "builtin" or a Jinja template string
     max_seq_length: int = 0   # encoders: truncation length for sentence embeddings (0 = model max)
+    dtype: str = "auto"       # weights in memory: one of DTYPES
 
     @property
     def label(self) -> str:
@@ -87,11 +89,14 @@ def parse_registry(data: object) -> Registry:
         kind = raw.get("kind")
         if kind not in KINDS:
             raise RegistryError(f"model {name!r}: kind must be one of {KINDS}, not {kind!r}")
+        dtype = str(raw.get("dtype", "auto"))
+        if dtype not in DTYPES:
+            raise RegistryError(f"model {name!r}: dtype must be one of {DTYPES}, not {dtype!r}")
         models[str(name)] = ModelSpec(
             name=str(name), kind=kind, source=_parse_source(name, raw.get("source")),
             display_name=str(raw.get("display_name", "")), description=str(raw.get("description", "")),
             chat_template=str(raw.get("chat_template", "builtin")),
-            max_seq_length=int(raw.get("max_seq_length", 0)),
+            max_seq_length=int(raw.get("max_seq_length", 0)), dtype=dtype,
         )
     defaults = data.get("defaults") or {}
     registry = Registry(

@@ -64,3 +64,21 @@ def test_an_uncached_hub_model_explains_how_to_download(tmp_path, monkeypatch):
     with pytest.raises(RegistryError, match="HF_HUB_OFFLINE=0"):
         svc.load("big")
     assert svc.status("big").state.value == "failed" and "HF_HUB_OFFLINE=0" in svc.status("big").message
+
+
+def test_dtype_field_and_auto_choice():
+    import torch
+
+    from core.serving.loaders import weights_dtype
+    from core.serving.registry import RegistryError, parse_registry
+
+    base = {"models": {"m": {"kind": "causal-lm", "source": {"type": "folder", "path": "/x"}}}}
+    spec = parse_registry(base).get("m")
+    assert spec.dtype == "auto"
+    assert weights_dtype(spec, torch.device("cpu")) == torch.float32
+    assert weights_dtype(spec, torch.device("cuda")) == torch.bfloat16
+    base["models"]["m"]["dtype"] = "float16"
+    assert weights_dtype(parse_registry(base).get("m"), torch.device("cpu")) == torch.float16
+    base["models"]["m"]["dtype"] = "int3"
+    with pytest.raises(RegistryError, match="dtype"):
+        parse_registry(base)
