@@ -64,3 +64,26 @@ def for_section(section_id: str) -> Demos:
     """The demos of one lesson ({} for a lesson that is text only)."""
     build = _TABLE.get(section_id)
     return build() if build else {}
+
+
+def on_demand(section_id: str, demos: Demos) -> Demos:
+    """The same demos, each behind a "Try it here" button: for the workshop's follow view.
+
+    Thirty followers arriving on a demo-heavy lesson at once would each run every demo of it (page 2 alone loads
+    both models, computes embeddings, attention maps and bertviz) on the one shared server, while they are mostly
+    watching the presenter's screen. Behind a button, a follower's page is text only until they choose to try a
+    demo themselves; once opened, a demo stays open for that session."""
+    import streamlit as st
+
+    def gated(name: str, draw: Callable[[], None]) -> Callable[[], None]:
+        opened = f"live_demo_{section_id}_{name}"
+
+        def show() -> None:
+            if not st.session_state.get(opened):
+                st.button(f"Try the {name.replace('-', ' ').replace('_', ' ')} demo here", key=f"{opened}_btn",
+                          icon=":material/play_circle:", on_click=st.session_state.__setitem__, args=(opened, True))
+                st.caption("The presenter is showing this demo; open it here to try it yourself.")
+                return
+            draw()
+        return show
+    return {name: gated(name, draw) for name, draw in demos.items()}

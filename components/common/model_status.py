@@ -52,7 +52,7 @@ def show(key: str = "model_status") -> None:
             st.caption(status.message)  # another session is loading it right now
     running, waiting = service.running_generations, service.queued_generations
     if running or waiting:
-        st.caption(f"Generating {running} answer(s) together" + (f", {waiting} waiting" if waiting else ""))
+        st.caption(f"{running} answer(s) being generated" + (f", {waiting} waiting" if waiting else ""))
     if not all(s.state.value == "ready" for s in statuses):
         if st.button("Load models now", key=f"{key}_load", help="Loads both models so later demos answer at once. "
                      "The first start on a machine converts the decoder (~20 s); later starts take a second."):

@@ -338,7 +338,8 @@ def live_page(key: str = "live") -> None:
         from components import demos
         from components.common import lesson
 
-        lesson.show(found[1].section, demos=demos.for_section(found[1].section))
+        section = found[1].section
+        lesson.show(section, demos=demos.on_demand(section, demos.for_section(section)))
         return
     st.title("Live quiz")
     st.caption(who)

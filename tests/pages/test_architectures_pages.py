@@ -114,6 +114,20 @@ def test_page1_hallucination_answers_with_probabilities(question):
     assert all(r == 1 for _, _, r in result["tokens"])
 
 
+def test_page1_a_stopped_answer_is_kept_and_labelled():
+    """A run that ended mid-answer (Stop, or any widget that reran the page) leaves its tokens in the session;
+    the next run shows them as a stopped answer instead of losing them. (The browser test presses Stop for real.)"""
+    at = open_page(PAGE1)
+    at.session_state["hallucination_partial"] = {"question": "How is Batman?", "tokens": [("Batman", 0.4, 2),
+                                                 (" is", 0.9, 1)], "stop": "cancelled", "temperature": 0.7,
+                                                 "seed": 0, "length": 64}
+    at.run()
+    assert not at.exception
+    assert at.session_state["hallucination_result"]["tokens"][0][0] == "Batman"
+    assert "hallucination_partial" not in at.session_state
+    assert any("Stopped before the end" in c.value for c in at.caption)
+
+
 def test_answer_html_escapes_and_colours():
     from components.labs.generative_ai.hallucination_view import answer_html, band
 

@@ -137,3 +137,30 @@ def test_a_database_that_stops_answering_shows_a_warning_not_a_traceback(monkeyp
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("database did not answer" in w.value for w in at.warning)
+
+
+def test_followers_see_the_presenters_lesson_with_demos_behind_a_button(temp_db):
+    """A follower's Live page draws the presenter's lesson as text; each demo waits for "Try … here" (a room of
+    thirty arriving on page 2 would otherwise run all its demos thirty times on the shared server)."""
+    from core.workshop.store import SQLiteStore
+    from core.workshop.workshop import Workshop
+
+    ws = Workshop(SQLiteStore(temp_db))
+    room = ws.open_room()
+    at = open_page("app_pages/91_live.py")
+    at.text_input(key="live_main_code").input(room.code)
+    at.text_input(key="live_main_nick").input("Ada")
+    at.button[0].click().run()
+    assert at.session_state["ws_room"] == room.code
+    ws.go_to(room.code, "inside-transformer")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Inside a transformer" in t.value for t in at.title)
+    labels = [b.label for b in at.button]
+    for demo in ("tokenizer", "embeddings", "attention"):
+        assert f"Try the {demo} demo here" in labels, labels
+    assert not [t for t in at.text_area if t.key == "tokenizer_text"], "a demo ran unasked"
+    next(b for b in at.button if b.label == "Try the tokenizer demo here").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [t for t in at.text_area if t.key == "tokenizer_text"], "the opened demo is not drawn"
+    assert "Try the tokenizer demo here" not in [b.label for b in at.button]

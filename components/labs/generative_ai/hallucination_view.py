@@ -68,15 +68,22 @@ def _on_preset(key: str) -> None:
         st.session_state[f"{key}_question"] = PRESETS[choice]
 
 
-def _generate(service, question: str, temperature: float, seed: int, length: int) -> dict | None:
+def _generate(service, question: str, temperature: float, seed: int, length: int, key: str) -> dict | None:
     from components.common.model_status import load_with_progress
     from core.serving.sampling import SamplingSettings
 
     if not load_with_progress(service, service.registry.default_decoder, "causal-lm"):
         return None
     settings = SamplingSettings(temperature=temperature, top_k=0, top_p=1.0, max_new_tokens=length, seed=seed)
+    # Pressing "Stop the answer" reruns the page, which ends this run and closes the stream (the model drops the request); the
+    # tokens so far are kept in the session and shown as a stopped answer (see show()).
+    stop_box = st.empty()
+    stop_box.button("Stop the answer", key=f"{key}_stop", icon=":material/stop_circle:")
     placeholder = st.empty()
     tokens: list[tuple[str, float, int]] = []
+    partial = {"question": question, "tokens": tokens, "stop": "cancelled", "temperature": temperature, "seed": seed,
+               "length": length}
+    st.session_state[f"{key}_partial"] = partial
     try:
         stream = service.generate([{"role": "user", "content": question}], settings)
         if stream.ahead:                         # answers run together in batches; a full batch means a short wait
@@ -85,12 +92,15 @@ def _generate(service, question: str, temperature: float, seed: int, length: int
             tokens.append((token.text, token_prob(token), int(token.rank)))
             placeholder.html(answer_html(tokens, streaming=True))
     except Exception as exc:
+        st.session_state.pop(f"{key}_partial", None)
         placeholder.empty()
+        stop_box.empty()
         errors.show("SmolLM2 could not answer", exc)
         return None
+    st.session_state.pop(f"{key}_partial", None)
     placeholder.empty()
-    return {"question": question, "tokens": tokens, "stop": stream.result.stop_reason, "temperature": temperature,
-            "seed": seed, "length": length}
+    stop_box.empty()
+    return dict(partial, stop=stream.result.stop_reason)
 
 
 def _summary(result: dict) -> None:
@@ -105,6 +115,8 @@ def _summary(result: dict) -> None:
     weakest = sorted((p, t) for t, p, _ in result["tokens"] if t.strip())[:5]
     if weakest:
         st.caption("Least likely choices: " + " · ".join(f"“{literal(t.strip())}” {p:.0%}" for p, t in weakest))
+    if result["stop"] == "cancelled":
+        st.caption("Stopped before the end: this is the answer up to that point.")
     if result["stop"] == "max_new_tokens":
         st.caption(f"The answer was cut at {result['length']} tokens (see “Longest answer”).")
 
@@ -132,10 +144,12 @@ def show(key: str = "hallucination") -> None:
         service = app_cache.model_service_or_none()
         if service is None:
             return
-        result = _generate(service, question, float(temperature), int(seed), int(length))
+        result = _generate(service, question, float(temperature), int(seed), int(length), key)
         if result is None:
             return
         st.session_state[f"{key}_result"] = result
+    elif f"{key}_partial" in st.session_state:  # the last run was stopped (Stop, or another widget) mid-answer
+        st.session_state[f"{key}_result"] = st.session_state.pop(f"{key}_partial")
     result = st.session_state.get(f"{key}_result")
     if not result:
         st.caption("Press the button to ask. The answer is written token by token, as the model produces it.")
