@@ -46,6 +46,7 @@ class GenerationResult:
     seconds: float = 0.0
     stop_sequence: str = ""            # the stop sequence that ended generation, if one did
     stop_text: str = ""                # generated text cut off at the stop sequence (starts with it)
+    has_probabilities: bool = True     # False when a remote server sent no probabilities (tokens' prob, rank = 0)
 
     @property
     def text(self) -> str:

@@ -20,6 +20,7 @@ from core.serving.device import describe_device, pick_device, set_torch_threads
 from core.serving.batching import BatchScheduler, GenerationRequest
 from core.serving.generation import GenerationResult, GenerationStream, ServiceClosed, greedy_continue
 from core.serving.loaders import ModelFiles, Progress, no_progress, load_model, load_tokenizer, resolve_files
+from core.serving.openai_backend import OpenAIBackend, RemoteModelError
 from core.serving.registry import ModelSpec, Registry, load_registry
 from core.serving.sampling import SamplingSettings
 from core.serving.settings import Settings
@@ -103,6 +104,13 @@ def _eager_attentions(net, ids: torch.Tensor) -> np.ndarray:
     return torch.stack(out.attentions, dim=1)[0].float().cpu().numpy()
 
 
+def _local_only(spec: ModelSpec) -> None:
+    """Tokens, attention, scores and weights exist only for models loaded in this process."""
+    if spec.remote:
+        raise RemoteModelError(f"{spec.label} runs on a model server ({spec.base_url}), which sends text only: "
+                               "this view needs a model loaded in the app. Pick a local model for it.")
+
+
 class ModelService:
     def __init__(self, settings: Settings, registry: Registry | None = None):
         self.settings = settings
@@ -152,6 +160,10 @@ class ModelService:
 
     def status(self, name: str) -> ModelStatus:
         slot = self._slots[self.registry.get(name).name]
+        if slot.spec.remote:          # a server holds the weights: nothing on disk or in memory here
+            return ModelStatus(name=slot.spec.name, label=slot.spec.label, kind=slot.spec.kind, state=slot.state,
+                               message=slot.message or f"served by {slot.spec.base_url}", disk_bytes=0, parameters=0,
+                               memory_bytes=0, load_seconds=slot.load_seconds)
         if slot.disk_bytes is None:
             try:
                 slot.disk_bytes = self._files(slot).disk_bytes
@@ -178,6 +190,7 @@ class ModelService:
         return slot.files
 
     def _tokenizer(self, slot: _Slot, progress: Progress = no_progress):
+        _local_only(slot.spec)
         if slot.tokenizer is None:
             with slot.lock:
                 if slot.tokenizer is None:
@@ -185,6 +198,7 @@ class ModelService:
         return slot.tokenizer
 
     def _model(self, slot: _Slot, progress: Progress = no_progress):
+        _local_only(slot.spec)
         net = slot.model                 # read once: close() may set slot.model to None at any moment
         if net is not None:
             return net
@@ -217,6 +231,8 @@ class ModelService:
 
     def load(self, name: str | None = None, kind: str = "causal-lm", progress: Progress = no_progress) -> ModelStatus:
         slot = self._slot(name, kind)
+        if slot.spec.remote:
+            return self._check_remote(slot, progress)
         self._model(slot, progress)
         return self.status(slot.spec.name)
 
@@ -352,6 +368,10 @@ class ModelService:
         if not messages or not all(isinstance(m, dict) and isinstance(m.get("content"), str) for m in messages):
             raise ValueError("messages must be a non-empty list of {'role', 'content'} dicts")
         slot = self._slot(model, "causal-lm")
+        if slot.spec.remote:          # backend: openai — the server applies the chat template and generates
+            if self._closed:
+                raise ServiceClosed()
+            return self._remote(slot).generate(messages, settings)
         net = self._model(slot)
         ids = self._encode(slot, self.chat_prompt(messages, slot.spec.name), add_special_tokens=False,
                            return_tensors="pt")["input_ids"]
@@ -366,6 +386,31 @@ class ModelService:
             with tok_lock:
                 return tok.decode(list(new_ids), skip_special_tokens=True)
         return self._scheduler(slot).submit(request, result, decode)
+
+    def _remote(self, slot: _Slot) -> OpenAIBackend:
+        """The client of a `backend: openai` model (core/serving/openai_backend.py), made on first use."""
+        backends = self.__dict__.setdefault("_remote_backends", {})
+        backend = backends.get(slot.spec.name)
+        if backend is None:
+            backend = backends.setdefault(slot.spec.name, OpenAIBackend.from_spec(slot.spec))
+        return backend
+
+    def _check_remote(self, slot: _Slot, progress: Progress = no_progress) -> ModelStatus:
+        """`load()` of a remote model: no weights to load here; ask the server whether it answers (GET /models)."""
+        if self._closed:
+            raise ServiceClosed()
+        progress(0.5, f"Asking the model server at {slot.spec.base_url}…")
+        t0 = time.perf_counter()
+        try:
+            served = self._remote(slot).check()
+        except RemoteModelError as exc:
+            slot.state, slot.message = LoadState.FAILED, str(exc)
+            raise
+        slot.load_seconds = time.perf_counter() - t0
+        listed = "" if not served or slot.spec.model in served else f" (it lists {', '.join(served[:3])})"
+        slot.state, slot.message = LoadState.READY, f"served by {slot.spec.base_url}{listed}"
+        progress(1.0, slot.message)
+        return self.status(slot.spec.name)
 
     def _scheduler(self, slot: _Slot) -> BatchScheduler:
         """The batch scheduler that serves this decoder's generations (core/serving/batching.py)."""

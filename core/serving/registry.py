@@ -2,18 +2,25 @@
 
 Read from a YAML file (config/models.yaml by default) and validated on load, so a
 mistake in the file is reported with the model's name instead of failing later.
+
+A model runs in this process (`backend: local`, the default: its files come from `source`) or on a server that
+speaks the OpenAI chat API (`backend: openai`: vLLM, `transformers serve`, llama.cpp's server; no `source`, but
+`base_url` and the server's `model` name; see core/serving/openai_backend.py).
 """
 from __future__ import annotations
 
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
 
 KINDS = ("causal-lm", "sentence-encoder")
 DTYPES = ("auto", "float32", "bfloat16", "float16")   # auto: bfloat16 on a CUDA GPU, float32 elsewhere
 SOURCE_TYPES = ("pypi-gguf", "pypi-folder", "folder", "hub")
+BACKENDS = ("local", "openai")   # local: loaded in this process; openai: an OpenAI-compatible server generates
+REMOTE_FIELDS = ("base_url", "model", "api_key_env", "read_timeout")   # only for backend: openai
 
 
 class RegistryError(ValueError):
@@ -34,16 +41,26 @@ class ModelSource:
 class ModelSpec:
     name: str                 # registry key, e.g. "smollm2-135m-instruct"
     kind: str                 # one of KINDS
-    source: ModelSource
+    source: ModelSource | None  # where the files are; None for a remote (backend: openai) model
     display_name: str = ""    # what the UI shows; defaults to `name`
     description: str = ""
     chat_template: str = "builtin"  # "builtin" or a Jinja template string
     max_seq_length: int = 0   # encoders: truncation length for sentence embeddings (0 = model max)
     dtype: str = "auto"       # weights in memory: one of DTYPES
+    backend: str = "local"    # one of BACKENDS
+    base_url: str = ""        # openai: the server's API root, e.g. http://127.0.0.1:8000/v1
+    model: str = ""           # openai: the model name the server knows (vLLM's --served-model-name)
+    api_key_env: str = ""     # openai: name of an environment variable holding the API key (never the key)
+    read_timeout: float = 60.0  # openai: seconds to wait for the server's next bytes before giving up
 
     @property
     def label(self) -> str:
         return self.display_name or self.name
+
+    @property
+    def remote(self) -> bool:
+        """True when a server generates this model's text (no weights in this process)."""
+        return self.backend != "local"
 
 
 @dataclass(frozen=True)
@@ -79,6 +96,34 @@ def _parse_source(name: str, raw: object) -> ModelSource:
     return src
 
 
+def _parse_remote(name: str, raw: dict) -> dict:
+    """The fields of a `backend: openai` entry, checked: an http(s) base_url, the server's model name."""
+    if raw.get("kind") != "causal-lm":
+        raise RegistryError(f"model {name!r}: backend 'openai' serves chat models only (kind: causal-lm)")
+    if "source" in raw:
+        raise RegistryError(f"model {name!r}: a backend 'openai' model has no 'source' "
+                            "(its server holds the weights)")
+    base_url = str(raw.get("base_url") or "").strip().rstrip("/")
+    url = urlsplit(base_url)
+    if url.scheme not in ("http", "https") or not url.netloc:
+        raise RegistryError(f"model {name!r}: base_url must be an http:// or https:// address such as "
+                            f"http://127.0.0.1:8000/v1, not {raw.get('base_url')!r}")
+    model = str(raw.get("model") or "").strip()
+    if not model:
+        raise RegistryError(f"model {name!r}: backend 'openai' needs 'model', the name the server knows it by")
+    key_env = str(raw.get("api_key_env") or "").strip()
+    if key_env and not key_env.replace("_", "").isalnum():
+        raise RegistryError(f"model {name!r}: api_key_env names an environment variable (like OPENAI_API_KEY); "
+                            "never put the key itself in this file")
+    try:
+        read_timeout = float(raw.get("read_timeout", 60.0))
+    except (TypeError, ValueError):
+        read_timeout = 0.0
+    if not 0 < read_timeout <= 3600:
+        raise RegistryError(f"model {name!r}: read_timeout must be a number of seconds from 0 to 3600")
+    return dict(base_url=base_url, model=model, api_key_env=key_env, read_timeout=read_timeout)
+
+
 def parse_registry(data: object) -> Registry:
     if not isinstance(data, dict) or not isinstance(data.get("models"), dict) or not data["models"]:
         raise RegistryError("the registry needs a non-empty 'models' mapping")
@@ -92,11 +137,21 @@ def parse_registry(data: object) -> Registry:
         dtype = str(raw.get("dtype", "auto"))
         if dtype not in DTYPES:
             raise RegistryError(f"model {name!r}: dtype must be one of {DTYPES}, not {dtype!r}")
+        backend = str(raw.get("backend", "local"))
+        if backend not in BACKENDS:
+            raise RegistryError(f"model {name!r}: backend must be one of {BACKENDS}, not {backend!r}")
+        if backend == "local":
+            stray = [f for f in REMOTE_FIELDS if f in raw]
+            if stray:
+                raise RegistryError(f"model {name!r}: {stray} apply only to backend: openai")
+            remote, source = {}, _parse_source(name, raw.get("source"))
+        else:
+            remote, source = _parse_remote(name, raw), None
         models[str(name)] = ModelSpec(
-            name=str(name), kind=kind, source=_parse_source(name, raw.get("source")),
+            name=str(name), kind=kind, source=source,
             display_name=str(raw.get("display_name", "")), description=str(raw.get("description", "")),
             chat_template=str(raw.get("chat_template", "builtin")),
-            max_seq_length=int(raw.get("max_seq_length", 0)), dtype=dtype,
+            max_seq_length=int(raw.get("max_seq_length", 0)), dtype=dtype, backend=backend, **remote,
         )
     defaults = data.get("defaults") or {}
     registry = Registry(

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from core.serving.registry import RegistryError, load_registry, package_folder, parse_registry
@@ -82,3 +84,43 @@ def test_dtype_field_and_auto_choice():
     base["models"]["m"]["dtype"] = "int3"
     with pytest.raises(RegistryError, match="dtype"):
         parse_registry(base)
+
+
+# ---- models on an OpenAI-compatible server (backend: openai, core/serving/openai_backend.py) ------------------
+def test_openai_models_need_no_source():
+    reg = parse_registry({"defaults": {"decoder": "big"}, "models": {
+        "small": {"kind": "causal-lm", "source": {"type": "hub", "repo_id": "org/small"}},
+        "big": {"kind": "causal-lm", "backend": "openai", "base_url": "http://127.0.0.1:8000/v1/",
+                "model": "Qwen/Qwen2.5-7B-Instruct", "api_key_env": "OPENAI_API_KEY", "read_timeout": 90}}})
+    big, small = reg.get("big"), reg.get("small")
+    assert big.remote and big.source is None and big.base_url == "http://127.0.0.1:8000/v1"   # trailing / dropped
+    assert (big.model, big.api_key_env, big.read_timeout) == ("Qwen/Qwen2.5-7B-Instruct", "OPENAI_API_KEY", 90.0)
+    assert not small.remote and small.backend == "local" and small.base_url == ""
+    assert reg.default_decoder == "big"
+    minimal = parse_registry({"models": {"m": {"kind": "causal-lm", "backend": "openai",
+                                               "base_url": "https://models.example.org/v1", "model": "m"}}}).get("m")
+    assert minimal.api_key_env == "" and minimal.read_timeout == 60.0
+
+
+def _remote(**fields):
+    return {"models": {"r": {"kind": "causal-lm", "backend": "openai", "base_url": "http://h:8000/v1", "model": "m",
+                             **fields}}}
+
+
+@pytest.mark.parametrize("data, message", [
+    (_remote(backend="grpc"), "backend must be one of"),
+    (_remote(kind="sentence-encoder"), "serves chat models only"),
+    (_remote(base_url="127.0.0.1:8000/v1"), "base_url must be an http:// or https://"),
+    (_remote(base_url="ftp://h/v1"), "base_url must be an http:// or https://"),
+    (_remote(base_url=""), "base_url must be"),
+    (_remote(model=""), "needs 'model'"),
+    (_remote(source={"type": "hub", "repo_id": "a/b"}), "has no 'source'"),
+    (_remote(api_key_env="sk-abc123 secret"), "never put the key itself"),
+    (_remote(read_timeout=0), "read_timeout"),
+    (_remote(read_timeout="soon"), "read_timeout"),
+    ({"models": {"x": {"kind": "causal-lm", "source": {"type": "hub", "repo_id": "a/b"},
+                       "base_url": "http://h/v1"}}}, "apply only to backend: openai"),
+])
+def test_bad_openai_entries_are_reported_clearly(data, message):
+    with pytest.raises(RegistryError, match=re.escape(message)):
+        parse_registry(data)

@@ -1,0 +1,495 @@
+"""The OpenAI-compatible backend (core/serving/openai_backend.py) against real HTTP servers on 127.0.0.1.
+
+- `transformers serve` serving the bundled SmolLM2 on the CPU (started once for the module; `model` tier): the
+  streamed answer, stop sequences, seeds and an HTTP error from the real thing.
+- A small stdlib server in this process (`FakeServer`) for what `transformers serve` cannot show: the
+  log-probabilities (there it streams the real bundled model's own scores) and the protocol failures (bytes that
+  are not JSON, a stream cut short, a silent server, HTTP 500). A server that is down is a port nobody listens on.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx2 as httpx
+import pytest
+
+from core.serving.generation import ServiceClosed
+from core.serving.openai_backend import (BadStream, OpenAIBackend, RemoteModelError, ServerHTTPError, ServerTimeout,
+                                         ServerUnreachable, request_body)
+from core.serving.registry import parse_registry
+from core.serving.sampling import SamplingSettings
+
+QUESTION = [{"role": "user", "content": "What is the capital of France?"}]
+# "The capital of France is Paris." is 7 tokens, then the end-of-sequence token. (With max_new_tokens=8,
+# transformers 5.24's server counts that end token and reports "length": keep room for it.)
+GREEDY = SamplingSettings(temperature=0, max_new_tokens=12)
+
+
+# ---- a stdlib server whose answers each test scripts -------------------------------------------------------------
+class FakeServer:
+    """ThreadingHTTPServer on 127.0.0.1; `script(handler, body)` writes each POST's answer. Records requests."""
+
+    def __init__(self):
+        owner = self
+        self.script = None
+        self.requests: list[tuple[dict, dict]] = []      # (headers, JSON body)
+        self.release = threading.Event()                 # set at teardown: frees handlers that wait
+        self.proceed = threading.Event()
+        self.client_left = threading.Event()
+        self.models = ["fake-model"]
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):                # keep the test output quiet
+                pass
+
+            def do_GET(self):
+                owner.requests.append((dict(self.headers), {}))
+                json_response(self, 200, {"object": "list", "data": [{"id": m} for m in owner.models]})
+
+            def do_POST(self):
+                self.connection.settimeout(10)
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                owner.requests.append((dict(self.headers), body))
+                owner.script(self, body)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def backend(self, **kwargs) -> OpenAIBackend:
+        return OpenAIBackend(self.base_url, "fake-model", **kwargs)
+
+    def close(self):
+        self.release.set()
+        self.proceed.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def server():
+    fake = FakeServer()
+    yield fake
+    fake.close()
+
+
+def json_response(handler, status: int, data: dict) -> None:
+    raw = json.dumps(data).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(raw)))
+    handler.end_headers()
+    handler.wfile.write(raw)
+
+
+def start_events(handler) -> None:
+    """Headers of an event stream that ends when the connection closes (HTTP/1.0, no length)."""
+    handler.send_response(200)
+    handler.send_header("Content-Type", "text/event-stream")
+    handler.end_headers()
+
+
+def event(handler, data) -> None:
+    handler.wfile.write(f"data: {data if isinstance(data, str) else json.dumps(data)}\n\n".encode())
+    handler.wfile.flush()
+
+
+def chunk(content: str = "", entries: list | None = None, finish: str | None = None, **extra) -> dict:
+    """A chat.completion.chunk as vLLM streams it."""
+    choice = {"index": 0, "delta": {"content": content} if content else {}, "finish_reason": finish, **extra}
+    if entries is not None:
+        choice["logprobs"] = {"content": entries}
+    return {"id": "x", "object": "chat.completion.chunk", "choices": [choice]}
+
+
+def entry(token: str, logprob: float, top: list[tuple[str, float]]) -> dict:
+    return {"token": token, "logprob": logprob, "top_logprobs": [{"token": t, "logprob": lp} for t, lp in top]}
+
+
+def answer(*items):
+    """A script: send each item (dict or raw string) as an event, then [DONE]."""
+    def script(handler, body):
+        start_events(handler)
+        for item in items:
+            event(handler, item)
+        event(handler, "[DONE]")
+    return script
+
+
+# ---- the request ----------------------------------------------------------------------------------------------
+def test_request_body_maps_the_sampling_settings():
+    body = request_body("m", [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi", "x": 1}],
+                        SamplingSettings(temperature=0.5, top_p=0.9, max_new_tokens=7, seed=3))
+    assert body == {"model": "m", "messages": [{"role": "system", "content": "Be brief."},
+                                               {"role": "user", "content": "Hi"}],
+                    "stream": True, "max_tokens": 7, "temperature": 0.5, "top_p": 0.9, "logprobs": True,
+                    "top_logprobs": 5, "stream_options": {"include_usage": True}, "seed": 3}
+    full = request_body("m", QUESTION, SamplingSettings(top_k=40, repetition_penalty=1.2, frequency_penalty=0.5,
+                                                        presence_penalty=-0.5, stop_sequences=("\n\n", "END")))
+    assert {k: full[k] for k in ("top_k", "repetition_penalty", "frequency_penalty", "presence_penalty", "stop")} == \
+        {"top_k": 40, "repetition_penalty": 1.2, "frequency_penalty": 0.5, "presence_penalty": -0.5,
+         "stop": ["\n\n", "END"]}
+
+
+# ---- a well-formed stream -------------------------------------------------------------------------------------
+def test_tokens_carry_probabilities_and_ranks_from_logprobs(server):
+    top = [(" Paris", -0.1), (" Lyon", -2.5), (" the", -3.0), (" a", -4.0), (" Nice", -5.0)]
+    server.script = answer(
+        {"id": "x", "object": "chat.completion.chunk",
+         "choices": [{"index": 0, "delta": {"role": "assistant"}, "finish_reason": None}]},
+        chunk(" Paris", [entry(" Paris", -0.1, top)]),
+        chunk(".\n", [entry(".", -0.7, [(".", -0.7), ("!", -0.9)]),            # two tokens in one event
+                      entry("\n", -8.0, [("<|im_end|>", -0.01), (" It", -5.0)])]),   # outside the top 5 shown
+        chunk(finish="length"),
+        {"id": "x", "object": "chat.completion.chunk", "choices": [],
+         "usage": {"prompt_tokens": 37, "completion_tokens": 3, "total_tokens": 40}})
+    stream = server.backend().generate(QUESTION, SamplingSettings(temperature=0, max_new_tokens=3))
+    tokens = list(stream)
+    assert [t.text for t in tokens] == [" Paris", ".", "\n"]
+    assert [t.rank for t in tokens] == [1, 1, 0]                 # 0: the server's top 5 did not include it
+    assert tokens[0].prob == pytest.approx(0.904837, abs=1e-6) and tokens[0].model_prob == tokens[0].prob
+    assert tokens[2].prob == pytest.approx(3.35e-4, rel=1e-2) and all(t.id == -1 for t in tokens)
+    result = stream.result
+    assert result.text == " Paris.\n" and result.stop_reason == "max_new_tokens" and result.has_probabilities
+    assert result.prompt_tokens == 37 and result.max_new_tokens == 3 and result.seconds_to_first_token > 0
+    headers, body = server.requests[0]
+    assert body["stream"] is True and body["logprobs"] is True and body["top_logprobs"] == 5
+    assert body["model"] == "fake-model" and headers["Accept"] == "text/event-stream"
+    assert "Authorization" not in headers
+
+
+def test_without_logprobs_tokens_have_no_probability_and_no_done_is_fine_after_a_finish(server):
+    # transformers serve: one event per token, no logprobs, finish + usage in the last event, no [DONE].
+    def script(handler, body):
+        start_events(handler)
+        for piece in ("Hello", " there", "!"):
+            event(handler, chunk(piece))
+        event(handler, chunk(finish="stop") | {"usage": {"prompt_tokens": 5}})
+    server.script = script
+    result = server.backend().generate(QUESTION, SamplingSettings(max_new_tokens=20)).collect()
+    assert result.text == "Hello there!" and result.stop_reason == "eos" and result.prompt_tokens == 5
+    assert not result.has_probabilities and all(t.prob == 0.0 and t.rank == 0 for t in result.tokens)
+
+
+def test_stop_sequences_are_cut_here_even_when_the_server_sends_them(server):
+    # transformers serve stops at a stop string but leaves it in the text; the client cuts it like the local decoder.
+    server.script = answer(*(chunk(p) for p in ("The", " capital", " is", " Pa", "ris", ", of", " course")),
+                           chunk(finish="stop"))
+    settings = SamplingSettings(temperature=0, max_new_tokens=20, stop_sequences=(" Paris",))
+    result = server.backend().generate(QUESTION, settings).collect()
+    assert result.text == "The capital is" and result.stop_reason == "stop_sequence"
+    assert result.stop_sequence == " Paris" and result.stop_text.startswith(" Paris")
+    assert [t.text for t in result.tokens] == ["The", " capital", " is", "", ""]   # " Pa" was held back, then cut
+    # vLLM cuts the stop sequence itself and names it in `stop_reason`.
+    server.script = answer(chunk("Fine"), chunk(finish="stop", stop_reason="\n\n"))
+    result = server.backend().generate(QUESTION, SamplingSettings(stop_sequences=("\n\n",))).collect()
+    assert result.text == "Fine" and result.stop_reason == "stop_sequence" and result.stop_sequence == "\n\n"
+
+
+def test_an_api_key_comes_from_the_named_environment_variable(server, monkeypatch):
+    server.script = answer(chunk("ok"), chunk(finish="stop"))
+    monkeypatch.setenv("GENAI_LAB_TEST_KEY", "sk-test-123")
+    assert server.backend(api_key_env="GENAI_LAB_TEST_KEY").generate(QUESTION, GREEDY).collect().text == "ok"
+    assert server.requests[-1][0]["Authorization"] == "Bearer sk-test-123"
+    monkeypatch.delenv("GENAI_LAB_TEST_KEY")
+    with pytest.raises(RemoteModelError, match="GENAI_LAB_TEST_KEY is empty or not set"):
+        server.backend(api_key_env="GENAI_LAB_TEST_KEY").generate(QUESTION, GREEDY)
+
+
+# ---- the reader leaves -----------------------------------------------------------------------------------------
+def test_a_reader_that_stops_iterating_closes_the_connection(server):
+    def script(handler, body):
+        start_events(handler)
+        event(handler, chunk("one"))
+        event(handler, chunk(" two"))
+        server.proceed.wait(10)                 # the test has stopped reading; keep streaming until it hangs up
+        try:
+            for i in range(100_000):
+                event(handler, chunk(f" {i}"))
+        except OSError:                         # broken pipe / connection reset: the client closed the connection
+            server.client_left.set()
+    server.script = script
+    stream = server.backend().generate(QUESTION, SamplingSettings(max_new_tokens=1000))
+    tokens = iter(stream)
+    assert [next(tokens).text, next(tokens).text] == ["one", " two"]
+    tokens.close()                              # the page went away
+    assert stream.result.stop_reason == "cancelled"
+    server.proceed.set()
+    assert server.client_left.wait(10), "the client kept the connection open after its reader left"
+    stream._request.thread.join(10)
+    assert not stream._request.thread.is_alive()
+
+
+# ---- failures, each in plain words -----------------------------------------------------------------------------
+def expect_error(stream, kind, *words):
+    """Iterating raises `kind` with all `words` in its message; the result records it."""
+    with pytest.raises(kind) as caught:
+        stream.collect()
+    message = str(caught.value)
+    assert all(w in message for w in words), message
+    assert "Traceback" not in message and stream.result.stop_reason == f"error: {message}"
+    return caught.value
+
+
+def test_a_server_that_is_down_is_named():
+    with socket.socket() as sock:               # bound but not listening: connections are refused
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
+        expect_error(OpenAIBackend(url, "m").generate(QUESTION, GREEDY), ServerUnreachable,
+                     url, "connection refused", "is the server running?")
+
+
+@pytest.mark.parametrize("status, data, words", [
+    (500, {"error": {"message": "CUDA out of memory", "type": "InternalServerError"}},
+     ["HTTP 500", "CUDA out of memory"]),
+    (422, {"detail": "Unexpected fields in the request: {'top_k'}"}, ["HTTP 422", "Unexpected fields", "top_k"]),
+    (404, {"error": {"message": "The model `x` does not exist."}}, ["HTTP 404", "does not exist", "Check base_url"]),
+    (401, {"error": "invalid api key"}, ["HTTP 401", "invalid api key", "api_key_env"]),
+])
+def test_an_http_error_status_quotes_the_server(server, status, data, words):
+    server.script = lambda handler, body: json_response(handler, status, data)
+    error = expect_error(server.backend().generate(QUESTION, GREEDY), ServerHTTPError, *words)
+    assert error.status == status
+
+
+def test_a_stream_line_that_is_not_json(server):
+    server.script = answer(chunk("Hel"), '{"choices": [{"delta": {"content": "lo"')
+    stream = server.backend().generate(QUESTION, GREEDY)
+    expect_error(stream, BadStream, "not valid JSON", '{"choices"')
+    assert stream.result.text == "Hel"          # what came before the bad line was delivered
+
+
+def test_an_error_event_in_the_stream(server):
+    server.script = answer(chunk("Hel"), {"error": "the model crashed"})
+    expect_error(server.backend().generate(QUESTION, GREEDY), RemoteModelError, "reported an error", "crashed")
+
+
+def test_a_stream_that_ends_early(server):
+    def closes_after_one_token(handler, body):   # no finish reason, no [DONE]: the connection just closes
+        start_events(handler)
+        event(handler, chunk("Hel"))
+    server.script = closes_after_one_token
+    expect_error(server.backend().generate(QUESTION, GREEDY), BadStream, "before the answer was complete")
+
+    def cut_in_a_chunk(handler, body):          # chunked transfer cut in the middle of a chunk
+        data = b'data: {"choices": [{"index": 0, "delta": {"content": "Hel"}}]}\n\n'
+        handler.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+                            + f"{len(data):x}\r\n".encode() + data + b"\r\n" + b"400\r\ndata: {")
+        handler.wfile.flush()
+        handler.close_connection = True
+    server.script = cut_in_a_chunk
+    expect_error(server.backend().generate(QUESTION, GREEDY), BadStream, "closed the connection")
+
+
+def test_a_silent_server_times_out(server):
+    def silent(handler, body):
+        start_events(handler)
+        server.release.wait(30)                 # says nothing until the test ends
+    server.script = silent
+    start = time.perf_counter()
+    expect_error(server.backend(read_timeout=0.5).generate(QUESTION, GREEDY), ServerTimeout,
+                 "sent nothing for 0.5 s", "overloaded")
+    assert time.perf_counter() - start < 5
+
+
+def test_a_server_that_does_not_stream(server):
+    server.script = lambda handler, body: json_response(handler, 200, {"choices": []})
+    expect_error(server.backend().generate(QUESTION, GREEDY), BadStream, "application/json", "text/event-stream")
+
+
+# ---- through the model service ---------------------------------------------------------------------------------
+def remote_registry(base_url: str, **extra):
+    return parse_registry({"models": {"remote": {"kind": "causal-lm", "backend": "openai", "base_url": base_url,
+                                                 "model": "fake-model", "display_name": "Remote", **extra}}})
+
+
+def test_the_model_service_sends_an_openai_model_to_its_server(server, tmp_path):
+    """No weights are loaded for it (in `make check` loading any would fail), and the local views say why not."""
+    from core.serving.model_service import LoadState, ModelService
+    from core.serving.settings import Settings
+
+    server.script = answer(chunk("Paris", [entry("Paris", -0.2, [("Paris", -0.2)])]), chunk(finish="stop"))
+    svc = ModelService(Settings.from_env({"GENAI_LAB_CACHE": str(tmp_path)}), registry=remote_registry(server.base_url))
+    assert svc.status("remote").state == LoadState.NOT_LOADED and svc.status("remote").disk_bytes == 0
+    status = svc.load("remote")
+    assert status.state == LoadState.READY and status.message == f"served by {server.base_url}"
+    assert svc.is_ready("remote") and server.requests[-1][1] == {}          # GET /models
+    result = svc.generate(QUESTION, GREEDY, model="remote").collect()
+    assert result.text == "Paris" and result.tokens[0].rank == 1 and result.stop_reason == "eos"
+    assert server.requests[-1][1]["model"] == "fake-model" and server.requests[-1][1]["messages"] == QUESTION
+    for view in (lambda: svc.tokenize("Hi", model="remote"), lambda: svc.next_token_logits([1, 2], model="remote"),
+                 lambda: svc.context_window_of("remote")):
+        with pytest.raises(RemoteModelError, match="runs on a model server"):
+            view()
+    assert svc.status("remote").state == LoadState.READY                   # those errors did not mark it failed
+    svc.close()
+    with pytest.raises(ServiceClosed):
+        svc.generate(QUESTION, GREEDY, model="remote")
+
+
+def test_loading_an_openai_model_whose_server_is_down_fails_clearly(tmp_path):
+    from core.serving.model_service import LoadState, ModelService
+    from core.serving.settings import Settings
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        svc = ModelService(Settings.from_env({"GENAI_LAB_CACHE": str(tmp_path)}),
+                           registry=remote_registry(f"http://127.0.0.1:{sock.getsockname()[1]}/v1"))
+        with pytest.raises(ServerUnreachable, match="is the server running"):
+            svc.load("remote")
+    assert svc.status("remote").state == LoadState.FAILED and "connection refused" in svc.status("remote").message
+
+
+# ---- the real bundled model --------------------------------------------------------------------------------------
+_LOCAL: dict = {}
+
+
+def local_answer(service):
+    """The in-process service's greedy answer to QUESTION (computed once per module: the model is the same)."""
+    if "greedy" not in _LOCAL:
+        _LOCAL["greedy"] = service.generate(QUESTION, GREEDY).collect()
+    return _LOCAL["greedy"]
+
+
+@pytest.mark.model
+def test_logprobs_are_the_models_own_probabilities(decoder, server):
+    """vLLM-style logprobs streamed by a stdlib server from the real SmolLM2 (transformers serve sends none):
+    each token's probability and rank equal the local service's for the same greedy answer."""
+    import torch
+
+    stop_ids = decoder.stop_token_ids()
+
+    def real_model(handler, body):
+        ids = decoder.chat_ids(body["messages"])
+        start_events(handler)
+        new: list[int] = []
+        finish = "length"
+        for _ in range(body["max_tokens"]):
+            logprobs = torch.log_softmax(torch.from_numpy(decoder.next_token_logits(ids + new)), -1)   # (vocab,)
+            top = torch.topk(logprobs, body["top_logprobs"])
+            token = int(top.indices[0])                          # greedy
+            if token in stop_ids:
+                finish = "stop"
+                break
+            text = decoder.decode_ids(new + [token])[len(decoder.decode_ids(new)):]
+            new.append(token)
+            alternatives = [{"token": decoder.decode_ids([int(i)]), "logprob": float(v)}
+                            for i, v in zip(top.indices, top.values)]
+            event(handler, chunk(text, [{"token": text, "logprob": float(logprobs[token]),
+                                         "top_logprobs": alternatives}]))
+        event(handler, chunk(finish=finish) | {"usage": {"prompt_tokens": len(ids)}})
+        event(handler, "[DONE]")
+    server.script = real_model
+    remote, local = server.backend().generate(QUESTION, GREEDY).collect(), local_answer(decoder)
+    assert remote.text == local.text and "Paris" in remote.text and remote.has_probabilities
+    assert [t.rank for t in remote.tokens] == [t.rank for t in local.tokens] == [1] * len(local.tokens)
+    assert [t.prob for t in remote.tokens] == pytest.approx([t.model_prob for t in local.tokens], abs=1e-4)
+    assert remote.stop_reason == local.stop_reason and remote.prompt_tokens == local.prompt_tokens
+
+
+# `transformers serve` (fastapi and openai from requirements-dev.txt) with the bundled SmolLM2 on the CPU.
+@pytest.fixture(scope="module")
+def transformers_server(tmp_path_factory):
+    from transformers.utils.import_utils import is_serve_available
+
+    if not is_serve_available():
+        message = "`transformers serve` needs fastapi and openai (requirements-dev.txt): run `make install-dev`"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    folder = served_folder(tmp_path_factory.mktemp("served"))
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    log_path = folder.parent / "serve.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-c", "from transformers.cli.transformers import main; main()", "serve", str(folder),
+             "--host", "127.0.0.1", "--port", str(port), "--device", "cpu"],
+            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    try:
+        deadline = time.monotonic() + 180
+        while True:                              # wait for /health, or for the process to fail
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"transformers serve did not become healthy:\n{log_path.read_text()[-3000:]}")
+            try:
+                process.wait(0.25)               # the poll interval; returns early if the server dies
+            except subprocess.TimeoutExpired:
+                pass
+        yield OpenAIBackend(f"http://127.0.0.1:{port}/v1", str(folder), read_timeout=120)
+    finally:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+def served_folder(target: Path) -> Path:
+    """A Hugging Face folder for `transformers serve`: the service's converted SmolLM2 (weights and tokenizer are
+    cached in two folders), with `do_sample: true` in generation_config.json so temperature and seed apply."""
+    from core.serving.loaders import cache_folder, resolve_files
+    from core.serving.registry import load_registry
+    from core.serving.settings import Settings
+
+    settings = Settings.from_env()
+    registry = load_registry(settings.registry_path)
+    spec = registry.get(registry.default_decoder)
+    cached = cache_folder(settings.cache_dir, spec, resolve_files(spec))
+    if not (cached / "model" / "config.json").is_file() or not (cached / "tokenizer" / "tokenizer.json").is_file():
+        from components.common.cache import model_service
+        model_service().load(kind="causal-lm")   # converts the GGUF once (the `decoder` fixture does the same)
+    for part in ("model", "tokenizer"):
+        for file in (cached / part).iterdir():
+            if file.name != "generation_config.json":
+                (target / file.name).symlink_to(file.resolve())
+    config = json.loads((cached / "model" / "generation_config.json").read_text())
+    (target / "generation_config.json").write_text(json.dumps({**config, "do_sample": True}))
+    return target
+
+
+@pytest.mark.model
+def test_transformers_serve_streams_the_same_greedy_answer_as_the_local_service(transformers_server, decoder):
+    stream = transformers_server.generate(QUESTION, GREEDY)
+    tokens = list(stream)
+    remote, local = stream.result, local_answer(decoder)
+    assert remote.text == local.text and "Paris" in remote.text
+    assert len(tokens) > 1 and remote.stop_reason == local.stop_reason
+    assert remote.prompt_tokens == local.prompt_tokens             # from the server's usage report
+    assert not remote.has_probabilities and all(t.prob == 0.0 and t.rank == 0 for t in tokens)
+
+
+@pytest.mark.model
+def test_transformers_serve_stop_sequence_and_seed(transformers_server):
+    result = transformers_server.generate(QUESTION, SamplingSettings(temperature=0, max_new_tokens=8,
+                                                                     stop_sequences=(" Paris",))).collect()
+    assert result.stop_reason == "stop_sequence" and result.stop_sequence == " Paris"
+    assert "Paris" not in result.text and result.text.endswith("is")
+
+    def draw(seed: int) -> str:       # temperature 2: nearly even odds among the top 50 (the default top-k)
+        hot = SamplingSettings(temperature=2.0, top_p=1.0, max_new_tokens=6, seed=seed)
+        return transformers_server.generate([{"role": "user", "content": "Name an animal."}], hot).collect().text
+    first = draw(1)
+    assert draw(1) == first                                         # the seed makes the draws repeatable
+    assert draw(2) != first                                         # and they are draws: another seed, another answer
+
+
+@pytest.mark.model
+def test_transformers_serve_refuses_top_k_with_a_readable_error(transformers_server):
+    stream = transformers_server.generate(QUESTION, SamplingSettings(temperature=0, top_k=5, max_new_tokens=4))
+    error = expect_error(stream, ServerHTTPError, "HTTP 422", "top_k")
+    assert error.status == 422
