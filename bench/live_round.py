@@ -40,9 +40,23 @@ def wait_all(labs: list[LabPage], what: str, check, deadline: float) -> tuple[li
             failed.append(i)
             if len(failed) == 1:
                 lab.screenshot(f"live-round-failed-{what.split()[0].strip('.')}")
-            print(f"    participant {i}: no '{what}' in time (blank page: {lab.is_blank()}, url {lab.page.url})",
-                  flush=True)
+            now = time.monotonic()
+            sent, got = getattr(lab, "frames", {}).get("sent"), getattr(lab, "frames", {}).get("received")
+            print(f"    participant {i}: no '{what}' in time (blank page: {lab.is_blank()}, url {lab.page.url}, "
+                  f"script {lab.page.locator('[data-testid=stApp]').get_attribute('data-test-script-state')}, "
+                  f"last websocket frame sent {now - sent if sent else float('nan'):.1f} s ago, "
+                  f"received {now - got if got else float('nan'):.1f} s ago)", flush=True)
     return took, failed
+
+
+def watch_frames(lab: LabPage) -> None:
+    """Record when the tab last sent and received a websocket frame (a stuck page: is its timer still ticking?)."""
+    lab.frames = {}
+
+    def on_socket(ws):
+        ws.on("framesent", lambda _: lab.frames.__setitem__("sent", time.monotonic()))
+        ws.on("framereceived", lambda _: lab.frames.__setitem__("received", time.monotonic()))
+    lab.page.on("websocket", on_socket)
 
 
 def answer(lab: LabPage, timeout: int) -> None:
@@ -82,7 +96,9 @@ def run(participants: int, rounds: int, wait_s: float, headed_log: str) -> dict:
             labs = []
             t0 = time.monotonic()
             for i in range(participants):
-                lab = LabPage.new(browser, url, width=420, height=860, timeout_ms=90_000).open("live-quiz")
+                lab = LabPage.new(browser, url, width=420, height=860, timeout_ms=90_000)
+                watch_frames(lab)
+                lab.open("live-quiz")
                 main = lab.page.locator("[data-testid=stMain]")
                 main.get_by_label("Room code").fill(code)
                 main.get_by_label("Nickname").fill(f"P{i:02d}")
@@ -99,7 +115,7 @@ def run(participants: int, rounds: int, wait_s: float, headed_log: str) -> dict:
                 lesson, title = LESSONS[r % len(LESSONS)]
                 row = {"round": r + 1, "lesson": lesson}
                 # Follow me: the presenter opens a lesson from the menu.
-                sidebar.get_by_role("link", name=title).click()
+                sidebar.get_by_role("link", name=title.split(" & ")[0], exact=False).first.click()
                 presenter.page.locator("h1", has_text=title).wait_for()
                 t = time.monotonic()
                 took, failed = wait_all(labs, title, lambda lab, tm: lab.page.locator("h1", has_text=title).wait_for(
@@ -110,13 +126,32 @@ def run(participants: int, rounds: int, wait_s: float, headed_log: str) -> dict:
                 presenter.page.locator("h1", has_text="Presenter console").wait_for()
                 presenter.page.get_by_role("tab", name="Live quiz").click()
                 slider = presenter.page.get_by_role("slider")
-                slider.focus()
+                try:
+                    slider.focus()
+                except Exception:
+                    presenter.screenshot(f"live-round-presenter-console-{r + 1}")
+                    print(f"    presenter: no time-limit slider on the console (script "
+                          f"{presenter.page.locator('[data-testid=stApp]').get_attribute('data-test-script-state')})",
+                          flush=True)
+                    raise
                 slider.press("End")                                            # 120 s
                 presenter.page.get_by_role("button", name="Launch question").click()
                 presenter.page.get_by_text(f"0 of {participants} answered").wait_for()
                 t = time.monotonic()
-                took, failed = wait_all(labs, "question", answer, t + wait_s)
-                row["answered_in_browser"], row["answer_s"] = participants - len(failed), max(took, default=float("nan"))
+                # Everyone must see the question within the wait; then each answers on their own clock (a person
+                # answers on their own device at the same time as the others; this script clicks one tab after the
+                # other, so a shared deadline would count its own slowness against the last participants).
+                took, failed = wait_all(labs, "question", lambda lab, tm: lab.page.locator("[data-testid=stMain]")
+                                        .get_by_role("button", name="Send answer").wait_for(timeout=tm), t + wait_s)
+                row["saw_question"], row["question_s"] = participants - len(failed), max(took, default=float("nan"))
+                answered = 0
+                for i, lab in enumerate(labs):
+                    try:
+                        answer(lab, int(wait_s * 1000))
+                        answered += 1
+                    except Exception:
+                        print(f"    participant {i}: could not answer (blank page: {lab.is_blank()})", flush=True)
+                row["answered_in_browser"] = answered
                 current = store.current_question(code)
                 presenter.page.get_by_text(re.compile(r"\d+ of \d+ answered")).first.wait_for()
                 row["recorded"] = len(store.answers(code, current.seq))
@@ -140,7 +175,8 @@ def run(participants: int, rounds: int, wait_s: float, headed_log: str) -> dict:
                 row["exceptions"] = sum(lab.page.locator("[data-testid=stException]").count() for lab in labs)
                 figures["rounds"].append(row)
                 print(f"  round {r + 1} ({lesson}): followed {row['followed']}/{participants} "
-                      f"(last after {row['follow_s']:.1f} s), answered {row['answered_in_browser']}, "
+                      f"(last after {row['follow_s']:.1f} s), saw the question {row['saw_question']} (last after "
+                      f"{row['question_s']:.1f} s), answered {row['answered_in_browser']}, "
                       f"recorded {row['recorded']}, saw reveal {row['saw_reveal']}, back {row['back']}, "
                       f"blank {row['blank']}, console/page errors {row['errors']}, exception boxes "
                       f"{row['exceptions']}", flush=True)
@@ -171,10 +207,11 @@ def main() -> None:
             "blank": sum(r["blank"] for r in rows), "errors": figures["errors"] + figures["presenter_errors"],
             "unrecorded": sum(args.participants - r["recorded"] for r in rows),
             "not_followed": sum(args.participants - r["followed"] for r in rows),
+            "question_not_seen": sum(args.participants - r["saw_question"] for r in rows),
             "follow_s": max(r["follow_s"] for r in rows), "seconds": time.monotonic() - start})
         print(f"run {run_no + 1}: {totals[-1]}", flush=True)
     print("\nsummary: runs", len(totals), "· participants", args.participants, "· rounds per run", args.rounds)
-    for key in ("blank", "errors", "unrecorded", "not_followed"):
+    for key in ("blank", "errors", "unrecorded", "not_followed", "question_not_seen"):
         print(f"  {key:13s} total {sum(t[key] for t in totals)}")
     print(f"  slowest follow-me {max(t['follow_s'] for t in totals):.1f} s; run time median "
           f"{statistics.median(t['seconds'] for t in totals):.0f} s")

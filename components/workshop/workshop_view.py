@@ -21,7 +21,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from components.common import keys
 from components.common.text import literal
-from components.workshop import cache, quiz_view
+from components.workshop import cache, heartbeat, quiz_view
 from components.common import cache as app_cache
 from components.workshop import store_guard
 from core.lessons import LessonError, section_by_id
@@ -239,14 +239,18 @@ def remember_drawn(current_page: str, page) -> None:
     st.session_state[keys.WS_PAGE] = (_running_page_hash(), page)
 
 
-@st.fragment(run_every=REFRESH_S)
+@st.fragment
 def watch(current_page: str) -> None:
     """The session's only timed update: draws nothing, reruns the app when the room moved on (see the top).
 
     A timer tick the browser sent just before it learned of a page switch names the page it was leaving; Streamlit
     runs that tick as a run of the old page, and the browser drops the new page's elements: a blank page. Such a
     tick is recognised here (the page it runs differs from the page of the last full run) and answered with a
-    switch back to the right page, which draws it again in full."""
+    switch back to the right page, which draws it again in full.
+
+    The ticks come from `heartbeat.beat`, a timer the page itself owns, not from Streamlit's `run_every`, whose
+    browser-side timer was seen to vanish under load (components/workshop/heartbeat.py)."""
+    heartbeat.beat("ws_heartbeat", REFRESH_S)
     running, (drawn_hash, drawn_page) = _running_page_hash(), st.session_state.get(keys.WS_PAGE, (None, None))
     if drawn_hash is not None and running != drawn_hash and drawn_page is not None:
         st.switch_page(drawn_page)
