@@ -26,7 +26,7 @@ KEY = "bench-presenter-key"
 # Lessons the presenter walks through, one per round: text-only pages and demo pages (page 2 loads tokenizers).
 LESSONS = [("generative-ai", "1. What is generative AI?"), ("inside-transformer", "2. Inside a transformer"),
            ("evaluation-benchmarks", "8. Evaluation & benchmarks"), ("prompt-engineering", "3. Prompt engineering"),
-           ("rag-applications", "11. RAG & LLM-powered applications")]
+           ("rag-applications", "11. RAG & LLM apps")]
 
 
 def wait_all(labs: list[LabPage], what: str, check, deadline: float) -> tuple[list[float], list[int]]:
@@ -115,7 +115,7 @@ def run(participants: int, rounds: int, wait_s: float, headed_log: str) -> dict:
                 lesson, title = LESSONS[r % len(LESSONS)]
                 row = {"round": r + 1, "lesson": lesson}
                 # Follow me: the presenter opens a lesson from the menu.
-                sidebar.get_by_role("link", name=title.split(" & ")[0], exact=False).first.click()
+                sidebar.get_by_role("link", name=title).click()
                 presenter.page.locator("h1", has_text=title).wait_for()
                 t = time.monotonic()
                 took, failed = wait_all(labs, title, lambda lab, tm: lab.page.locator("h1", has_text=title).wait_for(
