@@ -3,6 +3,7 @@ heatmap follows its sliders, the head overview opens a head. Screenshots go to s
 from urllib.parse import urlparse
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from tests.browser.harness import SCREENSHOTS, LabPage
@@ -107,18 +108,18 @@ def test_heatmap_follows_the_sliders_and_overview_opens_a_head(offline_lab):
                 .filter(has=lab.page.locator(".scatterlayer .point")))
     expect(overview).to_have_count(1, timeout=60_000)
     expect(overview.locator(".scatterlayer .point")).to_have_count(30 * 9, timeout=60_000)
-    overview.scroll_into_view_if_needed()
-    # Plotly drops a click that lands while it is still redrawing the chart (the head slider's rerun redraws it
-    # with the red square moved; on a loaded 2-core machine that can outlast `settle`): click again, as a person
-    # would, until the sliders move; each try waits on the slider, never on a fixed sleep.
+    # Plotly drops a click that lands while it is still redrawing the chart, and a rerun can replace the chart's
+    # element under the test's feet ("not attached to the DOM", seen on a fresh clone): scroll, measure and click
+    # again, as a person would, until the sliders move; each try waits on the slider, never on a fixed sleep.
     for attempt in range(4):
-        cell = overview.locator(".scatterlayer .point").nth(7 * 9 + 2)     # layer 7, head 2 (9 heads a layer)
-        box = cell.bounding_box()
-        lab.page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
         try:
+            overview.scroll_into_view_if_needed()
+            cell = overview.locator(".scatterlayer .point").nth(7 * 9 + 2)     # layer 7, head 2 (9 heads a layer)
+            box = cell.bounding_box()
+            lab.page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
             expect(layer).to_have_attribute("aria-valuetext", "7", timeout=20_000)
             break
-        except AssertionError:
+        except (AssertionError, PlaywrightError, TypeError):          # TypeError: no box (element just replaced)
             if attempt == 3:
                 raise
             lab.settle()
