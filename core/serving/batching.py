@@ -169,6 +169,8 @@ class BatchScheduler:
                     return
                 if batch.rows:
                     self._decode_step(batch)
+                    if not batch.rows and self._waiting.empty():
+                        release_freed_memory()     # the room's answers are done: hand the KV caches' memory back
         finally:
             for row in batch.rows:
                 row.cancel.set()
@@ -350,3 +352,19 @@ def _dynamic_cache(layers: list[tuple[torch.Tensor, torch.Tensor]]):
     from transformers import DynamicCache
 
     return DynamicCache(ddp_cache_data=layers)
+
+
+def release_freed_memory() -> bool:
+    """Ask glibc to return freed heap memory to the system (`malloc_trim`); False where there is no glibc.
+
+    A burst of 200 answers (batches of 32) left resident memory at 1,350 MB after a 943 MB start although nothing
+    was still referenced: glibc keeps freed arenas. Trimmed, it is back at 973 MB, and repeated bursts stay there."""
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        return bool(ctypes.CDLL("libc.so.6").malloc_trim(0))
+    except (OSError, AttributeError):
+        return False
