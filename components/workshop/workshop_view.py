@@ -250,6 +250,8 @@ def watch(current_page: str) -> None:
 
     The ticks come from `heartbeat.beat`, a timer the page itself owns, not from Streamlit's `run_every`, whose
     browser-side timer was seen to vanish under load (components/workshop/heartbeat.py)."""
+    if not (st.session_state.get(keys.WS_ROOM) or st.session_state.get(keys.PRESENTER_ROOM)):
+        return              # not in a workshop: nothing to watch, no ticks (joining or opening a room reruns the page)
     heartbeat.beat("ws_heartbeat", REFRESH_S)
     running, (drawn_hash, drawn_page) = _running_page_hash(), st.session_state.get(keys.WS_PAGE, (None, None))
     if drawn_hash is not None and running != drawn_hash and drawn_page is not None:
