@@ -23,8 +23,8 @@ def test_page5_architectures_and_cards(lab):
         if button.count():
             button.first.click()
             lab.settle()
-    page.get_by_text("Share of attention on later tokens").first.wait_for(timeout=120_000)
-    assert page.get_by_text("Share of attention on later tokens").count() == 2
+    # One picture per model; each appears when its model's attention is drawn (wait for both, not the first).
+    expect(page.get_by_text("Share of attention on later tokens")).to_have_count(2, timeout=120_000)
     # Family heatmaps (3), parameter chart (1): plotly draws them as SVG.
     page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 4", timeout=60_000)
     # Markup in the sentence is shown as text in the tick labels, never rendered or run.
