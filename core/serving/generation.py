@@ -92,6 +92,44 @@ def greedy_continue(model, input_ids: torch.Tensor, max_new_tokens: int, stop_id
     return new
 
 
+class HeldText:
+    """Hands out a growing text token by token, holding back what could be the start of a stop sequence.
+
+    `push(token, text)` takes the next token and all the text so far; it returns the items to send: tokens
+    (the newest carrying the text released now) and, on a hit, a StopHit, after which `hit` is True. Used by the
+    local decoder (SequenceDecoder) and the remote backend (core/serving/openai_backend.py)."""
+
+    def __init__(self, sequences=()):
+        self.stops = StopSequences(sequences)
+        self.text = ""                             # all text so far
+        self.released = 0                          # characters of `text` already handed out with a token
+        self.pending: list[GeneratedToken] = []    # tokens held back, their text not yet released
+        self.hit = False
+
+    def push(self, token: GeneratedToken, text: str) -> list[GeneratedToken | StopHit]:
+        self.text = text
+        self.pending.append(replace(token, text=""))
+        found = self.stops.find(text, max(0, self.released - MAX_STOP_CHARS)) if self.stops.sequences else None
+        if found is not None:
+            at, sequence = found
+            at = max(at, self.released)
+            items: list = list(_release(self.pending, text[self.released:at]))
+            self.pending, self.hit = [], True
+            return items + [StopHit(sequence=sequence, held_text=text[at:])]
+        safe = len(text) - self.stops.pending(text)       # keep back what could still become a stop sequence
+        if safe > self.released or not self.stops.sequences:
+            items = list(_release(self.pending, text[self.released:safe]))
+            self.released, self.pending = max(safe, self.released), []
+            return items
+        return []
+
+    def flush(self) -> list[GeneratedToken]:
+        """The text ended: release what was held back."""
+        items = list(_release(self.pending, self.text[self.released:])) if not self.hit else []
+        self.pending, self.released = [], len(self.text)
+        return items
+
+
 class SequenceDecoder:
     """One sequence's side of decoding: choose each token from the model's scores and turn tokens into stream items.
 
@@ -106,11 +144,9 @@ class SequenceDecoder:
         self.decode, self.prompt_ids, self.settings = decode, list(prompt_ids), settings
         self.stop_ids = frozenset(int(i) for i in stop_ids)
         self.generator = None if settings.seed is None else torch.Generator(device="cpu").manual_seed(settings.seed)
-        self.stops = StopSequences(settings.stop_sequences)
+        self.held = HeldText(settings.stop_sequences)
         self.new_ids: list[int] = []
         self.text = ""                             # all generated text so far (complete characters only)
-        self.released = 0                          # characters of `text` already handed out with a token
-        self.pending: list[GeneratedToken] = []    # tokens held back, their text not yet released
         self.done = False
 
     @property
@@ -131,29 +167,19 @@ class SequenceDecoder:
         decoded = self.decode(self.new_ids)
         if not decoded.endswith("\ufffd"):
             self.text = decoded
-        self.pending.append(GeneratedToken(id=token_id, text="", prob=float(probs[token_id]), rank=rank,
-                                           model_prob=model_prob))
-        text, stops = self.text, self.stops
-        hit = stops.find(text, max(0, self.released - MAX_STOP_CHARS)) if stops.sequences else None
-        if hit is not None:
-            at, sequence = hit
-            at = max(at, self.released)
-            items: list = list(_release(self.pending, text[self.released:at]))
-            self.pending, self.done = [], True
-            return items + [StopHit(sequence=sequence, held_text=text[at:])]
-        items = []
-        safe = len(text) - stops.pending(text)       # keep back what could still become a stop sequence
-        if safe > self.released or not stops.sequences:
-            items = list(_release(self.pending, text[self.released:safe]))
-            self.released, self.pending = max(safe, self.released), []
+        items = self.held.push(GeneratedToken(id=token_id, text="", prob=float(probs[token_id]), rank=rank,
+                                              model_prob=model_prob), self.text)
+        if self.held.hit:
+            self.done = True
+            return items
         if len(self.new_ids) >= settings.max_new_tokens:
             return items + self.finish()
         return items
 
     def finish(self) -> list[GeneratedToken]:
         """End the sequence: release what was held back."""
-        items = list(_release(self.pending, self.text[self.released:])) if not self.done else []
-        self.pending, self.done = [], True
+        items = self.held.flush() if not self.done else []
+        self.done = True
         return items
 
 

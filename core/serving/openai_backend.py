@@ -45,14 +45,13 @@ import os
 import queue
 import re
 import threading
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Sequence
 
 import httpx2 as httpx      # httpx's API; installed with huggingface_hub and pinned in requirements.txt
 
-from core.serving.generation import (DONE, GeneratedToken, GenerationResult, GenerationStream, StopHit,
-                                     _release)
-from core.serving.sampling import MAX_STOP_CHARS, SamplingSettings, StopSequences
+from core.serving.generation import DONE, GeneratedToken, GenerationResult, GenerationStream, HeldText, StopHit
+from core.serving.sampling import SamplingSettings
 
 CONNECT_TIMEOUT = 5.0      # seconds to open a connection to the server
 TOP_LOGPROBS = 5           # alternatives asked for at each token (the rank is computed from them)
@@ -168,43 +167,6 @@ def chunk_tokens(choice: dict) -> list[tuple[str, float | None, int]]:
     if "".join(texts) != content:
         texts = [""] * (len(entries) - 1) + [content]
     return [(text, _probability(e), _rank(e)) for text, e in zip(texts, entries)]
-
-
-class _Stops:
-    """Stop sequences over the streamed text, as `SequenceDecoder` applies them: a token whose text could be the
-    start of one is held back; on a hit, the text before it is released and a StopHit ends the answer."""
-
-    def __init__(self, sequences: Sequence[str]):
-        self.stops = StopSequences(sequences)
-        self.text = ""                             # all streamed text so far
-        self.released = 0                          # characters of `text` already handed out
-        self.pending: list[GeneratedToken] = []    # tokens held back, their text not yet released
-        self.hit = False
-
-    def add(self, token: GeneratedToken) -> list[GeneratedToken | StopHit]:
-        if not self.stops.sequences:
-            return [token]
-        self.text += token.text
-        self.pending.append(replace(token, text=""))
-        found = self.stops.find(self.text, max(0, self.released - MAX_STOP_CHARS))
-        if found is not None:
-            at, sequence = found
-            at = max(at, self.released)
-            items: list = list(_release(self.pending, self.text[self.released:at]))
-            self.pending, self.hit = [], True
-            return items + [StopHit(sequence=sequence, held_text=self.text[at:])]
-        safe = len(self.text) - self.stops.pending(self.text)
-        if safe <= self.released:
-            return []
-        items = list(_release(self.pending, self.text[self.released:safe]))
-        self.released, self.pending = safe, []
-        return items
-
-    def flush(self) -> list[GeneratedToken]:
-        """The answer ended: release what was held back."""
-        items = list(_release(self.pending, self.text[self.released:]))
-        self.pending, self.released = [], len(self.text)
-        return items
 
 
 def _error_text(data: object) -> str:
@@ -325,7 +287,7 @@ class OpenAIBackend:
 
     def _stream(self, request: _RemoteRequest, body: dict, headers: dict, settings: SamplingSettings,
                 result: GenerationResult) -> None:
-        stops = _Stops(settings.stop_sequences)
+        stops = HeldText(settings.stop_sequences)
         finish, server_stop, done = None, None, False
         # Leaving this block (answer complete, reader gone, stop sequence, error) closes the HTTP connection.
         with self._http().stream("POST", f"{self.base_url}/chat/completions", json=body, headers=headers) as response:
@@ -352,7 +314,7 @@ class OpenAIBackend:
                         if prob is None:
                             result.has_probabilities = False
                         token = GeneratedToken(id=-1, text=text, prob=prob or 0.0, rank=rank, model_prob=prob or 0.0)
-                        for item in stops.add(token):
+                        for item in stops.push(token, stops.text + token.text):
                             request.out.put(item)
                         if stops.hit:
                             return                       # a stop sequence: the answer is complete, hang up
