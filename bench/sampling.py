@@ -20,7 +20,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch  # noqa: E402
 
-from core import prompting  # noqa: E402
+from core.labs.prompt_engineering import prompting  # noqa: E402
 from core.serving.model_service import ModelService  # noqa: E402
 from core.serving.sampling import SamplingSettings, chart_rows, step_rows, trace  # noqa: E402
 from core.serving.settings import Settings  # noqa: E402
