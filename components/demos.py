@@ -47,6 +47,15 @@ def _compute_quantization() -> Demos:
             "chinchilla": chinchilla_view.show_chinchilla}
 
 
+def _evaluation_benchmarks() -> Demos:
+    from components.labs.evaluation_benchmarks import (benchmark_view, contamination_view, leaderboard_view,
+                                                       metrics_view, summary_task_view)
+    return {"metric-counter": metrics_view.show, "metric-failures": metrics_view.show_failures,
+            "summary-task": summary_task_view.show, "mini-benchmark": benchmark_view.show,
+            "calibration": benchmark_view.show_calibration, "robustness": benchmark_view.show_robustness,
+            "contamination": contamination_view.show, "benchmark-chart": leaderboard_view.show}
+
+
 def _quiz() -> Demos:
     from components.workshop import quiz_view
     return {"quiz": quiz_view.show}
@@ -56,7 +65,7 @@ _TABLE: dict[str, Callable[[], Demos]] = {
     "generative-ai": _generative_ai, "inside-transformer": _inside_transformer,
     "prompt-engineering": _prompt_engineering, "inference-configuration": _inference_configuration,
     "model-cards-architectures": _model_cards_architectures, "compute-quantization": _compute_quantization,
-    "quiz": _quiz,
+    "evaluation-benchmarks": _evaluation_benchmarks, "quiz": _quiz,
 }
 
 

@@ -498,6 +498,54 @@ class ModelService:
             logits = net(input_ids=x).logits[0, -1].float().cpu()              # (vocab,)
         return logits.numpy()
 
+    def continuation_logprobs(self, context_ids: Sequence[int], continuations: Sequence[Sequence[int]],
+                              model: str | None = None) -> list[np.ndarray]:
+        """How likely the model finds each continuation after the context: for each continuation, the log-probability
+        of each of its tokens given the context and the continuation's earlier tokens.  -> [(len(c),) float64]
+
+        The way benchmark harnesses score a multiple-choice question. The context goes through the model once; its
+        last position scores every continuation's first token (all a one-token answer like " A" needs). Longer
+        continuations then run as one right-padded batch on top of the context's KV cache, repeated per row; the
+        padding comes after the real tokens, so under the causal mask it changes none of their results. A context
+        longer than the window keeps its end."""
+        slot = self._slot(model, "causal-lm")
+        if slot.spec.remote:
+            raise ValueError(f"{slot.spec.name} runs on a remote server, which gives no scores for given text")
+        net = self._model(slot)
+        context = [int(i) for i in context_ids]
+        conts = [[int(i) for i in c] for c in continuations]
+        if not context:
+            raise ValueError("the context is empty")
+        if not conts or any(not c for c in conts):
+            raise ValueError("each continuation needs at least one token")
+        window = int(net.config.max_position_embeddings)
+        longest = max(len(c) for c in conts)
+        if longest >= window:
+            raise ValueError(f"a continuation of {longest} tokens does not fit the {window}-token window")
+        context = context[-(window - longest):]
+        with slot.lock, torch.inference_mode():
+            out = net(input_ids=torch.tensor([context], device=self.device), use_cache=longest > 1)
+            first = torch.log_softmax(out.logits[0, -1].double(), dim=-1)                 # (vocab,)
+            scores = [[float(first[c[0]])] for c in conts]
+            rest = [c[:-1] for c in conts]              # the tokens whose next-token scores are still needed
+            width = max(len(r) for r in rest)
+            if width:
+                ids = torch.zeros((len(conts), width), dtype=torch.long)                  # (n, width), right-padded
+                mask = torch.zeros((len(conts), len(context) + width), dtype=torch.long)
+                mask[:, :len(context)] = 1
+                for i, r in enumerate(rest):
+                    ids[i, :len(r)] = torch.tensor(r, dtype=torch.long)
+                    mask[i, len(context):len(context) + len(r)] = 1
+                cache = out.cache
+                cache.batch_repeat_interleave(len(conts))
+                logits = net(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
+                             cache=cache, use_cache=True).logits                # (n, width, vocab)
+                logp = torch.log_softmax(logits.double(), dim=-1)
+                for i, c in enumerate(conts):
+                    # position j of row i scores token c[j + 1]
+                    scores[i] += [float(logp[i, j, c[j + 1]]) for j in range(len(c) - 1)]
+        return [np.array(s, dtype=np.float64) for s in scores]
+
     def decode_ids(self, ids: Sequence[int], model: str | None = None) -> str:
         """Text of generated token ids (special tokens skipped)."""
         return self._decode(self._slot(model, "causal-lm"), [int(i) for i in ids])

@@ -213,3 +213,15 @@ def test_many_sessions_at_once_share_the_service_safely(decoder, encoder):
     [t.start() for t in threads]
     [t.join(120) for t in threads]
     assert not errors and len(results) == 8 and all(r.tokens for r in results)
+
+
+# ---- continuation log-likelihoods (the evaluation lab's benchmark scoring) ------------------------------
+def test_continuation_logprobs_one_value_per_token_and_bad_arguments(service):
+    ctx = service.encode_ids("The capital of France is")
+    conts = [service.encode_ids(" Paris"), service.encode_ids(" the city of Rome")]
+    out = service.continuation_logprobs(ctx, conts)
+    assert [len(o) for o in out] == [len(c) for c in conts] and all((o <= 0).all() for o in out)
+    assert out[0].sum() > out[1].sum()
+    for bad_ctx, bad_conts in (([], conts), (ctx, []), (ctx, [[]])):
+        with pytest.raises(ValueError):
+            service.continuation_logprobs(bad_ctx, bad_conts)

@@ -1,0 +1,62 @@
+"""Streamlit caches for page 8, evaluation & benchmarks (the shipped sets, scored questions, model summaries,
+MiniLM similarities).
+
+Only files named cache.py use st.cache_data / st.cache_resource (tests/test_layering.py checks it). Greedy
+decoding and log-likelihoods are deterministic, so each (question, setting, model) is computed once for everyone:
+in a workshop the second participant's benchmark run is instant."""
+from __future__ import annotations
+
+import streamlit as st
+
+from components.common.cache import model_service
+
+
+@st.cache_data(show_spinner=False)
+def benchmark():
+    from core.labs.evaluation_benchmarks import benchmark as bench
+    return bench.load()
+
+
+@st.cache_data(show_spinner=False)
+def summary_set():
+    from core.labs.evaluation_benchmarks import summaries
+    return summaries.load()
+
+
+@st.cache_data(show_spinner=False)
+def leaderboard():
+    from core.labs.evaluation_benchmarks import leaderboard as board
+    return board.load()
+
+
+@st.cache_data(show_spinner=False, max_entries=8192)
+def scored_question(index: int, k: int, mode: str, perturbation: str, model: str):
+    """One benchmark question scored under (k shots, mode, perturbation) by `model`."""
+    from core.labs.evaluation_benchmarks import benchmark as bench
+    from core.serving.sampling import SamplingSettings
+
+    service, data = model_service(), benchmark()
+    question = bench.perturb(data.questions[index], perturbation, seed=index)
+
+    def generate(message: str) -> str:
+        settings = SamplingSettings(temperature=0.0, max_new_tokens=8)
+        return service.generate([{"role": "user", "content": message}], settings, model=model).collect().text
+
+    return bench.score_question(data, question, index, k, mode, encode=lambda t: service.encode_ids(t, model),
+                                score=lambda c, conts: service.continuation_logprobs(c, conts, model),
+                                generate=generate)
+
+
+@st.cache_resource(show_spinner=False)
+def summary_replies() -> dict:
+    """The model's greedy replies on the summarisation set, shared by all sessions:
+    {(item id, shots, model): (reply, seconds)}. A dict rather than st.cache_data because the view submits all
+    missing items at once, so the model service batches them, and stores each reply as it finishes."""
+    return {}
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def similarity(a: str, b: str) -> float:
+    """Cosine similarity of two texts' MiniLM sentence embeddings."""
+    vectors = model_service().embed([a, b])
+    return float(vectors[0] @ vectors[1])

@@ -1,0 +1,1 @@
+"""Evaluation lab: overlap metrics (ROUGE, BLEU), benchmarks and leaderboards."""
