@@ -70,6 +70,29 @@ def lesson_text(section: Section, folder: Path = LESSONS_DIR) -> str:
         raise LessonError(f"lesson file for {section.title!r} cannot be read: {exc}") from exc
 
 
+_HEADING = re.compile(r"^##\s+(.+?)\s*#*\s*$", re.MULTILINE)
+
+
+def anchor(heading: str) -> str:
+    """The id Streamlit gives a Markdown heading: a word break where a lowercase letter meets a capital ("LoRA" ->
+    "lo-ra", "GPUs" stays "gpus"), apostrophes dropped, lowercase, each run of other characters turned into one
+    "-" ("Model cards: a model's leaflet" -> "model-cards-a-models-leaflet"). Checked against the page's real ids
+    by tests/browser/test_browser.py."""
+    text = re.sub(r"['’]", "", re.sub(r"([a-z])([A-Z])", r"\1-\2", heading))
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def outline(markdown: str) -> list[tuple[str, str]]:
+    """The lesson's second-level headings as (text, anchor), in order; code blocks are skipped."""
+    text = re.sub(r"```.*?```", "", markdown, flags=re.DOTALL)
+    out = []
+    for match in _HEADING.finditer(text):
+        title = re.sub(r"[*_`]", "", match.group(1)).strip()
+        if title:
+            out.append((title, anchor(title)))
+    return out
+
+
 def split_demos(markdown: str) -> list[LessonPart]:
     """Cut a lesson at its `<!-- demo: NAME -->` markers: Markdown, demo, Markdown, ..."""
     parts, pos = [], 0

@@ -6,19 +6,28 @@ from typing import Callable
 import streamlit as st
 
 from components.common import cache as app_cache
-from core.lessons import LessonError, section_by_id, split_demos
+from core.lessons import LessonError, outline, section_by_id, split_demos
+
+
+MIN_HEADINGS_FOR_OUTLINE = 4
 
 
 def show(section_id: str, demos: dict[str, Callable[[], None]] | None = None) -> None:
     demos = demos or {}
     try:
         section = section_by_id(section_id, app_cache.sections())
-        parts = split_demos(app_cache.lesson(section))
+        text = app_cache.lesson(section)
+        parts = split_demos(text)
     except LessonError as exc:
         st.error(f"This lesson could not be loaded: {exc}")
         return
     st.title(f"{section.number}. {section.title}")
     st.caption(section.summary)
+    headings = outline(text)
+    if len(headings) >= MIN_HEADINGS_FOR_OUTLINE:
+        # Long lessons (page 6 is ~12,000 px) get a line of links to their sections; Streamlit gives each heading
+        # this id. Lesson headings are ours, not user text.
+        st.markdown("**On this page:** " + " · ".join(f"[{title}](#{slug})" for title, slug in headings))
     # All the lesson's text is drawn first, with an empty box where each demo goes; the demos (which may load
     # a model) then fill their boxes. A learner reads on while SmolLM2 loads instead of facing half a page.
     slots: list[tuple[Callable[[], None], object]] = []

@@ -19,6 +19,14 @@ def test_every_page_opens_without_errors(lab, path, title):
     expect(lab.page.locator("[data-testid=stSidebar]").get_by_text("Running on")).to_have_count(1)  # the device
     lab.assert_healthy()
     lab.screenshot(f"page-{path or 'home'}")
+    # The "On this page" links of a long lesson land on its headings (core.lessons.anchor = Streamlit's ids).
+    links = lab.page.locator("p").filter(has_text="On this page:").locator("a")
+    targets = [href[1:] for href in links.evaluate_all("as => as.map(a => a.getAttribute('href'))")]
+    missing = [t for t in targets if not lab.page.evaluate("id => !!document.getElementById(id)", t)]
+    assert not missing, missing
+    if targets:
+        links.last.click()
+        expect(lab.page.locator(f"[id='{targets[-1]}']")).to_be_in_viewport()
 
 
 def test_sidebar_navigation_reaches_a_lesson(lab):

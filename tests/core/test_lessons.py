@@ -96,3 +96,14 @@ def test_minilm_lineage_is_told_right():
 
 def test_reward_model_loss_uses_the_natural_log():
     assert "natural logarithm" in _lesson("rlhf")
+
+
+def test_outline_lists_second_level_headings_with_streamlit_anchors():
+    from core.lessons import anchor, outline
+
+    text = "# Title\n## Model cards: a model's leaflet\ntext\n```\n## not a heading\n```\n### sub\n## Storing pi = 3.14 ##\n"
+    assert outline(text) == [("Model cards: a model's leaflet", "model-cards-a-models-leaflet"),
+                             ("Storing pi = 3.14", "storing-pi-3-14")]
+    assert anchor("Retrieval-augmented generation (RAG)") == "retrieval-augmented-generation-rag"
+    assert anchor("LoRA: Low-Rank Adaptation") == "lo-ra-low-rank-adaptation"          # as Streamlit writes it
+    assert anchor("Multiple GPUs for large models") == "multiple-gpus-for-large-models"
