@@ -11,7 +11,7 @@ from components.common.text import literal
 from core.labs.compute_quantization import floats
 
 SIGN, EXPONENT, FRACTION = "#ef9a9a", "#a5d6a7", "#90caf9"   # sign red, exponent green, fraction blue
-EXAMPLES = {"π (the deck's 3.141592)": "3.141592", "0.1 (never exact in binary)": "0.1",
+EXAMPLES = {"π (the lesson's 3.141592)": "3.141592", "0.1 (never exact in binary)": "0.1",
             "65,504 (FP16's largest)": "65504", "70,000 (too big for FP16)": "70000",
             "1e-8 (too small for FP16)": "1e-8", "1e-40 (subnormal in FP32)": "1e-40", "−2.5": "-2.5",
             "0": "0", "infinity": "inf", "NaN": "nan", "1e39 (too big for FP32)": "1e39"}

@@ -33,7 +33,7 @@ def _pick_model(key: str, default_text: str = "1B", default_model: str = FREE):
     index = next((i for i, o in enumerate(options) if o.startswith(default_model)), 0)
     choice = st.selectbox("Model", options, index=index, key=f"{key}_model",
                           help="Counts of the listed models come from their shipped config files "
-                               "(or, for GPT-3/OPT/Chinchilla and the deck's examples, their published size).")
+                               "(or, for GPT-3/OPT/Chinchilla and the lesson's examples, their published size).")
     if choice != FREE:
         m = by_label[choice]
         st.caption(f"{m.parameters:,.0f} parameters · {m.source}")
@@ -114,7 +114,7 @@ def _gb(x: float) -> str:
 def show(key: str = "memcalc") -> None:
     st.markdown("#### Try it: will it fit on your GPU?")
     st.markdown("Pick a model or type a size, a precision and what you want to do with it. The bars add up the "
-                "memory by component; the dashed line is one GPU. Start with 1B at FP32: the deck's 4 GB to store "
+                "memory by component; the dashed line is one GPU. Start with 1B at FP32: the lesson's 4 GB to store "
                 "and 24 GB to train.")
     c1, c2 = st.columns(2)
     with c1:
@@ -179,7 +179,7 @@ def show_multi_gpu(key: str = "multigpu") -> None:
     with c2:
         gpu = _gpu(key)
     precision = st.radio("Training precision", ("FP32", "BF16"), horizontal=True, key=f"{key}_precision",
-                         help="FP32 is the deck's 24 bytes per parameter; BF16 is mixed precision.")
+                         help="FP32 is the lesson's 24 bytes per parameter; BF16 is mixed precision.")
     if n is None:
         return
     fewest = mem.fewest_gpus(n, gpu.memory_gb, precision)
@@ -209,6 +209,6 @@ def show_multi_gpu(key: str = "multigpu") -> None:
     st.dataframe([{"scheme": s, "per GPU": _gb(t), "fits": "yes" if t <= gpu.memory_gb else "no",
                    f"fewest {gpu.memory_gb:g} GB GPUs": (f"{fewest[s]:,}" if fewest[s] else "never")}
                   for s, t in zip(per_gpu, totals)], hide_index=True, key=f"{key}_table")
-    st.caption("Assumptions: the deck's per-parameter breakdown; the global batch is fixed, so activations divide "
+    st.caption("Assumptions: the lesson's per-parameter breakdown; the global batch is fixed, so activations divide "
                "over the GPUs in every scheme. Sharding adds communication: each GPU fetches the slices it lacks "
                "when it needs them. Tensor and pipeline parallelism (splitting layers) are other ways to cut the same cake.")

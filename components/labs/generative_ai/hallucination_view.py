@@ -14,7 +14,7 @@ MAX_QUESTION_CHARS = 1_000    # a longer question is cut (with a note)
 MAX_NEW_TOKENS = 60          # default answer length; the learner can choose 16-150
 
 PRESETS = {
-    "How is Batman? (the deck's example)": "How is Batman?",
+    "How is Batman? (the lesson's example)": "How is Batman?",
     "A future event": "Who won the 2031 FIFA World Cup, and what was the final score?",
     "A person it never heard of": "What is Dr. Elena Marchetti-Voss famous for?",
     "A made-up book": "Summarise chapter 3 of the novel 'The Glass Orchard' by Miriam Lethe.",
@@ -126,7 +126,7 @@ def show(key: str = "hallucination") -> None:
     st.markdown("SmolLM2 is a small chat model with no internet and no memory of you. Ask it something it cannot "
                 "know and watch it answer anyway. Each token is coloured by the probability the model gave it when "
                 "it chose it: this shows how *sure* the model was of its wording, **not** whether the answer is true.")
-    st.session_state.setdefault(f"{key}_question", PRESETS["How is Batman? (the deck's example)"])
+    st.session_state.setdefault(f"{key}_question", PRESETS["How is Batman? (the lesson's example)"])
     st.selectbox("Pick a question", ["—"] + list(PRESETS), key=f"{key}_preset", on_change=_on_preset, args=(key,))
     question = st.text_input("Your question", key=f"{key}_question", max_chars=None)
     a, b, c = st.columns(3)

@@ -217,19 +217,19 @@ def estimate(n_params, precision: str = "FP32", mode: str = "inference", *, kv_s
     """The whole picture for one choice of model size, precision and mode."""
     n = check_parameters(n_params)
     b = bytes_per_param(precision)
-    notes = ["GB = 10^9 bytes, as in the deck"]
+    notes = ["GB = 10^9 bytes, as in the lesson"]
     if mode == "inference":
         per = {"weights": b}
         notes.append(f"{precision}: {b:g} bytes per parameter")
     elif mode == "full training (Adam)":
         per = training_bytes_per_param(precision)
-        notes.append("deck's breakdown: 4 + 8 + 4 + 8 = 24 bytes per parameter at 32-bit" if precision == "FP32"
+        notes.append("lesson's breakdown: 4 + 8 + 4 + 8 = 24 bytes per parameter at 32-bit" if precision == "FP32"
                      else "mixed precision: 16-bit weights and gradients, FP32 master copy and Adam states "
-                          "(our assumption; the deck shows 32-bit only)")
+                          "(our assumption; the lesson's table shows 32-bit only)")
     elif mode == "LoRA training":
         per = lora_bytes_per_param(precision, lora_fraction)
         notes.append(f"LoRA: base frozen at {precision}, {lora_fraction:.1%} trainable parameters at 16 bytes each; "
-                     "activations use the deck's high-end 8 bytes/parameter (4 at 16-bit)")
+                     "activations use the lesson's high-end 8 bytes/parameter (4 at 16-bit)")
     else:
         raise InputError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
     parts = {name: n * v for name, v in per.items()}
@@ -340,13 +340,13 @@ class PublishedModel:
 
 
 PUBLISHED = (
-    PublishedModel("GPT-3 175B", 175e9, 300e9, "Brown et al. 2020, Table 2.1 / the deck", 96, 12288, 96),
-    PublishedModel("OPT-175B", 175e9, 180e9, "Zhang et al. 2022 / the deck", 96, 12288, 96),
-    PublishedModel("BLOOM 176B", 176e9, 350e9, "BigScience 2022 / the deck", 70, 14336, 112),
-    PublishedModel("Chinchilla 70B", 70e9, 1.4e12, "Hoffmann et al. 2022 / the deck", 80, 8192, 64),
-    PublishedModel("LLaMA-65B", 65e9, 1.4e12, "Touvron et al. 2023 / the deck", 80, 8192, 64),
-    PublishedModel("Deck example: 1B", 1e9, 0, "the deck's 1B-parameter example"),
-    PublishedModel("Deck example: 500B", 500e9, 0, "the deck's 500B-parameter example"),
+    PublishedModel("GPT-3 175B", 175e9, 300e9, "Brown et al. 2020, Table 2.1", 96, 12288, 96),
+    PublishedModel("OPT-175B", 175e9, 180e9, "Zhang et al. 2022", 96, 12288, 96),
+    PublishedModel("BLOOM 176B", 176e9, 350e9, "BigScience 2022", 70, 14336, 112),
+    PublishedModel("Chinchilla 70B", 70e9, 1.4e12, "Hoffmann et al. 2022", 80, 8192, 64),
+    PublishedModel("LLaMA-65B", 65e9, 1.4e12, "Touvron et al. 2023", 80, 8192, 64),
+    PublishedModel("Lesson example: 1B", 1e9, 0, "the lesson's 1B-parameter example"),
+    PublishedModel("Lesson example: 500B", 500e9, 0, "the lesson's 500B-parameter example"),
 )
 
 
