@@ -1,5 +1,7 @@
 """Page 8 in a real browser: editing the output re-counts ROUGE and BLEU; the mini-benchmark runs a few questions
 and draws its charts. Screenshots go to screenshots/."""
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -69,3 +71,24 @@ def test_the_mini_benchmark_runs_and_draws_its_charts(lab):
     expect(lab.page.locator(".gtitle").filter(has_text="Reported scores")).to_have_count(1, timeout=60_000)
     shoot(lab, "The table as a picture", "evaluation-leaderboard")
     shoot(lab, "Try it: was the question in the training text?", "evaluation-contamination")
+
+
+def test_a_cancelled_run_keeps_the_questions_it_finished(lab):
+    lab.open("evaluation-benchmarks")
+    bench = demo_box(lab, "Try it: score SmolLM2 on a mini-benchmark")
+    expect(bench.get_by_text("Highest log-likelihood")).to_have_count(1, timeout=180_000)
+    lab.settle()
+    bench.get_by_text("Choice text (cloze style)").click()
+    lab.settle()
+    k = bench.locator("[data-testid=stSlider]").filter(has_text="k-shot").get_by_role("slider")
+    k.focus()
+    k.press("ArrowRight")                       # 1-shot: a setting no other test has cached
+    expect(k).to_have_attribute("aria-valuetext", "1", timeout=30_000)
+    lab.settle()
+    bench.get_by_role("button", name="Run the benchmark").click()
+    expect(bench.get_by_text(re.compile(r"question \d+ of 80"))).to_have_count(1, timeout=120_000)
+    bench.get_by_role("button", name="Cancel the run").click()
+    expect(bench.get_by_text("Cancelled:")).to_have_count(1, timeout=60_000)
+    lab.settle()
+    assert "of 80 questions were scored" in bench.get_by_text("Cancelled:").inner_text()
+    lab.assert_healthy()

@@ -125,3 +125,13 @@ def test_robustness_runs_three_versions_of_the_same_questions():
     text = texts(ok(at))
     assert "Shuffling the choices changed right ↔ wrong on" in text and "of 5 questions" in text
     assert "with a typo:" in text
+
+
+def test_stemming_and_tokenizer_choices_change_the_score_on_screen():
+    at = ok(open_page())
+    at.text_area(key="metric_counter_refs").input("The cats are running.")
+    at.text_area(key="metric_counter_cand").input("the cat runs").run()
+    choices = table(ok(at), "choice")
+    rouge1 = choices[choices["metric"] == "ROUGE-1 F1"].set_index("choice")["score"]
+    assert rouge1["stemming on"] > rouge1["stemming off"]
+    assert "a paper must say which it used" in texts(at)

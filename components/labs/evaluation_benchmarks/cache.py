@@ -48,11 +48,12 @@ def scored_question(index: int, k: int, mode: str, perturbation: str, model: str
 
 
 @st.cache_resource(show_spinner=False)
-def summary_replies() -> dict:
-    """The model's greedy replies on the summarisation set, shared by all sessions:
-    {(item id, shots, model): (reply, seconds)}. A dict rather than st.cache_data because the view submits all
-    missing items at once, so the model service batches them, and stores each reply as it finishes."""
-    return {}
+def summary_replies():
+    """The model's greedy replies on the summarisation set, shared by all sessions: a ReplyBoard keyed by
+    (item id, shots, model) holding (reply, seconds). Not st.cache_data because the view submits all missing
+    items at once, so the model service batches them, and stores each reply as it finishes."""
+    from core.labs.evaluation_benchmarks.summaries import ReplyBoard
+    return ReplyBoard()
 
 
 @st.cache_data(show_spinner=False, max_entries=512)

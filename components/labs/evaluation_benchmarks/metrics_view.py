@@ -122,6 +122,23 @@ def _bleu_section(cand: str, refs: list[str], tokenize: str, smooth: str, lowerc
                                 f"Output, tokenized with “{tokenize}”: words in a matching {n}-gram highlighted"))
 
 
+def _choices_section(cand: str, refs: list[str], smooth: str, lowercase: bool, key: str) -> None:
+    """The same pair scored under every tokenizer/stemming choice: the choice alone moves the number."""
+    st.markdown("##### The same texts under other scoring choices")
+    rows = [{"metric": f"{KIND_NAMES[kind]} F1", "choice": "stemming " + ("on" if stem else "off"),
+             "score": round(mx.rouge_reference(cand, refs, kind, stem=stem)[2], 4)}
+            for kind in ("rouge1", "rougeL") for stem in (False, True)]
+    rows += [{"metric": "BLEU", "choice": f"tokenizer “{tok}”" + (", lowercased" if lowercase else ""),
+              "score": round(mx.bleu_reference(cand, refs, tokenize=tok, smooth=smooth, lowercase=lowercase), 4)}
+             for tok in mx.BLEU_TOKENIZERS]
+    st.dataframe(rows, hide_index=True, key=f"{key}_choices_table")
+    spread = {m: {r["score"] for r in rows if r["metric"] == m} for m in {r["metric"] for r in rows}}
+    moved = [m for m, values in spread.items() if len(values) > 1]
+    st.caption(("Here the choice changes " + ", ".join(sorted(moved)) + ": a paper must say which it used."
+                if moved else "Here every choice gives the same score; try “cats are running” against “the cat "
+                "runs”, or a text with punctuation or accents."))
+
+
 def _similarity(a: str, b: str) -> float | None:
     service = app_cache.model_service_or_none()
     if service is None or not load_with_progress(service, service.registry.default_encoder, "sentence-encoder"):
@@ -170,6 +187,7 @@ def show(key: str = "metric_counter") -> None:
     try:
         _rouge_section(cand, refs, stem, key)
         _bleu_section(cand, refs, tokenize, smooth, lowercase, key)
+        _choices_section(cand, refs, smooth, lowercase, key)
     except Exception as exc:
         errors.show("The scores could not be computed", exc)
         return

@@ -20,25 +20,21 @@ RESULTS = "eval_summary_results"
 
 
 def _generate_missing(service, task: sm.TaskSet, shots: int, model: str) -> None:
-    """Submit every dialogue without a stored reply at once (the service batches them), then collect in order."""
-    store = cache.summary_replies()
-    missing = [item for item in task.items if (item.id, shots, model) not in store]
-    if not missing:
+    """Generate every dialogue nobody has a reply for yet (see summaries.generate_shared: one batch, shared with
+    the other sessions of a room), with a progress bar and a cancel button."""
+    board = cache.summary_replies()
+    keys = [(item.id, shots, model) for item in task.items]
+    if all(board.get(k) is not None for k in keys):
         return
+    items = {item.id: item for item in task.items}
     settings = SamplingSettings(temperature=0.0, max_new_tokens=sm.MAX_NEW_TOKENS)
-    bar = st.progress(0.0, text=f"Submitting {len(missing)} dialogues…")
-    st.button("Cancel", key="eval_summary_cancel", help="Stops the run; summaries already finished are kept.")
-    start = time.perf_counter()
-    streams = [(item, service.generate(sm.messages(task, item, shots), settings, model=model)) for item in missing]
-    try:
-        for done, (item, stream) in enumerate(streams, 1):
-            result = stream.collect()
-            store[(item.id, shots, model)] = (result.text, result.seconds)
-            bar.progress(done / len(streams), text=f"{done} of {len(streams)} summaries written "
-                                                   f"({time.perf_counter() - start:.0f} s)")
-    finally:                      # a cancel (rerun) mid-way: stop the generations nobody will read
-        for _, stream in streams:
-            stream.cancel()
+    bar, start = st.progress(0.0, text="Starting…"), time.perf_counter()
+    st.button("Cancel", key="eval_summary_cancel", help="Stops the run; summaries already written are kept.")
+
+    def progress(done: int, total: int) -> None:
+        bar.progress(done / total, text=f"{done} of {total} summaries written ({time.perf_counter() - start:.0f} s)")
+    sm.generate_shared(board, keys, lambda k: service.generate(sm.messages(task, items[k[0]], shots), settings,
+                                                                model=model), progress)
     bar.empty()
 
 
@@ -88,9 +84,9 @@ def show(key: str = "summary_task") -> None:
     if not saved:
         return
     shots_used, model_used = saved
-    store = cache.summary_replies()
-    scored = [sm.score(item, *store[(item.id, shots_used, model_used)]) for item in task.items
-              if (item.id, shots_used, model_used) in store]
+    board = cache.summary_replies()
+    replies = {item.id: board.get((item.id, shots_used, model_used)) for item in task.items}
+    scored = [sm.score(item, *replies[item.id]) for item in task.items if replies[item.id] is not None]
     if not scored:
         return
     st.markdown(f"**{len(scored)} summaries by {literal(service.registry.get(model_used).label)}, "

@@ -7,6 +7,7 @@ as `RougeScorer.score_multi` does). Nothing here imports streamlit.
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,3 +86,86 @@ def score(item: Item, reply: str, seconds: float = 0.0) -> ScoredSummary:
     f1 = {kind: metrics.rouge_reference(summary, list(item.references), kind, stem=True)[2]
           for kind in metrics.ROUGE_KINDS}
     return ScoredSummary(item, reply, summary, f1["rouge1"], f1["rouge2"], f1["rougeL"], seconds)
+
+
+class ReplyBoard:
+    """Model replies shared by every session, and which ones some session is generating right now.
+
+    In a workshop thirty people press "Summarise" at once: the first claims the dialogues and generates them (the
+    service batches them), the others wait for those replies instead of queueing the same thirty generations
+    again. A claim released unfinished (its page was cancelled) can be claimed by the next session."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._done: dict = {}
+        self._pending: dict = {}          # key -> threading.Event, set when the reply is stored or given up
+
+    def get(self, key):
+        with self._lock:
+            return self._done.get(key)
+
+    def claim(self, keys) -> tuple[list, list]:
+        """(keys this caller must generate now, keys another caller is generating)."""
+        with self._lock:
+            mine = [k for k in keys if k not in self._done and k not in self._pending]
+            theirs = [k for k in keys if k in self._pending]
+            for k in mine:
+                self._pending[k] = threading.Event()
+            return mine, theirs
+
+    def finish(self, key, value) -> None:
+        with self._lock:
+            self._done[key] = value
+            event = self._pending.pop(key, None)
+        if event:
+            event.set()
+
+    def release(self, keys) -> None:
+        """Give up claimed keys that were not finished (a cancelled run): waiters wake up and may claim them."""
+        with self._lock:
+            events = [self._pending.pop(k) for k in keys if k in self._pending and k not in self._done]
+        for event in events:
+            event.set()
+
+    def pending(self, key) -> bool:
+        with self._lock:
+            return key in self._pending
+
+    def wait(self, key, timeout: float) -> bool:
+        """Wait until `key` is no longer being generated; True when its reply is stored."""
+        with self._lock:
+            event = self._pending.get(key)
+        if event:
+            event.wait(timeout)
+        return self.get(key) is not None
+
+
+def generate_shared(board: ReplyBoard, keys: list, submit, progress=lambda done, total: None) -> None:
+    """Make sure every key has a reply on the board.
+
+    `submit(key)` starts a generation and returns its stream (`.collect()`, `.cancel()`); all of this caller's
+    claims are submitted before the first is collected, so the model service runs them as one batch. Keys another
+    caller is generating are waited for. `progress(done, total)` is called as replies arrive; if it raises (a
+    Streamlit rerun when the learner cancels), unfinished generations are cancelled and their claims released."""
+    def report() -> None:
+        progress(sum(board.get(k) is not None for k in keys), len(keys))
+
+    while True:
+        mine, theirs = board.claim(keys)
+        if not mine and not theirs:
+            return
+        streams = []
+        try:
+            streams = [(k, submit(k)) for k in mine]
+            for k, stream in streams:
+                result = stream.collect()
+                board.finish(k, (result.text, result.seconds))
+                report()
+            for k in theirs:
+                while not board.wait(k, timeout=0.5) and board.pending(k):
+                    report()
+                report()
+        finally:
+            for _, stream in streams:
+                stream.cancel()
+            board.release(mine)

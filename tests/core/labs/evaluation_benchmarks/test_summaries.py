@@ -48,3 +48,22 @@ def test_score_is_rouge_score_with_stemming_and_the_best_reference(task):
     assert (s.rouge1, s.rouge2, s.rougeL) == (best["rouge1"].fmeasure, best["rouge2"].fmeasure,
                                               best["rougeL"].fmeasure)
     assert s.rougeL == pytest.approx(1.0)
+
+
+def test_reply_board_shares_work_between_sessions():
+    import threading
+
+    board = sm.ReplyBoard()
+    mine, theirs = board.claim(["a", "b"])
+    assert mine == ["a", "b"] and theirs == []
+    mine2, theirs2 = board.claim(["a", "b", "c"])          # a second session: only "c" is free
+    assert mine2 == ["c"] and theirs2 == ["a", "b"]
+    woke = []
+    waiter = threading.Thread(target=lambda: woke.append(board.wait("a", timeout=30)))
+    waiter.start()
+    board.finish("a", ("reply", 1.0))
+    waiter.join(timeout=30)
+    assert woke == [True] and board.get("a") == ("reply", 1.0)
+    board.release(["a", "b"])                               # the first session is cancelled before "b"
+    assert not board.pending("b") and board.get("b") is None and board.get("a") == ("reply", 1.0)
+    assert board.claim(["b"]) == (["b"], [])                 # the next session takes "b" over
