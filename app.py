@@ -16,6 +16,7 @@ page = st.navigation({"GenAI Lab": [home], "Lessons": navigation.lesson_pages(),
                       "Workshop": navigation.workshop_pages()}, expanded=True)
 
 presenter_view.apply_presenter_mode()
+workshop_view.restore_seat()  # a participant who reloaded (phones sleep) is back in their room, with their points
 workshop_view.sync_presenter(page.url_path)  # a presenter's move reaches followers before this page draws
 workshop_view.follow_presenter(page.url_path)  # a participant who follows goes to the presenter's page
 workshop_view.remember_drawn(page.url_path, page)  # what of the room this run draws (watch() compares against it)

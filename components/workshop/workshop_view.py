@@ -119,14 +119,47 @@ def podium_html(standings: list[Standing]) -> str:
 
 # ---------------------------------------------------------------- joining
 
+SEAT_PARAM = "seat"
+
+
 def _join(ws: Workshop, code: str, nickname: str) -> None:
+    seat = st.session_state.get(keys.WS_SEAT) or st.query_params.get(SEAT_PARAM)
     try:
-        room, name = ws.join(code, nickname)
+        room, name, seat = ws.take_seat(code, nickname, seat if isinstance(seat, str) else None)
     except WorkshopError as exc:
         st.warning(str(exc))
         return
-    st.session_state.update({keys.WS_ROOM: room.code, keys.WS_NAME: name, keys.WS_FOLLOW: True, keys.WS_SEEN: None})
+    st.session_state.update({keys.WS_ROOM: room.code, keys.WS_NAME: name, keys.WS_SEAT: seat, keys.WS_FOLLOW: True,
+                             keys.WS_SEEN: None})
+    _keep_seat_in_url()
     st.rerun()
+
+
+def _keep_seat_in_url() -> None:
+    """The room and seat token in the address bar, so a reload (or a phone waking up) finds the seat again."""
+    code, seat = st.session_state.get(keys.WS_ROOM), st.session_state.get(keys.WS_SEAT)
+    if code and seat and (st.query_params.get("room") != code or st.query_params.get(SEAT_PARAM) != seat):
+        st.query_params.update({"room": code, SEAT_PARAM: seat})
+
+
+@store_guard.guarded
+def restore_seat() -> None:
+    """A new session whose address carries ?room=…&seat=… (a reload) takes its seat back without asking; every
+    run of a seated session keeps the two in the address, whatever page it is on."""
+    if st.session_state.get(keys.WS_ROOM):
+        _keep_seat_in_url()
+        return
+    code, seat = st.query_params.get("room"), st.query_params.get(SEAT_PARAM)
+    if not (isinstance(code, str) and isinstance(seat, str) and code and seat):
+        return
+    ws = workshop()
+    found = ws.rejoin(code, seat) if ws is not None else None
+    if found is None:
+        st.query_params.pop(SEAT_PARAM, None)         # a stale seat (room gone): the join form asks again
+        return
+    room, name = found
+    st.session_state.update({keys.WS_ROOM: room.code, keys.WS_NAME: name, keys.WS_SEAT: seat, keys.WS_FOLLOW: True,
+                             keys.WS_SEEN: None})
 
 
 def join_form(key: str, prefill: str = "") -> None:
@@ -141,8 +174,9 @@ def join_form(key: str, prefill: str = "") -> None:
 
 
 def leave() -> None:
-    for k in (keys.WS_ROOM, keys.WS_NAME, keys.WS_SEEN):
+    for k in (keys.WS_ROOM, keys.WS_NAME, keys.WS_SEEN, keys.WS_SEAT):
         st.session_state.pop(k, None)
+    st.query_params.pop(SEAT_PARAM, None)
 
 
 # ---------------------------------------------------------------- the sidebar box

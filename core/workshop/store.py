@@ -99,6 +99,10 @@ MIGRATION_TEMPLATES: list[str] = [
         FOREIGN KEY (room, seq) REFERENCES live_questions(room, seq)
     );
     """,
+    # 3: a participant's seat: the SHA-256 of the token their device keeps, so a reload returns them to their seat
+    """
+    ALTER TABLE participants ADD COLUMN seat_hash TEXT NOT NULL DEFAULT '';
+    """,
 ]
 DIALECT_TYPES = {
     "sqlite": {"serial_pk": "INTEGER PRIMARY KEY AUTOINCREMENT", "real": "REAL"},
@@ -153,9 +157,15 @@ class Store(ABC):
     @abstractmethod
     def update_room(self, code: str, *, section: str | None = None, phase: str | None = None) -> Room: ...
     @abstractmethod
-    def add_participant(self, code: str, nickname: str, nickname_key: str) -> None: ...
+    def add_participant(self, code: str, nickname: str, nickname_key: str, seat_hash: str = "") -> None: ...
     @abstractmethod
     def participants(self, code: str) -> list[str]: ...
+    @abstractmethod
+    def participant(self, code: str, nickname_key: str) -> tuple[str, str] | None:
+        """(nickname, seat hash) of the participant with this key, or None."""
+    @abstractmethod
+    def participant_by_seat(self, code: str, seat_hash: str) -> str | None:
+        """The nickname holding this seat, or None."""
 
     # live questions
     @abstractmethod
@@ -259,17 +269,28 @@ class _SQLStore(Store):
                 raise StoreError(f"no room {code}")
         return self.room(code)
 
-    def add_participant(self, code, nickname, nickname_key):
+    def add_participant(self, code, nickname, nickname_key, seat_hash=""):
         try:
             with self._write() as conn:
-                conn.execute("INSERT INTO participants (room, nickname, nickname_key, joined_at) VALUES (?, ?, ?, ?)",
-                             (code, nickname, nickname_key, time.time()))
+                conn.execute("INSERT INTO participants (room, nickname, nickname_key, joined_at, seat_hash) "
+                             "VALUES (?, ?, ?, ?, ?)", (code, nickname, nickname_key, time.time(), seat_hash))
         except self._integrity_error as exc:
             raise AlreadyExists(f"the nickname {nickname!r} is taken in room {code}") from exc
 
     def participants(self, code):
         return [r["nickname"] for r in self._read(
             "SELECT nickname FROM participants WHERE room = ? ORDER BY joined_at, nickname", (code,))]
+
+    def participant(self, code, nickname_key):
+        rows = self._read("SELECT nickname, seat_hash FROM participants WHERE room = ? AND nickname_key = ?",
+                          (code, nickname_key))
+        return (rows[0]["nickname"], rows[0]["seat_hash"]) if rows else None
+
+    def participant_by_seat(self, code, seat_hash):
+        if not seat_hash:
+            return None
+        rows = self._read("SELECT nickname FROM participants WHERE room = ? AND seat_hash = ?", (code, seat_hash))
+        return rows[0]["nickname"] if rows else None
 
     # -- live questions
     @staticmethod

@@ -3,12 +3,15 @@
 Pure logic on top of a core.workshop.store.Store; the Streamlit views live in components/.
 Every check that protects the data happens here, not in the UI:
 - join codes use an alphabet without look-alikes (no 0/O, 1/I/L) and are compared case-insensitively;
-- nicknames are trimmed, limited to 24 visible characters, and unique per room ignoring case;
+- nicknames are trimmed, limited to 24 visible characters, never blank-looking, and unique per room ignoring case,
+  width and look-alike letters (NFKC, case folding and a confusables skeleton: "Аda" in Cyrillic is "Ada");
+- a participant's device keeps a seat token (only its hash is stored), so a reload returns them to their seat;
 - an answer counts once, and only while the question is open (server time, small grace for the network);
 - presenter keys are compared in constant time.
 """
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 import time
@@ -56,8 +59,29 @@ def normalize_code(text: Any) -> str:
     return code
 
 
+# Characters that draw nothing (or a blank box) although Unicode calls them letters or symbols: a nickname made of
+# them, or ending in one, looks empty or like someone else's on the projector.
+BLANK_LOOKALIKES = frozenset("\u115f\u1160\u3164\uffa0\u2800\u180e\u17b4\u17b5\u034f\u2028\u2029")
+
+# Latin look-alikes from Unicode's confusables list (confusables.txt) for the scripts people actually mix into
+# Latin names: Cyrillic and Greek lowercase (case folding runs first), plus a few Latin letters of other shapes.
+# NFKC already maps fullwidth, mathematical and superscript forms.
+CONFUSABLES = {
+    # Cyrillic
+    "а": "a", "в": "b", "е": "e", "ё": "e", "һ": "h", "і": "i", "ї": "i", "ј": "j", "к": "k", "ԛ": "q", "о": "o",
+    "р": "p", "с": "c", "ѕ": "s", "т": "t", "у": "y", "х": "x", "ԁ": "d", "ԝ": "w", "ӏ": "l", "м": "m", "н": "h",
+    "п": "n", "г": "r", "ь": "b", "ѵ": "v", "ү": "y", "ɡ": "g",
+    # Greek
+    "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "μ": "u", "ν": "v", "ο": "o", "ρ": "p", "τ": "t",
+    "υ": "u", "χ": "x", "γ": "y", "ω": "w", "ϲ": "c", "ϳ": "j", "ς": "c", "ζ": "z", "σ": "o",
+    # Latin and symbols
+    "ı": "i", "ȷ": "j", "ℓ": "l", "ſ": "s", "ꭵ": "i", "ɑ": "a", "0": "o", "1": "l", "|": "l",
+}
+
+
 def clean_nickname(text: Any) -> str:
-    """A safe display name; raises with a clear message for empty, too long or control-character names."""
+    """A safe display name; raises with a clear message for empty, blank-looking, too long or control-character
+    names."""
     if not isinstance(text, str):
         raise WorkshopError("Choose a nickname.")
     name = unicodedata.normalize("NFC", " ".join(text.split()))
@@ -67,11 +91,24 @@ def clean_nickname(text: Any) -> str:
         raise WorkshopError(f"Nicknames can have at most {NICKNAME_MAX} characters (this one has {len(name)}).")
     if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") for ch in name):
         raise WorkshopError("Nicknames cannot contain invisible or control characters.")
+    if any(ch in BLANK_LOOKALIKES for ch in name):
+        raise WorkshopError("Nicknames cannot contain characters that show as blank space.")
+    if not any(unicodedata.category(ch)[0] in "LNS" for ch in name):
+        raise WorkshopError("Choose a nickname with at least one letter, digit or symbol.")
     return name
 
 
 def nickname_key(name: str) -> str:
-    return name.casefold()
+    """What two nicknames must not share in one room: "Ada", "ada", "Ａda" (fullwidth), "Аda" (Cyrillic А) and
+    "Ada" with a combining accent dropped all give "ada"."""
+    text = unicodedata.normalize("NFKC", name).casefold()
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(CONFUSABLES.get(ch, ch) for ch in text if not unicodedata.combining(ch))
+    return unicodedata.normalize("NFKC", " ".join(text.split()))
+
+
+def seat_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 # ---------------------------------------------------------------- rooms
@@ -147,14 +184,43 @@ class Workshop:
         return self.store.update_room(code, phase="lobby")
 
     # participants
-    def join(self, code: str, nickname: str) -> tuple[Room, str]:
+    def join(self, code: str, nickname: str, seat: str | None = None) -> tuple[Room, str]:
+        room, name, _ = self.take_seat(code, nickname, seat)
+        return room, name
+
+    def take_seat(self, code: str, nickname: str, seat: str | None = None) -> tuple[Room, str, str]:
+        """Join a room -> (room, nickname as stored, seat token for this device to keep).
+
+        A nickname already in the room (ignoring case, width and look-alike letters) is refused, unless `seat` is
+        the token its holder was given: then this is the same person back after a reload, on their old seat with
+        their points."""
         room = self.live_room(code)
         name = clean_nickname(nickname)
+        key = nickname_key(name)
+        taken = self.store.participant(room.code, key)
+        if taken is None:
+            token = secrets.token_urlsafe(18)
+            try:
+                self.store.add_participant(room.code, name, key, seat_hash(token))
+                return room, name, token
+            except AlreadyExists:          # someone took it a moment ago
+                taken = self.store.participant(room.code, key)
+        holder, stored_hash = taken or (name, "")
+        if seat and stored_hash and hmac.compare_digest(seat_hash(seat), stored_hash):
+            return room, holder, seat
+        raise WorkshopError(f"Someone in room {room.code} is already called “{holder}”. Pick another nickname "
+                            "(if that is you on this device, reloading the page keeps your seat).")
+
+    def rejoin(self, code: str, seat: str) -> tuple[Room, str] | None:
+        """The room and nickname this seat token holds, or None (unknown token, or the room is gone)."""
+        if not isinstance(seat, str) or not seat:
+            return None
         try:
-            self.store.add_participant(room.code, name, nickname_key(name))
-        except AlreadyExists:
-            raise WorkshopError(f"Someone in room {room.code} is already called “{name}”. Pick another nickname.") from None
-        return room, name
+            room = self.live_room(code)
+        except WorkshopError:
+            return None
+        name = self.store.participant_by_seat(room.code, seat_hash(seat))
+        return (room, name) if name else None
 
     def seconds_left(self, question: LiveQuestion) -> float:
         return max(0.0, question.started_at + question.time_limit - self.clock())

@@ -69,6 +69,8 @@ def test_presenter_and_three_participants(browser, workshop_url):
         join(people["Ada"], code.lower(), "Ada")
         join(cy, code, "ada")                                           # a taken nickname
         cy.page.get_by_text("already called").wait_for()
+        join(cy, code, "\u0410da")                                      # the same, with a Cyrillic А
+        cy.page.get_by_text("already called").wait_for()
         join(cy, code, "<b>Cy</b>")                                     # HTML in a nickname is shown as text
         join(people["Bo"], code, "Bo")
         for lab in people.values():
@@ -120,6 +122,13 @@ def test_presenter_and_three_participants(browser, workshop_url):
             lab = people[name]
             lab.page.get_by_text(place).wait_for(timeout=60_000)
         people["Cy"].page.get_by_text("Not right").wait_for()
+        # A phone that slept and reloads: Bo is back in the room, on his seat, with his points and place.
+        bo = people["Bo"]
+        assert "seat=" in bo.page.url
+        bo.page.reload()
+        bo.settle()
+        bo.page.get_by_text("2 of 3").wait_for(timeout=60_000)
+        assert bo.page.get_by_role("button", name="Join").count() == 0       # no join form: still "of 3"
         people["Ada"].settle()
         people["Ada"].screenshot("workshop-participant-leaderboard")
 

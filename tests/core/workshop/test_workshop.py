@@ -5,7 +5,7 @@ from core.lessons import load_sections
 from core.workshop.quiz import load_bank
 from core.workshop.store import SQLiteStore
 from core.workshop.workshop import (CODE_ALPHABET, CODE_LENGTH, Workshop, WorkshopError, clean_nickname, new_code,
-                           normalize_code, presenter_key_matches)
+                           nickname_key, normalize_code, presenter_key_matches)
 
 
 class Clock:
@@ -146,3 +146,30 @@ def test_the_pulse_changes_exactly_when_a_page_should_redraw(setup):
     assert ws.pulse(room.code).answers == 1
     with pytest.raises(WorkshopError):
         ws.pulse("ZZZZZ")
+
+
+# ---- look-alike and blank nicknames, seats that survive a reload (issue 11) --------------------------------
+@pytest.mark.parametrize("twin", ["Аda", "Αda", "Ａda", "ADA", " ada ", "Ada\u0301"])
+def test_look_alike_nicknames_are_the_same_nickname(twin):
+    assert nickname_key(twin) == nickname_key("Ada")
+
+
+@pytest.mark.parametrize("blank", ["\u3164", "\u2800", "Ada\u2800", "\u115f\u1160", "...!!!".replace(".", "\u200b")])
+def test_nicknames_that_look_blank_are_refused(blank):
+    with pytest.raises(WorkshopError):
+        clean_nickname(blank)
+
+
+def test_a_reload_returns_to_the_seat_and_another_device_cannot_take_it(setup):
+    ws, _, _ = setup
+    room = ws.open_room()
+    _, name, seat = ws.take_seat(room.code, "Ada")
+    assert name == "Ada" and len(seat) >= 20
+    with pytest.raises(WorkshopError, match="already called"):
+        ws.take_seat(room.code, "Аda")                               # Cyrillic А, another device
+    with pytest.raises(WorkshopError, match="already called"):
+        ws.take_seat(room.code, "ada", seat="not-the-token")
+    assert ws.take_seat(room.code, "ada", seat=seat)[1:] == ("Ada", seat)   # the same device, back after a reload
+    assert ws.rejoin(room.code, seat)[1] == "Ada"
+    assert ws.rejoin(room.code, "forged") is None and ws.rejoin("ZZZZZ", seat) is None
+    assert ws.store.participants(room.code) == ["Ada"]
