@@ -67,13 +67,18 @@ def qr_data_uri(url: str) -> str:
     return segno.make(url, error="m").svg_data_uri(scale=8, border=2)
 
 
-def join_url(code: str) -> str:
+def join_link(code: str):
+    """Where participants join (core/workshop/join_link.py): the setting, the browser's address, the network's."""
+    import os
+
+    from core.workshop.join_link import PUBLIC_URL_ENV, join_link as build, network_address
+
     try:
-        base = (st.context.url or "").split("?")[0].rstrip("/")
+        browser_url = st.context.url or ""
     except Exception:
-        base = ""
-    base = base.rsplit("/", 1)[0] if base.count("/") > 2 else base
-    return f"{base or 'http://localhost:8501'}/live-quiz?room={code}"
+        browser_url = ""
+    port = int(st.get_option("server.port") or 8501)
+    return build(code, os.environ.get(PUBLIC_URL_ENV), browser_url, port, network_address())
 
 
 @store_guard.guarded
@@ -121,11 +126,14 @@ def show(key: str = "presenter") -> None:
 def _room_panel(code: str, key: str) -> None:
     ws = workshop()
     room = ws.store.room(code)
-    url = join_url(code)
+    link = join_link(code)
+    url = link.url
     left, right = st.columns([3, 2])
     with left:
         st.markdown("Join at")
-        st.code(url, language=None)
+        st.code(url, language=None, wrap_lines=True)
+        if link.warning:
+            st.warning(link.warning)
         st.html(f'<div style="font-size:5rem;font-weight:700;letter-spacing:0.4rem;font-family:monospace">'
                 f'{html.escape(code)}</div>')
         expires = datetime.fromtimestamp(room.expires_at, tz=timezone.utc).strftime("%H:%M UTC")

@@ -13,6 +13,7 @@ from tests.browser.harness import SCREENSHOTS, LabPage, streamlit_server
 
 pytestmark = pytest.mark.browser
 KEY = "test-presenter-key"
+PUBLIC_URL = "http://workshop.example.test:8600"      # what the join link must show instead of localhost
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +21,8 @@ def workshop_url(tmp_path_factory):
     """Our own server: a temporary database and a test presenter key."""
     db = tmp_path_factory.mktemp("workshop") / "workshop.db"
     with streamlit_server("browser-workshop-server.log", {
-            "GENAI_LAB_DB": str(db), "GENAI_LAB_PRESENTER_KEY": KEY, "GENAI_LAB_DATABASE_URL": None}) as url:
+            "GENAI_LAB_DB": str(db), "GENAI_LAB_PRESENTER_KEY": KEY, "GENAI_LAB_DATABASE_URL": None,
+            "GENAI_LAB_PUBLIC_URL": PUBLIC_URL}) as url:
         yield url
 
 
@@ -53,6 +55,7 @@ def test_presenter_and_three_participants(browser, workshop_url):
         presenter.page.get_by_text("joined").first.wait_for()
         presenter.settle()
         code = re.search(r"room=([A-Z0-9]{5})", presenter.page.inner_text("body")).group(1)
+        assert f"{PUBLIC_URL}/live-quiz?room={code}" in presenter.page.inner_text("body")
         presenter.page.locator("img[alt^='QR code']").wait_for()
         presenter.screenshot("workshop-presenter-room")
 
