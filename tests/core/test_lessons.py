@@ -107,3 +107,19 @@ def test_outline_lists_second_level_headings_with_streamlit_anchors():
     assert anchor("Retrieval-augmented generation (RAG)") == "retrieval-augmented-generation-rag"
     assert anchor("LoRA: Low-Rank Adaptation") == "lo-ra-low-rank-adaptation"          # as Streamlit writes it
     assert anchor("Multiple GPUs for large models") == "multiple-gpus-for-large-models"
+
+
+def test_learner_facing_text_does_not_speak_of_slides_the_learner_never_saw():
+    """A self-paced learner has no deck: lessons and quiz files say what is true, not what "the deck" says. A
+    lesson may name its sources in a final "Sources and corrections" section."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "lessons"
+    found = []
+    for path in sorted(root.glob("*.md")) + sorted(root.glob("quiz/*.yaml")):
+        text = path.read_text(encoding="utf-8")
+        text = re.split(r"^## Sources and corrections\s*$", text, flags=re.MULTILINE)[0]
+        lines = [ln for ln in text.splitlines() if not ln.lstrip().startswith("#") or path.suffix == ".md"]
+        found += [f"{path.name}: {ln.strip()[:80]}" for ln in lines if re.search(r"\bdecks?\b", ln, re.IGNORECASE)]
+    assert not found, found
