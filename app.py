@@ -15,6 +15,7 @@ home = st.Page("app_pages/00_home.py", title="Welcome", icon=":material/home:", 
 page = st.navigation({"GenAI Lab": [home], "Lessons": navigation.lesson_pages(),
                       "Workshop": navigation.workshop_pages()}, expanded=True)
 
+presenter_view.restore_presenter()  # a presenter's reload keeps the console unlocked and on its room
 presenter_view.apply_presenter_mode()
 workshop_view.restore_seat()  # a participant who reloaded (phones sleep) is back in their room, with their points
 workshop_view.sync_presenter(page.url_path)  # a presenter's move reaches followers before this page draws
@@ -26,3 +27,4 @@ page.run()  # the page's text is drawn before the sidebar imports torch or touch
 with st.sidebar:
     workshop_view.sidebar(page.url_path)
     model_status.show()
+    presenter_view.keep_presenter_cookie()  # after everything else: an invisible element, drawn once per room

@@ -5,6 +5,8 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
+from components.common import keys
+
 from components.workshop import quiz_view
 from components.workshop import store_guard
 from components.workshop.presenter_view import unlocked
@@ -38,7 +40,9 @@ def show(key: str = "analytics") -> None:
     bank = quiz_view.bank()
     rooms = store.rooms()
     sources = [SELF_PACED] + [r.code for r in rooms]
+    presenting = st.session_state.get(keys.PRESENTER_ROOM)           # open on the presenter's current room
     source = st.selectbox("Whose answers?", sources, key=f"{key}_source",
+                          index=sources.index(presenting) if presenting in sources else 0,
                           format_func=lambda s: s if s == SELF_PACED else f"Workshop room {s}")
     if source == SELF_PACED:
         answers = [dict(a, nickname=a["learner"]) for a in store.attempts()]
@@ -47,7 +51,9 @@ def show(key: str = "analytics") -> None:
     if not answers:
         st.info("No answers yet for this choice. Answers appear here as soon as learners submit them.")
         return
-    st.markdown(f"**{len(answers):,} answers** from **{len({a['nickname'] for a in answers})}** participants. "
+    people = len({a["nickname"] for a in answers})
+    st.markdown(f"**{len(answers):,} answer{'s' if len(answers) != 1 else ''}** from **{people}** "
+                f"participant{'s' if people != 1 else ''}. "
                 "Red cells are the ideas to revisit; hover a cell for the question.")
     data = heatmap(answers, bank)
     st.plotly_chart(heatmap_figure(data), key=f"{key}_heatmap", config={"displayModeBar": False})
@@ -56,6 +62,8 @@ def show(key: str = "analytics") -> None:
             st.markdown(f"**{quiz_view.section_title(s)}** — " + "; ".join(
                 f"Q{i + 1}: {bank.by_id(qid).prompt[:70]}" for i, qid in enumerate(labels[:-1]) if bank.by_id(qid)))
     st.markdown("#### Per participant")
-    st.dataframe(per_participant(answers), hide_index=True, key=f"{key}_people")
+    st.dataframe(per_participant(answers), hide_index=True, key=f"{key}_people",
+                 column_config={"share_correct": st.column_config.ProgressColumn(
+                     "share right", format="percent", min_value=0.0, max_value=1.0)})
     st.download_button("Download all answers (CSV)", answers_csv(answers), file_name="genai-lab-answers.csv",
                        mime="text/csv", key=f"{key}_csv", on_click="ignore")

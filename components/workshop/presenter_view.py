@@ -19,7 +19,8 @@ from components.workshop import store_guard
 from components.workshop.workshop_view import (answer_distribution, configured_presenter_key, countdown_html, distribution_chart,
                                       leaderboard_chart, podium_html, right_labels, workshop)
 from core.workshop.quiz import leaderboard
-from core.workshop.workshop import TIME_LIMITS, WorkshopError, presenter_key_matches
+from core.workshop.workshop import (PRESENTER_TOKEN_HOURS, TIME_LIMITS, WorkshopError, presenter_key_matches,
+                                   presenter_token, presenter_token_room)
 
 HOW_TO_SET_KEY = """Presenter and instructor views are locked until a presenter key is configured on the server.
 Set one of these, then restart the app:
@@ -55,6 +56,53 @@ def unlocked(key: str = "presenter") -> bool:
             st.rerun()
         st.error("That is not the presenter key.")
     return False
+
+
+PRESENTER_COOKIE = "genai_lab_presenter"
+
+
+@store_guard.guarded
+def restore_presenter() -> None:
+    """A presenter's reload keeps the console unlocked and on its room (called by app.py on every page).
+
+    The browser keeps a signed, expiring token as a cookie (core.workshop.workshop.presenter_token), never the key,
+    and never in the address bar, which the projector may show. A new session with a valid token is unlocked and
+    put back on the room it names, if that room is still open."""
+    import time
+
+    configured = configured_presenter_key()
+    if not configured or st.session_state.get(keys.PRESENTER_OK):
+        return
+    from components.workshop.browser_cookie import get_cookie
+
+    room = presenter_token_room(get_cookie(PRESENTER_COOKIE), configured, time.time())
+    if room is None:
+        return
+    st.session_state[keys.PRESENTER_OK] = True
+    st.session_state["presenter_cookie_for"] = room
+    ws = workshop()
+    if room and ws is not None:
+        try:
+            st.session_state[keys.PRESENTER_ROOM] = ws.live_room(room).code
+        except WorkshopError:
+            st.session_state["presenter_cookie_for"] = None     # the room is gone: the next run re-signs without it
+
+
+def keep_presenter_cookie() -> None:
+    """Give an unlocked presenter's browser a fresh token when the room changes (drawn last in the sidebar)."""
+    import time
+
+    configured = configured_presenter_key()
+    if not configured or not st.session_state.get(keys.PRESENTER_OK):
+        return
+    room = st.session_state.get(keys.PRESENTER_ROOM) or ""
+    if st.session_state.get("presenter_cookie_for") == room:
+        return
+    from components.workshop.browser_cookie import set_cookie
+
+    set_cookie(PRESENTER_COOKIE, presenter_token(configured, room, time.time()), int(PRESENTER_TOKEN_HOURS * 3600),
+               key=f"presenter_cookie_{room or 'none'}")
+    st.session_state["presenter_cookie_for"] = room
 
 
 def apply_presenter_mode() -> None:

@@ -42,6 +42,31 @@ def presenter_key_matches(given: str | None, configured: str | None) -> bool:
     return hmac.compare_digest(given.encode("utf-8"), configured.encode("utf-8"))
 
 
+PRESENTER_TOKEN_HOURS = ROOM_HOURS
+
+
+def presenter_token(configured: str, room: str, now: float, hours: float = PRESENTER_TOKEN_HOURS) -> str:
+    """A token a presenter's browser keeps (a cookie) so a reload keeps the console unlocked and on its room:
+    "ROOM.EXPIRY.SIGNATURE", signed with the presenter key (HMAC-SHA256). It never contains the key, and it stops
+    working when it expires or when the key changes."""
+    payload = f"{room or '-'}.{int(now + hours * 3600)}"
+    signature = hmac.new(configured.encode("utf-8"), f"presenter|{payload}".encode("utf-8"), hashlib.sha256)
+    return f"{payload}.{signature.hexdigest()}"
+
+
+def presenter_token_room(token: object, configured: str | None, now: float) -> str | None:
+    """The room a valid, unexpired token names ('' for a presenter without a room), or None."""
+    if not configured or not isinstance(token, str) or token.count(".") != 2:
+        return None
+    room, expiry, signature = token.split(".")
+    expected = hmac.new(configured.encode("utf-8"), f"presenter|{room}.{expiry}".encode("utf-8"), hashlib.sha256)
+    if not hmac.compare_digest(signature.encode("utf-8"), expected.hexdigest().encode("utf-8")):
+        return None
+    if not expiry.isdigit() or int(expiry) <= now:
+        return None
+    return "" if room == "-" else room
+
+
 # ---------------------------------------------------------------- codes and nicknames
 
 def new_code(length: int = CODE_LENGTH) -> str:

@@ -58,6 +58,13 @@ def test_presenter_and_three_participants(browser, workshop_url):
         assert f"{PUBLIC_URL}/live-quiz?room={code}" in presenter.page.inner_text("body")
         presenter.page.locator("img[alt^='QR code']").wait_for()
         presenter.screenshot("workshop-presenter-room")
+        # The presenter reloads: still unlocked, still on the room (a signed cookie, not the key, not the URL).
+        presenter.page.wait_for_function("c => document.cookie.includes('genai_lab_presenter=' + c)", arg=code)
+        assert KEY not in presenter.page.url and KEY not in presenter.page.evaluate("document.cookie")
+        presenter.page.reload()
+        presenter.settle()
+        presenter.page.get_by_text(f"room={code}").first.wait_for(timeout=60_000)
+        assert presenter.page.get_by_label("Presenter key").count() == 0
 
         people = {}
         for name in ("Ada", "Bo", "Cy"):
@@ -160,8 +167,7 @@ def test_presenter_and_three_participants(browser, workshop_url):
         presenter.page.locator("[data-testid=stSidebarNav]").get_by_role("link", name="Instructor").click()
         presenter.page.locator("h1", has_text="Instructor analytics").wait_for()
         presenter.settle()
-        presenter.page.locator("[data-testid=stSelectbox]").first.click()
-        presenter.page.get_by_role("option", name=f"Workshop room {code}").click()
+        # It opens on the presenter's room (self-paced answers would read "1 answer from 1 participant").
         presenter.page.get_by_text("3 answers from 3 participants").wait_for()
         presenter.page.get_by_role("button", name="Download all answers (CSV)").wait_for()
         presenter.settle()

@@ -173,3 +173,17 @@ def test_a_reload_returns_to_the_seat_and_another_device_cannot_take_it(setup):
     assert ws.rejoin(room.code, seat)[1] == "Ada"
     assert ws.rejoin(room.code, "forged") is None and ws.rejoin("ZZZZZ", seat) is None
     assert ws.store.participants(room.code) == ["Ada"]
+
+
+def test_presenter_tokens_are_signed_expiring_and_never_hold_the_key():
+    from core.workshop.workshop import presenter_token, presenter_token_room
+
+    token = presenter_token("a long key", "K7MPQ", now=1000.0, hours=1)
+    assert "a long key" not in token and token.startswith("K7MPQ.4600.")
+    assert presenter_token_room(token, "a long key", now=2000.0) == "K7MPQ"
+    assert presenter_token_room(token, "a long key", now=4600.0) is None              # expired
+    assert presenter_token_room(token, "another key", now=2000.0) is None             # the key changed
+    assert presenter_token_room(token.replace("K7MPQ", "ZZZZZ"), "a long key", now=2000.0) is None   # forged room
+    assert presenter_token_room(presenter_token("k", "", now=0.0), "k", now=1.0) == ""   # unlocked, no room yet
+    for junk in (None, "", "a.b", "a.b.c.d", 42):
+        assert presenter_token_room(junk, "k", now=0.0) is None
