@@ -27,7 +27,7 @@ from components.workshop import store_guard
 from core.lessons import LessonError, section_by_id
 from core.workshop.quiz import LATE_GRACE_S, Standing, distribution, leaderboard
 from core.workshop.store import database_url
-from core.workshop.workshop import Pulse, Workshop, WorkshopError
+from core.workshop.workshop import Pulse, Workshop, WorkshopError, nickname_key
 
 REFRESH_S = 2.0
 LIVE_PAGE = "app_pages/91_live.py"
@@ -72,10 +72,13 @@ def leaderboard_chart(standings: list[Standing], highlight: str | None = None, t
         # plotly reads <b>, <br> ... in labels as markup: escape names (it shows entities as the characters)
         x=[s.points for s in shown], y=[f"{s.rank}. {html.escape(s.nickname)}" for s in shown], orientation="h",
         marker_color=["#f57c00" if s.nickname == highlight else "#1976d2" for s in shown],
-        text=[f"{s.points:,}" for s in shown], textposition="outside",
+        text=[f"{s.points:,}" for s in shown], textposition="outside", cliponaxis=False,
         hovertemplate="%{y}: %{x:,} points<extra></extra>"))
-    fig.update_layout(yaxis=dict(autorange="reversed", type="category"), xaxis=dict(title="points"),
-                      height=44 * max(len(shown), 1) + 70, margin=dict(l=10, r=30, t=10, b=40))
+    most = max([s.points for s in shown] + [1])
+    # Room on the right for the longest score label ("1,988" after a 1,988-point bar), so no score is clipped.
+    fig.update_layout(yaxis=dict(autorange="reversed", type="category"),
+                      xaxis=dict(title="points", range=[0, most * 1.25], tickformat=",d", rangemode="tozero"),
+                      height=44 * max(len(shown), 1) + 70, margin=dict(l=10, r=60, t=10, b=40))
     return fig
 
 
@@ -85,9 +88,14 @@ def distribution_chart(counts: dict[str, int], right: set[str] | None = None) ->
               ("#9e9e9e" if right is not None else "#1976d2") for label in labels]
     fig = go.Figure(go.Bar(x=[counts[k] for k in labels], y=[html.escape(label[:60]) for label in labels], orientation="h",
                            marker_color=colors, text=[str(counts[k]) for k in labels], textposition="outside",
-                           hovertemplate="%{y}: %{x}<extra></extra>"))
-    fig.update_layout(yaxis=dict(autorange="reversed", type="category"), xaxis=dict(title="answers", rangemode="tozero", tickformat=",d"),
-                      height=46 * max(len(labels), 1) + 70, margin=dict(l=10, r=30, t=10, b=40))
+                           cliponaxis=False, hovertemplate="%{y}: %{x}<extra></extra>"))
+    most = max(list(counts.values()) + [1])
+    # Whole answers only: with one answer plotly would tick 0, 0.2, … 1 and ",d" would print "0 0 0 1 1 1".
+    axis = dict(title="answers", range=[0, most * 1.2 + 0.5], tickformat=",d")
+    if most <= 10:
+        axis["dtick"] = 1
+    fig.update_layout(yaxis=dict(autorange="reversed", type="category"), xaxis=axis,
+                      height=46 * max(len(labels), 1) + 70, margin=dict(l=10, r=40, t=10, b=40))
     return fig
 
 
@@ -369,6 +377,8 @@ def live_page(key: str = "live") -> None:
         prefill = st.query_params.get("room", "")
         join_form(f"{key}_main", prefill=prefill[:20] if isinstance(prefill, str) else "")
         return
+    # The room's timed check runs every few seconds; its "Running…" badge would blink on every phone for nothing.
+    st.html('<style>[data-testid="stStatusWidget"]{visibility:hidden}</style>')
     who = f"Room **{st.session_state[keys.WS_ROOM]}** · you are **{literal(st.session_state[keys.WS_NAME])}**"
     found = _room(st.session_state.get(keys.WS_ROOM))
     if (found is not None and st.session_state.get(keys.WS_FOLLOW, True) and found[1].section
@@ -407,14 +417,15 @@ def _live_question(key: str) -> None:
     if question is None:
         st.warning("The presenter's question is not in this app's question bank.")
         return
-    mine = [a for a in ws.store.answers(code, current.seq) if a["nickname_key"] == name.casefold()]
+    mine = [a for a in ws.store.answers(code, current.seq) if a["nickname_key"] == nickname_key(name)]
     st.markdown(f"**Question {current.seq}** · {quiz_view.section_title(question.section)}")
     if current.revealed:
         st.markdown(question.prompt)
         if mine:
             a = mine[0]
             (st.success if a["correct"] else st.error)(
-                f"{'Right' if a['correct'] else 'Not right'} — you earn **{a['points']:,}** points.")
+                f"{'Right' if a['correct'] else 'Not right'}: you answered {_shown_response(a['response'])} and earn "
+                f"**{a['points']:,}** points.")
         else:
             st.info("You did not answer this one.")
         st.markdown(f"Answer: **{question.answer_text()}**. {question.explanation}")
@@ -425,8 +436,8 @@ def _live_question(key: str) -> None:
         return
     if mine:
         st.markdown(question.prompt)
-        st.success(f"Your answer is in ({mine[0]['elapsed']:.1f} s). Wait for the presenter to reveal it.",
-                   icon=":material/how_to_reg:")
+        st.success(f"Your answer is in ({mine[0]['elapsed']:.1f} s): {_shown_response(mine[0]['response'])}. "
+                   "Wait for the presenter to reveal it.", icon=":material/how_to_reg:")
         return
     left = ws.seconds_left(current)
     if not ws.is_open(current):
@@ -434,7 +445,10 @@ def _live_question(key: str) -> None:
         st.warning("Time is up for this question.")
         return
     st.html(countdown_html(left, current.time_limit, f"{code}-{current.seq}"))
-    submitted, response = quiz_view.answer_form(question, f"{key}_{code}_{current.seq}", submit_label="Send answer")
+    if question.type == "single":
+        submitted, response = answer_tiles(question, f"{key}_{code}_{current.seq}")
+    else:
+        submitted, response = quiz_view.answer_form(question, f"{key}_{code}_{current.seq}", submit_label="Send answer")
     if submitted and response is not None:
         try:
             ws.answer(code, current.seq, name, question, response)
@@ -442,6 +456,41 @@ def _live_question(key: str) -> None:
             st.warning(str(exc))
             return
         st.rerun()   # the page redraws as "Your answer is in"
+
+
+TILE_COLOURS = ("#D32F2F", "#1565C0", "#E65100", "#2E7D32", "#6A1B9A", "#00695C")   # white text readable
+TILE_SHAPES = ("▲", "◆", "●", "■", "★", "⬟")
+
+
+def answer_tiles(question, key: str) -> tuple[bool, object]:
+    """A single-choice live question as big coloured tiles, two per row: one tap answers (phones first). Each tile
+    is a real button, so it works with a keyboard and a screen reader; colour and shape tell the tiles apart on the
+    projector and for colour-blind players."""
+    st.markdown("#### " + " ".join(question.prompt.split()))       # the bank's Markdown, one line, large
+    css = ["<style>"]
+    for i in range(len(question.options)):
+        colour = TILE_COLOURS[i % len(TILE_COLOURS)]
+        css.append(f".st-key-{key}_tile_{i} button{{background:{colour};color:#fff;border:none;min-height:5.2rem;"
+                   f"font-size:1.25rem;font-weight:600;width:100%;white-space:normal;text-align:left}}"
+                   f".st-key-{key}_tile_{i} button p{{font-size:1.3rem;font-weight:600}}"
+                   f".st-key-{key}_tile_{i} button:hover,.st-key-{key}_tile_{i} button:focus-visible"
+                   f"{{filter:brightness(1.1);color:#fff;outline:3px solid #212121}}")
+    st.html("".join(css) + "</style>")
+    chosen = None
+    for row in range(0, len(question.options), 2):
+        cols = st.columns(2)
+        for i in range(row, min(row + 2, len(question.options))):
+            with cols[i - row].container(key=f"{key}_tile_{i}"):
+                label = f"{TILE_SHAPES[i % len(TILE_SHAPES)]}  {question.options[i]}"
+                if st.button(label, key=f"{key}_tile_button_{i}", use_container_width=True):
+                    chosen = question.options[i]
+    return chosen is not None, chosen
+
+
+def _shown_response(response) -> str:
+    if isinstance(response, (list, tuple)):
+        return "“" + " → ".join(literal(str(r), 60) for r in response) + "”"
+    return f"“{literal(str(response), 80)}”"
 
 
 def _my_rank(standings: list[Standing], name: str | None) -> None:

@@ -139,6 +139,26 @@ def test_presenter_and_three_participants(browser, workshop_url):
         bo.settle()
         bo.page.get_by_text("2 of 3").wait_for(timeout=60_000)
         assert bo.page.get_by_role("button", name="Join").count() == 0       # no join form: still "of 3"
+
+        # A single-choice question on a phone: big tiles, one tap answers, and the answer is repeated back.
+        ada_lab = people["Ada"]
+        ada_lab.page.set_viewport_size({"width": 390, "height": 844})
+        presenter.page.locator("[data-testid=stSelectbox]").filter(has_text="Question").click()
+        presenter.page.get_by_role("option", name=re.compile("which vector says what a token")).click()
+        presenter.settle()
+        presenter.page.get_by_role("button", name="Launch question").click()
+        tile = ada_lab.page.get_by_role("button", name=re.compile("The query"))
+        tile.wait_for(timeout=120_000)
+        box = tile.bounding_box()
+        assert box["height"] >= 70 and box["width"] >= 150          # a thumb-sized target on a 390 px screen
+        ada_lab.screenshot("workshop-phone-tiles")
+        tile.click()
+        ada_lab.page.get_by_text("Your answer is in").wait_for(timeout=60_000)
+        ada_lab.page.get_by_text("The query").first.wait_for()
+        presenter.page.get_by_text("1 of 3 answered").wait_for(timeout=60_000)
+        presenter.page.get_by_role("button", name="Reveal the answer").click()
+        ada_lab.page.get_by_text("Right: you answered").wait_for(timeout=60_000)
+        ada_lab.page.set_viewport_size({"width": 1300, "height": 900})
         people["Ada"].settle()
         people["Ada"].screenshot("workshop-participant-leaderboard")
 
@@ -168,7 +188,7 @@ def test_presenter_and_three_participants(browser, workshop_url):
         presenter.page.locator("h1", has_text="Instructor analytics").wait_for()
         presenter.settle()
         # It opens on the presenter's room (self-paced answers would read "1 answer from 1 participant").
-        presenter.page.get_by_text("3 answers from 3 participants").wait_for()
+        presenter.page.get_by_text("4 answers from 3 participants").wait_for()
         presenter.page.get_by_role("button", name="Download all answers (CSV)").wait_for()
         presenter.settle()
         presenter.screenshot("workshop-instructor-analytics")

@@ -21,3 +21,16 @@ def test_literal_escapes_every_markdown_construct():
         assert all(escaped[i - 1] == "\\" for i, c in enumerate(escaped) if c in "*[]$<>#_`:~" and i > 0)
     assert literal("two\nlines") == "two lines"
     assert literal("x" * 50, max_chars=10) == "x" * 10 + "…"
+
+
+# ---- charts a room reads from the back row (issue 11) ------------------------------------------------------
+def test_answer_counts_are_whole_numbers_and_scores_are_never_clipped():
+    from core.workshop.quiz import Standing
+    from components.workshop.workshop_view import distribution_chart, leaderboard_chart
+
+    fig = distribution_chart({"A": 1, "B": 0})
+    assert fig.layout.xaxis.dtick == 1 and fig.layout.xaxis.range[1] > 1
+    standings = [Standing(rank=1, nickname="Ada", points=809, correct=1, answered=1, time_s=2.0)]
+    board = leaderboard_chart(standings)
+    assert board.layout.xaxis.range[1] >= 809 * 1.2 and board.data[0].cliponaxis is False
+    assert board.data[0].text == ("809",)
