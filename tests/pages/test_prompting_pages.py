@@ -150,3 +150,11 @@ def test_sampling_lab_bad_prompts(prompt, message, monkeypatch):
     at = open_page(INFERENCE)
     at.text_area(key="sampling_prompt").input(prompt).run()
     assert any(message in e.value for e in list(ok(at).info) + list(at.warning)), message
+
+
+def test_prompt_builder_shows_each_styles_odds_for_each_label():
+    at = open_page(PROMPTING)
+    button(at, "prompt_builder_run").click().run()          # loads the decoder if no other test has
+    at.run()
+    odds = [c.value for c in ok(at).caption if "as a share of the labels only" in c.value]
+    assert len(odds) == 1 and "P(positive)" in odds[0] and "P(negative)" in odds[0]

@@ -2,6 +2,7 @@
 model receives (chat template included) and compare zero-, one- and few-shot answers side by side."""
 from __future__ import annotations
 
+import plotly.graph_objects as go
 import streamlit as st
 
 from components.common import cache as app_cache
@@ -66,6 +67,42 @@ def _show_result(out: dict, task, placeholder, caption_slot) -> None:
     caption_slot.caption(caption)
 
 
+LABEL_COLOURS = ("#43A047", "#E53935", "#1E88E5", "#FB8C00")
+
+
+def _label_odds(service, model: str, task, prompts: dict[str, str], key: str) -> None:
+    """Before any answer is written: how likely the reply starts with each label, under each prompting style."""
+    if not ensure_decoder(service, model):           # a progress bar the first time the model loads
+        return
+    try:
+        with st.spinner("Reading the model's odds for each label…"):
+            odds = {name: cache.label_odds(p, tuple(task.labels), model) for name, p in prompts.items()}
+    except Exception as exc:
+        errors.show("The label odds could not be computed", exc, "warning")
+        return
+    st.markdown("**The model's odds for each label, before it writes a word**")
+    fig = go.Figure()
+    for i, label in enumerate(task.labels):
+        fig.add_trace(go.Bar(name=f"P({label})", x=list(odds), y=[odds[n][label] for n in odds],
+                             marker_color=LABEL_COLOURS[i % len(LABEL_COLOURS)],
+                             text=[f"{odds[n][label]:.1%}" for n in odds], textposition="outside", cliponaxis=False))
+    fig.update_layout(barmode="group", height=320, margin=dict(l=10, r=10, t=30, b=10), font=dict(size=14),
+                      yaxis=dict(range=[0, 1.1], tickformat=".0%", title="probability of the first word"),
+                      legend=dict(orientation="h", y=1.15))
+    st.plotly_chart(fig, key=f"{key}_odds", config={"displayModeBar": False})
+    first, last = list(odds)[0], list(odds)[-1]
+
+    def share(name: str, label: str) -> float:
+        total = sum(odds[name].values())
+        return odds[name][label] / total if total else 0.0
+    moves = ", ".join(f"P({label}) {odds[first][label]:.0%} → {odds[last][label]:.0%}" for label in task.labels)
+    shares = ", ".join(f"{label} {share(first, label):.0%} → {share(last, label):.0%}" for label in task.labels)
+    st.caption(f"From {first} to {last}: {moves}; as a share of the labels only: {shares}. The model writes the "
+               "most likely start, so worked examples can move these odds well before the written label changes. "
+               "A 135M model often keeps a bias toward one label whatever the review says; the bench below "
+               "measures it. The rest of the probability goes to other first words (“The”, “I”…).")
+
+
 def show(key: str = "prompt_builder") -> None:
     st.markdown("#### Try it: build a prompt and compare zero-, one- and few-shot")
     st.markdown("Pick a task, type an input and choose how many worked examples go into the prompt. Below you see the "
@@ -125,6 +162,9 @@ def show(key: str = "prompt_builder") -> None:
         st.warning(f"The prompt plus a {max_new}-token answer does not fit the {window:,}-token window: the start "
                    "of the prompt will be cut so the end (your input) is kept.")
     st.caption("Special tokens such as <|im_start|> mark who speaks; the model was trained with them.")
+
+    if task.kind == "label" and task.labels:
+        _label_odds(service, model, task, prompts, key)
 
     expected = None
     if task.kind != "text":

@@ -131,6 +131,26 @@ def build_prompt(task: Task, query: str, examples: Sequence[Example] = (), cot: 
     return "\n\n".join(parts)
 
 
+# ---- label odds: what the model would answer, before it answers ---------------------------------------------
+def label_variants(label: str) -> list[str]:
+    """How an answer can start: "positive", "Positive", " positive", " Positive"."""
+    forms = {label, label.capitalize(), label.lower()}
+    return sorted(forms | {" " + f for f in forms})
+
+
+def label_probabilities(logits, first_tokens: dict[str, set[int]]) -> dict[str, float]:
+    """The probability that the reply starts with each label: the softmax of the next-token scores, summed over the
+    first tokens of that label's spellings (`first_tokens`: label -> token ids). A token shared by two labels
+    counts for neither. The rest of the probability is on other starts ("The", "I", …)."""
+    import numpy as np
+
+    scores = np.asarray(logits, dtype=np.float64)
+    probs = np.exp(scores - scores.max())
+    probs /= probs.sum()
+    shared = set.intersection(*first_tokens.values()) if len(first_tokens) > 1 else set()
+    return {label: float(sum(probs[t] for t in ids - shared)) for label, ids in first_tokens.items()}
+
+
 # ---- answer extraction ----------------------------------------------------------------------
 _WORDS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve thirteen "
                                      "fourteen fifteen sixteen seventeen eighteen nineteen twenty".split())}

@@ -80,3 +80,15 @@ def test_run_bench_with_a_stand_in_model():
     assert len(ALL_SETTINGS) == 6
     with pytest.raises(ValueError):
         BenchSetting("two-shot")
+
+
+def test_label_probabilities_sum_each_labels_first_tokens():
+    import numpy as np
+
+    from core.labs.prompt_engineering.prompting import label_probabilities, label_variants
+
+    assert label_variants("positive") == [" Positive", " positive", "Positive", "positive"]
+    logits = np.log(np.array([0.5, 0.2, 0.1, 0.1, 0.1]))
+    odds = label_probabilities(logits, {"positive": {0, 1}, "negative": {2, 4}})
+    assert odds["positive"] == pytest.approx(0.7) and odds["negative"] == pytest.approx(0.2)
+    assert label_probabilities(logits, {"a": {0, 3}, "b": {3}}) == pytest.approx({"a": 0.5, "b": 0.0})
