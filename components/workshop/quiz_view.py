@@ -15,7 +15,7 @@ from components.common.text import literal
 from components.common import cache as app_cache
 from components.workshop import store_guard
 from core.lessons import LessonError, section_by_id
-from core.workshop.quiz import Question, QuestionBank, QuizRun, parse_number
+from core.workshop.quiz import Question, QuestionBank, QuizRun
 from core.workshop.store import Store, database_url
 from core.workshop.workshop import WorkshopError, clean_nickname
 from components.workshop import cache
@@ -60,12 +60,22 @@ def link_to_lesson(question: Question) -> None:
         return
     label = f"Lesson {s.number}: {s.title}"
     if question.demo:
-        label = f"Run the {question.demo} demo on page {s.number}: {s.title}"
+        label = f"Run the {question.demo} demo in lesson {s.number}: {s.title}"
     st.page_link(s.page, label=label, icon=":material/arrow_forward:")
 
 
+NUMBER_FORMATS = "Whole numbers, decimals, 1,234, 1 234 and suffixes such as 5k, 28.3M or 1.2B all work."
+
+
 def answer_form(question: Question, key: str, submit_label: str = "Check answer") -> tuple[bool, Any]:
-    """Draw the question's input in a form. Returns (submitted, response); response is None when unusable."""
+    """Draw the question and its input. Returns (submitted, response); response is None when unusable.
+
+    Single, multiple and numeric questions sit in an `st.form`. An ordering question is a visible list the
+    learner rearranges with ↑/↓ buttons (buttons cannot live in a form, so it has its own submit button); its
+    response is the list of items in the learner's order. Numeric responses come back as a float in the
+    question's unit ("28.3M" for 28,300,000 parameters)."""
+    if question.type == "ordering":
+        return _ordering_form(question, key, submit_label)
     with st.form(key=f"{key}_form", border=True):
         st.markdown(question.prompt)
         response: Any = None
@@ -74,14 +84,10 @@ def answer_form(question: Question, key: str, submit_label: str = "Check answer"
         elif question.type == "multiple":
             st.caption("Pick all that apply.")
             response = [o for i, o in enumerate(question.options) if st.checkbox(o, key=f"{key}_multi_{i}")]
-        elif question.type == "numeric":
-            text = st.text_input(f"Your answer{f' ({question.unit})' if question.unit else ''}", key=f"{key}_number",
-                                 max_chars=40, placeholder="a number, e.g. 42 or 0.5")
-            response = text
         else:
-            st.caption("Click the items in the right order (first one first).")
-            response = st.multiselect("Your order", question.shuffled_items(), key=f"{key}_order",
-                                      placeholder="Pick the first item…")
+            response = st.text_input(f"Your answer{f' ({question.unit})' if question.unit else ''}",
+                                     key=f"{key}_number", max_chars=40, placeholder="a number, e.g. 42, 0.5 or 1,234")
+            st.caption(" ".join(filter(None, [question.precision_text(), NUMBER_FORMATS])))
         submitted = st.form_submit_button(submit_label, type="primary")
     if not submitted:
         return False, None
@@ -92,17 +98,62 @@ def answer_form(question: Question, key: str, submit_label: str = "Check answer"
         st.warning("Tick at least one answer first.")
         return True, None
     if question.type == "numeric":
-        if parse_number(response) is None:
-            st.warning("Type a number (digits, an optional decimal point, e.g. 168 or 0.87).")
+        value = question.numeric_value(response)
+        if value is None:
+            st.warning("Type a number, e.g. 168, 0.87, 1,234 or 28.3M.")
             return True, None
-        response = parse_number(response)
-    if question.type == "ordering" and len(response) != len(question.items):
-        st.warning(f"Put all {len(question.items)} items in order (you placed {len(response)}).")
-        return True, None
+        response = value
+    return True, response
+
+
+def _order_key(key: str) -> str:
+    return f"{key}_order"
+
+
+def current_order(question: Question, key: str) -> list[str]:
+    """The learner's order so far (session state), starting from a shuffled order that is never the right one."""
+    state = _order_key(key)
+    order = st.session_state.get(state)
+    if not isinstance(order, list) or sorted(order) != sorted(question.items):
+        order = question.shuffled_items(key)
+        st.session_state[state] = order
+    return order
+
+
+def _move(state: str, index: int, step: int) -> None:
+    """Button callback (runs before the page redraws): swap an item with its neighbour."""
+    order = st.session_state.get(state)
+    other = index + step
+    if isinstance(order, list) and 0 <= index < len(order) and 0 <= other < len(order):
+        order = list(order)
+        order[index], order[other] = order[other], order[index]
+        st.session_state[state] = order
+
+
+def _ordering_form(question: Question, key: str, submit_label: str) -> tuple[bool, Any]:
+    state = _order_key(key)
+    with st.container(border=True):
+        st.markdown(question.prompt)
+        st.caption("Move the items with ↑ and ↓ until the list is in the right order (item 1 comes first).")
+        order = current_order(question, key)
+        last = len(order) - 1
+        for i, item in enumerate(order):
+            with st.container(horizontal=True, vertical_alignment="center", wrap=False, border=True, gap="small"):
+                st.markdown(f"**{i + 1}.** {item}")
+                st.button("↑", key=f"{key}_up_{i}", help=f"Move item {i + 1} up", disabled=i == 0,
+                          on_click=_move, args=(state, i, -1))
+                st.button("↓", key=f"{key}_down_{i}", help=f"Move item {i + 1} down", disabled=i == last,
+                          on_click=_move, args=(state, i, 1))
+        submitted = st.button(submit_label, key=f"{key}_submit", type="primary")
+    if not submitted:
+        return False, None
+    response = list(order)
+    st.session_state.pop(state, None)       # a retry of this question starts from a fresh shuffle
     return True, response
 
 
 def feedback(question: Question, correct: bool, response: Any) -> None:
+    st.markdown(f"**Your answer:** {literal(question.response_text(response))}")
     if correct:
         st.success("Correct!", icon=":material/check_circle:")
     else:
@@ -128,8 +179,11 @@ def _record(store: Store | None, learner: str | None, question: Question, correc
         st.warning(f"Your answer could not be saved: {exc}")
 
 
-def run_quiz(questions: list[Question], key: str, store: Store | None) -> None:
-    """One question at a time with feedback; at the end the score, a review of mistakes and a retry button."""
+def run_quiz(questions: list[Question], key: str, store: Store | None, here: str | None = None) -> None:
+    """One question at a time with feedback; at the end the score, a review of mistakes and a retry button.
+
+    `here` is the section whose lesson page draws the quiz (None on the Quiz page): a question answered with a
+    demo that lives on another page gets a link to it."""
     by_id = {q.id: q for q in questions}
     run: QuizRun | None = st.session_state.get(f"{key}_run")
     if run is None or any(q not in by_id for q in run.question_ids):
@@ -154,6 +208,8 @@ def run_quiz(questions: list[Question], key: str, store: Store | None) -> None:
             st.session_state.pop(f"{key}_answered", None)
             st.rerun()
         return
+    if question.demo and question.link != here:
+        link_to_lesson(question)
     submitted, response = answer_form(question, f"{key}_{run.position}_{question.id}")
     if submitted and response is not None:
         correct = question.is_correct(response)
@@ -264,6 +320,6 @@ def end_of_lesson(section_id: str, key: str | None = None) -> None:
     if not questions:
         return
     with st.expander(f"Check yourself: {len(questions)} quick questions about this lesson", icon=":material/quiz:"):
-        run_quiz(questions, key, store_or_none() if _learner(key) else None)
+        run_quiz(questions, key, store_or_none() if _learner(key) else None, here=section_id)
         st.page_link("app_pages/12_quiz.py", label="More questions and your progress: the Quiz page",
                      icon=":material/arrow_forward:")

@@ -4,6 +4,8 @@ One YAML file per section (its name is the section id). Every question has a typ
 - single    one right option          answer: "the option's text"
 - multiple  several right options     answer: ["option", "option"]   (all of them, and only them)
 - numeric   a number within tolerance answer: 168, tolerance: 1, unit: GB
+            (learners may type "1,234", "1 234", "28.3M", "5k", "80%", "168 GB"; see `parse_number` and
+            `Question.numeric_value`)
 - ordering  put items in order        items: [first, second, ...]     (written in the right order)
 
 Files are validated on load; every error names the file and the line, e.g.
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -84,13 +87,54 @@ class Question:
                 return (isinstance(response, (list, tuple, set, frozenset)) and
                         all(isinstance(r, str) for r in response) and set(response) == set(self.answer))
             if self.type == "numeric":
-                value = parse_number(response)
-                return value is not None and abs(value - self.answer) <= self.tolerance
+                value = self.numeric_value(response)
+                # a hair of slack for binary floats: "16.384k" is 16384.000000000002
+                slack = 1e-9 * max(1.0, abs(self.answer))
+                return value is not None and abs(value - self.answer) <= self.tolerance + slack
             if self.type == "ordering":
                 return isinstance(response, (list, tuple)) and tuple(response) == self.answer
         except (TypeError, ValueError):
             return False
         return False
+
+    def numeric_value(self, response: Any) -> float | None:
+        """A numeric question's response as a number in the question's unit, or None.
+
+        Text may end with the unit ("168 GB", "6 tokens") and use a scale suffix (k, M, B, thousand, million,
+        billion, %). When the unit itself is a scale ("million", "billion tokens"), a suffix is read against it:
+        "135M", "135 million" and "135" all mean 135 for the unit "million"; "0.135B" is 135 too.
+        """
+        if isinstance(response, str):
+            text = response.strip()
+            for unit in _unit_forms(self.unit):
+                if len(text) > len(unit) and text.casefold().endswith(unit.casefold()):
+                    text = text[:-len(unit)].strip()
+                    break
+            parsed = _parse(text)
+        else:
+            parsed = _parse(response)
+        if parsed is None:
+            return None
+        number, scale = parsed
+        if scale is None:
+            return number
+        value = number * scale / _unit_scale(self.unit)
+        return value if math.isfinite(value) else None
+
+    def response_text(self, response: Any) -> str:
+        """A response as plain text for "Your answer: …" (the caller escapes it for Markdown)."""
+        if self.type == "numeric":
+            value = self.numeric_value(response)
+            return f"{format_number(value)} {self.unit}".strip() if value is not None else str(response)
+        if isinstance(response, (list, tuple)):
+            return (" → " if self.type == "ordering" else ", ").join(str(r) for r in response)
+        return str(response)
+
+    def precision_text(self) -> str:
+        """For numeric questions with a tolerance: which answers count, e.g. "Answers within ± 1 GB count as right."."""
+        if self.type != "numeric" or not self.tolerance:
+            return ""
+        return f"Answers within ± {format_number(self.tolerance)} {self.unit}".rstrip() + " of the exact value count as right."
 
     def answer_text(self) -> str:
         if self.type == "single":
@@ -103,23 +147,82 @@ class Question:
         return " → ".join(self.answer)
 
 
-def parse_number(value: Any) -> float | None:
-    """A finite float from a number or text such as '1,024' or ' 3.5 '; None for anything else."""
+SCALES = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mn": 1e6, "million": 1e6, "b": 1e9, "bn": 1e9, "billion": 1e9,
+          "t": 1e12, "trillion": 1e12, "%": 0.01}
+_SPLIT = re.compile(r"^(?P<number>.*?)\s*(?P<scale>" + "|".join(sorted(map(re.escape, SCALES), key=len, reverse=True))
+                    + r")?$", re.IGNORECASE | re.DOTALL)
+# thousands groups: 1,234 · 1 234 (also no-break and thin spaces) · 1_234 · 1'234, the same separator throughout
+_GROUPED = re.compile(r"^[+-]?[1-9]\d{0,2}(?P<sep>[, \u00a0\u202f\u2009_'])\d{3}(?:(?P=sep)\d{3})*(?:\.\d+)?$")
+_DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")        # 0,5 or 167,5 (a comma that cannot be a thousands group)
+
+
+def _parse(value: Any) -> tuple[float, float | None] | None:
+    """(number, scale) from a number or text; scale is the suffix's factor (k → 1000) or None without one."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, str):
-        value = value.strip().replace(",", "").replace("_", "")
-        if not value or len(value) > 40:
-            return None
-    try:
+    if isinstance(value, (int, float)):
         number = float(value)
-    except (TypeError, ValueError):
+        return (number, None) if math.isfinite(number) else None
+    if not isinstance(value, str):
         return None
-    return number if math.isfinite(number) else None
+    text = value.strip().replace("\u2212", "-")        # a typographic minus
+    if not text or len(text) > 40:
+        return None
+    match = _SPLIT.match(text)
+    digits, suffix = match["number"].strip(), match["scale"]
+    if _GROUPED.match(digits):
+        digits = re.sub(r"[, \u00a0\u202f\u2009_']", "", digits)
+    elif _DECIMAL_COMMA.match(digits):
+        digits = digits.replace(",", ".")
+    if not re.fullmatch(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", digits):
+        return None                          # no "nan", "inf", "0x1f", words or stray separators
+    number = float(digits)
+    scale = SCALES[suffix.casefold()] if suffix else None
+    if not math.isfinite(number * (scale or 1)):
+        return None
+    return number, scale
+
+
+def parse_number(value: Any) -> float | None:
+    """A finite float from a number or text; None for anything else.
+
+    Accepts thousands separators ("1,024", "1 024", "1_024"), a decimal comma ("0,5") and scale suffixes:
+    "5k" = 5,000, "28.3M" = 28,300,000, "1.2B" / "1.2 billion" = 1,200,000,000, "80%" = 0.8.
+    """
+    parsed = _parse(value)
+    if parsed is None:
+        return None
+    number, scale = parsed
+    return number * scale if scale is not None else number
+
+
+def _unit_scale(unit: str) -> float:
+    """The scale a unit starts with: 1e6 for "million", 1e9 for "billion tokens", 1 for "GB"."""
+    first = unit.split()[0].casefold() if unit.split() else ""
+    return SCALES[first] if first in SCALES and len(first) > 2 else 1.0
+
+
+def _unit_forms(unit: str) -> list[str]:
+    """Unit texts a learner may type after the number, longest first: "billion tokens", "tokens", "token"."""
+    unit = " ".join(unit.split())
+    if not unit:
+        return []
+    words = unit.split()
+    forms = [unit]
+    if _unit_scale(unit) != 1.0 and len(words) > 1:
+        forms.append(" ".join(words[1:]))        # "140B tokens": the scale typed as a suffix
+    forms += [f[:-1] for f in forms if f.endswith("s") and len(f) > 2]
+    return sorted(set(forms), key=len, reverse=True)
 
 
 def format_number(x: float) -> str:
-    return f"{int(x):,}" if float(x).is_integer() else f"{x:,.4g}"
+    """1,234 for whole numbers (also 28.3e6 read from "28.3M"), a few significant digits otherwise."""
+    x = float(x)
+    if abs(x - round(x)) <= 1e-9 * max(1.0, abs(x)):
+        return f"{round(x):,}"
+    if abs(x) >= 1000:
+        return f"{x:,.2f}".rstrip("0").rstrip(".")
+    return f"{x:.4g}"
 
 
 # ---------------------------------------------------------------- loading with line numbers
@@ -347,7 +450,7 @@ def distribution(question: Question, responses: Iterable[Any]) -> dict[str, int]
     if question.type == "numeric":
         counts: dict[str, int] = {}
         for r in responses:
-            value = parse_number(r)
+            value = question.numeric_value(r)
             label = format_number(value) if value is not None else "?"
             counts[label] = counts.get(label, 0) + 1
         return dict(sorted(counts.items(), key=lambda kv: -kv[1])[:12])

@@ -7,11 +7,14 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from components.common.text import literal
+from core.workshop.quiz import load_bank
 from tests.pages import apptest
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 KEY = "test-presenter-key"
+BANK = load_bank()
 
 
 @pytest.fixture(autouse=True)
@@ -31,6 +34,26 @@ def submit(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
 
 
+def put_in_order(at: AppTest, key: str, wanted) -> None:
+    """Sort an ordering question's list with its ↑ buttons, the way a learner would, checking the list each time."""
+    for target, item in enumerate(wanted):
+        while (at_index := at.session_state[f"{key}_order"].index(item)) > target:
+            at.button(key=f"{key}_up_{at_index}").click().run()
+            assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state[f"{key}_order"] == list(wanted)
+
+
+def walk(node):
+    """Every element on the page in drawing order (AppTest's tree, depth first)."""
+    yield node
+    for child in getattr(node, "children", {}).values():
+        yield from walk(child)
+
+
+def page_links(at: AppTest) -> list[str]:
+    return [e.proto.label for e in at.get("page_link")]
+
+
 def test_quiz_page_one_question_at_a_time_with_feedback_progress_and_retry(temp_db):
     at = open_page("app_pages/12_quiz.py")
     at.text_input(key="quiz_nickname").input("Ada").run()
@@ -44,16 +67,15 @@ def test_quiz_page_one_question_at_a_time_with_feedback_progress_and_retry(temp_
     submit(at)
     assert "The answer is **2 GB" in at.error[0].value
     at.button(key=f"{prefix}_next").click().run()
-    # Skip through the rest wrongly except the ordering question's warning for an incomplete order.
+    # The ordering question: a visible list put in order with ↑/↓ (see test_ordering_question_with_up_and_down).
+    key = f"{prefix}_2_cq-training-bill"
+    put_in_order(at, key, BANK.by_id("cq-training-bill").items)
     submit(at)
-    assert any("Put all 4 items in order" in w.value for w in at.warning)
-    at.multiselect(key=f"{prefix}_2_cq-training-bill_order").select("Gradients (+4 bytes)")
-    submit(at)
-    assert any("Put all 4 items" in w.value for w in at.warning)
+    assert [s.value for s in at.success] == ["Correct!"]
     run = at.session_state[f"{prefix}_run"]
     run.position = len(run.question_ids)          # jump to the end (the remaining questions are like these)
     at.run()
-    assert at.metric[0].value == "1 / 7"          # unanswered questions count as not right
+    assert at.metric[0].value == "2 / 7"          # unanswered questions count as not right
     assert any("Retry the 1 wrong one" in b.label for b in at.button)
     next(b for b in at.button if b.label.startswith("Retry")).click().run()
     assert at.session_state[f"{prefix}_run"].question_ids == ["cq-store-1b-bf16"]
@@ -61,8 +83,81 @@ def test_quiz_page_one_question_at_a_time_with_feedback_progress_and_retry(temp_
     from core.workshop.store import SQLiteStore
 
     saved = SQLiteStore(temp_db).attempts("ada")
-    assert [(a["question_id"], a["correct"]) for a in saved] == [("cq-train-7b", 1), ("cq-store-1b-bf16", 0)]
-    assert any("2 of 83" in c.value or "1 of 83" in c.value for c in at.caption)
+    assert [(a["question_id"], a["correct"]) for a in saved] == [
+        ("cq-train-7b", 1), ("cq-store-1b-bf16", 0), ("cq-training-bill", 1)]
+    assert any("2 of 83" in c.value for c in at.caption)
+
+
+def test_ordering_question_with_up_and_down_buttons():
+    """Issue 11: the items are a visible numbered list with ↑/↓ on each row; the answer is the list as shown."""
+    at = open_page("app_pages/12_quiz.py")
+    at.selectbox(key="quiz_section").select("rlhf").run()           # rl-steps, an ordering question, comes first
+    key, question = "quiz_rlhf_0_rl-steps", BANK.by_id("rl-steps")
+    start = list(at.session_state[f"{key}_order"])
+    assert sorted(start) == sorted(question.items) and tuple(start) != question.items
+    rows = [m.value for m in at.markdown if m.value.startswith("**") and m.value[2:3].isdigit()]
+    assert rows == [f"**{i + 1}.** {item}" for i, item in enumerate(start)]          # every item is visible
+    last = len(start) - 1
+    assert at.button(key=f"{key}_up_0").disabled and at.button(key=f"{key}_down_{last}").disabled
+    assert not at.button(key=f"{key}_down_0").disabled and not at.button(key=f"{key}_up_{last}").disabled
+    at.button(key=f"{key}_down_0").click().run()                    # ↓ on the first row swaps it with the second
+    assert at.session_state[f"{key}_order"][:2] == [start[1], start[0]]
+    at.button(key=f"{key}_up_1").click().run()                      # ↑ puts it back
+    assert at.session_state[f"{key}_order"] == start
+    assert at.session_state["quiz_rlhf_run"].results == {}          # moving items answers nothing
+    wrong = list(at.session_state[f"{key}_order"])
+    submit(at)                                                      # the shuffled order as it stands: wrong
+    assert at.session_state["quiz_rlhf_run"].results == {"rl-steps": False}
+    assert any(m.value == f"**Your answer:** {literal(' → '.join(wrong))}" for m in at.markdown)
+    at.session_state["quiz_rlhf_run"].results.clear()
+    at.session_state["quiz_rlhf_answered"] = None                  # back to the question
+    at.run()
+    put_in_order(at, key, question.items)
+    submit(at)
+    assert at.session_state["quiz_rlhf_run"].results == {"rl-steps": True}
+    assert [s.value for s in at.success] == ["Correct!"]
+
+
+def test_numbers_with_separators_suffixes_and_tolerance_and_the_answer_repeated():
+    at = open_page("app_pages/12_quiz.py")
+    at.selectbox(key="quiz_section").select("inside-transformer").run()
+    run = at.session_state["quiz_inside-transformer_run"]
+    run.position = run.question_ids.index("it-embedding-params")     # 49,152 × 576 = 28,311,552, ± 50,000
+    at.run()
+    key = f"quiz_inside-transformer_{run.position}_it-embedding-params_number"
+    assert any("± 50,000 parameters" in c.value and "28.3M" in c.value for c in at.caption)   # the precision is told
+    at.text_input(key=key).input("28.3M")
+    submit(at)
+    assert [s.value for s in at.success] == ["Correct!"]
+    texts = [e.value for e in walk(at.main) if type(e).__name__ in ("Markdown", "Success", "Error")]
+    assert texts.index(f"**Your answer:** {literal('28,300,000 parameters')}") < texts.index("Correct!")
+    # an exact count (30 layers × 9 heads = 270 maps, tolerance 0): 271 is wrong and is repeated back
+    run.position = run.question_ids.index("it-attention-maps")
+    at.session_state["quiz_inside-transformer_answered"] = None
+    at.run()
+    at.text_input(key=f"quiz_inside-transformer_{run.position}_it-attention-maps_number").input("271")
+    submit(at)
+    assert "The answer is **270 maps**" in at.error[0].value
+    assert any(m.value == f"**Your answer:** {literal('271 maps')}" for m in at.markdown)
+
+
+def test_demo_questions_name_their_lesson_and_link_to_it_on_the_quiz_page():
+    """Issue 11: page 12 shows the tokenizer questions, whose demo is in lesson 2: never "on this page"."""
+    at = open_page("app_pages/12_quiz.py")                         # "Everything": questions from all sections
+    run = at.session_state["quiz_all_run"]
+    demo_questions = [i for i, q in enumerate(run.question_ids) if BANK.by_id(q).demo]
+    assert len(demo_questions) == 3
+    for index in demo_questions:
+        run.position = index
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        shown = " ".join(m.value for m in at.markdown)
+        assert "Run the tokenizer demo (lesson 2, Inside a transformer)" in shown
+        assert "this page" not in shown.casefold()
+        assert "Run the tokenizer demo in lesson 2: Inside a transformer" in page_links(at)
+    run.position = 0                                                 # a question without a demo: no extra link
+    at.run()
+    assert not [label for label in page_links(at) if "demo" in label]
 
 
 def test_bad_answers_and_nicknames_give_messages_not_tracebacks():
@@ -164,3 +259,28 @@ def test_followers_see_the_presenters_lesson_with_demos_behind_a_button(temp_db)
     assert not at.exception, [e.value for e in at.exception]
     assert [t for t in at.text_area if t.key == "tokenizer_text"], "the opened demo is not drawn"
     assert "Try the tokenizer demo here" not in [b.label for b in at.button]
+
+
+def test_live_ordering_question_is_answered_with_up_and_down_and_send(temp_db):
+    """The live page shares answer_form: the ordering list with ↑/↓ and its own "Send answer" button."""
+    from core.workshop.store import SQLiteStore
+    from core.workshop.workshop import Workshop
+
+    ws = Workshop(SQLiteStore(temp_db))
+    room = ws.open_room()
+    at = open_page("app_pages/91_live.py")
+    at.text_input(key="live_main_code").input(room.code)
+    at.text_input(key="live_main_nick").input("Ada")
+    at.button[0].click().run()
+    question = BANK.by_id("lo-stages")
+    live = ws.launch(room.code, question, 120)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    key = next(b.key for b in at.button if b.key and b.key.endswith("_up_0"))[:-len("_up_0")]
+    assert key.endswith(f"{room.code}_{live.seq}")
+    put_in_order(at, key, question.items)
+    next(b for b in at.button if b.label == "Send answer").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    [answer] = ws.store.answers(room.code, live.seq)
+    assert answer["correct"] and answer["response"] == list(question.items)
+    assert any("Your answer is in" in s.value for s in at.success)

@@ -66,6 +66,65 @@ def test_parse_number():
         assert parse_number(bad) is None
 
 
+def test_parse_number_reads_separators_and_suffixes():
+    """Issue 11: learners write numbers the way people do, not the way Python does."""
+    for text, value in {"1,234": 1234, "1 234": 1234, "1\u202f234": 1234, "28,311,552": 28_311_552,
+                        "28 311 552": 28_311_552, "1_000": 1000, "1,234.5": 1234.5, "0,5": 0.5, "167,5": 167.5,
+                        "5k": 5000, "5 K": 5000, "28.3M": 28_300_000, "1.2B": 1_200_000_000, "1.5bn": 1.5e9,
+                        "2 billion": 2e9, "140 thousand": 140_000, "80%": 0.8, "−2": -2, "1e3": 1000}.items():
+        assert parse_number(text) == pytest.approx(value), text
+    for bad in ("1,2,3", "1.234.567", "12,34,567", "k", "M", "inf", "0x1f", "1__000", "5 kg", "five"):
+        assert parse_number(bad) is None, bad
+
+
+def test_numeric_answers_in_the_questions_unit_with_tolerance(bank):
+    params = bank.by_id("it-embedding-params")                 # 28,311,552: three significant digits suffice
+    assert params.tolerance > 0 and "± 50,000 parameters" in params.precision_text()
+    for right in ("28,311,552", "28 311 552", "28311552", "28.3M", "28.3 million", "28.31M parameters"):
+        assert params.is_correct(right), right
+    for wrong in ("28M", "28.4M", "28.3", "28.3B"):
+        assert not params.is_correct(wrong), wrong
+    lora = bank.by_id("ft-lora-count")                         # 16,384
+    assert lora.is_correct("16,384") and lora.is_correct("16.384k") and lora.is_correct("16.4k")
+    assert not lora.is_correct("16k") and not lora.is_correct("16,500")
+    size = bank.by_id("gai-smollm-size")
+    for right in ("135", "135M", "135 million", "0.135B", "134.5"):   # the unit is already "million"
+        assert size.is_correct(right), right
+    tokens = bank.by_id("cq-chinchilla")                       # unit "billion tokens"
+    for right in ("140", "140B", "140 billion", "140B tokens", "140 billion tokens"):
+        assert tokens.is_correct(right), right
+    assert bank.by_id("cq-train-7b").is_correct("168 GB") and bank.by_id("cq-train-7b").is_correct("168gb")
+    assert bank.by_id("ic-temperature-05").is_correct("86.7%")
+    window = bank.by_id("qz-context-window")                  # 8,192 tokens, which people call "8k"
+    assert window.is_correct("8k") and window.is_correct("8,192") and not window.is_correct("4k")
+    exact = bank.by_id("it-digits")                            # a count read off the demo: exact
+    assert exact.tolerance == 0 and exact.precision_text() == ""
+    assert exact.is_correct("7") and exact.is_correct("7 tokens") and not exact.is_correct("7.5")
+
+
+def test_response_text_repeats_the_learners_answer(bank):
+    assert bank.by_id("it-embedding-params").response_text(28.3e6) == "28,300,000 parameters"
+    assert bank.by_id("cq-train-7b").response_text("168") == "168 GB"
+    assert bank.by_id("ic-top-p").response_text(["sunny", "cloudy"]) == "sunny, cloudy"
+    order = bank.by_id("lo-stages")
+    assert order.response_text(list(order.items)) == " → ".join(order.items)
+    assert bank.by_id("gai-hallucination-definition").response_text("Overfitting") == "Overfitting"
+
+
+def test_no_prompt_depends_on_the_page_it_is_shown_on(bank):
+    """Issue 11: page 12 and the live quiz show questions from every lesson, so "on this page" is wrong there.
+    A question answered with a demo names the lesson that has it."""
+    sections = {s.id: s for s in load_sections()}
+    for q in bank.questions:
+        text = q.prompt.casefold()
+        for phrase in ("this page", "demo above", "demo below", "above this", "below this", "on the left",
+                       "on the right"):
+            assert phrase not in text, (q.id, phrase)
+        if q.demo:
+            lesson = sections[q.link]
+            assert f"lesson {lesson.number}, {lesson.title}".casefold() in text, q.id
+
+
 def test_live_points_reward_right_and_fast():
     assert live_points(True, 0, 20) == MAX_POINTS
     assert live_points(True, 20, 20) == MIN_POINTS
