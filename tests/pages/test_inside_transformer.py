@@ -1,6 +1,7 @@
 """Page 2's embedding and attention demos under AppTest: figure data checked through the element protos."""
 import base64
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -68,6 +69,35 @@ def test_token_heatmap_shows_the_first_dimensions_with_a_scale(page):
     assert "King" in bar["y"][0]
 
 
+def test_one_word_shows_its_start_and_mid_sentence_forms_side_by_side(page):
+    """Issue 11: "king" alone gave "ked, ks, kers, King"; one word now shows both forms, each named on the page."""
+    word = page.text_input(key="embeddings_word")
+    try:
+        word.input("king").run()
+        assert not page.exception, [e.value for e in page.exception]
+        start, mid = (b for b in figures(page)["bar"])
+        assert start["layout"]["xaxis"]["title"]["text"] == "cosine similarity with king"
+        assert mid["layout"]["xaxis"]["title"]["text"] == "cosine similarity with ·king"
+        start_labels, mid_labels = " ".join(start["data"][0]["y"]), " ".join(mid["data"][0]["y"])
+        assert "ked" in start_labels and "·queen" not in start_labels
+        assert mid["data"][0]["y"][0].startswith("·King") and "·queen" in mid_labels
+        shown = texts(page, "markdown").replace("\\", "")            # labels are Markdown-escaped (\:)
+        assert "at the start of a text: no space before it" in shown
+        assert "in the middle of a sentence: with the space before it" in shown
+        assert "keeps the space in front of a word inside the token" in texts(page, "caption")   # not only a tooltip
+
+        page.text_input(key="embeddings_word").input("pizza").run()     # "p" + "izza", but " pizza" is one token
+        assert len(figures(page)["bar"]) == 2
+        assert "is 2 tokens" in texts(page, "caption") and "showing the neighbours of the first" in texts(page, "caption")
+        assert figures(page)["bar"][0]["layout"]["xaxis"]["title"]["text"] == "cosine similarity with p"
+
+        page.text_input(key="embeddings_word").input("the king").run()  # several words: used as typed, one chart
+        assert len(figures(page)["bar"]) == 1 and not page.exception
+    finally:
+        page.text_input(key="embeddings_word").input("").run()
+    assert len(figures(page)["bar"]) == 1
+
+
 def test_similarity_matrix_and_pca_groups(page):
     sim = figures(page)["heatmap"][1]["data"][0]
     z = arr(sim["z"])
@@ -103,6 +133,40 @@ def test_sliders_pick_the_layer_and_head(page):
     # the overview's red square follows the sliders
     rect = figures(page)["heatmap"][4]["layout"]["shapes"][0]
     assert (rect["x0"], rect["y0"]) == (2.5, 4.5)
+
+
+def head_view_params(at) -> dict:
+    html = at.get("iframe")[0].proto.srcdoc                   # the head view comes first, the model view second
+    return json.loads(re.search(r"const params = (\{.*?\}); //", html, re.DOTALL).group(1))
+
+
+def test_bertviz_head_view_opens_on_the_sliders_layer(page):
+    """Issue 11: the head view stayed on layer 0 while the slider said 12. Both count from 0: no offset."""
+    page.slider(key="attention_dec_layer").set_value(12).run()
+    assert not page.exception
+    assert head_view_params(page)["layer"] == 12
+    assert page.session_state["attention_bv_drawn"] == ("dec", 12)
+    assert "It opens on layer 12, the one SmolLM2's Layer slider above selects" in texts(page, "caption")
+    page.slider(key="attention_enc_layer").set_value(4).run()           # the other model's slider: no change
+    assert head_view_params(page)["layer"] == 12
+    page.radio(key="attention_bv_model").set_value("enc").run()         # MiniLM in bertviz: its own slider
+    assert head_view_params(page)["layer"] == 4 and len(head_view_params(page)["include_layers"]) == 6
+    page.radio(key="attention_bv_model").set_value("dec").run()
+
+
+def test_a_fragment_rerun_notices_a_stale_head_view():
+    """Moving a slider reruns only the heatmaps' fragment, which cannot redraw bertviz: the fragment then asks for a
+    full rerun, but only when the layer of the model bertviz shows has changed (AppTest always runs the whole page,
+    so this part is checked directly)."""
+    from components.labs.inside_transformer.attention_view import bertviz_layer, bertviz_stale
+
+    layers = {"dec": 30, "enc": 6}
+    state = {"a_dec_layer": 12, "a_enc_layer": 2, "a_bv_drawn": ("dec", 0)}
+    assert bertviz_stale(state, "a", layers) == ("dec", 12)
+    assert bertviz_stale({**state, "a_bv_drawn": ("dec", 12)}, "a", layers) is None
+    assert bertviz_stale({**state, "a_bv_drawn": ("enc", 2)}, "a", layers) is None       # SmolLM2's slider: not shown
+    assert bertviz_stale({"a_dec_layer": 3}, "a", layers) is None                        # never drawn yet
+    assert bertviz_layer({}, "a", "dec", 30) == 0 and bertviz_layer({"a_enc_layer": 9}, "a", "enc", 6) == 5
 
 
 def test_picking_a_top_head_opens_it(page):

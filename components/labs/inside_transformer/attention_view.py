@@ -115,6 +115,41 @@ def _on_pick(key: str) -> None:
         _jump(key, st.session_state[f"{key}_grid_model"], *choice)
 
 
+def bertviz_layer(state, key: str, model: str, layers: int) -> int:
+    """The layer bertviz's head view opens on: the one `model`'s "Layer" slider above selects.
+
+    No ±1 here: the slider runs from 0 to layers − 1 (the page says "Layers and heads are numbered from 0, as in
+    bertviz"), and bertviz's `layer` parameter is the 0-based layer number, looked up in `include_layers`
+    (all layers here, so number and position agree). Slider value 12 → bertviz's dropdown shows 12."""
+    return max(0, min(int(state.get(f"{key}_{model}_layer", 0)), layers - 1))
+
+
+def bertviz_stale(state, key: str, layers_by_model: dict[str, int]) -> tuple[str, int] | None:
+    """(model, layer) the head view should now open on, when that differs from what it was last drawn with.
+
+    The sliders live in the `_maps` fragment, whose reruns do not redraw bertviz (outside it): without this
+    the head view kept the layer of the last full run (issue 11). Only the layer of the model bertviz shows
+    counts; the head sliders and the other model's layer never make it stale."""
+    drawn = state.get(f"{key}_bv_drawn")
+    if not drawn:
+        return None
+    model, layer = drawn
+    if model not in layers_by_model:
+        return None
+    want = bertviz_layer(state, key, model, layers_by_model[model])
+    return None if want == layer else (model, want)
+
+
+def _follow_layer_slider(key: str, atts: dict) -> None:
+    """Rerun the whole page when the head view's layer went stale (a fragment cannot redraw the rest itself).
+
+    The marker is moved first, so the full run (which runs `_maps` again before bertviz) does not rerun again."""
+    stale = bertviz_stale(st.session_state, key, {m: a.weights.shape[0] for m, a in atts.items()})
+    if stale is not None:
+        st.session_state[f"{key}_bv_drawn"] = stale
+        st.rerun(scope="app")
+
+
 def _heatmap_column(key: str, model: str, att, generated_from: int | None) -> None:
     kind, title = MODELS[model]
     layers, heads = att.weights.shape[:2]
@@ -180,12 +215,14 @@ def _bertviz(key: str, atts: dict, generated_from: int | None) -> None:
     layers = weights.shape[0]
     head_tab, model_tab = st.tabs(["Head view", "Model view"])
     with head_tab:
-        st.caption("Pick a layer at the top. Each colour is a head; lines join a token (left) to the tokens it "
-                   "attends to (right), thicker for more weight. Hover a token to see only its lines; "
-                   "click a colour to switch that head on or off.")
-        layer = min(st.session_state.get(f"{key}_{model}_layer", 0), layers - 1)
+        layer = bertviz_layer(st.session_state, key, model, layers)
+        st.caption(f"It opens on layer {layer}, the one {MODELS[model][1].split(' (')[0]}'s Layer slider above "
+                   "selects (both count from 0); pick another layer at the top. Each colour is a head; lines join "
+                   "a token (left) to the tokens it attends to (right), thicker for more weight. Hover a token to "
+                   "see only its lines; click a colour to switch that head on or off.")
         page = cache.bertviz_page("head", weights, tuple(tokens[:n]), layer=layer)
         st.iframe(page.html, height=page.height + 20)
+        st.session_state[f"{key}_bv_drawn"] = (model, layer)   # read by _follow_layer_slider in the fragment
     with model_tab:
         if layers > BERTVIZ_LAYERS:
             start = st.slider("First layer shown", 0, layers - BERTVIZ_LAYERS, 0, key=f"{key}_bv_start",
@@ -251,3 +288,4 @@ def _maps(key: str, atts: dict, generated_from: int | None) -> None:
         st.caption("No mask: every token can look at every other, before and after it.")
     st.divider()
     _overview(key, atts)
+    _follow_layer_slider(key, atts)

@@ -3,6 +3,7 @@ compared, projected to 2-D/3-D and searched."""
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
@@ -12,12 +13,13 @@ from components.common import cache as app_cache
 from components.common import errors, guard
 from components.common.text import literal
 from core.labs.inside_transformer.embeddings import (MAX_SENTENCES, cosine_matrix, duplicates, format_sentence_lines, min_points_for,
-                             parse_sentence_lines, pca, search)
+                             parse_sentence_lines, pca, search, WordForm, word_forms)
 from core.serving.tokens import make_visible
 from components.labs.inside_transformer import cache
 
 MAX_TOKENS = 48            # rows drawn in the token heatmap
 MAX_CHARS = 5_000          # token text beyond this is cut before tokenizing
+MAX_WORD_CHARS = 200       # the neighbours' word box
 MAX_SENTENCE_CHARS = 500   # one sentence; MiniLM reads at most 256 tokens anyway
 ANNOTATE_UP_TO = 20        # write the numbers into the similarity matrix up to this many sentences
 OWN = "Your own sentences"
@@ -94,28 +96,69 @@ def _token_part(service, key: str) -> None:
         default = next((i for i, t in enumerate(emb.tokens) if len(t.strip()) >= 4), 0)
         pos = st.selectbox("Token from your text", positions, index=default, key=f"{key}_token",
                            format_func=lambda i: f"{i}: {make_visible(emb.tokens[i])}")
-        word = st.text_input("…or any word (its first token is used)", key=f"{key}_word",
-                             help="A leading space matters: ' king' and 'king' are different tokens.")
+        word = st.text_input("…or any word", key=f"{key}_word",
+                             help="One word shows two forms side by side: at the start of a text and "
+                                  "mid-sentence (with a space before it). Of a longer form, the first token is used.")
         n = st.slider("Neighbours", 3, 25, 10, key=f"{key}_n")
-    token_id, token_text = emb.ids[pos], emb.tokens[pos]
-    if isinstance(word, str) and word.strip():
+    forms = word_forms(word[:MAX_WORD_CHARS]) if isinstance(word, str) else []
+    if not forms:                                   # no word typed: the token picked from the text
+        panels = [_Panel(None, int(emb.ids[pos]), emb.tokens[pos], "")]
+    else:
         try:
-            toks = service.tokenize(word[:200]).tokens
+            panels = [_word_panel(service, form) for form in forms]
         except Exception as exc:
             errors.show("This word could not be tokenized", exc)
             return
-        if toks:
-            token_id, token_text = toks[0].id, toks[0].text
-            if len(toks) > 1:
-                left.caption(f"“{literal(make_visible(word[:200]))}” is {len(toks)} tokens; showing the first, "
-                             f"“{literal(make_visible(token_text))}”.")
+        panels = [p for p in panels if p is not None]
+        if not panels:
+            left.caption("This word has no tokens.")
+            return
     try:
-        hits = cache.nearest_tokens(int(token_id), int(n))
+        hits = [cache.nearest_tokens(p.token_id, int(n)) for p in panels]
     except Exception as exc:
         errors.show("The neighbours could not be computed", exc)
         return
     with right:
-        st.plotly_chart(neighbours_chart(token_text, hits), key=f"{key}_neighbours")
+        if len(panels) == 1:
+            if panels[0].note:
+                left.caption(panels[0].note)
+            st.plotly_chart(neighbours_chart(panels[0].token_text, hits[0]), key=f"{key}_neighbours")
+            return
+        start, mid = (panel.form.text for panel in panels)
+        st.caption(f"SmolLM2's tokenizer keeps the space in front of a word inside the token, so "
+                   f"“{literal(make_visible(start))}” and “{literal(make_visible(mid))}” (· is the space) are "
+                   "looked up as different tokens, each with its own row of the table and its own neighbours. "
+                   "Mid-sentence words come with the space, so that row learned from the word's ordinary uses; "
+                   "without the space the same letters are often a piece of a longer word, and the neighbours "
+                   "show it.")
+        for column, panel, found in zip(st.columns(2), panels, hits):
+            with column:
+                st.markdown(f"**“{literal(make_visible(panel.form.text))}”** — {literal(panel.form.label)}")
+                if panel.note:
+                    st.caption(panel.note)
+                st.plotly_chart(neighbours_chart(panel.token_text, found), key=f"{key}_neighbours_{panel.form.kind}")
+
+
+@dataclass(frozen=True)
+class _Panel:
+    form: WordForm | None   # None: a token picked from the text
+    token_id: int
+    token_text: str          # readable text of the token whose neighbours are shown
+    note: str                # a caption when the form is several tokens ("" otherwise), Markdown-escaped
+
+
+def _word_panel(service, form: WordForm) -> _Panel | None:
+    """The first token of one form of the learner's word (the whole form when it is one token)."""
+    ids = service.encode_ids(form.text)             # no special tokens, exactly as the model reads the text
+    if not ids:
+        return None
+    texts = service.token_texts(ids)
+    note = ""
+    if len(ids) > 1:
+        pieces = " + ".join(f"“{literal(make_visible(t))}”" for t in texts[:8]) + (" + …" if len(ids) > 8 else "")
+        note = (f"“{literal(make_visible(form.text))}” is {len(ids)} tokens ({pieces}); showing the neighbours "
+                f"of the first, “{literal(make_visible(texts[0]))}”.")
+    return _Panel(form, int(ids[0]), texts[0], note)
 
 
 # ---- sentence embeddings ------------------------------------------------------------------------

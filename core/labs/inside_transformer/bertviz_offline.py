@@ -125,7 +125,10 @@ class ViewPage:
 
 def head_view_html(weights, tokens: list[str], vendor: VendorScripts, layer: int = 0,
                    digits: int = 3) -> ViewPage:
-    """bertviz's head view: lines from each token to the tokens it attends to, one colour per head."""
+    """bertviz's head view: lines from each token to the tokens it attends to, one colour per head.
+
+    `layer` is the 0-based layer the view opens on (bertviz's `layer` argument: its dropdown lists 0…layers − 1
+    and head_view.js finds `layer` in `include_layers`, which holds every layer here)."""
     w = _check(weights, tokens)
     layers = list(range(w.shape[0]))
     if layer not in layers:

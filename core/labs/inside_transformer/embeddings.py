@@ -113,6 +113,32 @@ def nearest_rows(matrix, row: int, n: int, norms: np.ndarray | None = None) -> l
     return [Hit(index=int(i), score=float(scores[i])) for i in top]
 
 
+# ---- a learner's word in the neighbours demo ---------------------------------------------------
+@dataclass(frozen=True)
+class WordForm:
+    kind: str       # "start" (no space before the word) or "mid" (a space before it); "typed" when used as is
+    text: str       # what is tokenized
+    label: str      # when the model meets this form, in plain words
+
+
+def word_forms(word: str) -> list[WordForm]:
+    """The forms of a learner's word whose embedding neighbours the demo shows.
+
+    SmolLM2's byte-level BPE keeps the space in front of a word inside the token, so "king" (a text that
+    starts with it, or a piece of a longer word) and " king" (the usual mid-sentence form) are different
+    vocabulary entries with different rows and different neighbours. A single word, with or without spaces
+    around it, therefore gives both forms, no-space first. Several words are used as typed; blank gives [].
+    """
+    if not isinstance(word, str) or not word.strip():
+        return []
+    parts = word.split()
+    if len(parts) > 1:
+        return [WordForm("typed", word, "as you typed it")]
+    bare = parts[0]
+    return [WordForm("start", bare, "at the start of a text: no space before it"),
+            WordForm("mid", " " + bare, "in the middle of a sentence: with the space before it")]
+
+
 # ---- preset sentence sets (lessons/data/sentences.yaml) ------------------------------------------
 @dataclass(frozen=True)
 class SentenceSet:

@@ -63,6 +63,18 @@ def test_params_hold_the_weights_and_tokens(vendor):
     assert params["include_layers"] == [1, 2] and np.allclose(params["attention"][0]["attn"], w[1:], atol=5e-4)
 
 
+@pytest.mark.parametrize("layer", [0, 12, 29])
+def test_head_view_opens_on_the_given_layer(vendor, layer):
+    """bertviz counts layers from 0 like the page's sliders: slider 12 -> params.layer 12, found at position 12
+    of include_layers by head_view.js (issue 11: the view must open on the slider's layer)."""
+    def params(page):
+        return json.loads(re.search(r"const params = (\{.*?\}); //", page.html, re.DOTALL).group(1))
+
+    opened = params(head_view_html(weights(layers=30, heads=2), list("abcd"), vendor, layer=layer))
+    assert opened["layer"] == layer and opened["include_layers"].index(layer) == layer
+    assert params(head_view_html(weights(), list("abcd"), vendor))["layer"] == 0             # the default
+
+
 def test_tokens_with_markup_cannot_close_the_script(vendor):
     tokens = ["</script><script>alert(1)</script>", "<!--", "a&b", "[0.0,"]
     page = head_view_html(weights(), tokens, vendor)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from core.labs.inside_transformer.embeddings import (cosine_matrix, duplicates, format_sentence_lines, load_sentence_sets, nearest_rows,
-                             normalize_rows, parse_sentence_lines, pca, search)
+                             normalize_rows, parse_sentence_lines, pca, search, word_forms)
 
 
 def test_cosine_of_known_vectors():
@@ -80,6 +80,17 @@ def test_nearest_rows_leaves_the_row_itself_out():
         nearest_rows(m, 4, 1)
 
 
+def test_one_word_gives_both_forms_with_plain_labels():
+    for typed in ("king", "  king ", " king"):                   # the spaces the learner typed do not matter
+        forms = word_forms(typed)
+        assert [(f.kind, f.text) for f in forms] == [("start", "king"), ("mid", " king")]
+    start, mid = word_forms("King")
+    assert "start of a text" in start.label and "no space" in start.label
+    assert "middle of a sentence" in mid.label and "space before it" in mid.label
+    assert [(f.kind, f.text) for f in word_forms("the king")] == [("typed", "the king")]
+    assert word_forms("") == [] and word_forms("  \n") == [] and word_forms(None) == []
+
+
 def test_sentence_lines_round_trip_and_duplicates():
     pairs = parse_sentence_lines("food | I like bread.\n\nJust a line\n | no topic\nsport|Goal!")
     assert pairs == [("food", "I like bread."), ("your sentences", "Just a line"),
@@ -130,6 +141,17 @@ def test_nearest_tokens_agree_with_the_numpy_version(decoder):
     assert king not in [i for i, _, _ in hits]
     with pytest.raises(ValueError):
         decoder.nearest_tokens(10**7)
+
+
+@pytest.mark.model
+def test_the_two_forms_of_king_are_different_tokens_with_different_neighbours(decoder):
+    start, mid = word_forms("king")
+    ids = {f.kind: decoder.encode_ids(f.text) for f in (start, mid)}
+    assert len(ids["start"]) == 1 and len(ids["mid"]) == 1 and ids["start"] != ids["mid"]   # issue 11
+    near = {kind: [t for _, t, _ in decoder.nearest_tokens(i[0], 10)] for kind, i in ids.items()}
+    assert " queen" in near["mid"] and " King" in near["mid"]              # the word "king" as used mid-sentence
+    assert " queen" not in near["start"] and "ked" in near["start"]       # word pieces: "ked, ks, kers, King"
+    assert len(decoder.encode_ids("pizza")) > 1 and len(decoder.encode_ids(" pizza")) == 1
 
 
 @pytest.mark.model
