@@ -59,10 +59,21 @@ def watch_frames(lab: LabPage) -> None:
     lab.page.on("websocket", on_socket)
 
 
-def answer(lab: LabPage, timeout: int) -> None:
-    """Answer whatever question is shown: first option, first box, or the number 6."""
+def question_shown(lab: LabPage):
+    """The answer control of a live question: an answer tile (single choice) or the form's "Send answer" button."""
     main = lab.page.locator("[data-testid=stMain]")
-    main.get_by_role("button", name="Send answer").wait_for(timeout=timeout)
+    return main.locator("[class*='_tile_'] button").or_(main.get_by_role("button", name="Send answer")).first
+
+
+def answer(lab: LabPage, timeout: int) -> None:
+    """Answer whatever question is shown: the first tile, first option, first box, or the number 6."""
+    main = lab.page.locator("[data-testid=stMain]")
+    question_shown(lab).wait_for(timeout=timeout)
+    tiles = main.locator("[class*='_tile_'] button")
+    if tiles.count():
+        tiles.first.click()
+        main.get_by_text("Your answer is in").wait_for(timeout=timeout)
+        return
     radios = main.locator("[data-testid=stRadio] [role=radiogroup] label")
     boxes = main.locator("[data-testid=stCheckbox] label")
     if radios.count():
@@ -141,8 +152,8 @@ def run(participants: int, rounds: int, wait_s: float, headed_log: str) -> dict:
                 # Everyone must see the question within the wait; then each answers on their own clock (a person
                 # answers on their own device at the same time as the others; this script clicks one tab after the
                 # other, so a shared deadline would count its own slowness against the last participants).
-                took, failed = wait_all(labs, "question", lambda lab, tm: lab.page.locator("[data-testid=stMain]")
-                                        .get_by_role("button", name="Send answer").wait_for(timeout=tm), t + wait_s)
+                took, failed = wait_all(labs, "question", lambda lab, tm: question_shown(lab).wait_for(timeout=tm),
+                                        t + wait_s)
                 row["saw_question"], row["question_s"] = participants - len(failed), max(took, default=float("nan"))
                 answered = 0
                 for i, lab in enumerate(labs):
