@@ -53,3 +53,10 @@ def chat_ids(messages: tuple[tuple[str, str], ...], model: str) -> tuple[int, ..
 @st.cache_data(show_spinner=False, max_entries=256)
 def chat_prompt_text(messages: tuple[tuple[str, str], ...], model: str) -> str:
     return model_service().chat_prompt([{"role": r, "content": c} for r, c in messages], model)
+
+
+@st.cache_resource(show_spinner=False)
+def rate_book():
+    """How long each kind of model work took on this server (core/timing.py), for honest estimates."""
+    from core.timing import RateBook
+    return RateBook()

@@ -24,6 +24,10 @@ def _label(mode: str, k: int, perturbation: str, model: str) -> str:
     return f"{MODE_SHORT[mode]} · {k}-shot{extra} · {model}"
 
 
+def _rate_kind(mode: str, k: int) -> str:
+    return f"benchmark:{mode}:{k}"
+
+
 def _runs() -> dict:
     return st.session_state.setdefault(RUNS, {})
 
@@ -49,9 +53,12 @@ def _run(model: str, mode: str, k: int, perturbation: str, indices: list[int], k
     _runs()[label] = run
     bar = st.progress(0.0, text="Starting…")
     failed = 0
+    book = app_cache.rate_book()
     for done, index in enumerate(indices):
         try:
-            run["rows"].append(cache.scored_question(index, k, mode, perturbation, model))
+            scored = cache.scored_question(index, k, mode, perturbation, model)
+            run["rows"].append(scored)
+            book.record(_rate_kind(mode, k), (index, perturbation, model), scored.seconds)
         except Exception as exc:          # one broken question must not lose the run
             failed += 1
             errors.show(f"Question {index + 1} could not be scored", exc, "warning")
@@ -223,8 +230,10 @@ def show(key: str = "mini_benchmark") -> None:
     st.markdown("**Run the whole set**")
     n = st.slider("Questions to run (n, taking the subjects in turn; all for the real score)", 4, len(data.questions),
                   len(data.questions), key=f"{key}_n")
-    per_q = {"letter": 0.12 + 0.05 * k, "text": 0.13 + 0.03 * k, "generate": 0.46 + 0.1 * k}[mode]
-    st.caption(f"Rough estimate on a 2-core CPU: {max(1, round(n * per_q)):,} s for {n} questions; questions "
+    from core.timing import estimate_text
+
+    guess = {"letter": 0.12 + 0.05 * k, "text": 0.13 + 0.03 * k, "generate": 0.46 + 0.1 * k}[mode]  # 2-core CPU
+    st.caption(f"{n} questions: {estimate_text(app_cache.rate_book(), _rate_kind(mode, k), n, guess)}; questions "
                "anyone already scored with these settings come from the cache at once.")
     if st.button("Run the benchmark", key=f"{key}_run", type="primary"):
         _cancel_button(key)

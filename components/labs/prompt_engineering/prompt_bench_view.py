@@ -66,9 +66,14 @@ def show(key: str = "prompt_bench") -> None:
         st.info("Pick at least one prompting style.")
         return
     settings = [labels[c] for c in chosen if c in labels]
-    per_item = sum(5.0 if s.cot else 1.0 for s in settings)
-    st.caption(f"{n} item{'s' if n != 1 else ''} × {len(settings)} styles = {n * len(settings)} answers · rough CPU estimate "
-               f"{n * per_item:,.0f} s (the whole set: ~{total * per_item / 60:,.1f} min). Cached answers are instant.")
+    from core.timing import estimate_text
+
+    book = app_cache.rate_book()
+    parts = [estimate_text(book, f"prompt-bench:{set_name}:{'cot' if cot else 'direct'}",
+                           n * sum(s.cot == cot for s in settings), 5.0 if cot else 1.0)
+             for cot in (False, True) if any(s.cot == cot for s in settings)]
+    st.caption(f"{n} item{'s' if n != 1 else ''} × {len(settings)} styles = {n * len(settings)} answers · "
+               + " + ".join(parts) + ". Answers anyone already computed are instant.")
     service = app_cache.model_service_or_none()
     if service is None:
         return
@@ -78,17 +83,26 @@ def show(key: str = "prompt_bench") -> None:
     if st.button("Run the bench", key=f"{key}_run", type="primary"):
         if not ensure_decoder(service, model):
             return
+        import time
+
+        book = app_cache.rate_book()
         bar = st.progress(0.0, text="Starting…")
-        summaries, done = [], 0
+        summaries, done, start = [], 0, time.perf_counter()
         for setting in settings:
             summary = BenchSummary(setting)
             for i in range(n):
                 try:
-                    summary.rows.append(cache.bench_row(set_name, task_id, i, setting.shots, setting.cot, model))
+                    row = cache.bench_row(set_name, task_id, i, setting.shots, setting.cot, model)
+                    summary.rows.append(row)
+                    book.record(f"prompt-bench:{set_name}:{'cot' if setting.cot else 'direct'}",
+                                (task_id, i, setting.shots, model), row.seconds)
                 except Exception as exc:   # one broken answer must not lose the whole run
                     errors.show(f"Item {i + 1} under {setting.label} failed", exc, "warning")
                 done += 1
-                bar.progress(done / (n * len(settings)), text=f"{setting.label}: item {i + 1} of {n}")
+                elapsed = time.perf_counter() - start
+                left = elapsed / done * (n * len(settings) - done)
+                bar.progress(done / (n * len(settings)), text=f"{setting.label}: item {i + 1} of {n} · "
+                                                              f"{elapsed:.0f} s so far, about {left:.0f} s left")
             summaries.append(summary)
         bar.empty()
         st.session_state[f"{key}_results"] = (set_name, model, n, summaries)
