@@ -263,7 +263,14 @@ def _live_results(code: str, key: str) -> None:
         return
     answers = ws.store.answers(code, current.seq)
     st.markdown(f"#### Question {current.seq}")
-    st.markdown(question.prompt)
+    st.markdown("### " + " ".join(question.prompt.split()))      # large: the back row reads it off the projector
+    if question.type == "single":                                  # the tiles' colours and shapes, as phones show them
+        from components.workshop.workshop_view import TILE_COLOURS, TILE_SHAPES
+        st.html("".join(
+            f'<span style="display:inline-block;margin:4px 8px 4px 0;padding:6px 14px;border-radius:8px;color:#fff;'
+            f'font-size:1.2rem;font-weight:600;background:{TILE_COLOURS[i % len(TILE_COLOURS)]}">'
+            f'{TILE_SHAPES[i % len(TILE_SHAPES)]} {html.escape(option)}</span>'
+            for i, option in enumerate(question.options)))
     left = ws.seconds_left(current)
     if not current.revealed:
         st.markdown(f"**{len(answers)} of {len(participants)} answered**")

@@ -77,7 +77,9 @@ def test_few_shot_prompt_runs_and_a_bench_subset_runs(lab):
     lab.page.get_by_role("button", name="Run the bench").click()
     lab.page.get_by_text("Answers graded").wait_for(timeout=300_000)
     lab.settle()
-    expect(lab.page.locator("[data-testid=stPlotlyChart]")).to_have_count(1)
+    # Found by its title: the page also draws the prompt builder's label-odds chart.
+    expect(lab.page.locator(".gtitle").filter(has_text="Accuracy per prompting style")).to_have_count(1)
+    expect(lab.page.get_by_text("as a share of the labels only")).to_have_count(1)
     lab.assert_healthy()
     lab.page.get_by_text("Try it: measure what examples").scroll_into_view_if_needed()
     lab.screenshot("prompt-bench")

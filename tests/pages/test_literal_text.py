@@ -61,7 +61,7 @@ def test_embeddings_word_caption_is_literal(monkeypatch):
     monkeypatch.setattr(cache, "nearest_tokens", lambda token_id, n: [(token_id, "king", 1.0), (7, "queen", 0.5)])
     at = apptest.open_page("app_pages/02_inside_transformer.py", timeout=120, check=False)
     at.text_input(key="embeddings_word").input(MARKUP).run()
-    captions = [c.value for c in at.caption if " tokens; showing the first" in c.value]
+    captions = [c.value for c in at.caption if "showing the neighbours of the first" in c.value]
     assert_literal(captions, f"“{literal(make_visible(MARKUP))}” is ")
 
 
