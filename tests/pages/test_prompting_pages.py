@@ -74,6 +74,16 @@ def test_bench_runs_a_small_subset_and_grades_it():
     assert metric(at, "Answers graded") == "2"
 
 
+def test_label_bench_reports_accuracy_three_ways():
+    at = open_page(PROMPTING)
+    at.multiselect(key="prompt_bench_settings").set_value(["zero-shot · direct", "few-shot · direct"]).run()
+    at.slider(key="prompt_bench_n").set_value(2).run()
+    button(at, "prompt_bench_run").click().run()
+    three = next(d.value for d in ok(at).dataframe if "calibrated" in d.value.columns)
+    assert list(three["style"]) == ["zero-shot", "few-shot"]
+    assert all(v.endswith("%") for v in three["most likely label"]) and "positive" in three["bias on “N/A”"][0]
+
+
 # ---- page 4 -------------------------------------------------------------------------
 def chart_rows(at):
     return at.session_state["sampling_rows"]

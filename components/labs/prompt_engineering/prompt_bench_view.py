@@ -42,6 +42,37 @@ def _table(summaries: list[BenchSummary]) -> list[dict]:
             for s in summaries for r in s.rows]
 
 
+def _odds_accuracy(data: dict, task, summaries: list[BenchSummary], model: str, key: str) -> None:
+    """Accuracy read from the label odds (raw and calibrated) next to the written answers', per direct style."""
+    from core.labs.prompt_engineering.prompting import CONTENT_FREE, bench_prompt, odds_predictions
+
+    direct = [s for s in summaries if not s.setting.cot and s.rows]
+    if not direct:
+        return
+    rows = []
+    try:
+        with st.spinner("Reading the label odds for each item…"):
+            for s in direct:
+                labels = tuple(task.labels)
+                odds = [cache.label_odds(bench_prompt(task, data, s.setting, r.input), labels, model) for r in s.rows]
+                free = cache.label_odds(bench_prompt(task, data, s.setting, CONTENT_FREE), labels, model)
+                raw, calibrated = odds_predictions(odds, free)
+                expected = [r.expected for r in s.rows]
+                rows.append({"style": s.setting.shots, "written answer": f"{s.accuracy:.0%}",
+                             "most likely label": f"{sum(p == e for p, e in zip(raw, expected)) / len(expected):.0%}",
+                             "calibrated": f"{sum(p == e for p, e in zip(calibrated, expected)) / len(expected):.0%}",
+                             "bias on “N/A”": " · ".join(f"{label} {free[label]:.0%}" for label in labels)})
+    except Exception as exc:
+        errors.show("The label odds could not be computed", exc, "warning")
+        return
+    st.markdown("**Accuracy three ways** (direct styles)")
+    st.dataframe(rows, hide_index=True, key=f"{key}_odds_table")
+    st.caption("“Most likely label” reads the model's odds for each label instead of its written reply. "
+               "“Calibrated” first divides them by the odds the same prompt gives a content-free input (“N/A”), "
+               "which measures the model's bias toward a label (Zhao et al., 2021, “Calibrate before use”). "
+               "When calibration helps a lot, the examples were not the problem — the bias was.")
+
+
 def show(key: str = "prompt_bench") -> None:
     st.markdown("#### Try it: measure what examples and chain-of-thought change")
     st.markdown("One click asks the model every question of a small labelled set under the prompting styles you pick, "
@@ -133,6 +164,8 @@ def show(key: str = "prompt_bench") -> None:
     missing = sum(len(s.rows) - s.answered for s in summaries)
     if missing:
         st.caption(f"In {missing} replies no answer could be found (no label word or no number): they count as wrong.")
+    if task.kind == "label" and task.labels:
+        _odds_accuracy(cache.bench_set(set_used), task, summaries, model_used, key)
     st.dataframe(_table(summaries), hide_index=True, key=f"{key}_table",
                  column_config={"output": st.column_config.TextColumn(width="large"),
                                 "input": st.column_config.TextColumn(width="medium")})

@@ -258,11 +258,30 @@ def bench_sampling(task: Task, setting: BenchSetting) -> SamplingSettings:
 Generate = Callable[[list[dict], SamplingSettings], "object"]   # returns a collected GenerationResult
 
 
+def bench_prompt(task: Task, data: dict, setting: BenchSetting, query: str) -> str:
+    """The user message the bench sends for `query` under `setting` (the set's own worked examples)."""
+    return build_prompt(task, query, data["examples"][:SHOTS[setting.shots]], setting.cot)
+
+
+CONTENT_FREE = "N/A"
+
+
+def odds_predictions(odds: list[dict[str, float]], content_free: dict[str, float]) -> tuple[list[str], list[str]]:
+    """From each item's label odds: the raw pick (the most likely label) and the calibrated pick.
+
+    Calibration as in Zhao et al. (2021), "Calibrate before use": the same prompt with a content-free input ("N/A")
+    shows the model's bias toward each label; dividing each item's odds by it removes that bias before the argmax.
+    A label the content-free prompt gives no probability at all keeps its raw odds."""
+    raw = [max(o, key=o.get) for o in odds]
+    calibrated = [max(o, key=lambda label: o[label] / content_free[label] if content_free.get(label) else o[label])
+                  for o in odds]
+    return raw, calibrated
+
+
 def run_item(generate: Generate, task: Task, data: dict, index: int, setting: BenchSetting) -> BenchRow:
     """Ask the model one bench question under one setting and grade the answer."""
     item = data["items"][index]
-    shots = data["examples"][:SHOTS[setting.shots]]
-    prompt = build_prompt(task, item.input, shots, setting.cot)
+    prompt = bench_prompt(task, data, setting, item.input)
     t0 = time.perf_counter()
     result = generate([{"role": "user", "content": prompt}], bench_sampling(task, setting))
     seconds = time.perf_counter() - t0

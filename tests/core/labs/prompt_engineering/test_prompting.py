@@ -92,3 +92,14 @@ def test_label_probabilities_sum_each_labels_first_tokens():
     odds = label_probabilities(logits, {"positive": {0, 1}, "negative": {2, 4}})
     assert odds["positive"] == pytest.approx(0.7) and odds["negative"] == pytest.approx(0.2)
     assert label_probabilities(logits, {"a": {0, 3}, "b": {3}}) == pytest.approx({"a": 0.5, "b": 0.0})
+
+
+def test_calibration_divides_out_the_content_free_bias():
+    from core.labs.prompt_engineering.prompting import odds_predictions
+
+    odds = [{"positive": 0.6, "negative": 0.3}, {"positive": 0.5, "negative": 0.1}]
+    free = {"positive": 0.6, "negative": 0.2}                # the model leans positive on "N/A"
+    raw, calibrated = odds_predictions(odds, free)
+    assert raw == ["positive", "positive"]
+    assert calibrated == ["negative", "positive"]            # 0.3/0.2 = 1.5 > 0.6/0.6 = 1.0; 0.5/0.6 > 0.1/0.2
+    assert odds_predictions([{"a": 0.2, "b": 0.1}], {"a": 0.0, "b": 0.5})[1] == ["a"]   # no bias known for a
