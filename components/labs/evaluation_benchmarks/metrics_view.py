@@ -212,14 +212,11 @@ def failure_rows() -> list[dict]:
 def show_failures(key: str = "metric_failures") -> None:
     st.markdown("#### Try it: five pairs that fool the metrics")
     rows = failure_rows()
-    service = app_cache.model_service_or_none()
-    if service is not None and load_with_progress(service, service.registry.default_encoder, "sentence-encoder"):
-        for row in rows:
-            try:
-                row["MiniLM cosine"] = cache.similarity(row["reference"], row["output"])
-            except Exception as exc:
-                errors.show("MiniLM could not compare the texts", exc, "warning")
-                break
+    for row in rows:
+        similarity = _similarity(row["reference"], row["output"])
+        if similarity is None:              # no encoder, or it failed (already said on the page)
+            break
+        row["MiniLM cosine"] = similarity
     metrics = [m for m in ("ROUGE-1", "ROUGE-L", "BLEU", "MiniLM cosine") if all(m in r for r in rows)]
     colours = {"ROUGE-1": "#90CAF9", "ROUGE-L": "#1565C0", "BLEU": "#FB8C00", "MiniLM cosine": "#43A047"}
     fig = go.Figure()

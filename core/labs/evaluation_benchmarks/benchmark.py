@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import random
 import re
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Sequence
@@ -188,8 +189,6 @@ class Scored:
 
 def score_question(bench: Benchmark, question: Question, index: int, k: int, mode: str, encode: Encode,
                    score: Score | None = None, generate: Generate | None = None) -> Scored:
-    import time
-
     start = time.perf_counter()
     if mode == "generate":
         if generate is None:
