@@ -56,6 +56,16 @@ def _evaluation_benchmarks() -> Demos:
             "contamination": contamination_view.show, "benchmark-chart": leaderboard_view.show}
 
 
+def _rag_applications() -> Demos:
+    from components.labs.rag_applications import (answer_view, index_view, injection_view, knowledge_view,
+                                                  retrieval_view, stack_view, tools_view)
+    return {"knowledge-base": knowledge_view.show, "retrieval": retrieval_view.show,
+            "vector-index": index_view.show_index, "rag-answer": answer_view.show,
+            "retrieval-metrics": index_view.show_metrics, "prompt-injection": injection_view.show,
+            "calculator": tools_view.show_calculator, "react-trace": tools_view.show_react,
+            "model-stack": stack_view.show}
+
+
 def _quiz() -> Demos:
     from components.workshop import quiz_view
     return {"quiz": quiz_view.show}
@@ -65,7 +75,7 @@ _TABLE: dict[str, Callable[[], Demos]] = {
     "generative-ai": _generative_ai, "inside-transformer": _inside_transformer,
     "prompt-engineering": _prompt_engineering, "inference-configuration": _inference_configuration,
     "model-cards-architectures": _model_cards_architectures, "compute-quantization": _compute_quantization,
-    "evaluation-benchmarks": _evaluation_benchmarks, "quiz": _quiz,
+    "evaluation-benchmarks": _evaluation_benchmarks, "rag-applications": _rag_applications, "quiz": _quiz,
 }
 
 

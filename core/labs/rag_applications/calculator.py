@@ -63,17 +63,22 @@ def evaluate(expression: str) -> int | float:
     try:
         tree = ast.parse(source, mode="eval")
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        raise CalculatorError(f"`{_short(source)}` is not an arithmetic expression "
-                              f"(it does not parse as one).") from None
-    _check(tree.body, source, depth=1, count=[0])
+        raise CalculatorError(f"That is not an arithmetic expression: `{_short(source)}` does not parse "
+                              f"as one.") from None
+    _check(tree.body, source)
+    parts = sum(isinstance(node, (ast.Constant, ast.BinOp, ast.UnaryOp)) for node in ast.walk(tree.body))
+    if parts > MAX_NODES:
+        raise CalculatorError(f"The expression has too many parts (at most {MAX_NODES} numbers and operators; "
+                              f"this one has {parts}).")
+    if _depth(tree.body) > MAX_DEPTH:
+        raise CalculatorError(f"The expression is nested too deeply (at most {MAX_DEPTH} levels).")
     value = _compute(tree.body)
     return _tidy(value)
 
 
-def _check(node: ast.AST, source: str, depth: int, count: list[int]) -> None:
-    """Refuse anything outside the whitelist, in reading order (outermost first), before computing anything."""
-    if depth > MAX_DEPTH:
-        raise CalculatorError(f"The expression is nested too deeply (at most {MAX_DEPTH} levels).")
+def _check(node: ast.AST, source: str) -> None:
+    """Refuse anything outside the whitelist, in reading order (outermost first), before computing anything.
+    (Recursion is bounded: MAX_CHARS characters make at most a couple of hundred levels.)"""
     if isinstance(node, ast.Constant):
         value = node.value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -90,14 +95,19 @@ def _check(node: ast.AST, source: str, depth: int, count: list[int]) -> None:
                               f"(found `{_short(_segment(node, source))}`).")
     else:
         raise CalculatorError(f"{_ALLOWED}; found {_describe(node, source)}.")
-    count[0] += 1
-    if count[0] > MAX_NODES:
-        raise CalculatorError(f"The expression has too many parts (at most {MAX_NODES} numbers and operators).")
     if isinstance(node, ast.BinOp):
-        _check(node.left, source, depth + 1, count)
-        _check(node.right, source, depth + 1, count)
+        _check(node.left, source)
+        _check(node.right, source)
     elif isinstance(node, ast.UnaryOp):
-        _check(node.operand, source, depth + 1, count)
+        _check(node.operand, source)
+
+
+def _depth(node: ast.AST) -> int:
+    if isinstance(node, ast.BinOp):
+        return 1 + max(_depth(node.left), _depth(node.right))
+    if isinstance(node, ast.UnaryOp):
+        return 1 + _depth(node.operand)
+    return 1
 
 
 def _compute(node: ast.AST) -> int | float:
@@ -144,8 +154,8 @@ def _power(base: int | float, exponent: int | float) -> int | float:
             raise CalculatorError("Division by zero: 0 cannot be raised to a negative power.")
         return base ** exponent
     if base < 0 and not float(exponent).is_integer():
-        raise CalculatorError(f"A negative number cannot be raised to a fractional power "
-                              f"({_num(base)} ** {_num(exponent)}).")
+        raise CalculatorError(f"A negative number cannot be raised to a fractional power: "
+                              f"({_num(base)}) ** {_num(exponent)}.")
     # log10|result| = exponent * log10|base|; a little slack here, the exact bound is checked on the result.
     if exponent * math.log10(abs(base)) > math.log10(MAX_MAGNITUDE) + 1:
         raise CalculatorError(f"The result of {_num(base)} ** {_num(exponent)} is too large (the calculator "

@@ -142,3 +142,29 @@ def evaluate(size: int, overlap: int, chunks: Sequence[Chunk], rankings: Sequenc
     missing = tuple(q.id for q, ranked, gold in zip(questions, rankings, golds) if not set(ranked[:top]) & gold)
     return RetrievalScore(size, overlap, len(chunks), {k: recall_at_k(rankings, golds, k) for k in ks},
                           mrr(rankings, golds), missing)
+
+
+def score_index(idx, docs, questions: Sequence[Question], query_vectors, ks: Sequence[int] = (1, 3, 5, 10),
+                max_rank: int = 50) -> RetrievalScore:
+    """Retrieve for every question from a built index and score the rankings against the gold evidence (size and
+    overlap are left 0: the caller knows them and fills them in with dataclasses.replace)."""
+    text_of = {d.name: d.text for d in docs}
+    rankings, golds = [], []
+    for q, vector in zip(questions, query_vectors):
+        rankings.append([h.chunk.index for h in idx.search(vector, max_rank)])
+        span = evidence_span(text_of.get(q.document, ""), q.evidence)
+        golds.append(gold_chunks(idx.chunks, q.document, span) if span else set())
+    return evaluate(0, 0, idx.chunks, rankings, golds, questions, ks)
+
+
+def score_settings(docs, spans_of, embed, questions: Sequence[Question], size: int, overlap: int,
+                   ks: Sequence[int] = (1, 3, 5, 10), max_rank: int = 50, query_vectors=None) -> RetrievalScore:
+    """Chunk `docs` with (size, overlap), embed and index them, retrieve for every question and score it.
+    `query_vectors` (one row per question) may be passed to embed the questions once for many settings."""
+    from dataclasses import replace
+
+    from core.labs.rag_applications import chunking, index
+    chunks = chunking.chunk_corpus(docs, spans_of, size, overlap)
+    idx = index.build(chunks, embed)
+    queries = embed([q.question for q in questions]) if query_vectors is None else query_vectors
+    return replace(score_index(idx, docs, questions, queries, ks, max_rank), size=size, overlap=overlap)

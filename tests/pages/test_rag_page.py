@@ -1,0 +1,88 @@
+"""Page 11 (RAG & LLM-powered apps) under AppTest, on the real bundled models."""
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.pages import apptest
+
+pytestmark = pytest.mark.model
+PAGE = "app_pages/11_rag_applications.py"
+
+
+def open_page() -> AppTest:
+    return apptest.open_page(PAGE, timeout=300)
+
+
+def ok(at):
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def table(at, column: str):
+    return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
+def button(at, key: str):
+    return next(b for b in at.button if b.key == key)
+
+
+def texts(at) -> str:
+    return "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption] + [i.value for i in at.info]
+                     + [w.value for w in at.warning] + [s.value for s in at.success])
+
+
+def metric(at, label_start: str) -> str:
+    return next(m.value for m in at.metric if m.label.startswith(label_start))
+
+
+def test_the_page_draws_every_demo_and_chunks_the_handbook():
+    at = ok(open_page())
+    assert int(metric(at, "Documents")) == 13            # handbook, biography, 11 lessons
+    before = int(metric(at, "Chunks in all").replace(",", ""))
+    at.slider(key="rag_size").set_value(256).run()
+    assert int(metric(ok(at), "Chunks in all").replace(",", "")) < before
+    at.slider(key="rag_size").set_value(384).run()
+    assert "longer than MiniLM reads" in texts(ok(at))
+
+
+def test_retrieval_finds_the_leave_rule_and_reranks():
+    at = ok(open_page())
+    at.text_input(key="rag_retrieve_question").input("How many unused leave days can I carry over?").run()
+    hits = table(ok(at), "cosine")
+    assert hits.iloc[0]["source"] == "handbook.md §3"
+    assert list(hits["rank"]) == [1, 2, 3]
+    at.slider(key="rag_retrieve_k").set_value(10).run()
+    at.toggle(key="rag_retrieve_rerank").set_value(True).run()
+    hits = table(ok(at), "BM25")
+    assert len(hits) == 10 and (hits["fused"].diff().dropna() <= 1e-9).all()
+
+
+def test_bad_questions_get_a_message():
+    at = ok(open_page())
+    at.text_input(key="rag_retrieve_question").input("   ").run()
+    assert "Type a question first." in texts(ok(at))
+    at.text_input(key="rag_retrieve_question").input("why? " * 20_000).run()
+    assert "the limit is 500" in texts(ok(at))
+
+
+def test_answer_with_and_without_retrieval_cites_and_checks_grounding():
+    at = ok(open_page())
+    at.text_input(key="rag_answer_question").input(
+        "If I don't use all my holiday, how many days can I keep for next year?").run()
+    button(at, "rag_answer_ask").click().run()
+    ok(at)
+    grounding = table(at, "best cosine")
+    assert len(grounding) >= 1 and set(grounding["supported"]) <= {"✓ yes", "✗ not supported"}
+    assert "What the document says: 5" in texts(at)
+    assert "Both answers took" in texts(at)
+
+
+def test_calculator_refuses_code_and_runs_both_ways():
+    at = ok(open_page())
+    at.text_input(key="rag_tools_expr").input("__import__('os')").run()
+    assert "function call" in texts(ok(at))
+    at.text_input(key="rag_tools_expr").input("9**9**9").run()
+    assert "too large" in texts(ok(at))
+    at.text_input(key="rag_tools_expr").input("(27 + 5) * 38").run()
+    assert "1,216" in texts(ok(at))
