@@ -151,9 +151,9 @@ def main() -> None:
             found = idx.search(svc.embed([words])[0], 1)
             return " ".join(found[0].chunk.text.split()) if found else ""
 
-        def generate(messages):
+        def generate(messages, prefill):
             stop = SamplingSettings(temperature=0.0, max_new_tokens=60, stop_sequences=(tools.STOP,))
-            return svc.generate(messages, stop).collect().text
+            return svc.generate(messages, stop, prefill=prefill).collect().text
         trace, seconds = timed(tools.run_react, item["question"], generate, search)
         actions = [f"{s.action}[{s.argument}]" for s in trace.steps if s.action]
         print(f"ReAct {item['id']}: {len(trace.steps)} steps, actions {actions}, ended '{trace.stopped}', "

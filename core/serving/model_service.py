@@ -362,18 +362,26 @@ class ModelService:
                                        add_generation_prompt=True)
 
     def generate(self, messages: Sequence[dict], settings: SamplingSettings | None = None,
-                 model: str | None = None) -> GenerationStream:
-        """Queue a chat generation; iterate over the returned stream to receive tokens as they come."""
+                 model: str | None = None, prefill: str = "") -> GenerationStream:
+        """Queue a chat generation; iterate over the returned stream to receive tokens as they come.
+
+        `prefill`: the start of the assistant's reply, written after the chat template's generation prompt; the
+        model continues it (the stream holds only the continuation). A ReAct loop uses it to put the steps so
+        far in the model's own turn."""
         settings = settings or SamplingSettings()
         if not messages or not all(isinstance(m, dict) and isinstance(m.get("content"), str) for m in messages):
             raise ValueError("messages must be a non-empty list of {'role', 'content'} dicts")
+        if not isinstance(prefill, str):
+            raise ValueError("prefill must be a string")
         slot = self._slot(model, "causal-lm")
         if slot.spec.remote:          # backend: openai — the server applies the chat template and generates
             if self._closed:
                 raise ServiceClosed()
+            if prefill:
+                raise ValueError("a remote model cannot continue a prefilled reply")
             return self._remote(slot).generate(messages, settings)
         net = self._model(slot)
-        ids = self._encode(slot, self.chat_prompt(messages, slot.spec.name), add_special_tokens=False,
+        ids = self._encode(slot, self.chat_prompt(messages, slot.spec.name) + prefill, add_special_tokens=False,
                            return_tensors="pt")["input_ids"]
         ids, dropped = fit_to_window(ids, int(net.config.max_position_embeddings), settings.max_new_tokens)
         result = GenerationResult(prompt_tokens=ids.shape[1], max_new_tokens=settings.max_new_tokens,

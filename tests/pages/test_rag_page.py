@@ -86,3 +86,33 @@ def test_calculator_refuses_code_and_runs_both_ways():
     assert "too large" in texts(ok(at))
     at.text_input(key="rag_tools_expr").input("(27 + 5) * 38").run()
     assert "1,216" in texts(ok(at))
+
+
+def test_the_calculator_race_reports_both_accuracies():
+    at = ok(open_page())
+    button(at, "rag_tools_run").click().run()
+    rows = table(ok(at), "with tool")
+    assert len(rows) == 20 and set(rows["with tool"]) <= {"✓", "✗"} and set(rows["alone"]) <= {"✓", "✗"}
+    caption = next(c.value for c in at.caption if c.value.startswith("Alone: "))
+    direct, pal = (rows["alone"] == "✓").sum(), (rows["with tool"] == "✓").sum()
+    assert f"Alone: {direct}/20 right. With the calculator: {pal}/20." in caption
+
+
+def test_react_loop_and_injection_run_without_errors():
+    at = ok(open_page())
+    button(at, "rag_tools_react_run").click().run()
+    ok(at)
+    assert any("The handbook's answer: 342" in c.value for c in at.caption)
+    button(at, "rag_injection_run").click().run()
+    ok(at)
+    labels = [m.value for m in at.markdown if "the handbook's answer]" in m.value]
+    assert len(labels) == 3 and all("planted" in v for v in labels)
+    assert any("Dropped by the filter" in c.value and "injection\\.md" in c.value for c in at.caption)
+
+
+def test_the_question_is_echoed_as_literal_text():
+    at = ok(open_page())
+    at.text_input(key="rag_answer_question").input("**bold** :red[x] [a](http://e.com)?").run()
+    button(at, "rag_answer_ask").click().run()
+    asked = next(m.value for m in ok(at).markdown if m.value.startswith("**You asked:**"))
+    assert "\\*\\*bold\\*\\*" in asked and ":red[x]" not in asked

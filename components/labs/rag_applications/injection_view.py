@@ -2,6 +2,8 @@
 mitigation (documents marked as data, plus a filter for instruction-like lines) and what it cannot promise."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import streamlit as st
 
 from components.common import errors
@@ -10,6 +12,7 @@ from components.labs.rag_applications import cache, knowledge, replies
 from components.labs.rag_applications.answer_view import answer_html
 
 KEY = "rag_injection"
+K = 3
 
 
 def show() -> None:
@@ -28,38 +31,45 @@ def show() -> None:
         with errors.shown("SmolLM2 could not answer"):
             base = knowledge.current()
             poisoned = knowledge.Base(base.docs + (notice,), base.key + "+injection", base.size, base.overlap, False)
-            clean_hits, _ = knowledge.retrieve(base, question, 3)
-            hits, _ = knowledge.retrieve(poisoned, question, 3)
-            if hits is None or clean_hits is None:
+            clean_hits, _ = knowledge.retrieve(base, question, K)
+            wide, _ = knowledge.retrieve(poisoned, question, 3 * K)
+            if wide is None or clean_hits is None:
                 return
-            filtered = injection.filter_hits(hits)
-            chats = [answering.rag_messages(question, clean_hits, layout="system"),
-                     answering.rag_messages(question, hits, layout="system"),
-                     answering.rag_messages(question, filtered.kept, guarded=True, layout="system")]
+            hits = wide[:K]
+            filtered = injection.filter_hits(wide)          # drop flagged chunks, refill from the next ones
+            kept = [replace(h, rank=r) for r, h in enumerate(filtered.kept[:K], start=1)]
+            dropped = [(h, why) for h, why in filtered.dropped if h.rank <= K]
+            chats = [answering.rag_messages(question, h, layout="system") for h in (clean_hits, hits, kept)]
             texts = replies.greedy(chats, max_new_tokens=60, label="Answering three ways")
-            st.session_state[f"{KEY}_result"] = {"hits": [clean_hits, hits, filtered.kept], "texts": texts,
-                                                 "dropped": filtered.dropped, "chats": chats}
+            st.session_state[f"{KEY}_result"] = {"hits": [clean_hits, hits, kept], "texts": texts,
+                                                 "dropped": dropped, "chats": chats}
     result = st.session_state.get(f"{KEY}_result")
     if not result:
         return
+    gold = str(cache.question_set().injection["answer"])
     titles = ["Without the notice", "With the notice retrieved", "With the notice, mitigated"]
     notes = ["The knowledge base as you built it above.",
              "The notice is one of the retrieved chunks: " + ("yes." if any(
                  h.chunk.doc == documents.INJECTION for h in result["hits"][1]) else "no (try a smaller chunk size)."),
-             "Chunks with instruction-like lines dropped, the rest wrapped in <document> tags marked as data."]
+             "Retrieved chunks with instruction-like phrases are dropped and the next ones take their place."]
     for column, title, note, hits, text in zip(st.columns(3), titles, notes, result["hits"], result["texts"]):
         with column:
             st.markdown(f"**{title}**")
             st.caption(note)
             st.html(answer_html(text, hits))
-            injected = injection.looks_injected(text)
-            st.markdown(":red[follows the planted instruction]" if injected else ":green[no sign of the instruction]")
+            right = injection.keeps_answer(text, gold)
+            st.markdown((":green[keeps the handbook's answer]" if right else ":red[lost the handbook's answer]") + "  \n"
+                        + (":red[follows the planted instruction]" if injection.looks_injected(text)
+                           else ":green[no sign of the planted text]"))
     if result["dropped"]:
         st.caption("Dropped by the filter: " + "; ".join(
             f"[{literal(h.chunk.citation)}] because it contains “{literal(why)}”" for h, why in result["dropped"]))
-    st.markdown("**The limits of this mitigation.** The filter is a list of phrases: a paraphrase (“disregard what "
-                "you were told”), another language or an instruction split across two chunks passes it. Marking "
-                "documents as data helps large models that were trained to respect it; a small model barely "
-                "distinguishes instructions from data at all. Real systems layer defences: keep untrusted documents "
-                "out of the index, give the model no tools that can do harm, and check outputs (for example for "
-                "addresses or links that are not in your sources) before a user sees them.")
+    st.markdown("**What this shows at this scale.** SmolLM2 is too small to obey the planted instruction word for "
+                "word, but the planted chunk still takes the place of a useful one and pulls the answer off course: "
+                "measure an injection by what happens to the answer, not only by whether the attacker's text "
+                "appears.  \n**The limits of the mitigation.** The filter is a list of phrases: a paraphrase "
+                "(“disregard what you were told”), another language or an instruction split across two chunks passes "
+                "it. Real systems layer defences: keep untrusted documents out of the index, mark retrieved text as "
+                "data in the prompt (models trained for it respect that; a small one barely does), give the model no "
+                "tools that can do harm, and check outputs (for example for addresses or links that are not in your "
+                "sources) before a user sees them.")

@@ -7,24 +7,30 @@ import streamlit as st
 from components.labs.rag_applications import cache
 
 
-def _key(messages: list[dict], max_new_tokens: int, stops: tuple[str, ...]):
-    return (tuple((m["role"], m["content"]) for m in messages), max_new_tokens, stops)
+MAX_KEPT = 4096        # replies kept for all sessions; the oldest are forgotten beyond this
 
 
-def greedy(batch: list[list[dict]], max_new_tokens: int = 60, stops: tuple[str, ...] = (),
+def _key(messages: list[dict], max_new_tokens: int, stops: tuple[str, ...], prefill: str):
+    return (tuple((m["role"], m["content"]) for m in messages), max_new_tokens, stops, prefill)
+
+
+def greedy(batch: list[list[dict]], max_new_tokens: int = 60, stops: tuple[str, ...] = (), prefill: str = "",
            label: str = "SmolLM2 is answering") -> list[str]:
     """The greedy reply to each chat in `batch`, with a progress bar while the missing ones are generated."""
     from core.serving.sampling import SamplingSettings
     book = cache.reply_book()
-    keys = [_key(m, max_new_tokens, stops) for m in batch]
+    keys = [_key(m, max_new_tokens, stops, prefill) for m in batch]
     missing = [i for i, k in enumerate(keys) if k not in book]
     if missing:
         service = cache.model_service()
         settings = SamplingSettings(temperature=0.0, max_new_tokens=max_new_tokens, stop_sequences=stops)
-        streams = {i: service.generate(batch[i], settings) for i in missing}
+        streams = {i: service.generate(batch[i], settings, prefill=prefill) for i in missing}
         bar = st.progress(0.0, text=f"{label}: 0 of {len(missing)} done")
         for done, (i, stream) in enumerate(streams.items(), start=1):
             book[keys[i]] = stream.collect().text
             bar.progress(done / len(missing), text=f"{label}: {done} of {len(missing)} done")
         bar.empty()
-    return [book[k] for k in keys]
+    found = [book[k] for k in keys]
+    while len(book) > MAX_KEPT:
+        book.pop(next(iter(book)))
+    return found

@@ -123,8 +123,9 @@ def show_react() -> None:
                 hits, _ = knowledge.retrieve(base, words[:300], 1)
                 return " ".join(hits[0].chunk.text.split()) if hits else "(nothing found)"
 
-            def generate(messages):
-                return replies.greedy([messages], max_new_tokens=60, stops=(tools.STOP,), label="The model is thinking")[0]
+            def generate(messages, prefill):
+                return replies.greedy([messages], max_new_tokens=60, stops=(tools.STOP,), prefill=prefill,
+                                      label="The model is thinking")[0]
             with st.spinner("The model and the application take turns…"):
                 st.session_state[f"{KEY}_trace"] = tools.run_react(item["question"], generate, search)
     trace = st.session_state.get(f"{KEY}_trace")

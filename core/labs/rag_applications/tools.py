@@ -133,14 +133,16 @@ class Trace:
         return "\n".join(parts)
 
 
-def react_messages(question: str, trace: Trace) -> list[dict]:
-    """One user message: the instruction, the worked example, the question and every step so far (the model
-    writes the next step)."""
+def react_messages(question: str) -> list[dict]:
+    """The user message: the instruction, the worked example and the question."""
+    return [{"role": "user", "content": f"{REACT_INSTRUCTION}\n\nExample:\n{REACT_EXAMPLE}\n\nQuestion: {question}"}]
+
+
+def react_prefill(trace: Trace) -> str:
+    """The start of the model's reply for its next step: every step so far with its observation, then "Thought:".
+    The model continues its own turn, as a ReAct runner does with a completion model."""
     so_far = trace.transcript()
-    content = f"{REACT_INSTRUCTION}\n\nExample:\n{REACT_EXAMPLE}\n\nQuestion: {question}"
-    if so_far:
-        content += f"\n{so_far}"
-    return [{"role": "user", "content": content}]
+    return (so_far + "\n" if so_far else "") + "Thought:"
 
 
 def parse_step(text: str) -> tuple[str, str, str | None]:
@@ -154,12 +156,13 @@ def parse_step(text: str) -> tuple[str, str, str | None]:
     return "", "", None
 
 
-def run_react(question: str, generate: Callable[[list[dict]], str], search: Callable[[str], str],
+def run_react(question: str, generate: Callable[[list[dict], str], str], search: Callable[[str], str],
               max_steps: int = 4) -> Trace:
-    """The loop: the model writes until "Observation:", the application runs the action it named."""
+    """The loop: the model writes until "Observation:", the application runs the action it named.
+    `generate(messages, prefill)` returns the model's continuation of `prefill`."""
     trace = Trace(question)
     for _ in range(max_steps):
-        text = generate(react_messages(question, trace))
+        text = "Thought:" + generate(react_messages(question), react_prefill(trace))
         action, argument, answer = parse_step(text)
         step = Step(text, action, argument)
         trace.steps.append(step)

@@ -225,3 +225,16 @@ def test_continuation_logprobs_one_value_per_token_and_bad_arguments(service):
     for bad_ctx, bad_conts in (([], conts), (ctx, []), (ctx, [[]])):
         with pytest.raises(ValueError):
             service.continuation_logprobs(bad_ctx, bad_conts)
+
+
+def test_prefill_continues_the_assistant_turn(decoder):
+    """`prefill` is the start of the reply: the model continues it (page 11's ReAct loop)."""
+    messages = [{"role": "user", "content": "What is the capital of France?"}]
+    settings = SamplingSettings(temperature=0.0, max_new_tokens=12)
+    full = decoder.generate(messages, settings).collect().text
+    head = full[:full.index(" ", 4)]                   # cut at a space, so the prefill tokenizes as generated
+    rest = decoder.generate(messages, settings, prefill=head).collect().text
+    joined = head + rest
+    assert joined.startswith(full) or full.startswith(joined)
+    with pytest.raises(ValueError):
+        decoder.generate(messages, settings, prefill=None)

@@ -54,7 +54,7 @@ def test_helper_evaluates_only_arithmetic():
 def test_documents_load_with_their_titles_and_lengths():
     assert _text(HANDBOOK).startswith("# Halvard Island Research Station — Staff Handbook\n")
     assert _text(BIOGRAPHY).startswith("# Dr. Elena Marchetti-Voss\n")
-    assert _text(INJECTION).startswith("# Canteen notice\n")
+    assert _text(INJECTION).startswith("# Canteen notice")
     assert 1800 <= _words(HANDBOOK) <= 2600
     assert 250 <= _words(BIOGRAPHY) <= 450
     assert 100 <= _words(INJECTION) <= 200
