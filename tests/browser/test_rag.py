@@ -1,5 +1,7 @@
 """Page 11 in a real browser: upload a file, retrieve from it, answer with and without retrieval and see the
 citation of the uploaded file; the other demos draw. Screenshots go to screenshots/."""
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -74,4 +76,36 @@ def test_the_other_demos_draw(lab):
     lab.settle()
     shoot(lab, "Try it: why vector databases exist", "rag-vector-index")
     shoot(lab, "This app as a foundation model stack", "rag-stack")
+    lab.assert_healthy()
+
+
+def test_bad_uploads_get_messages_and_the_loop_demos_run(lab):
+    lab.open("rag-applications")
+    kb = demo_box(lab, "Try it: build a knowledge base and cut it into chunks")
+    expect(kb.locator(".rag-chunk").first).to_be_visible(timeout=180_000)
+    lab.settle()
+    kb.locator("input[type=file]").set_input_files(files=[
+        {"name": "empty.txt", "mimeType": "text/plain", "buffer": b""},
+        {"name": "binary.txt", "mimeType": "text/plain", "buffer": bytes(range(256)) * 8},
+        {"name": "notes.md", "mimeType": "text/markdown", "buffer": NOTE},
+        {"name": "copy.md", "mimeType": "text/markdown", "buffer": NOTE}])
+    alerts = kb.locator("[data-testid=stAlert]")
+    expect(alerts.filter(has_text="binary.txt")).to_have_count(1, timeout=60_000)
+    expect(alerts.filter(has_text="copy.md")).to_have_count(1)
+    expect(kb.get_by_text("notes.md — ")).to_have_count(1)
+    lab.settle()
+    lab.assert_healthy()
+
+    react = demo_box(lab, "Try it: a ReAct loop (reason, act, observe)")
+    react.get_by_role("button", name="Run the loop").click()
+    expect(react.locator(".rt-end")).to_have_count(1, timeout=240_000)
+    expect(react.locator(".rt-model").first).to_contain_text("Thought:")
+    lab.settle()
+    shoot(lab, "Try it: a ReAct loop (reason, act, observe)", "rag-react")
+    inj = demo_box(lab, "Try it: prompt injection through a retrieved document")
+    inj.get_by_role("button", name="Ask three ways").click()
+    expect(inj.get_by_text(re.compile(r"(keeps|lost) the handbook's answer"))).to_have_count(3, timeout=240_000)
+    lab.settle()
+    shoot(lab, "Try it: prompt injection through a retrieved document", "rag-injection")
+    shoot(lab, "Try it: give the model a calculator", "rag-calculator")
     lab.assert_healthy()

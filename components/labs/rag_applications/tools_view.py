@@ -135,8 +135,14 @@ def show_react() -> None:
     expected = next((i for i in data.react if i["question"] == trace.question), None)
     if expected:
         right = trace.answer is not None and str(expected["answer"]) in trace.answer.replace(",", "")
+        searched = any(s.action == "search" for s in trace.steps)
+        refused = sum(s.observation.startswith("error:") for s in trace.steps)
+        what = ("It searched the handbook. " if searched else
+                "It never searched the handbook, so it could not know the fact it needed. ")
+        if refused:
+            what += f"The calculator refused {refused} action(s) that were not arithmetic. "
         st.caption(("The final answer matches the handbook. " if right else
-                    "The final answer does not match the handbook. ") +
+                    "The final answer does not match the handbook. ") + what +
                    "A 135-million-parameter model often copies the worked example or skips a step; large models "
                    "follow this format reliably. What stays true at any size: the model only *names* an action, "
                    "and the application decides whether and how to run it.")
