@@ -56,6 +56,11 @@ def _evaluation_benchmarks() -> Demos:
             "contamination": contamination_view.show, "benchmark-chart": leaderboard_view.show}
 
 
+def _lifecycle_optimization() -> Demos:
+    from components.labs.lifecycle_optimization import lifecycle_view, pruning_view
+    return {"lifecycle-map": lifecycle_view.show, "pruning": pruning_view.show}
+
+
 def _rag_applications() -> Demos:
     from components.labs.rag_applications import (answer_view, index_view, injection_view, knowledge_view,
                                                   retrieval_view, stack_view, tools_view)
@@ -75,7 +80,8 @@ _TABLE: dict[str, Callable[[], Demos]] = {
     "generative-ai": _generative_ai, "inside-transformer": _inside_transformer,
     "prompt-engineering": _prompt_engineering, "inference-configuration": _inference_configuration,
     "model-cards-architectures": _model_cards_architectures, "compute-quantization": _compute_quantization,
-    "evaluation-benchmarks": _evaluation_benchmarks, "rag-applications": _rag_applications, "quiz": _quiz,
+    "evaluation-benchmarks": _evaluation_benchmarks, "lifecycle-optimization": _lifecycle_optimization,
+    "rag-applications": _rag_applications, "quiz": _quiz,
 }
 
 

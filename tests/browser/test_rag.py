@@ -105,6 +105,7 @@ def test_bad_uploads_get_messages_and_the_loop_demos_run(lab):
     inj = demo_box(lab, "Try it: prompt injection through a retrieved document")
     inj.get_by_role("button", name="Ask three ways").click()
     expect(inj.get_by_text(re.compile(r"(keeps|lost) the handbook's answer"))).to_have_count(3, timeout=240_000)
+    expect(inj.get_by_text("Dropped by the filter")).to_have_count(1)
     lab.settle()
     shoot(lab, "Try it: prompt injection through a retrieved document", "rag-injection")
     shoot(lab, "Try it: give the model a calculator", "rag-calculator")

@@ -98,18 +98,6 @@ def test_the_calculator_race_reports_both_accuracies():
     assert f"Alone: {direct}/20 right. With the calculator: {pal}/20." in caption
 
 
-def test_react_loop_and_injection_run_without_errors():
-    at = ok(open_page())
-    button(at, "rag_tools_react_run").click().run()
-    ok(at)
-    assert any("The handbook's answer: 342" in c.value for c in at.caption)
-    button(at, "rag_injection_run").click().run()
-    ok(at)
-    labels = [m.value for m in at.markdown if "the handbook's answer]" in m.value]
-    assert len(labels) == 3 and all("planted" in v for v in labels)
-    assert any("Dropped by the filter" in c.value and "injection\\.md" in c.value for c in at.caption)
-
-
 def test_the_question_is_echoed_as_literal_text():
     at = ok(open_page())
     at.text_input(key="rag_answer_question").input("**bold** :red[x] [a](http://e.com)?").run()

@@ -54,7 +54,7 @@ def show_calculator() -> None:
             if load_with_progress(service, service.registry.default_decoder, "causal-lm"):
                 chats = [tools.direct_chat(data, p.question) for p in data.problems] + \
                         [tools.pal_chat(data, p.question) for p in data.problems]
-                texts = replies.greedy(chats, max_new_tokens=30, label="Answering 2 × 20 problems")
+                texts = replies.greedy(chats, max_new_tokens=24, label="Answering 2 × 20 problems")
                 n = len(data.problems)
                 st.session_state[f"{KEY}_pal"] = [tools.grade(p.question, p.answer, d, e) for p, d, e in
                                                   zip(data.problems, texts[:n], texts[n:])]
@@ -124,7 +124,7 @@ def show_react() -> None:
                 return " ".join(hits[0].chunk.text.split()) if hits else "(nothing found)"
 
             def generate(messages, prefill):
-                return replies.greedy([messages], max_new_tokens=60, stops=(tools.STOP,), prefill=prefill,
+                return replies.greedy([messages], max_new_tokens=40, stops=(tools.STOP,), prefill=prefill,
                                       label="The model is thinking")[0]
             with st.spinner("The model and the application take turns…"):
                 st.session_state[f"{KEY}_trace"] = tools.run_react(item["question"], generate, search)

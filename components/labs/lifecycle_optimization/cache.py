@@ -1,0 +1,63 @@
+"""Streamlit caches for page 10, lifecycle & optimization (one private pruning copy, computed pruning points).
+
+Only files named cache.py use st.cache_data / st.cache_resource (tests/test_layering.py checks it). Pruning is
+deterministic, so each sparsity is computed once per server and shared: a room of 30 moving the slider costs one
+copy of the model (~540 MB), not thirty."""
+from __future__ import annotations
+
+import threading
+
+import streamlit as st
+
+from components.common.cache import model_service
+
+
+@st.cache_resource(show_spinner=False)
+def pruning_copy():
+    """(private copy of the decoder, lock): pruned and restored in place, one sparsity at a time."""
+    from core.labs.compute_quantization.quantization import check_free_memory
+    service = model_service()
+    status = service.load(kind="causal-lm")
+    check_free_memory(int(status.memory_bytes * 1.3), service.device)
+    return service.decoder_copy(), threading.Lock()
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def reference_logits(ids: tuple[int, ...]):
+    from core.labs.compute_quantization.quantization import forward_logits
+    with model_service().borrowed_decoder() as net:
+        return forward_logits(net, list(ids)).logits
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def unstructured(ids: tuple[int, ...], sparsity: float):
+    """The pruned copy's agreement with the original at one sparsity (a pruning.Point)."""
+    from core.labs.lifecycle_optimization import pruning
+    copy, lock = pruning_copy()
+    reference = reference_logits(ids)
+    with lock:
+        with model_service().borrowed_decoder() as original:     # the shared model's lock only while copying back
+            pruning.restore_(copy, original)
+        pruning.magnitude_prune_(copy, sparsity)
+        return pruning.measure(copy, reference, list(ids), pruning.sparsity_of(copy))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def structured(ids: tuple[int, ...], fraction: float, method: str):
+    """A fresh copy with `fraction` of its MLP channels removed, ranked by `method`, measured (a
+    pruning.Structured); the copy is freed."""
+    from core.labs.compute_quantization.quantization import check_free_memory
+    from core.labs.lifecycle_optimization import pruning
+    service = model_service()
+    status = service.load(kind="causal-lm")
+    check_free_memory(int(status.memory_bytes * 1.3), service.device)
+    calibration = service.encode_ids(pruning.calibration_text())
+    return pruning.structured_point(service.decoder_copy, reference_logits(ids), list(ids), fraction, method,
+                                    calibration)
+
+
+@st.cache_data(show_spinner=False)
+def parameters() -> int:
+    from core.labs.lifecycle_optimization import pruning
+    with model_service().borrowed_decoder() as net:
+        return pruning.parameter_count(net)

@@ -1,0 +1,45 @@
+"""Page 10 in a real browser: the lifecycle map links to the labs; pruning a copy draws the quality curve and the
+structured-pruning table. Screenshots go to screenshots/."""
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.harness import SCREENSHOTS
+
+pytestmark = [pytest.mark.browser, pytest.mark.model]
+
+
+def demo_box(lab, heading: str):
+    return lab.page.get_by_text(heading).locator("xpath=ancestor::div[@data-testid='stLayoutWrapper'][1]")
+
+
+def shoot(lab, heading: str, name: str) -> None:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    box = demo_box(lab, heading)
+    height = int(box.evaluate("e => e.getBoundingClientRect().height"))
+    lab.page.set_viewport_size({"width": 1400, "height": max(900, min(height + 200, 6000))})
+    box.scroll_into_view_if_needed()
+    lab.settle()
+    box.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+def test_map_links_and_pruning_curve(lab):
+    lab.open("lifecycle-optimization")
+    lifecycle = demo_box(lab, "The lifecycle, with the lab for each step")
+    expect(lifecycle.locator("a.lc-step")).to_have_count(10, timeout=60_000)
+    expect(lifecycle.locator("a.lc-step[href='./rag-applications']")).to_have_count(1)
+    shoot(lab, "The lifecycle, with the lab for each step", "lifecycle-map")
+    prune = demo_box(lab, "Try it: prune SmolLM2 and watch quality fall")
+    prune.get_by_text("Prune a copy of the model").click()
+    expect(lab.page.locator(".gtitle").filter(has_text="quality against sparsity")).to_have_count(1, timeout=300_000)
+    lab.settle()
+    prune.get_by_role("button", name="Remove channels from a fresh copy").click()
+    expect(prune.locator("[data-testid=stDataFrame]")).to_have_count(1, timeout=300_000)
+    lab.settle()
+    lab.assert_healthy()
+    shoot(lab, "Try it: prune SmolLM2 and watch quality fall", "lifecycle-pruning")
+    lifecycle.locator("a.lc-step[href='./rag-applications']").click()
+    expect(lab.page).to_have_url(re.compile(r"/rag-applications$"), timeout=60_000)
+    expect(lab.page.get_by_role("heading", name="RAG", exact=False).first).to_be_visible(timeout=60_000)
+    lab.assert_healthy()

@@ -1,0 +1,40 @@
+"""Page 10 (lifecycle & optimization) under AppTest, on the real bundled decoder."""
+from __future__ import annotations
+
+import pytest
+
+from tests.pages import apptest
+
+pytestmark = pytest.mark.model
+PAGE = "app_pages/10_lifecycle_optimization.py"
+
+
+def ok(at):
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def metric(at, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_the_map_links_every_stage_and_pruning_waits_for_the_switch():
+    at = ok(apptest.open_page(PAGE, timeout=300))
+    assert not at.metric                                           # nothing is copied before the learner asks
+    assert any("Switch on to copy the model" in c.value for c in at.caption)
+
+
+def test_pruning_curve_and_structured_pruning():
+    at = ok(apptest.open_page(PAGE, timeout=600))
+    at.toggle(key="prune_on").set_value(True).run()
+    ok(at)
+    assert metric(at, "Zeros (measured)") == "30.0%"
+    at.slider(key="prune_sparsity").set_value(0).run()
+    assert metric(ok(at), "KL from the original") == "0.000" and metric(at, "Same top token") == "100%"
+    at.slider(key="prune_sparsity").set_value(90).run()
+    assert float(metric(ok(at), "Perplexity").replace(",", "")) > 100
+    next(b for b in at.button if b.key == "prune_structured").click().run()
+    table = ok(at).dataframe[0].value
+    assert list(table["channels per layer"]) == [1536, 1152]
+    assert table["model"][1].endswith("by how active each channel is on sample text")
+    assert any("parameters fewer" in c.value for c in at.caption)
