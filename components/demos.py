@@ -57,8 +57,9 @@ def _evaluation_benchmarks() -> Demos:
 
 
 def _lifecycle_optimization() -> Demos:
-    from components.labs.lifecycle_optimization import lifecycle_view, pruning_view
-    return {"lifecycle-map": lifecycle_view.show, "pruning": pruning_view.show}
+    from components.labs.lifecycle_optimization import kernels_view, lifecycle_view, pruning_view
+    return {"lifecycle-map": lifecycle_view.show, "pruning": pruning_view.show, "real-kernels": kernels_view.show,
+            "frontier": kernels_view.show_frontier}
 
 
 def _rag_applications() -> Demos:

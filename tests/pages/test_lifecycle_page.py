@@ -38,3 +38,15 @@ def test_pruning_curve_and_structured_pruning():
     assert list(table["channels per layer"]) == [1536, 1152]
     assert table["model"][1].endswith("by how active each channel is on sample text")
     assert any("parameters fewer" in c.value for c in at.caption)
+
+
+def test_real_kernels_table_and_frontier():
+    at = ok(apptest.open_page(PAGE, timeout=600))
+    assert any("No variants yet" in i.value for i in at.info)
+    next(b for b in at.button if b.key == "kernels_run").click().run()
+    table = ok(at).dataframe[0].value
+    assert list(table["variant"]) == ["FP32", "BF16", "INT8, every linear layer", "INT8, down_proj kept in FP32"]
+    assert table["KL from FP32"][0] == "0.000"
+    sizes = [float(v.replace(",", "")) for v in table["stored size (MB)"]]
+    assert sizes[2] < sizes[3] < sizes[0] and sizes[1] < sizes[0]
+    assert any(c.value.startswith("4 variant(s).") for c in at.caption)

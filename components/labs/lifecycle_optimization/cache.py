@@ -61,3 +61,19 @@ def parameters() -> int:
     from core.labs.lifecycle_optimization import pruning
     with model_service().borrowed_decoder() as net:
         return pruning.parameter_count(net)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def kernel_variant(ids: tuple[int, ...], variant: str):
+    """One precision built from a private copy and measured against FP32 (a kernels.Measured); the copy is freed."""
+    from core.labs.compute_quantization.quantization import check_free_memory
+    from core.labs.lifecycle_optimization import kernels
+    service = model_service()
+    status = service.load(kind="causal-lm")
+    check_free_memory(int(status.memory_bytes * 2.2), service.device)        # the copy and its quantized twin
+    reference = reference_logits(ids)
+    copy = service.decoder_copy()
+    try:
+        return kernels.measure(copy, reference, list(ids), variant)
+    finally:
+        del copy

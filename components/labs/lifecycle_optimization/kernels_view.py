@@ -1,0 +1,122 @@
+"""Page 10 demos "real-kernels" (INT8 with integer matrix kernels next to FP32 and BF16, measured) and "frontier"
+(every variant measured on this page as points on quality-vs-speed and quality-vs-size charts)."""
+from __future__ import annotations
+
+import streamlit as st
+
+from components.common import cache as app_cache
+from components.common import errors
+from components.labs.lifecycle_optimization import cache
+from components.labs.lifecycle_optimization.pruning_view import CURVE, _ids
+
+KEY = "kernels"
+
+
+def _measure_all():
+    from core.labs.lifecycle_optimization import kernels
+    ids = _ids()
+    bar = st.progress(0.0, text="Building and measuring each precision…")
+    rows = []
+    for n, variant in enumerate(kernels.VARIANTS, start=1):
+        rows.append(cache.kernel_variant(ids, variant))
+        bar.progress(n / len(kernels.VARIANTS), text=f"Measured {n} of {len(kernels.VARIANTS)}: {variant}")
+    bar.empty()
+    return rows
+
+
+def show() -> None:
+    from core.labs.lifecycle_optimization import kernels
+    st.markdown("#### Try it: quantization that really runs faster")
+    st.markdown("The quantization lesson rounded weights to INT8 and expanded them back to FP32 to compute, which "
+                "saves nothing at run time. Here PyTorch stores the weights as int8 **and multiplies them with the "
+                "processor's int8 instructions**. Each variant is a private copy, measured on the same paragraph "
+                "and the same 32-token greedy answer.")
+    engine = kernels.int8_engine()
+    st.caption(f"int8 engine on this machine: {engine or 'none (INT8 variants cannot run here)'}.")
+    if st.button("Build and measure the four variants", key=f"{KEY}_run", type="primary"):
+        service = app_cache.model_service_or_none()
+        if service is None:
+            return
+        with errors.shown("The variants could not be measured"):
+            from components.common.model_status import load_with_progress
+            if load_with_progress(service, service.registry.default_decoder, "causal-lm"):
+                st.session_state[f"{KEY}_rows"] = _measure_all()
+    rows = st.session_state.get(f"{KEY}_rows")
+    if not rows:
+        st.caption("Takes about half a minute on a 2-core CPU the first time; then everyone sees the results.")
+        return
+    fp32 = rows[0]
+    table = [{"variant": r.variant, "what it is": kernels.DESCRIPTIONS[r.variant],
+              "stored size (MB)": f"{r.bytes / 1e6:,.0f}",
+              "reading speed (tokens/s)": f"{r.forward_tokens_per_second:,.0f}",
+              "writing speed (tokens/s)": f"{r.generate_tokens_per_second:,.1f}",
+              "speed-up (writing)": f"{r.generate_tokens_per_second / fp32.generate_tokens_per_second:.2f}×",
+              "KL from FP32": f"{r.kl:.3f}", "same top token": f"{r.top1:.0%}", "perplexity": f"{r.perplexity:,.1f}"}
+             for r in rows]
+    st.dataframe(table, hide_index=True, width="stretch")
+    st.caption("Reading: one pass over the paragraph (how fast a prompt is read). Writing: 32 new tokens one at a "
+               "time, the part a user waits for. Timings are single runs on a shared server and wobble by 10–20 %. "
+               "Int8 everywhere is fastest but drifts most: the inputs of each MLP's down_proj hold a few huge "
+               "activations, and one int8 scale for them flattens all the small ones. Keeping just those layers "
+               "in FP32 gives back most of the quality for part of the speed: the idea behind LLM.int8().")
+
+
+def _points():
+    """(label, kind, tokens/s reading, MB, KL) for every variant this session measured on the page."""
+    points = []
+    short = {"INT8, every linear layer": "INT8 all", "INT8, down_proj kept in FP32": "INT8 mixed"}
+    for r in st.session_state.get(f"{KEY}_rows") or []:
+        points.append((short.get(r.variant, r.variant), "precision", r.forward_tokens_per_second, r.bytes / 1e6,
+                       r.kl))
+    if st.session_state.get("prune_on"):
+        ids = _ids()
+        for s in sorted(set(CURVE) | {st.session_state.get("prune_sparsity", 30) / 100}):
+            if s > 0:
+                try:
+                    p = cache.unstructured(ids, s)
+                except Exception:
+                    continue
+                points.append((f"{s:.0%} zeros", "unstructured pruning", p.tokens_per_second,
+                               p.bytes / 1e6, p.kl))
+    structured = st.session_state.get("prune_structured_result")
+    if structured:
+        after = structured[1]
+        points.append((f"−{after.fraction:.0%} channels", "structured pruning",
+                       after.point.tokens_per_second, after.point.bytes / 1e6, after.point.kl))
+    return points
+
+
+def show_frontier() -> None:
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+    st.markdown("#### Every variant on one frontier")
+    st.markdown("Each point is a model you made on this page: prune a copy above, measure the precisions, and they "
+                "appear here. Good variants sit low (close to the original's predictions) and to the right "
+                "(faster) or to the left (smaller). Nothing is free: look for the points that lose least for what "
+                "they gain.")
+    points = _points()
+    if not points:
+        st.info("No variants yet: switch on pruning or measure the precisions above, then come back here.")
+        return
+    colours = {"precision": "#5B3CC4", "unstructured pruning": "#00897B", "structured pruning": "#E65100"}
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("quality against speed", "quality against size"))
+    for kind, colour in colours.items():
+        mine = [p for p in points if p[1] == kind]
+        if not mine:
+            continue
+        for col, x in ((1, [p[2] for p in mine]), (2, [p[3] for p in mine])):
+            fig.add_trace(go.Scatter(x=x, y=[max(p[4], 1e-4) for p in mine], mode="markers+text", name=kind,
+                                     legendgroup=kind, showlegend=col == 1, text=[p[0] for p in mine],
+                                     textposition="middle right", textfont=dict(size=11, color=colour),
+                                     hovertemplate="%{text}<br>x %{x:,.0f}<br>KL %{y:.3f}<extra></extra>",
+                                     marker=dict(size=12, color=colour)), row=1, col=col)
+    fig.update_yaxes(title_text="KL from the original (log; lower is better)", type="log", exponentformat="power",
+                     row=1, col=1)
+    fig.update_yaxes(type="log", exponentformat="power", row=1, col=2)
+    fig.update_xaxes(title_text="reading speed, tokens/s", row=1, col=1)
+    fig.update_xaxes(title_text="stored size, MB", row=1, col=2)
+    fig.update_layout(title="The optimization frontier on this server", height=430,
+                      margin=dict(l=10, r=10, t=80, b=40), legend=dict(orientation="h", y=-0.2))
+    st.plotly_chart(fig, key=f"{KEY}_frontier", config={"displayModeBar": False})
+    st.caption(f"{len(points)} variant(s). FP32 itself has KL 0 and is drawn at 0.0001 on the log scale. Distillation (a smaller student trained to copy SmolLM2) is not "
+               "on this page yet.")
