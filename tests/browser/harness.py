@@ -140,3 +140,20 @@ class LabPage:
         self.page.screenshot(path=str(path))
         self.page.set_viewport_size(size)
         return path
+
+
+def demo_box(lab, heading: str):
+    """The bordered box of the demo whose text includes `heading`."""
+    return lab.page.get_by_text(heading).locator("xpath=ancestor::div[@data-testid='stLayoutWrapper'][1]")
+
+
+def shoot(lab, heading: str, name: str) -> None:
+    """A screenshot of one demo's box; the window is made tall enough to hold it (parts outside the window are
+    not painted)."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+    box = demo_box(lab, heading)
+    height = int(box.evaluate("e => e.getBoundingClientRect().height"))
+    lab.page.set_viewport_size({"width": 1400, "height": max(900, min(height + 200, 6000))})
+    box.scroll_into_view_if_needed()
+    lab.settle()
+    box.screenshot(path=str(SCREENSHOTS / f"{name}.png"))

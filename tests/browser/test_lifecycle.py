@@ -5,23 +5,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.harness import SCREENSHOTS
+from tests.browser.harness import demo_box, shoot
 
 pytestmark = [pytest.mark.browser, pytest.mark.model]
-
-
-def demo_box(lab, heading: str):
-    return lab.page.get_by_text(heading).locator("xpath=ancestor::div[@data-testid='stLayoutWrapper'][1]")
-
-
-def shoot(lab, heading: str, name: str) -> None:
-    SCREENSHOTS.mkdir(exist_ok=True)
-    box = demo_box(lab, heading)
-    height = int(box.evaluate("e => e.getBoundingClientRect().height"))
-    lab.page.set_viewport_size({"width": 1400, "height": max(900, min(height + 200, 6000))})
-    box.scroll_into_view_if_needed()
-    lab.settle()
-    box.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
 
 
 def test_map_links_and_pruning_curve(lab):
