@@ -4,18 +4,10 @@ from __future__ import annotations
 import pytest
 
 from tests.pages import apptest
+from tests.pages.apptest import metric, ok
 
 pytestmark = pytest.mark.model
 PAGE = "app_pages/10_lifecycle_optimization.py"
-
-
-def ok(at):
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def metric(at, label: str) -> str:
-    return next(m.value for m in at.metric if m.label == label)
 
 
 def test_the_map_links_every_stage_and_pruning_waits_for_the_switch():

@@ -5,6 +5,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.pages import apptest
+from tests.pages.apptest import button, metric, ok, table, texts
 
 pytestmark = pytest.mark.model
 PAGE = "app_pages/11_rag_applications.py"
@@ -12,28 +13,6 @@ PAGE = "app_pages/11_rag_applications.py"
 
 def open_page() -> AppTest:
     return apptest.open_page(PAGE, timeout=300)
-
-
-def ok(at):
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def table(at, column: str):
-    return next(d.value for d in at.dataframe if column in d.value.columns)
-
-
-def button(at, key: str):
-    return next(b for b in at.button if b.key == key)
-
-
-def texts(at) -> str:
-    return "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption] + [i.value for i in at.info]
-                     + [w.value for w in at.warning] + [s.value for s in at.success])
-
-
-def metric(at, label_start: str) -> str:
-    return next(m.value for m in at.metric if m.label.startswith(label_start))
 
 
 def test_the_page_draws_every_demo_and_chunks_the_handbook():

@@ -8,16 +8,6 @@ import torch
 from core.labs.lifecycle_optimization import kernels
 
 
-@pytest.fixture(scope="module")
-def tiny():
-    from transformers import LlamaConfig, LlamaForCausalLM
-    torch.manual_seed(0)
-    config = LlamaConfig(vocab_size=96, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64,
-                         tie_word_embeddings=True)
-    return LlamaForCausalLM(config).eval()
-
-
 def test_this_cpu_has_an_int8_engine():
     assert kernels.int8_engine() is not None
 
@@ -26,7 +16,7 @@ def test_this_cpu_has_an_int8_engine():
 def test_each_variant_runs_close_to_fp32_and_leaves_the_original_alone(tiny, variant):
     from core.labs.compute_quantization.quantization import forward_logits
     before = {k: v.clone() for k, v in tiny.state_dict().items()}
-    ids = list(range(1, 40))
+    ids = list(range(1, 40))                                        # the vocabulary has 64 tokens
     reference = forward_logits(tiny, ids).logits
     measured = kernels.measure(tiny, reference, ids, variant)
     assert measured.variant == variant and measured.generate_tokens_per_second > 0
