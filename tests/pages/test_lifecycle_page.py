@@ -41,4 +41,4 @@ def test_real_kernels_table_and_frontier():
     assert table["KL from FP32"][0] == "0.000"
     sizes = [float(v.replace(",", "")) for v in table["stored size (MB)"]]
     assert sizes[2] < sizes[3] < sizes[0] and sizes[1] < sizes[0]
-    assert any(c.value.startswith("4 variant(s).") for c in at.caption)
+    assert any(c.value.startswith("4 point(s).") for c in at.caption)

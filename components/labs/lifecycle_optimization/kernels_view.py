@@ -46,19 +46,41 @@ def show() -> None:
         st.caption("Takes about half a minute on a 2-core CPU the first time; then everyone sees the results.")
         return
     fp32 = rows[0]
-    table = [{"variant": r.variant, "what it is": kernels.DESCRIPTIONS[r.variant],
-              "stored size (MB)": f"{r.bytes / 1e6:,.0f}",
+    st.plotly_chart(_speed_chart(rows), key=f"{KEY}_chart", config={"displayModeBar": False})
+    table = [{"variant": r.variant, "stored size (MB)": f"{r.bytes / 1e6:,.0f}",
               "reading speed (tokens/s)": f"{r.forward_tokens_per_second:,.0f}",
               "writing speed (tokens/s)": f"{r.generate_tokens_per_second:,.1f}",
               "speed-up (writing)": f"{r.generate_tokens_per_second / fp32.generate_tokens_per_second:.2f}×",
               "KL from FP32": f"{r.kl:.3f}", "same top token": f"{r.top1:.0%}", "perplexity": f"{r.perplexity:,.1f}"}
              for r in rows]
     st.dataframe(table, hide_index=True, width="stretch")
+    with st.expander("What each variant is"):
+        for r in rows:
+            st.markdown(f"- **{r.variant}**: {kernels.DESCRIPTIONS[r.variant]}")
     st.caption("Reading: one pass over the paragraph (how fast a prompt is read). Writing: 32 new tokens one at a "
                "time, the part a user waits for. Timings are single runs on a shared server and wobble by 10–20 %. "
                "Int8 everywhere is fastest but drifts most: the inputs of each MLP's down_proj hold a few huge "
                "activations, and one int8 scale for them flattens all the small ones. Keeping just those layers "
                "in FP32 gives back most of the quality for part of the speed: the idea behind LLM.int8().")
+
+
+def _speed_chart(rows):
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+    names = [r.variant.replace(", ", "<br>") for r in rows]
+    colours = ["#9E9E9E", "#7E57C2", "#5B3CC4", "#00897B"][:len(rows)]
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("writing speed (tokens/s; higher is faster)",
+                                                        "KL from FP32 (lower is closer)"))
+    fig.add_trace(go.Bar(x=names, y=[r.generate_tokens_per_second for r in rows], marker_color=colours,
+                         text=[f"{r.generate_tokens_per_second:.1f}" for r in rows], textposition="outside",
+                         showlegend=False), row=1, col=1)
+    fig.add_trace(go.Bar(x=names, y=[r.kl for r in rows], marker_color=colours,
+                         text=[f"{r.kl:.3f}" for r in rows], textposition="outside", showlegend=False), row=1, col=2)
+    top_speed = max(r.generate_tokens_per_second for r in rows)
+    fig.update_yaxes(range=[0, top_speed * 1.25], row=1, col=1)
+    fig.update_yaxes(range=[0, max(max(r.kl for r in rows) * 1.25, 0.01)], row=1, col=2)
+    fig.update_layout(title="Faster, and how far it drifts", height=400, margin=dict(l=10, r=10, t=80, b=40))
+    return fig
 
 
 def _points():
@@ -70,6 +92,12 @@ def _points():
                        r.kl))
     if st.session_state.get("prune_on"):
         ids = _ids()
+        if not points:                          # the original, for reference (the precisions include FP32)
+            try:
+                p = cache.unstructured(ids, 0.0)
+                points.append(("original", "precision", p.tokens_per_second, p.bytes / 1e6, 0.0))
+            except Exception:
+                pass
         for s in sorted(set(CURVE) | {st.session_state.get("prune_sparsity", 30) / 100}):
             if s > 0:
                 try:
@@ -113,10 +141,12 @@ def show_frontier() -> None:
     fig.update_yaxes(title_text="KL from the original (log; lower is better)", type="log", exponentformat="power",
                      row=1, col=1)
     fig.update_yaxes(type="log", exponentformat="power", row=1, col=2)
-    fig.update_xaxes(title_text="reading speed, tokens/s", row=1, col=1)
-    fig.update_xaxes(title_text="stored size, MB", row=1, col=2)
+    speeds, sizes = [p[2] for p in points], [p[3] for p in points]
+    fig.update_xaxes(title_text="reading speed, tokens/s", range=[0, max(speeds) * 1.3], row=1, col=1)
+    fig.update_xaxes(title_text="stored size, MB", range=[0, max(sizes) * 1.3], row=1, col=2)
     fig.update_layout(title="The optimization frontier on this server", height=430,
                       margin=dict(l=10, r=10, t=80, b=40), legend=dict(orientation="h", y=-0.2))
     st.plotly_chart(fig, key=f"{KEY}_frontier", config={"displayModeBar": False})
-    st.caption(f"{len(points)} variant(s). FP32 itself has KL 0 and is drawn at 0.0001 on the log scale. Distillation (a smaller student trained to copy SmolLM2) is not "
+    st.caption(f"{len(points)} point(s). The original (FP32) has KL 0 and is drawn at 0.0001 on the log scale. "
+               "Reading speeds are single runs and wobble by 10–20 %. Distillation (a smaller student trained to copy SmolLM2) is not "
                "on this page yet.")
