@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.harness import SCREENSHOTS, LabPage, streamlit_server
 
@@ -109,10 +110,11 @@ def test_presenter_and_three_participants(browser, workshop_url):
         slider = presenter.page.get_by_role("slider")          # the longest time limit: this machine is slow
         slider.focus()
         slider.press("End")
-        presenter.page.get_by_text("120").first.wait_for()
+        expect(slider).to_have_attribute("aria-valuetext", "120", timeout=60_000)
         presenter.settle()
         presenter.page.get_by_role("button", name="Launch question").click()
-        presenter.page.get_by_text("0 of 3 answered").wait_for()
+        # Three followers' pages poll the server every 2 s: late in a full run it answers slowly.
+        presenter.page.get_by_text("0 of 3 answered").wait_for(timeout=180_000)
         for lab in people.values():
             lab.page.get_by_role("button", name="Send answer").wait_for(timeout=120_000)
         for name, answer in (("Ada", "6"), ("Bo", "6"), ("Cy", "7")):
