@@ -74,14 +74,6 @@ def synthetic_corpus(n: int):
     return corpus, queries, built
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
-def generated(messages: tuple[tuple[str, str], ...], max_new_tokens: int) -> str:
-    """A greedy reply (deterministic: computed once for everyone)."""
-    from core.serving.sampling import SamplingSettings
-    settings = SamplingSettings(temperature=0.0, max_new_tokens=max_new_tokens)
-    return model_service().generate([{"role": r, "content": c} for r, c in messages], settings).collect().text
-
-
 @st.cache_resource(show_spinner=False)
 def reply_book() -> dict:
     """Greedy replies shared by every session: {(messages, max_new_tokens, stops): text}. Greedy decoding is
