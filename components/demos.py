@@ -47,6 +47,12 @@ def _compute_quantization() -> Demos:
             "chinchilla": chinchilla_view.show_chinchilla}
 
 
+def _fine_tuning_peft() -> Demos:
+    from components.labs.fine_tuning_peft import dataset_view, lora_view, race_view
+    return {"training-data": dataset_view.show, "race": race_view.show, "lora-counts": lora_view.show_counts,
+            "adapters": lora_view.show_adapters}
+
+
 def _evaluation_benchmarks() -> Demos:
     from components.labs.evaluation_benchmarks import (benchmark_view, contamination_view, leaderboard_view,
                                                        metrics_view, summary_task_view)
@@ -81,6 +87,7 @@ _TABLE: dict[str, Callable[[], Demos]] = {
     "generative-ai": _generative_ai, "inside-transformer": _inside_transformer,
     "prompt-engineering": _prompt_engineering, "inference-configuration": _inference_configuration,
     "model-cards-architectures": _model_cards_architectures, "compute-quantization": _compute_quantization,
+    "fine-tuning-peft": _fine_tuning_peft,
     "evaluation-benchmarks": _evaluation_benchmarks, "lifecycle-optimization": _lifecycle_optimization,
     "rag-applications": _rag_applications, "quiz": _quiz,
 }
@@ -90,6 +97,11 @@ def for_section(section_id: str) -> Demos:
     """The demos of one lesson ({} for a lesson that is text only)."""
     build = _TABLE.get(section_id)
     return build() if build else {}
+
+
+# Demos a follower sees at once: drawing them runs no model work of their own. Page 7's race and adapters read the
+# server's training queue, so thirty followers watch the presenter's run live on one shared job.
+WATCH_AT_ONCE = {"fine-tuning-peft": {"race", "adapters", "training-data"}}
 
 
 def on_demand(section_id: str, demos: Demos) -> Demos:
@@ -112,4 +124,5 @@ def on_demand(section_id: str, demos: Demos) -> Demos:
                 return
             draw()
         return show
-    return {name: gated(name, draw) for name, draw in demos.items()}
+    light = WATCH_AT_ONCE.get(section_id, set())
+    return {name: draw if name in light else gated(name, draw) for name, draw in demos.items()}

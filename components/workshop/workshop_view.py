@@ -19,9 +19,9 @@ import plotly.graph_objects as go
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from components.common import keys
+from components.common import heartbeat, keys
 from components.common.text import literal
-from components.workshop import cache, heartbeat, quiz_view
+from components.workshop import cache, quiz_view
 from components.common import cache as app_cache
 from components.workshop import store_guard
 from core.lessons import LessonError, section_by_id
@@ -291,7 +291,7 @@ def watch(current_page: str) -> None:
     switch back to the right page, which draws it again in full.
 
     The ticks come from `heartbeat.beat`, a timer the page itself owns, not from Streamlit's `run_every`, whose
-    browser-side timer was seen to vanish under load (components/workshop/heartbeat.py)."""
+    browser-side timer was seen to vanish under load (components/common/heartbeat.py)."""
     if not (st.session_state.get(keys.WS_ROOM) or st.session_state.get(keys.PRESENTER_ROOM)):
         return              # not in a workshop: nothing to watch, no ticks (joining or opening a room reruns the page)
     heartbeat.beat("ws_heartbeat", REFRESH_S)

@@ -275,6 +275,10 @@ class ModelService:
         files = self._files(slot)
         return int(AutoConfig.from_pretrained(files.hub_id or files.folder).max_position_embeddings)
 
+    def model_config(self, name: str | None = None, kind: str = "causal-lm"):
+        """The loaded model's transformers config (loads the model when needed: a GGUF source has no config.json)."""
+        return self._model(self._slot(name, kind)).config
+
     # ---- requests ----------------------------------------------------------------------
     def tokenize(self, text: str, model: str | None = None, kind: str = "causal-lm") -> Tokenization:
         """Split `text` with a model's tokenizer, as the model itself would (special tokens included)."""

@@ -68,6 +68,7 @@ def _show_result(out: dict, task, placeholder, caption_slot) -> None:
 
 
 LABEL_COLOURS = ("#43A047", "#E53935", "#1E88E5", "#FB8C00")
+ODDS_MAX_TOKENS = 1_000          # the label odds read the zero-, one- and few-shot prompts: three forward passes
 
 
 def _label_odds(service, model: str, task, prompts: dict[str, str], key: str) -> None:
@@ -164,7 +165,12 @@ def show(key: str = "prompt_builder") -> None:
     st.caption("Special tokens such as <|im_start|> mark who speaks; the model was trained with them.")
 
     if task.kind == "label" and task.labels:
-        _label_odds(service, model, task, prompts, key)
+        if n_tokens > ODDS_MAX_TOKENS:
+            st.caption(f"The label odds are skipped for prompts over {ODDS_MAX_TOKENS:,} tokens: reading three such "
+                       "prompts would hold the shared model for most of a minute on a CPU. Shorten the input to see "
+                       "them.")
+        else:
+            _label_odds(service, model, task, prompts, key)
 
     expected = None
     if task.kind != "text":

@@ -1,4 +1,5 @@
-"""A browser-side timer for the workshop's `watch` fragment, alongside Streamlit's own `run_every`.
+"""A browser-side timer for fragments that must keep refreshing (the workshop's `watch`, page 7's live race),
+alongside Streamlit's own `run_every`.
 
 Why: with ten participants on a loaded 2-core server, a participant's page sometimes stopped updating for good: no
 blank page, no error, the script idle, and — the live-round bench's websocket log shows it — the tab had sent

@@ -1,0 +1,34 @@
+"""Page 7 in a real browser: a tiny race (2 steps of 1 example) draws three live loss curves, then the task and
+forgetting charts and the side-by-side replies. Screenshots go to screenshots/."""
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.harness import demo_box, shoot
+
+pytestmark = [pytest.mark.browser, pytest.mark.model]
+
+RACE = "Try it: race three ways to fine-tune SmolLM2"
+
+
+def test_a_tiny_race_draws_three_curves_and_the_forgetting_chart(lab):
+    lab.open("fine-tuning-peft")
+    shoot(lab, "Try it: one training example, as the model sees it", "fine-tuning-data")
+    race = demo_box(lab, RACE)
+    steps = race.get_by_role("slider", name="Training steps")
+    steps.focus()
+    lab.page.keyboard.press("Home")
+    expect(steps).to_have_attribute("aria-valuetext", "2")
+    batch = race.get_by_role("slider", name="Examples per step (batch)")
+    batch.focus()
+    lab.page.keyboard.press("Home")
+    expect(batch).to_have_attribute("aria-valuetext", "1")
+    race.get_by_role("button", name="Start the race").click()
+    legend = lab.page.locator(".legendtext")
+    for method in ("Full fine-tuning", "LoRA", "Prompt tuning"):
+        expect(legend.filter(has_text=f"{method}: training")).to_have_count(1, timeout=300_000)
+    expect(lab.page.locator(".gtitle").filter(has_text="Forgetting")).to_have_count(1, timeout=300_000)
+    expect(lab.page.locator(".gtitle").filter(has_text="The task: held-out reviews")).to_have_count(1)
+    expect(race.get_by_text("Showing your race", exact=False)).to_have_count(1)
+    lab.settle()
+    lab.assert_healthy()
+    shoot(lab, RACE, "fine-tuning-race")
