@@ -62,6 +62,12 @@ def _evaluation_benchmarks() -> Demos:
             "contamination": contamination_view.show, "benchmark-chart": leaderboard_view.show}
 
 
+def _rlhf() -> Demos:
+    from components.labs.rlhf import labeling_view, reward_view
+    return {"labeling": labeling_view.show, "reward-model": reward_view.show,
+            "best-of-n": reward_view.show_best_of_n}
+
+
 def _lifecycle_optimization() -> Demos:
     from components.labs.lifecycle_optimization import kernels_view, lifecycle_view, pruning_view
     return {"lifecycle-map": lifecycle_view.show, "pruning": pruning_view.show, "real-kernels": kernels_view.show,
@@ -87,7 +93,7 @@ _TABLE: dict[str, Callable[[], Demos]] = {
     "generative-ai": _generative_ai, "inside-transformer": _inside_transformer,
     "prompt-engineering": _prompt_engineering, "inference-configuration": _inference_configuration,
     "model-cards-architectures": _model_cards_architectures, "compute-quantization": _compute_quantization,
-    "fine-tuning-peft": _fine_tuning_peft,
+    "fine-tuning-peft": _fine_tuning_peft, "rlhf": _rlhf,
     "evaluation-benchmarks": _evaluation_benchmarks, "lifecycle-optimization": _lifecycle_optimization,
     "rag-applications": _rag_applications, "quiz": _quiz,
 }

@@ -1,0 +1,45 @@
+"""Streamlit caches for page 9, RLHF: the shipped pairs' MiniLM vectors and sampled completions, shared by every
+session (a room labelling the same prompt reads the same completions, generated once).
+
+Only files named cache.py use st.cache_data / st.cache_resource (tests/test_layering.py checks it)."""
+from __future__ import annotations
+
+import streamlit as st
+
+from components.common.cache import model_service
+
+TEMPERATURES = (0.3, 0.7, 1.0, 1.2)       # completions differ in seed and temperature, as the deck's step 1 asks
+
+
+@st.cache_data(show_spinner=False)
+def prompts() -> list[str]:
+    import yaml
+    from core.labs.rlhf.reward import DATA
+    return list(yaml.safe_load((DATA / "prompts.yaml").read_text(encoding="utf-8"))["prompts"])
+
+
+@st.cache_data(show_spinner=False)
+def pair_vectors():
+    """(pairs, chosen vectors, rejected vectors) for the shipped preference set."""
+    from core.labs.rlhf.reward import shipped_pairs, text_of
+    pairs = shipped_pairs()
+    service = model_service()
+    chosen = service.embed([text_of(p.prompt, p.chosen) for p in pairs])
+    rejected = service.embed([text_of(p.prompt, p.rejected) for p in pairs])
+    return pairs, chosen, rejected
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def vectors(texts: tuple[str, ...]):
+    return model_service().embed(list(texts))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def completions(prompt: str, n: int, max_new_tokens: int = 60) -> list[tuple[str, float, int]]:
+    """n sampled replies to `prompt` as (text, temperature, seed); submitted together so the service batches them."""
+    from core.serving.sampling import SamplingSettings
+    service = model_service()
+    settings = [SamplingSettings(temperature=TEMPERATURES[i % len(TEMPERATURES)], top_p=0.95, seed=1000 + i,
+                                 max_new_tokens=max_new_tokens) for i in range(n)]
+    streams = [service.generate([{"role": "user", "content": prompt}], s) for s in settings]
+    return [(stream.collect().text.strip(), s.temperature, s.seed) for stream, s in zip(streams, settings)]

@@ -1,0 +1,182 @@
+"""Page 9 demos "reward-model" (train a reward model on preference pairs, live, and score any reply) and
+"best-of-n" (sample n answers from SmolLM2, let the reward model pick one)."""
+from __future__ import annotations
+
+import streamlit as st
+
+from components.common import cache as app_cache
+from components.common import errors
+from components.common.decoder import ensure_decoder
+from components.labs.rlhf import cache
+from components.labs.rlhf.labeling_view import MY_PAIRS
+
+KEY = "rlhf_reward"
+TRAINED = "rlhf_reward_model"    # (Training, settings) of this session's latest reward model
+AXIS_COLOURS = {"helpful": "#1565C0", "polite": "#2E7D32", "succinct": "#EF6C00", "room": "#6A1B9A"}
+
+PROBES = (
+    ("How do I boil an egg?", "Put the egg in boiling water for about nine minutes, then cool it in cold water."),
+    ("How do I boil an egg?", "Figure it out yourself, it is not hard, honestly."),
+    ("How do I boil an egg?", "Put the egg in the freezer for nine minutes, then cool it in cold water."),
+    ("How do I boil an egg?", "Great question! Thank you so much for asking, I am happy to help you today."),
+)
+
+
+def _loss_chart(run):
+    import plotly.graph_objects as go
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=run.epochs, y=run.train_loss, name="training pairs", mode="lines",
+                             line=dict(color="#5B3CC4", width=3)))
+    if run.test_loss:
+        fig.add_trace(go.Scatter(x=run.epochs, y=run.test_loss, name="held-out pairs", mode="lines",
+                                 line=dict(color="#00897B", width=3, dash="dash")))
+    fig.add_hline(y=0.6931, line_dash="dot", line_color="#9E9E9E", annotation_text="chance: ln 2 ≈ 0.693",
+                  annotation_position="top right")
+    fig.update_layout(title="Bradley–Terry loss −log σ(r_j − r_k) while the reward model trains", height=360,
+                      margin=dict(l=10, r=10, t=50, b=40), legend=dict(orientation="h", y=-0.25))
+    fig.update_xaxes(title_text="epoch (one pass over every training pair)")
+    fig.update_yaxes(title_text="loss", rangemode="tozero")
+    return fig
+
+
+def _axis_chart(rows):
+    import plotly.graph_objects as go
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=[r["axis"] for r in rows], y=[r["reward model"] for r in rows], name="reward model",
+                         marker_color="#5B3CC4", text=[f"{r['reward model']:.0%}" for r in rows],
+                         textposition="outside", cliponaxis=False))
+    fig.add_trace(go.Bar(x=[r["axis"] for r in rows], y=[r["longer reply wins"] for r in rows],
+                         name="no model: the longer reply wins", marker_color="#BDBDBD",
+                         text=[f"{r['longer reply wins']:.0%}" for r in rows], textposition="outside",
+                         cliponaxis=False))
+    fig.add_hline(y=0.5, line_dash="dot", line_color="#757575")
+    fig.update_layout(title="Held-out pairs where the preferred reply gets the higher reward", barmode="group",
+                      height=360, margin=dict(l=10, r=10, t=50, b=40), legend=dict(orientation="h", y=-0.2))
+    fig.update_yaxes(tickformat=".0%", range=[0, 1.15])
+    return fig
+
+
+def _train(epochs: int, lr: float, use_mine: bool):
+    import numpy as np
+    from core.labs.rlhf import reward
+    pairs, chosen, rejected = cache.pair_vectors()
+    train_idx = [i for i, p in enumerate(pairs) if p.split == "train"]
+    test_idx = [i for i, p in enumerate(pairs) if p.split == "test"]
+    a, b = chosen[train_idx], rejected[train_idx]
+    mine = st.session_state.get(MY_PAIRS, []) if use_mine else []
+    if mine:
+        texts = tuple(reward.text_of(p, t) for p, good, bad in mine for t in (good, bad))
+        v = cache.vectors(texts)
+        a, b = np.concatenate([a, v[0::2]]), np.concatenate([b, v[1::2]])
+    run = reward.train(a, b, chosen[test_idx], rejected[test_idx], epochs=epochs, lr=lr)
+    rows = []
+    test_pairs = [pairs[i] for i in test_idx]
+    for axis in reward.AXES:
+        idx = [k for k, p in enumerate(test_pairs) if p.axis == axis]
+        rows.append({"axis": axis, "reward model": reward.accuracy(run.model, chosen[test_idx][idx],
+                                                                   rejected[test_idx][idx]),
+                     "longer reply wins": reward.longer_wins([test_pairs[k] for k in idx]), "pairs": len(idx)})
+    return run, rows, len(mine)
+
+
+def trained_model():
+    """This session's reward model, training the default one first if there is none yet."""
+    if TRAINED not in st.session_state:
+        run, rows, mine = _train(300, 0.05, True)
+        st.session_state[TRAINED] = (run, rows, mine)
+    return st.session_state[TRAINED][0].model
+
+
+def _score(model, prompt: str, reply: str) -> float:
+    from core.labs.rlhf import reward
+    return float(model.score(cache.vectors((reward.text_of(prompt, reply),)))[0])
+
+
+def show() -> None:
+    from core.labs.rlhf import reward
+    st.markdown("#### Try it: train a reward model on preference pairs")
+    st.markdown("The shipped set has 240 pairs of replies written for this app, each along one axis: **helpful** vs "
+                "unhelpful, **polite** vs rude, **succinct** vs rambling (180 to train, 60 held out). Your own pairs "
+                "from the labeling demo above join the training set. MiniLM reads *question + answer* and stays "
+                "frozen; one layer on its sentence vector (385 numbers) learns the reward.")
+    cols = st.columns(3)
+    epochs = cols[0].slider("Epochs", 10, 1000, 300, 10, key=f"{KEY}_epochs")
+    lr = cols[1].select_slider("Learning rate", (0.001, 0.005, 0.01, 0.05, 0.1, 0.5), 0.05, key=f"{KEY}_lr")
+    use_mine = cols[2].toggle("Include my labels", True, key=f"{KEY}_mine",
+                              help=f"{len(st.session_state.get(MY_PAIRS, []))} pair(s) from the labeling demo.")
+    if st.button("Train the reward model", type="primary", key=f"{KEY}_train", icon=":material/model_training:"):
+        service = app_cache.model_service_or_none()
+        if service is not None:
+            with errors.shown("The reward model could not be trained"), st.spinner("MiniLM reads the pairs…"):
+                st.session_state[TRAINED] = _train(int(epochs), float(lr), bool(use_mine))
+    if TRAINED not in st.session_state:
+        st.caption("Press the button: about 10 seconds the first time on a CPU (MiniLM reads 480 replies once for "
+                   "the whole server), then under a second.")
+        return
+    run, rows, mine = st.session_state[TRAINED]
+    m = st.columns(4)
+    m[0].metric("training pairs", f"{run.n_train:,}", help=f"{mine} of them yours")
+    m[1].metric("train accuracy", f"{run.train_accuracy:.0%}")
+    m[2].metric("held-out accuracy", f"{run.test_accuracy:.0%}", help="chance is 50%")
+    m[3].metric("training time", f"{run.seconds:.2f} s")
+    st.plotly_chart(_loss_chart(run), width="stretch", key=f"{KEY}_loss")
+    st.plotly_chart(_axis_chart(rows), width="stretch", key=f"{KEY}_axes")
+    st.caption("The grey bars need no model: on the succinct axis, always preferring the shorter reply is enough, "
+               "so a reward model that learned “short is good” would look clever there. On the other axes the "
+               "longer reply wins about half the time by design, so only content can separate them.")
+    st.markdown("**Score any reply** — the reward is the model's raw score (a logit): higher means it looks more "
+                "like the replies people preferred.")
+    prompt = st.text_input("Prompt", "How do I boil an egg?", max_chars=300, key=f"{KEY}_prompt")
+    reply = st.text_area("Reply", "Put the egg in boiling water for about nine minutes.", max_chars=reward.MAX_TEXT_CHARS,
+                         key=f"{KEY}_reply")
+    try:
+        reward.check_text(reply)
+        reward.check_text(prompt)
+    except reward.RewardError as exc:
+        st.warning(str(exc))
+        return
+    with errors.shown("The reply could not be scored"):
+        st.metric("reward", f"{_score(run.model, prompt, reply):+.2f}")
+        scores = [_score(run.model, p, r) for p, r in PROBES]
+        right, rude, wrong, flattery = scores
+        verdict = ("the wrong answer (an egg in the freezer) even scores **above** the right one"
+                   if wrong >= right else "the wrong answer (an egg in the freezer) scores close to the right one"
+                   if right - wrong < 1 else "this time the wrong answer scores clearly below the right one")
+        st.markdown(f"**Where it fails**: the same question, four replies. Here {verdict} ({wrong:+.2f} against "
+                    f"{right:+.2f}): the reward model judges how a reply reads, not whether it is true. Rudeness it "
+                    f"catches ({rude:+.2f}); empty flattery gets {flattery:+.2f}.")
+        st.dataframe([{"reply": r, "reward": round(v, 2)} for (p, r), v in zip(PROBES, scores)],
+                     hide_index=True, width="stretch")
+
+
+def show_best_of_n() -> None:
+    st.markdown("#### Try it: best-of-n, the simplest use of a reward model")
+    st.markdown("Sample several answers, score each with the reward model, keep the best. No weights change: the "
+                "reward model only chooses. (RLHF proper goes further and trains the model to write such answers "
+                "in the first place.)")
+    cols = st.columns([3, 1])
+    prompt = cols[0].selectbox("Prompt", cache.prompts(), key="rlhf_bon_prompt")
+    n = cols[1].slider("n", 2, 8, 4, key="rlhf_bon_n")
+    if not st.button(f"Sample {n} answers and pick one", key="rlhf_bon_run", icon=":material/trophy:"):
+        return
+    service = app_cache.model_service_or_none()
+    if service is None or not ensure_decoder(service, service.registry.default_decoder):
+        return
+    with errors.shown("Best-of-n could not run"):
+        with st.spinner("Training the reward model…"):
+            model = trained_model()
+        with st.spinner(f"SmolLM2 writes {n} answers at once…"):
+            samples = cache.completions(prompt, n)
+        scored = sorted(((_score(model, prompt, text), text, t, seed) for text, t, seed in samples), reverse=True)
+        import plotly.graph_objects as go
+        fig = go.Figure(go.Bar(x=[s[0] for s in scored][::-1], y=[f"#{i + 1} (T {s[2]:g})" for i, s in
+                                                                  enumerate(scored)][::-1], orientation="h",
+                               marker_color=["#2E7D32" if i == len(scored) - 1 else "#B0BEC5"
+                                             for i in range(len(scored))],
+                               text=[f"{s[0]:+.2f}" for s in scored][::-1], textposition="outside",
+                               cliponaxis=False))
+        fig.update_layout(title="Reward of each sampled answer (the best is chosen)", height=80 + 40 * n,
+                          margin=dict(l=10, r=40, t=50, b=30))
+        st.plotly_chart(fig, width="stretch", key="rlhf_bon_chart")
+        st.dataframe([{"rank": i + 1, "reward": round(s[0], 2), "answer": s[1], "temperature": s[2]}
+                      for i, s in enumerate(scored)], hide_index=True, width="stretch")

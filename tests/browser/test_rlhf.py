@@ -1,0 +1,35 @@
+"""Page 9 in a real browser: sample three completions, rank them with a tie and a fail, see the pairs, add them and
+train the reward model on the shipped pairs plus these. Screenshots go to screenshots/."""
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.harness import demo_box, shoot
+
+pytestmark = [pytest.mark.browser, pytest.mark.model]
+
+LABEL = "Try it: label SmolLM2's answers like a labeler"
+REWARD = "Try it: train a reward model on preference pairs"
+
+
+def test_label_rank_pairs_and_train(lab):
+    lab.open("rlhf")
+    box = demo_box(lab, LABEL)
+    box.get_by_text("Sample 3 completions").click()
+    expect(box.get_by_text("Completion C", exact=False)).to_have_count(1, timeout=180_000)
+    groups = box.get_by_role("radiogroup")
+    expect(groups).to_have_count(3)
+    for group, choice in zip(groups.all(), ("1", "1", "F")):
+        group.get_by_text(choice, exact=True).click()
+    expect(box.get_by_text("yours gives 2 (1 tie gives no preference)", exact=False)).to_have_count(1,
+                                                                                                    timeout=60_000)
+    box.get_by_role("button", name="Add these pairs to my reward-model training").click()
+    expect(box.get_by_text("2 pair(s) added", exact=False)).to_have_count(1, timeout=60_000)
+    shoot(lab, LABEL, "rlhf-labeling")
+    reward = demo_box(lab, REWARD)
+    reward.get_by_role("button", name="Train the reward model").click()
+    expect(lab.page.locator(".gtitle").filter(has_text="Bradley–Terry loss")).to_have_count(1, timeout=180_000)
+    expect(lab.page.locator(".gtitle").filter(has_text="Held-out pairs")).to_have_count(1)
+    expect(reward.get_by_text("182", exact=True)).to_have_count(1)                       # 180 shipped + 2 of ours
+    lab.settle()
+    lab.assert_healthy()
+    shoot(lab, REWARD, "rlhf-reward-model")
