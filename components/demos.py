@@ -65,7 +65,7 @@ def _evaluation_benchmarks() -> Demos:
 def _rlhf() -> Demos:
     from components.labs.rlhf import labeling_view, reward_view
     return {"labeling": labeling_view.show, "reward-model": reward_view.show,
-            "best-of-n": reward_view.show_best_of_n}
+            "best-of-n": reward_view.show_best_of_n, "toxicity": reward_view.show_toxicity}
 
 
 def _lifecycle_optimization() -> Demos:

@@ -24,6 +24,15 @@ def model_service():
     return ModelService(Settings.from_env())
 
 
+@st.cache_resource(show_spinner=False)
+def store(url: str):
+    """The app's store (quiz attempts, workshop rooms, RLHF labels): one per database URL, shared by every session
+    (keyed on the URL so tests can point elsewhere)."""
+    from core.workshop.store import open_store
+
+    return open_store(url)
+
+
 def model_service_or_none():
     """The service, or None after showing why it could not start (bad registry, missing package, no GPU)."""
     try:

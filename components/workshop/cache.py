@@ -6,14 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components.common.cache import sections
-
-
-@st.cache_resource(show_spinner=False)
-def quiz_store(url: str):
-    """One store per database URL, shared by every session (keyed on the URL so tests can point elsewhere)."""
-    from core.workshop.store import open_store
-
-    return open_store(url)
+from components.common.cache import store as quiz_store  # noqa: F401  (the quiz, the workshop and page 9's labels)
 
 
 @st.cache_resource(show_spinner=False, ttl=30)

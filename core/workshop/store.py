@@ -103,6 +103,20 @@ MIGRATION_TEMPLATES: list[str] = [
     """
     ALTER TABLE participants ADD COLUMN seat_hash TEXT NOT NULL DEFAULT '';
     """,
+    # 4: RLHF labels (page 9): one labeler's ranking of a prompt's completions, kept across restarts
+    """
+    CREATE TABLE preference_labels (
+        id {serial_pk},
+        labeler TEXT NOT NULL,
+        labeler_key TEXT NOT NULL,
+        room TEXT NOT NULL DEFAULT '',
+        prompt TEXT NOT NULL,
+        completions TEXT NOT NULL,
+        ranking TEXT NOT NULL,
+        labelled_at {real} NOT NULL
+    );
+    CREATE INDEX preference_labels_by_labeler ON preference_labels(labeler_key, prompt);
+    """,
 ]
 DIALECT_TYPES = {
     "sqlite": {"serial_pk": "INTEGER PRIMARY KEY AUTOINCREMENT", "real": "REAL"},
@@ -148,6 +162,13 @@ class Store(ABC):
     def record_attempt(self, learner: str, question_id: str, section: str, correct: bool, response: Any) -> None: ...
     @abstractmethod
     def attempts(self, learner: str | None = None) -> list[dict]: ...
+
+    # RLHF labels (page 9)
+    @abstractmethod
+    def record_label(self, labeler: str, prompt: str, completions: list[str], ranking: dict, room: str = "") -> None:
+        ...
+    @abstractmethod
+    def labels(self, labeler: str | None = None, room: str | None = None) -> list[dict]: ...
 
     # rooms
     @abstractmethod
@@ -239,6 +260,30 @@ class _SQLStore(Store):
         else:
             rows = self._read("SELECT * FROM attempts WHERE learner_key = ? ORDER BY id", (learner.casefold(),))
         return [dict(r, response=json.loads(r["response"])) for r in rows]
+
+    # -- RLHF labels
+    def record_label(self, labeler: str, prompt: str, completions: list[str], ranking: dict, room: str = "") -> None:
+        """Keep one ranking; a labeler who ranks the same prompt and completions again replaces the earlier one."""
+        texts = json.dumps(list(completions))
+        with self._write() as conn:
+            conn.execute("DELETE FROM preference_labels WHERE labeler_key = ? AND prompt = ? AND completions = ? "
+                         "AND room = ?", (labeler.casefold(), prompt, texts, room))
+            conn.execute("INSERT INTO preference_labels (labeler, labeler_key, room, prompt, completions, ranking, "
+                         "labelled_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         (labeler, labeler.casefold(), room, prompt, texts, json.dumps(ranking), time.time()))
+
+    def labels(self, labeler: str | None = None, room: str | None = None) -> list[dict]:
+        """Rankings, oldest first, as dicts with `completions` (list) and `ranking` (dict) decoded."""
+        where, args = [], []
+        if labeler is not None:
+            where.append("labeler_key = ?")
+            args.append(labeler.casefold())
+        if room is not None:
+            where.append("room = ?")
+            args.append(room)
+        sql = "SELECT * FROM preference_labels" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id"
+        return [dict(r, completions=json.loads(r["completions"]), ranking=json.loads(r["ranking"]))
+                for r in self._read(sql, tuple(args))]
 
     # -- rooms
     @staticmethod

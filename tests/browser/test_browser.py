@@ -112,7 +112,8 @@ def test_welcome_cards_are_links_and_say_which_lessons_have_live_demos(lab):
     expect(lab.page.get_by_text("live demos").first).to_be_visible(timeout=60_000)
     card = lab.page.locator("[class*='st-key-home_card_evaluation-benchmarks']")
     expect(card.get_by_text("live demos")).to_have_count(1)
-    expect(lab.page.locator("[class*='st-key-home_card_rlhf']").get_by_text("reading only")).to_have_count(1)
+    expect(lab.page.locator("[class*='st-key-home_card_rlhf']").get_by_text("live demos")).to_have_count(1)
+    expect(lab.page.get_by_text("reading only")).to_have_count(0)          # every lesson has a live demo now
     card.scroll_into_view_if_needed()
     box = card.bounding_box()
     lab.page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] - 12)   # the card, not its title

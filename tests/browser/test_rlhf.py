@@ -1,5 +1,7 @@
-"""Page 9 in a real browser: sample three completions, rank them with a tie and a fail, see the pairs, add them and
-train the reward model on the shipped pairs plus these. Screenshots go to screenshots/."""
+"""Page 9 in a real browser: sample three completions, rank them with a tie and a fail, see the pairs, save the
+ranking under a name and train the reward model on the shipped pairs plus these. Screenshots go to screenshots/."""
+import uuid
+
 import pytest
 from playwright.sync_api import expect
 
@@ -15,15 +17,20 @@ def test_label_rank_pairs_and_train(lab):
     lab.open("rlhf")
     box = demo_box(lab, LABEL)
     box.get_by_text("Sample 3 completions").click()
-    expect(box.get_by_text("Completion C", exact=False)).to_have_count(1, timeout=180_000)
     groups = box.get_by_role("radiogroup")
-    expect(groups).to_have_count(3)
+    expect(groups).to_have_count(3, timeout=180_000)                   # one rank per completion, once sampled
     for group, choice in zip(groups.all(), ("1", "1", "F")):
         group.get_by_text(choice, exact=True).click()
     expect(box.get_by_text("yours gives 2 (1 tie gives no preference)", exact=False)).to_have_count(1,
                                                                                                     timeout=60_000)
-    box.get_by_role("button", name="Add these pairs to my reward-model training").click()
-    expect(box.get_by_text("2 pair(s) added", exact=False)).to_have_count(1, timeout=60_000)
+    name = f"Ada {uuid.uuid4().hex[:6]}"                      # the test database outlives a run: a fresh labeler
+    field = box.get_by_role("textbox", name="Your name, to keep your labels")
+    field.fill(name)
+    field.press("Enter")
+    save = box.get_by_role("button", name="Save my ranking")
+    expect(save).to_be_enabled(timeout=60_000)                      # the name reached the server
+    save.click()
+    expect(box.get_by_text(f"Saved for {name}: 2 pair(s)", exact=False)).to_have_count(1, timeout=60_000)
     shoot(lab, LABEL, "rlhf-labeling")
     reward = demo_box(lab, REWARD)
     reward.get_by_role("button", name="Train the reward model").click()

@@ -22,7 +22,7 @@ def test_reward_model_trains_scores_and_refuses_bad_text():
     assert len(probes) == 4 and probes["reward"][1] < probes["reward"][0]            # rude scores below helpful
     assert metric(at, "reward").startswith(("+", "-"))
     at.text_area(key="rlhf_reward_reply").input("   ").run()
-    assert any("Type a reply" in w.value for w in ok(at).warning)
+    assert any("Type a text" in w.value for w in ok(at).warning)
 
 
 def test_best_of_n_ranks_the_sampled_answers_by_reward():
@@ -31,3 +31,15 @@ def test_best_of_n_ranks_the_sampled_answers_by_reward():
     button(at, "rlhf_bon_run").click().run()
     ranked = table(ok(at), "answer")
     assert list(ranked["rank"]) == [1, 2] and ranked["reward"][0] >= ranked["reward"][1]
+
+
+def test_toxicity_classifier_scores_text_and_refuses_empty_text():
+    at = ok(apptest.open_page(PAGE, timeout=300))
+    at.toggle(key="rlhf_tox_on").set_value(True).run()
+    ok(at)
+    assert int(metric(at, "held-out accuracy").rstrip("%")) >= 80
+    at.text_input(key="rlhf_tox_text").input("Shut up, you useless idiot.").run()
+    assert int(metric(ok(at), "P(toxic)").rstrip("%")) > 50
+    assert "preferred replies average" in texts(at)
+    at.text_input(key="rlhf_tox_text").input("").run()
+    assert any("Type a text" in w.value for w in ok(at).warning)

@@ -43,3 +43,16 @@ def completions(prompt: str, n: int, max_new_tokens: int = 60) -> list[tuple[str
                                  max_new_tokens=max_new_tokens) for i in range(n)]
     streams = [service.generate([{"role": "user", "content": prompt}], s) for s in settings]
     return [(stream.collect().text.strip(), s.temperature, s.seed) for stream, s in zip(streams, settings)]
+
+
+@st.cache_data(show_spinner=False)
+def toxicity_classifier():
+    """The toxicity classifier trained on the shipped sentences (MiniLM vectors + logistic regression)."""
+    import numpy as np
+    from core.labs.rlhf import toxicity
+    shipped = toxicity.sentences()
+    vectors = model_service().embed([s.text for s in shipped])
+    labels = np.array([s.toxic for s in shipped], dtype=float)
+    train = [i for i, s in enumerate(shipped) if s.split == "train"]
+    test = [i for i, s in enumerate(shipped) if s.split == "test"]
+    return toxicity.train(vectors[train], labels[train], vectors[test], labels[test])

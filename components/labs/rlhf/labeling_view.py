@@ -1,16 +1,20 @@
 """Page 9 demo "labeling": rank SmolLM2's completions the way the deck's labelers do, and see the ranking become
-pairwise training data (y_j preferred). The pairs join this session's reward model training on the next demo."""
+pairwise training data (y_j preferred). Rankings are saved in the app's store (SQLite or PostgreSQL) under the
+learner's name — the workshop nickname or the quiz name when there is one — and their pairs join the reward model's
+training on the next demo."""
 from __future__ import annotations
 
 import streamlit as st
 
 from components.common import cache as app_cache
-from components.common import errors
+from components.common import errors, keys
 from components.common.decoder import ensure_decoder
 from components.labs.rlhf import cache
 
 KEY = "rlhf_label"
-MY_PAIRS = "rlhf_my_pairs"       # [(prompt, preferred text, other text)] this session labelled
+NAME = "rlhf_labeler"            # the name labels are saved under when the learner is not in a room or the quiz
+NAME_BOX = "rlhf_labeler_box"    # its text box (a widget's value goes when the widget is not drawn; NAME stays)
+MAX_NAME = 40
 N = 3
 NAMES = "ABCDEFGH"
 CHOICES = ("—", 1, 2, 3, "F")
@@ -69,13 +73,63 @@ def show() -> None:
                                                           "preference)" if tied else "") + ".")
         st.dataframe([{"y_j (preferred)": p.preferred, "y_k": p.other, "why": p.reason} for p in pairs],
                      hide_index=True, width="stretch")
-        if st.button("Add these pairs to my reward-model training", key=f"{KEY}_add", disabled=not pairs):
-            mine = st.session_state.setdefault(MY_PAIRS, [])
-            new = [(prompt, text[p.preferred], text[p.other]) for p in pairs]
-            fresh = [p for p in new if p not in mine]
-            mine.extend(fresh)
-            st.success(f"{len(fresh)} pair(s) added ({len(mine)} of yours in all). "
-                       + ("The ones already added were skipped. " if len(fresh) < len(new) else "")
-                       + "They join the training set of the reward model below.")
-        elif st.session_state.get(MY_PAIRS):
-            st.caption(f"You have added {len(st.session_state[MY_PAIRS])} pair(s) so far.")
+        if not _known_name():
+            if NAME_BOX not in st.session_state:
+                st.session_state[NAME_BOX] = st.session_state.get(NAME, "")
+            st.text_input("Your name, to keep your labels", key=NAME_BOX, max_chars=MAX_NAME,
+                          on_change=lambda: st.session_state.__setitem__(NAME, st.session_state[NAME_BOX]),
+                          help="Labels are saved under this name and survive a reload or a server restart.")
+        name = labeler()
+        if st.button("Save my ranking", key=f"{KEY}_add", disabled=not (pairs and name), type="primary"):
+            from core.workshop.store import StoreError
+            try:
+                store().record_label(name, prompt, [s[0] for s in samples], ranking,
+                                     room=st.session_state.get(keys.WS_ROOM) or "")
+                st.success(f"Saved for {name}: {len(pairs)} pair(s). Ranking the same answers again replaces this "
+                           "ranking. Your saved pairs join the reward model's training below.")
+            except StoreError as exc:
+                st.warning(f"The labels database did not answer, so the ranking was not saved: {exc}")
+        elif not name:
+            st.caption("Type a name to save your ranking.")
+
+
+def store():
+    from core.workshop.store import database_url
+    return app_cache.store(database_url())
+
+
+def _name_in(key: str) -> str:
+    value = st.session_state.get(key)
+    return " ".join(value.split())[:MAX_NAME] if isinstance(value, str) else ""
+
+
+def _known_name() -> str:
+    """The workshop nickname or the quiz name, when the learner gave one elsewhere."""
+    return _name_in(keys.WS_NAME) or _name_in(keys.QUIZ_LEARNER)
+
+
+def labeler() -> str:
+    """The name this session's labels are saved under: the workshop nickname, the quiz name, or the one typed here."""
+    return _known_name() or _name_in(NAME)
+
+
+def my_pairs() -> list[tuple[str, str, str]]:
+    """(prompt, preferred, other) from every ranking this labeler saved (none when nameless or the store is down)."""
+    from core.labs.rlhf.pairs import RankingError, to_pairs
+    from core.workshop.store import StoreError
+    name = labeler()
+    if not name:
+        return []
+    try:
+        saved = store().labels(name)
+    except StoreError:
+        return []
+    out = []
+    for row in saved:
+        names = sorted(row["ranking"])
+        texts = dict(zip(names, row["completions"]))
+        try:
+            out += [(row["prompt"], texts[p.preferred], texts[p.other]) for p in to_pairs(row["ranking"], names)]
+        except (RankingError, KeyError):
+            continue
+    return out

@@ -8,7 +8,7 @@ from components.common import cache as app_cache
 from components.common import errors
 from components.common.decoder import ensure_decoder
 from components.labs.rlhf import cache
-from components.labs.rlhf.labeling_view import MY_PAIRS
+from components.labs.rlhf.labeling_view import my_pairs
 
 KEY = "rlhf_reward"
 TRAINED = "rlhf_reward_model"    # (Training, settings) of this session's latest reward model
@@ -63,7 +63,7 @@ def _train(epochs: int, lr: float, use_mine: bool):
     train_idx = [i for i, p in enumerate(pairs) if p.split == "train"]
     test_idx = [i for i, p in enumerate(pairs) if p.split == "test"]
     a, b = chosen[train_idx], rejected[train_idx]
-    mine = st.session_state.get(MY_PAIRS, []) if use_mine else []
+    mine = my_pairs() if use_mine else []
     if mine:
         texts = tuple(reward.text_of(p, t) for p, good, bad in mine for t in (good, bad))
         v = cache.vectors(texts)
@@ -103,7 +103,7 @@ def show() -> None:
     epochs = cols[0].slider("Epochs", 10, 1000, 300, 10, key=f"{KEY}_epochs")
     lr = cols[1].select_slider("Learning rate", (0.001, 0.005, 0.01, 0.05, 0.1, 0.5), 0.05, key=f"{KEY}_lr")
     use_mine = cols[2].toggle("Include my labels", True, key=f"{KEY}_mine",
-                              help=f"{len(st.session_state.get(MY_PAIRS, []))} pair(s) from the labeling demo.")
+                              help="The pairs from every ranking you saved in the labeling demo above.")
     if st.button("Train the reward model", type="primary", key=f"{KEY}_train", icon=":material/model_training:"):
         service = app_cache.model_service_or_none()
         if service is not None:
@@ -180,3 +180,41 @@ def show_best_of_n() -> None:
         st.plotly_chart(fig, width="stretch", key="rlhf_bon_chart")
         st.dataframe([{"rank": i + 1, "reward": round(s[0], 2), "answer": s[1], "temperature": s[2]}
                       for i, s in enumerate(scored)], hide_index=True, width="stretch")
+
+
+def show_toxicity() -> None:
+    import numpy as np
+    from core.labs.rlhf import reward
+    st.markdown("#### Try it: a toxicity score")
+    st.markdown("A small classifier over MiniLM's sentence vectors (logistic regression), trained on 120 sentences "
+                "written for this app and tested on 40 more. It gives P(toxic) for any text — the kind of score the "
+                "deck uses to compare a model before and after alignment.")
+    if not st.toggle("Train the toxicity classifier", key="rlhf_tox_on"):
+        st.caption("Switch on: a few seconds the first time (MiniLM reads 160 sentences once for the server).")
+        return
+    service = app_cache.model_service_or_none()
+    if service is None:
+        return
+    with errors.shown("The toxicity classifier could not be trained"):
+        clf = cache.toxicity_classifier()
+        cols = st.columns(2)
+        cols[0].metric("train accuracy", f"{clf.train_accuracy:.0%}")
+        cols[1].metric("held-out accuracy", f"{clf.test_accuracy:.0%}", help="40 sentences, 20 of them toxic")
+        text = st.text_input("Text to score", "Thanks, that was a really helpful answer.", max_chars=500,
+                             key="rlhf_tox_text")
+        try:
+            reward.check_text(text)
+        except reward.RewardError as exc:
+            st.warning(str(exc))
+            return
+        st.metric("P(toxic)", f"{float(clf.probability(cache.vectors((text,)))[0]):.0%}")
+        pairs, chosen, rejected = cache.pair_vectors()
+        polite = [i for i, p in enumerate(pairs) if p.axis == "polite" and p.split == "test"]
+        p_chosen = clf.probability(cache.vectors(tuple(pairs[i].chosen for i in polite)))
+        p_rejected = clf.probability(cache.vectors(tuple(pairs[i].rejected for i in polite)))
+        st.markdown(f"On the 20 held-out *polite vs rude* pairs of the reward model's data, the preferred replies "
+                    f"average **{np.mean(p_chosen):.0%}** toxic and the rejected ones **{np.mean(p_rejected):.0%}**: "
+                    "the score the deck would track while a policy is aligned.")
+        st.caption("Its limits: 120 training sentences of everyday English, rudeness aimed at the reader. Sarcasm, "
+                   "other languages, subtle harm and polite but dangerous advice are beyond it. The policy update "
+                   "that would give an aligned model to compare is not on this page yet.")

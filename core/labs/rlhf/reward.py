@@ -53,7 +53,7 @@ def text_of(prompt: str, reply: str) -> str:
 
 def check_text(text) -> str:
     if not isinstance(text, str) or not text.strip():
-        raise RewardError("Type a reply to score.")
+        raise RewardError("Type a text to score.")
     if len(text) > MAX_TEXT_CHARS:
         raise RewardError(f"The text has {len(text):,} characters; the reward model reads at most "
                           f"{MAX_TEXT_CHARS:,} (MiniLM itself stops after 256 tokens).")

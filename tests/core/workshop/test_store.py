@@ -140,3 +140,16 @@ def test_unwritable_path_gives_a_clear_error(tmp_path):
     blocker.write_text("x")
     with pytest.raises(StoreError, match="GENAI_LAB_DB"):
         SQLiteStore(blocker / "sub" / "q.db")
+
+
+def test_rlhf_labels_survive_a_reopen_and_a_second_ranking_replaces_the_first(open_backend):
+    store = open_backend()
+    texts = ["one", "two", "three"]
+    store.record_label("Ada", "How?", texts, {"A": 1, "B": 2, "C": "F"})
+    store.record_label("Ada", "How?", texts, {"A": 2, "B": 1, "C": 3})              # labelled twice: replaced
+    store.record_label("Bob", "How?", texts, {"A": 1, "B": 1, "C": 2}, room="ROOM1")
+    again = open_backend()
+    mine = again.labels("ada")
+    assert len(mine) == 1 and mine[0]["ranking"] == {"A": 2, "B": 1, "C": 3} and mine[0]["completions"] == texts
+    assert [r["labeler"] for r in again.labels()] == ["Ada", "Bob"]
+    assert [r["labeler"] for r in again.labels(room="ROOM1")] == ["Bob"]

@@ -89,3 +89,18 @@ def test_the_shipped_reward_model_beats_chance_on_held_out_pairs(encoder):
     test = [i for i, p in enumerate(shipped) if p.split == "test"]
     run = reward.train(chosen[train], rejected[train], chosen[test], rejected[test])
     assert run.test_accuracy > 0.7 and run.train_accuracy >= run.test_accuracy - 0.05
+
+
+def test_the_toxicity_classifier_separates_the_shipped_test_sentences(encoder):
+    from core.labs.rlhf import toxicity
+    shipped = toxicity.sentences()
+    assert len(shipped) == 160 and sum(s.toxic for s in shipped) == 80
+    vectors = encoder.embed([s.text for s in shipped])
+    labels = np.array([s.toxic for s in shipped], dtype=float)
+    train = [i for i, s in enumerate(shipped) if s.split == "train"]
+    test = [i for i, s in enumerate(shipped) if s.split == "test"]
+    clf = toxicity.train(vectors[train], labels[train], vectors[test], labels[test])
+    assert clf.test_accuracy >= 0.8
+    polite, rude = clf.probability(encoder.embed(["Thank you, that was very kind of you.",
+                                                  "Shut up, you useless idiot."]))
+    assert polite < 0.5 < rude
