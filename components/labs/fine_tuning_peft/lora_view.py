@@ -39,6 +39,9 @@ def show_counts() -> None:
     service = app_cache.model_service_or_none()
     if service is None:
         return
+    if not (service.is_ready() or st.toggle("Read the shapes from SmolLM2", key=f"{KEY}_real",
+                                             help="Loads the model once for the server (a few seconds).")):
+        return
     with errors.shown("The model's shapes could not be read"):
         from types import SimpleNamespace
         config = SimpleNamespace(**cache.decoder_config())

@@ -335,7 +335,7 @@ def _observations(result) -> list[str]:
 
 # --------------------------------------------------------------------------------------------------------- views
 
-def _progress(result, snapshot) -> None:
+def _progress(result) -> None:
     total = max(len(result.settings.methods) * result.settings.steps, 1)
     done = sum(len(o.run.steps) for o in result.outcomes)
     st.progress(min(done / total, 1.0), text=f"{literal(result.phase)} · step {done} of {total} · "
@@ -413,7 +413,7 @@ def _live_panel() -> None:
                    + " What it finished is below.")
     if result is None:
         return
-    _progress(result, snap)
+    _progress(result)
     _results(result, live=not snap.finished)
 
 

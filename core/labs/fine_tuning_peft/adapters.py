@@ -170,13 +170,14 @@ def swap_demo(make_copy, tokenizer, folder: Path | str, *, steps: int = 12, batc
     replies = []
     for example in data.task_examples("sentiment", "test")[:reviews]:
         text = example.prompt.split("\n", 1)[1]
-        row = {"review": text}
+        row = {}
         with fresh.disable_adapter():
             row["original, asked for sentiment"] = _first_word(fresh, tokenizer, example.prompt)
         for task in ("sentiment", "aspect"):
             fresh.set_adapter(task)
             prompt = data.task_prompt(data.TASKS[task], text)
             row[f"{task} adapter"] = _first_word(fresh, tokenizer, prompt)
+        row["review"] = text                      # last: the long column
         replies.append(row)
     update("Merging the sentiment adapter into the weights")
     fresh.set_adapter("sentiment")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gc
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
@@ -169,7 +169,3 @@ def run_race(make_copy: Callable[[], torch.nn.Module], tokenizer, settings: Race
         race.state = "done"
     tick("Finished" if race.state == "done" else "Cancelled")
     return race
-
-
-def with_share(settings: RaceSettings, share: float) -> RaceSettings:
-    return replace(settings, general_share=share)

@@ -177,3 +177,18 @@ def test_option_scores_with_a_shared_question_cache_equal_the_plain_way(tiny, to
         assert evaluation.option_means(model, tokenizer, q) == pytest.approx(expected, abs=1e-4)
     right = sum(max(range(4), key=m.__getitem__) == 0 for m in direct)
     assert evaluation.general_score(model, tokenizer, questions) == pytest.approx(right / len(questions))
+
+
+def test_two_adapters_are_saved_reloaded_swapped_and_one_merged(tiny, tokenizer, tmp_path):
+    before = _digest(tiny)
+    phases = []
+    swap = adapters.swap_demo(lambda: copy.deepcopy(tiny), tokenizer, tmp_path, steps=2, batch=2, reviews=2,
+                              update=phases.append)
+    assert _digest(tiny) == before
+    assert set(swap.saved) == {"sentiment", "aspect"} and all(s.bytes > 0 for s in swap.saved.values())
+    assert any(name.endswith("adapter_model.safetensors") for name in swap.saved["aspect"].files)
+    assert swap.reload_difference < 1e-5 and swap.merge.max_abs_difference < 1e-4
+    assert len(swap.replies) == 2 and {"review", "sentiment adapter", "aspect adapter"} <= set(swap.replies[0])
+    assert set(swap.zipped) == {"sentiment", "aspect"} and phases[0] == "Training the sentiment adapter"
+    assert adapters.swap_demo(lambda: copy.deepcopy(tiny), tokenizer, tmp_path / "x", steps=2,
+                              cancelled=lambda: True) is None
