@@ -31,6 +31,7 @@ def test_label_rank_pairs_and_train(lab):
     expect(save).to_be_enabled(timeout=60_000)                      # the name reached the server
     save.click()
     expect(box.get_by_text(f"Saved for {name}: 2 pair(s)", exact=False)).to_have_count(1, timeout=60_000)
+    expect(box.get_by_text("Everyone's rankings of these answers", exact=False)).to_have_count(1)
     shoot(lab, LABEL, "rlhf-labeling")
     reward = demo_box(lab, REWARD)
     reward.get_by_role("button", name="Train the reward model").click()

@@ -91,6 +91,44 @@ def show() -> None:
                 st.warning(f"The labels database did not answer, so the ranking was not saved: {exc}")
         elif not name:
             st.caption("Type a name to save your ranking.")
+        _everyone(prompt, [s[0] for s in samples], names)
+
+
+def _everyone(prompt: str, texts: list[str], names: list[str]) -> None:
+    """Every saved ranking of these completions (in this room, when in one): distribution and agreement."""
+    import plotly.graph_objects as go
+    from core.labs.rlhf import agreement
+    from core.workshop.store import StoreError
+    room = st.session_state.get(keys.WS_ROOM) or None
+    try:
+        saved = [r for r in store().labels(room=room) if r["prompt"] == prompt and r["completions"] == texts]
+    except StoreError:
+        return
+    rankings = [r["ranking"] for r in saved if sorted(r["ranking"]) == names]
+    if not rankings:
+        return
+    where = f"in room {room}" if room else "on this server"
+    st.markdown(f"**Everyone's rankings of these answers** — {len(rankings)} labeler(s) {where}")
+    table = agreement.distribution(rankings, names)
+    cats = agreement.categories(len(names))
+    fig = go.Figure()
+    colours = ("#2E7D32", "#9CCC65", "#FFB74D", "#E57373", "#BDBDBD", "#90A4AE", "#B0BEC5", "#CFD8DC")
+    for j, cat in enumerate(cats):
+        fig.add_trace(go.Bar(x=names, y=[row[j] for row in table], name=f"rank {cat}" if cat != "F" else "F (fail)",
+                             marker_color="#C62828" if cat == "F" else colours[j % len(colours)]))
+    fig.update_layout(barmode="stack", height=300, margin=dict(l=10, r=10, t=30, b=30),
+                      legend=dict(orientation="h", y=-0.2), yaxis=dict(title="labelers", dtick=1))
+    st.plotly_chart(fig, width="stretch", key=f"{KEY}_everyone")
+    if len(rankings) < 2:
+        st.caption("Agreement needs a second labeler: in a workshop, everyone who picks this prompt ranks these "
+                   "same answers.")
+        return
+    kappa = agreement.fleiss_kappa(table)
+    cols = st.columns(2)
+    cols[0].metric("pairwise agreement", f"{agreement.pairwise_agreement(rankings, names):.0%}",
+                   help="For every two labelers and every two answers: do they prefer the same one?")
+    cols[1].metric("Fleiss' kappa", "—" if kappa != kappa else f"{kappa:.2f}",
+                   help="1 = perfect agreement, 0 = what chance alone would give, below 0 = worse than chance.")
 
 
 def store():
