@@ -63,9 +63,9 @@ def _evaluation_benchmarks() -> Demos:
 
 
 def _rlhf() -> Demos:
-    from components.labs.rlhf import labeling_view, reward_view
+    from components.labs.rlhf import labeling_view, policy_view, reward_view
     return {"labeling": labeling_view.show, "reward-model": reward_view.show,
-            "best-of-n": reward_view.show_best_of_n, "toxicity": reward_view.show_toxicity}
+            "best-of-n": reward_view.show_best_of_n, "policy": policy_view.show, "toxicity": reward_view.show_toxicity}
 
 
 def _lifecycle_optimization() -> Demos:
@@ -105,9 +105,10 @@ def for_section(section_id: str) -> Demos:
     return build() if build else {}
 
 
-# Demos a follower sees at once: drawing them runs no model work of their own. Page 7's race and adapters read the
-# server's training queue, so thirty followers watch the presenter's run live on one shared job.
-WATCH_AT_ONCE = {"fine-tuning-peft": {"race", "adapters", "training-data"}}
+# Demos a follower sees at once: drawing them runs no model work of their own. Page 7's race and adapters and page 9's
+# policy update read the server's training queue, so thirty followers watch the presenter's run live on one shared
+# job; page 9's labeling shows the presenter's labeling round (its answers come from the database).
+WATCH_AT_ONCE = {"fine-tuning-peft": {"race", "adapters", "training-data"}, "rlhf": {"labeling", "policy"}}
 
 
 def on_demand(section_id: str, demos: Demos) -> Demos:

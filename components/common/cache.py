@@ -33,6 +33,15 @@ def store(url: str):
     return open_store(url)
 
 
+@st.cache_resource(show_spinner=False)
+def jobs():
+    """The server's one training queue, shared by every lab that trains (page 7's race and adapters, page 9's policy
+    update): training is the heaviest thing the app does, so a room of 30 pressing "Start" gets one run and 29 queue
+    positions, not 30 runs fighting for two cores."""
+    from core.serving.jobs import Jobs
+    return Jobs(max_queued=6, workers=1, stale_after_s=90.0)
+
+
 def model_service_or_none():
     """The service, or None after showing why it could not start (bad registry, missing package, no GPU)."""
     try:

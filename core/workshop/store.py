@@ -117,6 +117,18 @@ MIGRATION_TEMPLATES: list[str] = [
     );
     CREATE INDEX preference_labels_by_labeler ON preference_labels(labeler_key, prompt);
     """,
+    # 5: RLHF labeling rounds (page 9): the prompt and completions a presenter gives the whole room to rank
+    """
+    CREATE TABLE labeling_rounds (
+        id {serial_pk},
+        room TEXT NOT NULL,
+        prompt TEXT NOT NULL,
+        completions TEXT NOT NULL,
+        opened_at {real} NOT NULL,
+        closed_at {real}
+    );
+    CREATE INDEX labeling_rounds_by_room ON labeling_rounds(room, id);
+    """,
 ]
 DIALECT_TYPES = {
     "sqlite": {"serial_pk": "INTEGER PRIMARY KEY AUTOINCREMENT", "real": "REAL"},
@@ -154,6 +166,20 @@ class LiveQuestion:
     revealed: bool
 
 
+@dataclass(frozen=True)
+class LabelingRound:
+    id: int
+    room: str
+    prompt: str
+    completions: tuple[str, ...]
+    opened_at: float
+    closed_at: float | None   # None while labelers may still save rankings
+
+    @property
+    def open(self) -> bool:
+        return self.closed_at is None
+
+
 class Store(ABC):
     """Everything the app persists. Implementations must be safe to call from many threads."""
 
@@ -169,6 +195,15 @@ class Store(ABC):
         ...
     @abstractmethod
     def labels(self, labeler: str | None = None, room: str | None = None) -> list[dict]: ...
+    @abstractmethod
+    def open_round(self, room: str, prompt: str, completions: list[str]) -> LabelingRound:
+        """Start a labeling round in `room` (closing any open one): everyone there ranks these completions."""
+    @abstractmethod
+    def close_round(self, room: str) -> LabelingRound | None:
+        """Close the room's open round (rankings are no longer accepted); the closed round, or None if none was open."""
+    @abstractmethod
+    def current_round(self, room: str) -> LabelingRound | None:
+        """The room's latest round, open or closed, or None."""
 
     # rooms
     @abstractmethod
@@ -284,6 +319,32 @@ class _SQLStore(Store):
         sql = "SELECT * FROM preference_labels" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id"
         return [dict(r, completions=json.loads(r["completions"]), ranking=json.loads(r["ranking"]))
                 for r in self._read(sql, tuple(args))]
+
+    @staticmethod
+    def _round(row) -> LabelingRound:
+        return LabelingRound(int(row["id"]), row["room"], row["prompt"], tuple(json.loads(row["completions"])),
+                             float(row["opened_at"]), None if row["closed_at"] is None else float(row["closed_at"]))
+
+    def open_round(self, room: str, prompt: str, completions: list[str]) -> LabelingRound:
+        now = time.time()
+        with self._write() as conn:
+            conn.execute("UPDATE labeling_rounds SET closed_at = ? WHERE room = ? AND closed_at IS NULL", (now, room))
+            conn.execute("INSERT INTO labeling_rounds (room, prompt, completions, opened_at) VALUES (?, ?, ?, ?)",
+                         (room, prompt, json.dumps(list(completions)), now))
+        return self.current_round(room)
+
+    def close_round(self, room: str) -> LabelingRound | None:
+        current = self.current_round(room)
+        if current is None or not current.open:
+            return None
+        with self._write() as conn:
+            conn.execute("UPDATE labeling_rounds SET closed_at = ? WHERE id = ? AND closed_at IS NULL",
+                         (time.time(), current.id))
+        return self.current_round(room)
+
+    def current_round(self, room: str) -> LabelingRound | None:
+        rows = self._read("SELECT * FROM labeling_rounds WHERE room = ? ORDER BY id DESC LIMIT 1", (room,))
+        return self._round(rows[0]) if rows else None
 
     # -- rooms
     @staticmethod

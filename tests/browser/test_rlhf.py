@@ -41,3 +41,33 @@ def test_label_rank_pairs_and_train(lab):
     lab.settle()
     lab.assert_healthy()
     shoot(lab, REWARD, "rlhf-reward-model")
+
+
+POLICY = "Try it: RLHF's policy update, with the KL penalty on a slider"
+
+
+def _lowest(lab, box, name: str, value: str) -> None:
+    slider = box.get_by_role("slider", name=name)
+    slider.focus()
+    lab.page.keyboard.press("Home")
+    expect(slider).to_have_attribute("aria-valuetext", value)
+
+
+def test_a_short_policy_update_draws_reward_kl_and_the_held_out_answers(lab):
+    lab.open("rlhf")
+    box = demo_box(lab, POLICY)
+    _lowest(lab, box, "Steps", "4")
+    box.get_by_text("More settings: answers per prompt").click()
+    _lowest(lab, box, "Answers per prompt (k)", "2")
+    _lowest(lab, box, "Answer length (tokens)", "8")
+    lab.settle()
+    box.get_by_role("button", name="Start the policy update").click()
+    titles = lab.page.locator(".gtitle")
+    expect(titles.filter(has_text="what the reward model says, and how far the policy drifted")).to_have_count(
+        1, timeout=300_000)
+    expect(titles.filter(has_text="held-out prompts the policy never trained on")).to_have_count(1, timeout=300_000)
+    expect(box.get_by_text("Showing your run (β = 0.2) — done", exact=False)).to_have_count(1)
+    expect(box.get_by_text("4 of 4 steps", exact=False)).to_have_count(1)
+    lab.settle()
+    lab.assert_healthy()
+    shoot(lab, POLICY, "rlhf-policy")

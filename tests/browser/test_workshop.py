@@ -206,3 +206,79 @@ def test_presenter_and_three_participants(browser, workshop_url):
     finally:
         for ctx in contexts:
             ctx.close()
+
+
+def test_a_labeling_round_with_two_participants(browser, workshop_url):
+    """Page 9's labeling round: the presenter samples answers and launches a round, two followers rank them and save,
+    the presenter sees the distribution and the agreement, closes the round, and saving is over."""
+    contexts, labs = [], []
+    try:
+        ctx, presenter = new_lab(browser, workshop_url)
+        contexts.append(ctx)
+        labs.append(presenter)
+        presenter.open("presenter-console")
+        presenter.page.get_by_label("Presenter key").fill(KEY)
+        presenter.page.get_by_role("button", name="Unlock").click()
+        presenter.page.get_by_role("button", name="Open a new room").click()
+        presenter.page.get_by_text("joined").first.wait_for()
+        presenter.settle()
+        code = re.search(r"room=([A-Z0-9]{5})", presenter.page.inner_text("body")).group(1)
+        people = {}
+        for name in ("Ada", "Bo"):
+            ctx, lab = new_lab(browser, workshop_url)
+            contexts.append(ctx)
+            labs.append(lab)
+            lab.open(f"live-quiz?room={code}")
+            join(lab, code, name)
+            people[name] = lab
+        presenter.page.get_by_text("2 joined").wait_for(timeout=60_000)
+        nav = presenter.page.locator("[data-testid=stSidebarNav]")   # the presenter moves to page 9; followers follow
+        nav.get_by_role("link", name="9. RLHF").click()
+        presenter.page.locator("h1", has_text="9. RLHF").wait_for()
+        presenter.settle()
+        for lab in people.values():
+            lab.page.locator("h1", has_text="RLHF").wait_for(timeout=120_000)
+            lab.page.get_by_text("When the presenter launches a labeling round").wait_for(timeout=120_000)
+        presenter.page.get_by_text("No round yet").wait_for()
+        presenter.page.get_by_text("Sample 3 completions").click()
+        launch = presenter.page.get_by_role("button", name="Launch a round with these answers")
+        expect(launch).to_be_enabled(timeout=180_000)
+        presenter.settle()
+        launch.click()
+        presenter.page.get_by_text("0 ranking(s) saved so far", exact=False).wait_for(timeout=60_000)
+        for name, choices in (("Ada", ("1", "2", "F")), ("Bo", ("1", "1", "2"))):
+            page = people[name].page
+            page.get_by_text("Labeling round 1 from the presenter", exact=False).wait_for(timeout=60_000)
+            people[name].settle()
+            groups = page.get_by_role("radiogroup")
+            expect(groups).to_have_count(3)
+            for group, choice in zip(groups.all(), choices):
+                group.get_by_text(choice, exact=True).click()
+            save = page.get_by_role("button", name="Save my ranking")
+            expect(save).to_be_enabled(timeout=60_000)
+            save.click()
+            page.get_by_text(f"Saved for {name}", exact=False).wait_for(timeout=60_000)
+        presenter.page.get_by_text("2 ranking(s) saved so far", exact=False).wait_for(timeout=60_000)
+        presenter.page.get_by_text("pairwise agreement").first.wait_for(timeout=60_000)
+        presenter.settle()
+        presenter.screenshot("workshop-labeling-round-presenter")
+        people["Ada"].settle()
+        people["Ada"].screenshot("workshop-labeling-round-participant")
+        presenter.page.get_by_role("button", name="Close the round").click()
+        presenter.page.get_by_text("is closed with 2 ranking(s)", exact=False).wait_for(timeout=60_000)
+        for lab in people.values():
+            lab.page.get_by_text("closed: rankings are no longer saved", exact=False).wait_for(timeout=60_000)
+            expect(lab.page.get_by_role("button", name="Save my ranking")).to_be_disabled()
+        for lab in [presenter, *people.values()]:
+            lab.settle()
+            lab.assert_healthy()
+    except Exception:
+        for i, ctx in enumerate(contexts):
+            for page in ctx.pages:
+                SCREENSHOTS.mkdir(exist_ok=True)
+                page.screenshot(path=str(SCREENSHOTS / f"workshop-labeling-failure-{i}.png"))
+                print(f"browser {i}: {page.url} errors: {labs[i].errors if i < len(labs) else '?'}")
+        raise
+    finally:
+        for ctx in contexts:
+            ctx.close()

@@ -43,3 +43,102 @@ def test_toxicity_classifier_scores_text_and_refuses_empty_text():
     assert "preferred replies average" in texts(at)
     at.text_input(key="rlhf_tox_text").input("").run()
     assert any("Type a text" in w.value for w in ok(at).warning)
+
+
+ROOM = "RLHF1"
+
+
+@pytest.fixture
+def room_db(tmp_path, monkeypatch):
+    """A temporary database with one workshop room and two participants, and a presenter key."""
+    import time
+    from core.workshop.store import SQLiteStore
+    monkeypatch.setenv("GENAI_LAB_DB", str(tmp_path / "labels.db"))
+    monkeypatch.setenv("GENAI_LAB_PRESENTER_KEY", "test-presenter-key")
+    monkeypatch.delenv("GENAI_LAB_DATABASE_URL", raising=False)
+    db = SQLiteStore(tmp_path / "labels.db")
+    db.create_room(ROOM, time.time() + 3600)
+    for name in ("Ada", "Bo"):
+        db.add_participant(ROOM, name, name.casefold())
+    yield db
+    db.close()
+
+
+def _as(at, **state):
+    for key, value in state.items():
+        at.session_state[key] = value
+    return at
+
+
+def _participant(name: str):
+    from streamlit.testing.v1 import AppTest
+    from components.common import keys
+    at = AppTest.from_file(apptest.APP, default_timeout=300)
+    _as(at, **{keys.WS_ROOM: ROOM, keys.WS_NAME: name, keys.WS_FOLLOW: False})
+    at.run()
+    at.switch_page(PAGE)
+    return ok(at.run())
+
+
+def _rank(at, round_id: int, choices) -> None:
+    for letter, choice in zip("ABC", choices):
+        at.radio(key=f"rlhf_label_r{round_id}_Completion {letter}").set_value(choice)
+    ok(at.run())
+
+
+def test_a_labeling_round_from_the_presenter_to_two_participants(room_db):
+    from streamlit.testing.v1 import AppTest
+    from components.common import keys
+    lone = _participant("Ada")                 # before any round: label on your own
+    assert "When the presenter launches a labeling round" in texts(lone)
+
+    presenter = AppTest.from_file(apptest.APP, default_timeout=300)
+    _as(presenter, **{keys.PRESENTER_OK: True, keys.PRESENTER_ROOM: ROOM})
+    presenter.run()
+    presenter.switch_page(PAGE)
+    ok(presenter.run())
+    assert "No round yet" in texts(presenter)
+    presenter.toggle(key="rlhf_label_on").set_value(True).run()
+    button(ok(presenter), "rlhf_label_launch").click().run()
+    current = room_db.current_round(ROOM)
+    assert current is not None and current.open and len(current.completions) == 3
+    assert "Round 1 is **open**: 0 ranking(s)" in texts(ok(presenter))
+
+    ada, bo = _participant("Ada"), _participant("Bo")
+    for at, choices in ((ada, (1, 2, "F")), (bo, (1, 1, 2))):
+        assert "Labeling round 1 from the presenter" in texts(at)
+        _rank(at, 1, choices)
+        button(at, "rlhf_label_add_r1").click().run()
+        assert any("Saved for" in s.value for s in ok(at).success)
+    saved = room_db.labels(room=ROOM)
+    assert sorted(r["labeler"] for r in saved) == ["Ada", "Bo"]
+    assert all(r["completions"] == list(current.completions) for r in saved)
+    _rank(ada, 1, (2, 1, "F"))                 # Ada changes her mind: her ranking is replaced, not added
+    button(ada, "rlhf_label_add_r1").click().run()
+    assert len(room_db.labels(room=ROOM)) == 2
+
+    presenter.run()
+    assert "2 ranking(s) saved" in texts(ok(presenter))
+    assert metric(presenter, "pairwise agreement").endswith("%")
+    button(presenter, "rlhf_label_close").click().run()
+    assert not room_db.current_round(ROOM).open
+
+    bo.run()                                   # Bo's page learns the round closed: no save any more
+    assert "closed: rankings are no longer saved" in texts(ok(bo))
+    assert button(bo, "rlhf_label_add_r1").disabled
+    assert len(room_db.labels(room=ROOM)) == 2
+
+    # the room's labels train the room's reward model (the default source in a room)
+    presenter.run()
+    assert presenter.selectbox(key="rlhf_reward_source").value == "room"
+    button(presenter, "rlhf_reward_train").click().run()
+    ok(presenter)
+    room_pairs = 3 + 2                         # Ada: B > A, B > C (F), A > C (F); Bo: A = B (no pair), A > C, B > C
+    assert metric(presenter, "training pairs") == str(180 + room_pairs)
+
+
+def test_policy_demo_draws_without_training():
+    at = ok(apptest.open_page(PAGE, timeout=300))
+    assert "Try it: RLHF's policy update" in texts(at)
+    assert at.select_slider(key="rlhf_policy_beta").value == 0.2
+    assert any(b.key == "rlhf_policy_start" for b in at.button)

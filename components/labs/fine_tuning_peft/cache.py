@@ -1,9 +1,7 @@
-"""Streamlit caches for page 7, fine-tuning & PEFT: the server's one training queue and the original model's scores.
+"""Streamlit caches for page 7, fine-tuning & PEFT: the original model's scores and the encoded examples (the
+server's one training queue is `components.common.cache.jobs`, shared with page 9).
 
-Only files named cache.py use st.cache_data / st.cache_resource (tests/test_layering.py checks it). Training is the
-heaviest thing the app does, so every session shares one `Jobs` queue that runs one job at a time: a room of 30
-pressing "Start the race" gets one race and 29 queue positions, not 30 races fighting for two cores.
-"""
+Only files named cache.py use st.cache_data / st.cache_resource (tests/test_layering.py checks it)."""
 from __future__ import annotations
 
 import threading
@@ -11,12 +9,6 @@ import threading
 import streamlit as st
 
 from components.common.cache import model_service
-
-
-@st.cache_resource(show_spinner=False)
-def jobs():
-    from core.serving.jobs import Jobs
-    return Jobs(max_queued=6, workers=1, stale_after_s=90.0)
 
 
 class Befores:

@@ -7,9 +7,8 @@ import tempfile
 import streamlit as st
 
 from components.common import cache as app_cache
-from components.common import errors, heartbeat, keys
+from components.common import errors, heartbeat, keys, training
 from components.labs.fine_tuning_peft import cache
-from components.labs.fine_tuning_peft.race_view import owner
 
 KEY = "ft_lora"
 FULL_MODEL_MB = 538
@@ -57,23 +56,14 @@ def show_counts() -> None:
 
 
 def _start() -> None:
-    from core.labs.compute_quantization.quantization import check_free_memory
     from core.labs.fine_tuning_peft import adapters
-    from core.serving.jobs import JobRefused
-    service = app_cache.model_service()
     folder = tempfile.mkdtemp(prefix="genai-lab-adapters-")
 
-    def work(ctx):
-        status = service.load(kind="causal-lm")
-        check_free_memory(int(status.memory_bytes * 2.5), service.device)
+    def work(ctx, service):
         return adapters.swap_demo(service.decoder_copy, service.tokenizer(), folder,
                                   update=lambda phase: ctx.update(phase=phase), cancelled=ctx.cancelled)
 
-    title = "the presenter's adapters" if st.session_state.get(keys.PRESENTER_OK) else "a participant's adapters"
-    try:
-        cache.jobs().submit(owner(), title, work, kind="adapters")
-    except JobRefused as exc:
-        st.warning(str(exc))
+    training.start("adapters", "adapters", work)
 
 
 def _result(swap) -> None:
@@ -105,9 +95,7 @@ def _result(swap) -> None:
 
 
 def _panel() -> None:
-    jobs = cache.jobs()
-    mine = jobs.of(owner())
-    job = mine if mine is not None and mine.kind == "adapters" and not mine.finished else jobs.latest("adapters")
+    job = training.to_show("adapters")
     if job is None:
         return
     job.touch()
@@ -117,7 +105,7 @@ def _panel() -> None:
         where = (f"waiting: {snap.position - 1} run(s) ahead" if snap.state == "queued"
                  else snap.progress.get("phase", "starting"))
         st.info(f"Adapters: {where}…")
-        if snap.owner == owner():
+        if snap.owner == training.owner():
             st.button("Cancel", key=f"{KEY}_cancel", on_click=job.cancel)
         return
     if snap.state == "failed":

@@ -4,27 +4,19 @@ latest race live (a presenter's race is the room's), and its results stay on the
 from __future__ import annotations
 
 import math
-import uuid
 
 import streamlit as st
 
 from components.common import cache as app_cache
-from components.common import errors, heartbeat, keys
+from components.common import errors, heartbeat, keys, training
 from components.common.text import literal
 from components.labs.fine_tuning_peft import cache
 
 KEY = "ft_race"
-OWNER = "ft_owner"
 COLOURS = {"full": "#C62828", "selective": "#6D4C41", "lora": "#1565C0", "prompt": "#2E7D32"}
 LEARNING_RATES = (1e-6, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 3e-2, 1e-1, 1.0, 10.0)
 REFRESH_S = 1.5
 MB = 1e6
-
-
-def owner() -> str:
-    if OWNER not in st.session_state:
-        st.session_state[OWNER] = uuid.uuid4().hex
-    return st.session_state[OWNER]
 
 
 # ------------------------------------------------------------------------------------------------------ settings
@@ -114,18 +106,11 @@ def _workload_key(settings, uploaded) -> str:
 
 
 def _start(settings, uploaded) -> None:
-    from core.labs.compute_quantization.quantization import check_free_memory
     from core.labs.fine_tuning_peft import race
-    from core.serving.jobs import JobRefused
-    service = app_cache.model_service()
     befores = cache.befores()
     key = _workload_key(settings, uploaded)
-    presenter = bool(st.session_state.get(keys.PRESENTER_OK))
 
-    def work(ctx):
-        status = service.load(kind="causal-lm")
-        needs_full = any(m.kind in ("full", "selective") for m in settings.methods)
-        check_free_memory(int(status.memory_bytes * (5.0 if needs_full else 2.5)), service.device)
+    def work(ctx, service):
         result = race.run_race(service.decoder_copy, service.tokenizer(), settings, uploaded=uploaded,
                                before=befores.get(key), update=lambda r: ctx.update(race=r),
                                cancelled=ctx.cancelled)
@@ -133,11 +118,8 @@ def _start(settings, uploaded) -> None:
             befores.put(key, (result.before, result.before_samples))
         return result
 
-    title = "the presenter's race" if presenter else "a participant's race"
-    try:
-        cache.jobs().submit(owner(), title, work, kind="race")
-    except JobRefused as exc:
-        st.warning(str(exc))
+    needs_full = any(m.kind in ("full", "selective") for m in settings.methods)
+    training.start("race", "race", work, copies=5.0 if needs_full else 2.5)
 
 
 # -------------------------------------------------------------------------------------------------------- charts
@@ -280,7 +262,7 @@ def _comparable(result) -> list:
     """Finished races on this server with the same task, steps, batch and methods as `result`, one per share
     (the latest), `result` included."""
     same = {}
-    for job in cache.jobs().finished("race"):
+    for job in app_cache.jobs().finished("race"):
         r = job.snapshot().result
         if r is None or r.state != "done":
             continue
@@ -386,9 +368,7 @@ def _results(result, live: bool) -> None:
 
 
 def _live_panel() -> None:
-    jobs = cache.jobs()
-    mine = jobs.of(owner())
-    job = mine if mine is not None and not mine.finished else jobs.latest("race")
+    job = training.to_show("race")
     if job is None:
         st.info("No race has run on this server yet. Press **Start the race** (about two minutes with the defaults "
                 "on a 2-core CPU; much faster on a GPU).")
@@ -397,13 +377,13 @@ def _live_panel() -> None:
     snap = job.snapshot()
     if not snap.finished:
         heartbeat.beat(f"{KEY}_beat", REFRESH_S)
-    who = "your race" if snap.owner == owner() else snap.title
+    who = "your race" if snap.owner == training.owner() else snap.title
     if snap.state == "queued":
         st.info(f"Waiting for the training queue: {snap.position - 1} run(s) ahead of {who}.")
     result = snap.progress.get("race") if snap.result is None else snap.result
     cols = st.columns([3, 1])
     cols[0].markdown(f"**Showing {literal(who)}** — {snap.state}")
-    if not snap.finished and (snap.owner == owner() or st.session_state.get(keys.PRESENTER_OK)):
+    if not snap.finished and (snap.owner == training.owner() or st.session_state.get(keys.PRESENTER_OK)):
         cols[1].button("Cancel", key=f"{KEY}_cancel", on_click=job.cancel, icon=":material/stop_circle:")
     if snap.state == "failed":
         st.error(f"The race stopped: {snap.error}")

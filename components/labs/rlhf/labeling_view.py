@@ -7,7 +7,8 @@ from __future__ import annotations
 import streamlit as st
 
 from components.common import cache as app_cache
-from components.common import errors, keys
+from components.common import errors, heartbeat, keys
+from components.common.text import literal
 from components.common.decoder import ensure_decoder
 from components.labs.rlhf import cache
 
@@ -17,7 +18,7 @@ NAME_BOX = "rlhf_labeler_box"    # its text box (a widget's value goes when the 
 MAX_NAME = 40
 N = 3
 NAMES = "ABCDEFGH"
-CHOICES = ("—", 1, 2, 3, "F")
+ROUND_REFRESH_S = 3.0            # how often a room's labeling round is checked (new round, closed, rankings in)
 
 INSTRUCTIONS = """
 - Rank the responses by which one gives the **best answer** to the prompt.
@@ -28,15 +29,31 @@ INSTRUCTIONS = """
 """
 
 
+def room_of_session() -> tuple[str, bool]:
+    """(the room this session labels in, whether it presents it); ("", False) outside a workshop."""
+    if st.session_state.get(keys.PRESENTER_OK) and st.session_state.get(keys.PRESENTER_ROOM):
+        return str(st.session_state[keys.PRESENTER_ROOM]), True
+    return str(st.session_state.get(keys.WS_ROOM) or ""), False
+
+
 def show() -> None:
-    from core.labs.rlhf.pairs import RankingError, ties, to_pairs
     st.markdown("#### Try it: label SmolLM2's answers like a labeler")
-    prompts = cache.prompts()
-    prompt = st.selectbox("Prompt", prompts, key=f"{KEY}_prompt")
+    room, presenter = room_of_session()
+    if room and not presenter:
+        st.fragment(_participant)(room)
+        return
+    _own(room, presenter)
+
+
+def _own(room: str, presenter: bool) -> None:
+    """Pick a prompt, sample completions once for the server, rank them; a presenter can hand them to the room."""
+    prompt = st.selectbox("Prompt", cache.prompts(), key=f"{KEY}_prompt")
     if not st.toggle(f"Sample {N} completions", key=f"{KEY}_on",
                      help="Everyone who picks this prompt ranks the same completions: they are sampled once for "
                           "the server (different seeds and temperatures)."):
         st.caption(f"Switch on to let SmolLM2 write {N} answers (about 15 seconds on a CPU the first time).")
+        if presenter:
+            st.fragment(_round_panel)(room, None, None)
         return
     service = app_cache.model_service_or_none()
     if service is None or not ensure_decoder(service, service.registry.default_decoder):
@@ -44,71 +61,165 @@ def show() -> None:
     with errors.shown("The completions could not be sampled"):
         with st.spinner(f"SmolLM2 writes {N} answers…"):
             samples = cache.completions(prompt, N)
-        names = [f"Completion {NAMES[i]}" for i in range(N)]
-        left, right = st.columns([3, 2])
-        ranking = {}
-        with left:
-            for name, (text, temperature, seed) in zip(names, samples):
-                st.markdown(f"**{name}** · temperature {temperature:g}, seed {seed}")
-                st.text(text or "(empty reply)")
-                choice = st.radio(f"Rank of {name}", CHOICES, horizontal=True, key=f"{KEY}_{prompt}_{name}",
-                                  label_visibility="collapsed")
-                if choice != "—":
-                    ranking[name] = choice
-        with right:
-            st.markdown("**Labeling instructions**")
-            st.markdown(INSTRUCTIONS)
-        if len(ranking) < N:
-            st.caption(f"Rank every completion (1 = best) or mark it F; {N - len(ranking)} to go.")
-            return
-        try:
-            pairs = to_pairs(ranking, names)
-            tied = ties(ranking, names)
-        except RankingError as exc:
-            st.warning(str(exc))
-            return
-        text = dict(zip(names, (s[0] for s in samples)))
-        st.markdown(f"**Your ranking as pairs** — {N} completions give up to {N} × {N - 1} / 2 = {N * (N - 1) // 2} "
-                    f"pairs; yours gives {len(pairs)}" + (f" ({tied} tie{'s' if tied > 1 else ''} gives no "
-                                                          "preference)" if tied else "") + ".")
-        st.dataframe([{"y_j (preferred)": p.preferred, "y_k": p.other, "why": p.reason} for p in pairs],
-                     hide_index=True, width="stretch")
-        if not _known_name():
-            if NAME_BOX not in st.session_state:
-                st.session_state[NAME_BOX] = st.session_state.get(NAME, "")
-            st.text_input("Your name, to keep your labels", key=NAME_BOX, max_chars=MAX_NAME,
-                          on_change=lambda: st.session_state.__setitem__(NAME, st.session_state[NAME_BOX]),
-                          help="Labels are saved under this name and survive a reload or a server restart.")
-        name = labeler()
-        if st.button("Save my ranking", key=f"{KEY}_add", disabled=not (pairs and name), type="primary"):
-            from core.workshop.store import StoreError
-            try:
-                store().record_label(name, prompt, [s[0] for s in samples], ranking,
-                                     room=st.session_state.get(keys.WS_ROOM) or "")
-                st.success(f"Saved for {name}: {len(pairs)} pair(s). Ranking the same answers again replaces this "
-                           "ranking. Your saved pairs join the reward model's training below.")
-            except StoreError as exc:
-                st.warning(f"The labels database did not answer, so the ranking was not saved: {exc}")
-        elif not name:
-            st.caption("Type a name to save your ranking.")
-        _everyone(prompt, [s[0] for s in samples], names)
+        if presenter:
+            st.fragment(_round_panel)(room, prompt, [s[0] for s in samples])
+        _label(prompt, samples, room, everyone=not presenter)     # the presenter's panel draws the room's
 
 
-def _everyone(prompt: str, texts: list[str], names: list[str]) -> None:
+def _participant(room: str) -> None:
+    """A workshop participant: the presenter's labeling round when there is one (checked every few seconds),
+    else labeling on their own."""
+    from core.workshop.store import StoreError
+    heartbeat.beat(f"{KEY}_round_beat", ROUND_REFRESH_S)
+    try:
+        current = store().current_round(room)
+    except StoreError:
+        current = None
+    if current is None:
+        st.caption("When the presenter launches a labeling round, everyone in the room ranks the same answers here. "
+                   "Until then, label on your own:")
+        _own(room, False)
+        return
+    state = "open: rank the answers and save" if current.open else "closed: rankings are no longer saved"
+    st.markdown(f"**Labeling round {current.id} from the presenter** — {state}.")
+    st.markdown("**Prompt:**")
+    st.text(current.prompt)
+    _label(current.prompt, [(t, None, None) for t in current.completions], room, current)
+
+
+def _label(prompt: str, samples, room: str, current=None, everyone: bool = True) -> None:
+    """Rank `samples` [(text, temperature, seed)], see the pairs, save under the labeler's name (in `room`, and for
+    the labeling round `current` when there is one), and see everyone's rankings of the same answers."""
+    from core.labs.rlhf.pairs import RankingError, ties, to_pairs
+    n = len(samples)
+    names = [f"Completion {NAMES[i]}" for i in range(n)]
+    choices = ("—",) + tuple(range(1, n + 1)) + ("F",)
+    tag = f"r{current.id}" if current is not None else prompt
+    left, right = st.columns([3, 2])
+    ranking = {}
+    with left:
+        for name, (text, temperature, seed) in zip(names, samples):
+            st.markdown(f"**{name}**" + (f" · temperature {temperature:g}, seed {seed}" if temperature is not None
+                                         else ""))
+            st.text(text or "(empty reply)")
+            choice = st.radio(f"Rank of {name}", choices, horizontal=True, key=f"{KEY}_{tag}_{name}",
+                              label_visibility="collapsed")
+            if choice != "—":
+                ranking[name] = choice
+    with right:
+        st.markdown("**Labeling instructions**")
+        st.markdown(INSTRUCTIONS)
+    texts = [s[0] for s in samples]
+    if len(ranking) < n:
+        st.caption(f"Rank every completion (1 = best) or mark it F; {n - len(ranking)} to go.")
+        if everyone:
+            _everyone(prompt, texts, names, room)
+        return
+    try:
+        pairs = to_pairs(ranking, names)
+        tied = ties(ranking, names)
+    except RankingError as exc:
+        st.warning(str(exc))
+        return
+    st.markdown(f"**Your ranking as pairs** — {n} completions give up to {n} × {n - 1} / 2 = {n * (n - 1) // 2} "
+                f"pairs; yours gives {len(pairs)}" + (f" ({tied} tie{'s' if tied > 1 else ''} gives no "
+                                                      "preference)" if tied else "") + ".")
+    st.dataframe([{"y_j (preferred)": p.preferred, "y_k": p.other, "why": p.reason} for p in pairs],
+                 hide_index=True, width="stretch")
+    if not _known_name():
+        if NAME_BOX not in st.session_state:
+            st.session_state[NAME_BOX] = st.session_state.get(NAME, "")
+        st.text_input("Your name, to keep your labels", key=NAME_BOX, max_chars=MAX_NAME,
+                      on_change=lambda: st.session_state.__setitem__(NAME, st.session_state[NAME_BOX]),
+                      help="Labels are saved under this name and survive a reload or a server restart.")
+    name = labeler()
+    closed = current is not None and not current.open
+    if st.button("Save my ranking", key=f"{KEY}_add_{tag}", disabled=not (pairs and name) or closed,
+                 type="primary"):
+        _save(name, prompt, texts, ranking, room, current, len(pairs))
+    elif not name:
+        st.caption("Type a name to save your ranking.")
+    if everyone:
+        _everyone(prompt, texts, names, room)
+
+
+def _save(name, prompt, texts, ranking, room, current, n_pairs) -> None:
+    from core.workshop.store import StoreError
+    try:
+        if current is not None:
+            now = store().current_round(room)
+            if now is None or now.id != current.id or not now.open:
+                st.warning("The presenter closed this round before you saved, so your ranking was not saved (it is "
+                           "still on your screen).")
+                return
+        store().record_label(name, prompt, texts, ranking, room=room)
+        st.success(f"Saved for {name}: {n_pairs} pair(s). Ranking the same answers again replaces this ranking. "
+                   "Your saved pairs join the reward model's training below.")
+    except StoreError as exc:
+        st.warning(f"The labels database did not answer, so the ranking was not saved: {exc}")
+
+
+def _round_panel(room: str, prompt: str | None, texts: list[str] | None) -> None:
+    """The presenter's labeling round: launch one with the completions on screen, close it, watch rankings arrive."""
+    from core.workshop.store import StoreError
+    try:
+        current = store().current_round(room)
+    except StoreError as exc:
+        st.warning(f"The workshop database did not answer: {exc}")
+        return
+    with st.container(border=True):
+        st.markdown(f"**Labeling round for room {literal(room)}**")
+        failed = st.session_state.pop(f"{KEY}_store_error", None)
+        if failed:
+            st.warning(f"The workshop database did not answer, so the round did not change: {failed}")
+        if current is not None and current.open:
+            heartbeat.beat(f"{KEY}_presenter_beat", ROUND_REFRESH_S)
+            count = len(_saved(room, current.prompt, list(current.completions)))
+            st.markdown(f"Round {current.id} is **open**: {count} ranking(s) saved so far. Everyone in the room sees "
+                        "these answers on this page.")
+        elif current is not None:
+            count = len(_saved(room, current.prompt, list(current.completions)))
+            st.markdown(f"Round {current.id} is closed with {count} ranking(s).")
+        else:
+            st.markdown("No round yet: sample completions, then launch a round so the whole room ranks them.")
+        cols = st.columns(2)
+        cols[0].button("Launch a round with these answers", key=f"{KEY}_launch", disabled=texts is None,
+                       icon=":material/how_to_vote:", on_click=_store_call, args=("open_round", room, prompt, texts))
+        cols[1].button("Close the round", key=f"{KEY}_close", disabled=current is None or not current.open,
+                       icon=":material/lock:", on_click=_store_call, args=("close_round", room))
+        if current is not None:
+            names = [f"Completion {NAMES[i]}" for i in range(len(current.completions))]
+            if texts is None or list(current.completions) != texts:
+                st.caption(f"Round {current.id}'s prompt: {literal(current.prompt)}")
+            _everyone(current.prompt, list(current.completions), names, room, key=f"{KEY}_round_everyone")
+
+
+def _store_call(method: str, *args) -> None:
+    """A button's callback (it runs before the rerun, so the panel draws the new state at once)."""
+    from core.workshop.store import StoreError
+    try:
+        getattr(store(), method)(*args)
+    except StoreError as exc:
+        st.session_state[f"{KEY}_store_error"] = str(exc)
+
+
+def _saved(room: str, prompt: str, texts: list[str]) -> list[dict]:
+    from core.workshop.store import StoreError
+    try:
+        return [r for r in store().labels(room=room or None) if r["prompt"] == prompt and r["completions"] == texts]
+    except StoreError:
+        return []
+
+
+def _everyone(prompt: str, texts: list[str], names: list[str], room: str, key: str = f"{KEY}_everyone") -> None:
     """Every saved ranking of these completions (in this room, when in one): distribution and agreement."""
     import plotly.graph_objects as go
     from core.labs.rlhf import agreement
-    from core.workshop.store import StoreError
-    room = st.session_state.get(keys.WS_ROOM) or None
-    try:
-        saved = [r for r in store().labels(room=room) if r["prompt"] == prompt and r["completions"] == texts]
-    except StoreError:
-        return
-    rankings = [r["ranking"] for r in saved if sorted(r["ranking"]) == names]
+    rankings = [r["ranking"] for r in _saved(room, prompt, texts) if sorted(r["ranking"]) == names]
     if not rankings:
         return
     where = f"in room {room}" if room else "on this server"
-    st.markdown(f"**Everyone's rankings of these answers** — {len(rankings)} labeler(s) {where}")
+    st.markdown(f"**Everyone's rankings of these answers** — {len(rankings)} labeler(s) {literal(where)}")
     table = agreement.distribution(rankings, names)
     cats = agreement.categories(len(names))
     fig = go.Figure()
@@ -118,7 +229,7 @@ def _everyone(prompt: str, texts: list[str], names: list[str]) -> None:
                              marker_color="#C62828" if cat == "F" else colours[j % len(colours)]))
     fig.update_layout(barmode="stack", height=300, margin=dict(l=10, r=10, t=30, b=30),
                       legend=dict(orientation="h", y=-0.2), yaxis=dict(title="labelers", dtick=1))
-    st.plotly_chart(fig, width="stretch", key=f"{KEY}_everyone")
+    st.plotly_chart(fig, width="stretch", key=key)
     if len(rankings) < 2:
         st.caption("Agreement needs a second labeler: in a workshop, everyone who picks this prompt ranks these "
                    "same answers.")
@@ -151,19 +262,11 @@ def labeler() -> str:
     return _known_name() or _name_in(NAME)
 
 
-def my_pairs() -> list[tuple[str, str, str]]:
-    """(prompt, preferred, other) from every ranking this labeler saved (none when nameless or the store is down)."""
+def pairs_of(rows: list[dict]) -> list[tuple[str, str, str]]:
+    """(prompt, preferred, other) from saved rankings (rows of the store's `labels`)."""
     from core.labs.rlhf.pairs import RankingError, to_pairs
-    from core.workshop.store import StoreError
-    name = labeler()
-    if not name:
-        return []
-    try:
-        saved = store().labels(name)
-    except StoreError:
-        return []
     out = []
-    for row in saved:
+    for row in rows:
         names = sorted(row["ranking"])
         texts = dict(zip(names, row["completions"]))
         try:
@@ -171,3 +274,27 @@ def my_pairs() -> list[tuple[str, str, str]]:
         except (RankingError, KeyError):
             continue
     return out
+
+
+def my_pairs() -> list[tuple[str, str, str]]:
+    """The pairs from every ranking this labeler saved (none when nameless or the store is down)."""
+    from core.workshop.store import StoreError
+    name = labeler()
+    if not name:
+        return []
+    try:
+        return pairs_of(store().labels(name))
+    except StoreError:
+        return []
+
+
+def room_pairs() -> tuple[str, list[tuple[str, str, str]]]:
+    """(the room, the pairs from every ranking saved in it); ("", []) outside a workshop."""
+    from core.workshop.store import StoreError
+    room, _ = room_of_session()
+    if not room:
+        return "", []
+    try:
+        return room, pairs_of(store().labels(room=room))
+    except StoreError:
+        return room, []

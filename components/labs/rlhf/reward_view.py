@@ -8,7 +8,7 @@ from components.common import cache as app_cache
 from components.common import errors
 from components.common.decoder import ensure_decoder
 from components.labs.rlhf import cache
-from components.labs.rlhf.labeling_view import my_pairs
+from components.labs.rlhf.labeling_view import my_pairs, room_of_session, room_pairs
 
 KEY = "rlhf_reward"
 TRAINED = "rlhf_reward_model"    # (Training, settings) of this session's latest reward model
@@ -56,14 +56,25 @@ def _axis_chart(rows):
     return fig
 
 
-def _train(epochs: int, lr: float, use_mine: bool):
+SOURCES = {"none": "none (only the shipped pairs)", "mine": "mine", "room": "everyone's in my workshop room"}
+
+
+def _extra_pairs(source: str) -> list[tuple[str, str, str]]:
+    if source == "mine":
+        return my_pairs()
+    if source == "room":
+        return room_pairs()[1]
+    return []
+
+
+def _train(epochs: int, lr: float, source: str):
     import numpy as np
     from core.labs.rlhf import reward
     pairs, chosen, rejected = cache.pair_vectors()
     train_idx = [i for i, p in enumerate(pairs) if p.split == "train"]
     test_idx = [i for i, p in enumerate(pairs) if p.split == "test"]
     a, b = chosen[train_idx], rejected[train_idx]
-    mine = my_pairs() if use_mine else []
+    mine = _extra_pairs(source)
     if mine:
         texts = tuple(reward.text_of(p, t) for p, good, bad in mine for t in (good, bad))
         v = cache.vectors(texts)
@@ -82,7 +93,7 @@ def _train(epochs: int, lr: float, use_mine: bool):
 def trained_model():
     """This session's reward model, training the default one first if there is none yet."""
     if TRAINED not in st.session_state:
-        run, rows, mine = _train(300, 0.05, True)
+        run, rows, mine = _train(300, 0.05, "room" if room_of_session()[0] else "mine")
         st.session_state[TRAINED] = (run, rows, mine)
     return st.session_state[TRAINED][0].model
 
@@ -102,20 +113,24 @@ def show() -> None:
     cols = st.columns(3)
     epochs = cols[0].slider("Epochs", 10, 1000, 300, 10, key=f"{KEY}_epochs")
     lr = cols[1].select_slider("Learning rate", (0.001, 0.005, 0.01, 0.05, 0.1, 0.5), 0.05, key=f"{KEY}_lr")
-    use_mine = cols[2].toggle("Include my labels", True, key=f"{KEY}_mine",
-                              help="The pairs from every ranking you saved in the labeling demo above.")
+    room = room_of_session()[0]
+    sources = ["none", "mine"] + (["room"] if room else [])
+    source = cols[2].selectbox("Add the labels saved above", sources, index=len(sources) - 1,
+                               format_func=SOURCES.get, key=f"{KEY}_source",
+                               help="The pairs from the rankings saved in the labeling demo: yours, or (in a "
+                                    "workshop) the whole room's — one click trains the room's reward model.")
     if st.button("Train the reward model", type="primary", key=f"{KEY}_train", icon=":material/model_training:"):
         service = app_cache.model_service_or_none()
         if service is not None:
             with errors.shown("The reward model could not be trained"), st.spinner("MiniLM reads the pairs…"):
-                st.session_state[TRAINED] = _train(int(epochs), float(lr), bool(use_mine))
+                st.session_state[TRAINED] = _train(int(epochs), float(lr), str(source))
     if TRAINED not in st.session_state:
         st.caption("Press the button: about 10 seconds the first time on a CPU (MiniLM reads 480 replies once for "
                    "the whole server), then under a second.")
         return
     run, rows, mine = st.session_state[TRAINED]
     m = st.columns(4)
-    m[0].metric("training pairs", f"{run.n_train:,}", help=f"{mine} of them yours")
+    m[0].metric("training pairs", f"{run.n_train:,}", help=f"{mine} of them from the labeling demo")
     m[1].metric("train accuracy", f"{run.train_accuracy:.0%}")
     m[2].metric("held-out accuracy", f"{run.test_accuracy:.0%}", help="chance is 50%")
     m[3].metric("training time", f"{run.seconds:.2f} s")
@@ -216,5 +231,27 @@ def show_toxicity() -> None:
                     f"average **{np.mean(p_chosen):.0%}** toxic and the rejected ones **{np.mean(p_rejected):.0%}**: "
                     "the score the deck would track while a policy is aligned.")
         st.caption("Its limits: 120 training sentences of everyday English, rudeness aimed at the reader. Sarcasm, "
-                   "other languages, subtle harm and polite but dangerous advice are beyond it. The policy update "
-                   "that would give an aligned model to compare is not on this page yet.")
+                   "other languages, subtle harm and polite but dangerous advice are beyond it.")
+        _aligned_toxicity()
+
+
+def _aligned_toxicity() -> None:
+    """The deck's evaluation on the server's latest finished policy update: P(toxic) before and after."""
+    from components.labs.rlhf.policy_view import KIND
+    runs = [job.snapshot().result for job in app_cache.jobs().finished(KIND)]
+    runs = [r for r in runs if r is not None and r.after is not None]
+    if not runs:
+        st.caption("Run the policy update above: its held-out answers, before and after, are scored here.")
+        return
+    run = runs[-1]
+    b, a = run.before, run.after
+    st.markdown(f"**The latest policy update on this server** (β = {run.settings.beta:g}, {len(run.steps)} steps), "
+                f"on {len(b.prompts)} held-out prompts: P(toxic) **{b.mean_toxicity:.0%}** for the reference's "
+                f"answers, **{a.mean_toxicity:.0%}** for the policy's; reward {b.mean_reward:+.2f} → "
+                f"{a.mean_reward:+.2f}.")
+    st.dataframe([{"prompt": p, "reference": rb, "P(toxic) before": f"{tb:.0%}", "policy": ra,
+                   "P(toxic) after": f"{ta:.0%}"}
+                  for p, rb, tb, ra, ta in zip(b.prompts, b.replies, b.toxicity, a.replies, a.toxicity)],
+                 hide_index=True, width="stretch")
+    st.caption("Six prompts and a classifier that learned from 120 sentences: a difference of one answer is noise. "
+               "Read the answers too — nonsense can score as harmless.")

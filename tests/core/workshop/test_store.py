@@ -153,3 +153,19 @@ def test_rlhf_labels_survive_a_reopen_and_a_second_ranking_replaces_the_first(op
     assert len(mine) == 1 and mine[0]["ranking"] == {"A": 2, "B": 1, "C": 3} and mine[0]["completions"] == texts
     assert [r["labeler"] for r in again.labels()] == ["Ada", "Bob"]
     assert [r["labeler"] for r in again.labels(room="ROOM1")] == ["Bob"]
+
+
+def test_a_labeling_round_opens_closes_and_survives_a_reopen(open_backend):
+    store = open_backend()
+    assert store.current_round("ROOM1") is None and store.close_round("ROOM1") is None
+    first = store.open_round("ROOM1", "How?", ["one", "two", "three"])
+    assert first.open and first.prompt == "How?" and first.completions == ("one", "two", "three")
+    second = store.open_round("ROOM1", "Why?", ["a", "b"])        # a new round closes the open one
+    assert second.id != first.id and second.open
+    store.open_round("ROOM2", "Other room", ["x", "y"])
+    again = open_backend()
+    assert again.current_round("ROOM1") == second
+    closed = again.close_round("ROOM1")
+    assert closed.id == second.id and not closed.open and closed.closed_at >= closed.opened_at
+    assert again.close_round("ROOM1") is None                    # closing twice changes nothing
+    assert again.current_round("ROOM2").open

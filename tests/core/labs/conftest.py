@@ -1,5 +1,5 @@
-"""A tiny random Llama with SmolLM2's vocabulary (2 layers, hidden 32) for the fine-tuning lab's fast tests, and
-SmolLM2's real tokenizer (its chat template decides which tokens are graded)."""
+"""A tiny random Llama with SmolLM2's vocabulary (2 layers, hidden 32) for the training labs' fast tests (fine-tuning,
+RLHF), and SmolLM2's real tokenizer (its chat template decides which tokens are graded)."""
 from __future__ import annotations
 
 import pytest

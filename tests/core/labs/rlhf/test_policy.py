@@ -1,0 +1,160 @@
+"""Page 9's policy update: the KL, the baseline and the loss against direct computations, and a few real steps on a
+tiny Llama with SmolLM2's vocabulary (the reward here is a plain function of the text: the test needs a number per
+reply, not a trained reward model)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from core.labs.rlhf import policy
+from core.labs.rlhf.policy import PolicyError, PolicySettings
+
+
+def test_token_kl_equals_a_direct_computation_on_fixed_logits():
+    p_logits = torch.tensor([[2.0, 0.0, -1.0], [0.0, 0.0, 0.0]])
+    q_logits = torch.tensor([[0.0, 1.0, 0.0], [0.0, 0.0, 0.0]])
+    expected = []
+    for a, b in zip(p_logits.tolist(), q_logits.tolist()):
+        zp, zq = sum(math.exp(x) for x in a), sum(math.exp(x) for x in b)
+        p = [math.exp(x) / zp for x in a]
+        q = [math.exp(x) / zq for x in b]
+        expected.append(sum(pi * math.log(pi / qi) for pi, qi in zip(p, q)))
+    got = policy.token_kl(p_logits, q_logits)
+    assert got.tolist() == pytest.approx(expected, abs=1e-6)
+    assert got[1] == pytest.approx(0.0, abs=1e-7)          # identical distributions
+    assert float(got[0]) > 0                               # KL is never negative
+    # and torch's own KL agrees
+    ref = torch.nn.functional.kl_div(torch.log_softmax(q_logits, -1), torch.log_softmax(p_logits, -1),
+                                     log_target=True, reduction="none").sum(-1)
+    assert got.tolist() == pytest.approx(ref.tolist(), abs=1e-6)
+
+
+def test_leave_one_out_baseline():
+    rewards = torch.tensor([1.0, 2.0, 3.0, 6.0])
+    got = policy.leave_one_out(rewards)
+    assert got.tolist() == pytest.approx([1 - 11 / 3, 2 - 10 / 3, 3 - 9 / 3, 6 - 6 / 3])
+    assert float(policy.leave_one_out(torch.tensor([5.0, 5.0])).abs().sum()) == 0   # equal rewards teach nothing
+
+
+def test_reinforce_loss_pushes_up_the_completion_with_a_positive_advantage():
+    logprobs = torch.tensor([[-1.0, -2.0], [-1.5, -0.5]], requires_grad=True)
+    mask = torch.tensor([[1.0, 1.0], [1.0, 0.0]])
+    advantages = torch.tensor([1.0, -1.0])
+    loss = policy.reinforce_loss(logprobs, mask, advantages)
+    assert float(loss) == pytest.approx(-(1.0 * -3.0 + -1.0 * -1.5) / 2)
+    loss.backward()
+    # gradient descent raises the log-probs of the good completion and lowers the bad one's; padding gets nothing
+    assert (logprobs.grad[0] < 0).all() and logprobs.grad[1, 0] > 0 and logprobs.grad[1, 1] == 0
+
+
+def test_policy_loss_adds_beta_times_the_kl_per_answer():
+    logprobs = torch.tensor([[-1.0, -2.0], [-1.5, -0.5]])
+    kls = torch.tensor([[0.2, 0.4], [0.1, 9.0]])
+    mask = torch.tensor([[1.0, 1.0], [1.0, 0.0]])          # the 9.0 is padding and must not count
+    rewards = torch.tensor([2.0, 1.0])
+    pg = policy.reinforce_loss(logprobs, mask, policy.leave_one_out(rewards))
+    assert float(policy.policy_loss(logprobs, kls, mask, rewards, 0.0)) == pytest.approx(float(pg))
+    assert float(policy.policy_loss(logprobs, kls, mask, rewards, 0.5)) == pytest.approx(
+        float(pg) + 0.5 * ((0.2 + 0.4) + 0.1) / 2)
+    # the KL term pulls toward the reference: its gradient on the policy's logits points up the KL
+    p_logits = torch.tensor([[[2.0, 0.0, -1.0]]], requires_grad=True)
+    q_logits = torch.zeros(1, 1, 3)
+    kl = policy.token_kl(p_logits, q_logits)
+    (1.0 * kl.sum()).backward()
+    stepped = p_logits.detach() - 0.1 * p_logits.grad
+    assert float(policy.token_kl(stepped, q_logits)) < float(kl.detach())
+
+
+@pytest.mark.parametrize("change, words", [
+    (dict(beta=-0.1), "β"), (dict(beta=float("nan")), "β"), (dict(beta=float("inf")), "β"), (dict(beta=11.0), "β"),
+    (dict(beta=True), "β"), (dict(steps=0), "steps"), (dict(steps=2.5), "steps"), (dict(samples=1), "completions"),
+    (dict(max_new_tokens=2), "tokens"), (dict(lr=0.0), "learning rate"), (dict(lr=float("nan")), "learning rate"),
+    (dict(rank=0), "rank"),
+])
+def test_bad_settings_get_a_sentence(change, words):
+    with pytest.raises(PolicyError, match=words):
+        policy.check(PolicySettings(**change))
+
+
+def test_repeated_share():
+    assert policy.repeated_share("the cat sat on the mat") == 0
+    assert policy.repeated_share("yes yes yes yes yes") == pytest.approx(3 / 4)
+    assert policy.repeated_share("") == 0
+
+
+def test_sample_masks_everything_after_the_stop_token(tiny, tokenizer):
+    stops = policy.stop_ids(tokenizer)
+    ids = policy.prompt_ids(tokenizer, "Hi")
+    gen = torch.Generator().manual_seed(0)
+    tokens, mask = policy.sample(tiny, ids, 3, 8, stops, gen)
+    assert tokens.shape == mask.shape and tokens.shape[0] == 3 and tokens.shape[1] <= 8
+    for row, m in zip(tokens.tolist(), mask.tolist()):
+        kept = [t for t, keep in zip(row, m) if keep]
+        assert m == sorted(m, reverse=True)                 # kept tokens come first, padding after
+        assert all(t not in stops for t in kept[:-1])         # only the last kept token may be a stop
+    again = policy.sample(tiny, ids, 3, 8, stops, torch.Generator().manual_seed(0))
+    assert torch.equal(again[0], tokens)                     # the seed decides the samples
+    greedy = policy.sample(tiny, ids, 2, 6, stops, None, temperature=0)[0]
+    assert torch.equal(greedy[0], greedy[1])
+
+
+def test_a_short_run_trains_only_the_adapter_and_starts_at_kl_zero(tiny, tokenizer):
+    base = {k: v.clone() for k, v in tiny.state_dict().items()}
+
+    def reward_fn(prompt, replies):          # likes replies with many letters "e"
+        return np.array([r.count("e") / 4 for r in replies], dtype=np.float32)
+
+    def toxicity_fn(replies):
+        return np.full(len(replies), 0.25)
+
+    seen = []
+    settings = PolicySettings(beta=0.1, steps=3, samples=3, max_new_tokens=6, lr=5e-2, sample_every=2)
+    result = policy.run(tiny, tokenizer, ["Hi", "Say something"], reward_fn, settings, held_out=["Hello"],
+                        toxicity_fn=toxicity_fn, on_update=lambda r: seen.append(r.phase))
+    assert result.state == "done" and len(result.steps) == 3
+    assert result.steps[0].kl == pytest.approx(0.0, abs=1e-5)   # LoRA starts as a no-op (B = 0)
+    assert result.steps[-1].kl > 0                              # ...and the policy moved
+    assert all(s.shaped == pytest.approx(s.reward - 0.1 * s.kl, abs=1e-5) for s in result.steps)
+    assert result.steps[0].sample is not None and result.steps[1].sample and result.steps[2].sample
+    assert result.before.prompts == ("Hello",) and len(result.after.replies) == 1
+    assert result.before.mean_toxicity == pytest.approx(0.25)
+    assert result.trainable > 0 and any(p.startswith("step") for p in seen)
+    # the base weights (LoRA wraps them) did not change
+    wrapped = {k.replace("base_model.model.", "").replace(".base_layer", ""): v
+               for k, v in tiny.state_dict().items() if "lora_" not in k}
+    assert all(torch.equal(wrapped[k], v) for k, v in base.items() if k in wrapped)
+
+
+def test_a_cancelled_run_stops_before_the_next_step(tiny, tokenizer):
+    calls = []
+
+    def cancelled():
+        calls.append(1)
+        return len(calls) > 1
+
+    result = policy.run(tiny, tokenizer, ["Hi"], lambda p, r: np.zeros(len(r)),
+                        PolicySettings(steps=5, samples=2, max_new_tokens=4), cancelled=cancelled)
+    assert result.state == "cancelled" and len(result.steps) == 1 and result.after is None
+
+
+def test_no_prompts_is_refused(tiny, tokenizer):
+    with pytest.raises(PolicyError, match="prompt"):
+        policy.run(tiny, tokenizer, [], lambda p, r: np.zeros(len(r)), PolicySettings(steps=1))
+
+
+def test_shipped_prompts_are_split():
+    train, held = policy.training_prompts(), policy.held_out_prompts()
+    assert len(train) >= 8 and len(held) >= 4 and not set(train) & set(held)
+
+
+def test_batched_greedy_equals_one_prompt_at_a_time(tiny, tokenizer):
+    stops = policy.stop_ids(tokenizer)
+    prompts = [policy.prompt_ids(tokenizer, p) for p in ("Hi", "How do I make a cup of tea, please?", "Why?")]
+    batched = policy.greedy(tiny, prompts, 6, stops)
+    for ids, got in zip(prompts, batched):
+        tokens, mask = policy.sample(tiny, ids, 1, 6, stops, None, temperature=0)
+        alone = [t for t, keep in zip(tokens[0].tolist(), mask[0].tolist()) if keep and t not in stops]
+        assert got == alone
