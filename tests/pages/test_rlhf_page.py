@@ -142,3 +142,20 @@ def test_policy_demo_draws_without_training():
     assert "Try it: RLHF's policy update" in texts(at)
     assert at.select_slider(key="rlhf_policy_beta").value == 0.2
     assert any(b.key == "rlhf_policy_start" for b in at.button)
+
+
+def test_observations_name_reward_hacking_only_when_the_numbers_show_it():
+    from components.labs.rlhf.policy_view import observations
+    from core.labs.rlhf.policy import Evaluation, PolicyRun, PolicySettings, Step
+
+    def run(after_replies, after_reward, kl):
+        r = PolicyRun(PolicySettings(beta=0.0, steps=8))
+        r.steps = [Step(i, "p", 0.1 * i, kl * i / 8, 0.0, 24, 0.0, 1.0) for i in range(1, 9)]
+        r.checkpoints = [(0, Evaluation(("q",), ("A plain answer.",), (-0.3,), (0.2,))),
+                         (8, Evaluation(("q",), (after_replies,), (after_reward,), (0.3,)))]
+        r.state = "done"
+        return " ".join(observations(r))
+    assert "Reward hacking" in run("by by by by by by by by", 0.2, 10)
+    assert "Reward hacking" in run("A different plain answer.", 0.2, 120)
+    assert "Reward hacking" not in run("A different plain answer.", 0.2, 5)
+    assert "did not rise" in run("A plain answer.", -0.5, 5)

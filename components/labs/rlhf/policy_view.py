@@ -153,6 +153,23 @@ def observations(run) -> list[str]:
            f"Answer length {np.mean([s.length for s in first]):.0f} → {np.mean([s.length for s in last]):.0f} "
            f"tokens; repeated word pairs {np.mean([s.repeated for s in first]):.0%} → "
            f"{np.mean([s.repeated for s in last]):.0%}."]
+    if run.before is not None and run.after is not None:
+        from core.labs.rlhf.policy import repeated_share
+        r0, r1 = run.before.mean_reward, run.after.mean_reward
+        repeated = float(np.mean([repeated_share(r) for r in run.after.replies]))
+        kl = float(np.mean([s.kl for s in last]))
+        if r1 > r0 and (repeated > 0.3 or kl > 40):
+            how = (f"{repeated:.0%} of their word pairs are repeats" if repeated > 0.3
+                   else f"they drifted far from the reference (KL {kl:.0f})")
+            out.append(f"**Reward hacking**: the reward model scores the policy's held-out answers higher than the "
+                       f"reference's ({r0:+.2f} → {r1:+.2f}) although {how}. It never saw text like this in its "
+                       "240 pairs, so nothing taught it to score it low — the policy found that gap.")
+        elif r1 > r0:
+            out.append(f"The held-out reward rose ({r0:+.2f} → {r1:+.2f}) with the KL at {kl:.1f}: read the answers "
+                       "below to judge whether they really got better.")
+        else:
+            out.append(f"The held-out reward did not rise ({r0:+.2f} → {r1:+.2f}): at this scale, a couple of dozen "
+                       "steps of one prompt each are noisy. Try more steps, a smaller β or another seed.")
     return out
 
 
