@@ -69,8 +69,9 @@ def _rlhf() -> Demos:
 
 
 def _lifecycle_optimization() -> Demos:
-    from components.labs.lifecycle_optimization import kernels_view, lifecycle_view, pruning_view
-    return {"lifecycle-map": lifecycle_view.show, "pruning": pruning_view.show, "real-kernels": kernels_view.show,
+    from components.labs.lifecycle_optimization import distillation_view, kernels_view, lifecycle_view, pruning_view
+    return {"lifecycle-map": lifecycle_view.show, "soft-labels": distillation_view.show_soft_labels,
+            "distillation": distillation_view.show, "pruning": pruning_view.show, "real-kernels": kernels_view.show,
             "frontier": kernels_view.show_frontier}
 
 
@@ -108,7 +109,8 @@ def for_section(section_id: str) -> Demos:
 # Demos a follower sees at once: drawing them runs no model work of their own. Page 7's race and adapters and page 9's
 # policy update read the server's training queue, so thirty followers watch the presenter's run live on one shared
 # job; page 9's labeling shows the presenter's labeling round (its answers come from the database).
-WATCH_AT_ONCE = {"fine-tuning-peft": {"race", "adapters", "training-data"}, "rlhf": {"labeling", "policy"}}
+WATCH_AT_ONCE = {"fine-tuning-peft": {"race", "adapters", "training-data"}, "rlhf": {"labeling", "policy"},
+                 "lifecycle-optimization": {"distillation"}}
 
 
 def on_demand(section_id: str, demos: Demos) -> Demos:

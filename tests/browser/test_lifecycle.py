@@ -31,3 +31,29 @@ def test_map_links_and_pruning_curve(lab):
     expect(lab.page).to_have_url(re.compile(r"/rag-applications$"), timeout=60_000)
     expect(lab.page.get_by_role("heading", name="RAG", exact=False).first).to_be_visible(timeout=60_000)
     lab.assert_healthy()
+
+
+DISTIL = "Try it: distil a student from SmolLM2"
+
+
+def test_a_short_distillation_draws_both_students_and_their_frontier_points(lab):
+    lab.open("lifecycle-optimization")
+    expect(lab.page.locator(".gtitle").filter(has_text="most likely next tokens")).to_have_count(1, timeout=120_000)
+    shoot(lab, "Try it: soft labels", "lifecycle-soft-labels")
+    box = demo_box(lab, DISTIL)
+    steps = box.get_by_role("slider", name="Training steps")
+    steps.focus()
+    lab.page.keyboard.press("Home")
+    expect(steps).to_have_attribute("aria-valuetext", "5")
+    lab.settle()
+    box.get_by_role("button", name="Distil a student").click()
+    expect(lab.page.locator(".gtitle").filter(has_text="soft labels against hard labels")).to_have_count(
+        1, timeout=300_000)
+    expect(box.get_by_text("Showing your run — done", exact=False)).to_have_count(1, timeout=300_000)
+    expect(box.get_by_text("hard labels only", exact=True)).to_have_count(1)       # the results table's row
+    lab.settle()
+    lab.assert_healthy()
+    shoot(lab, DISTIL, "lifecycle-distillation")
+    frontier = demo_box(lab, "Every variant on one frontier")
+    expect(frontier.get_by_text("3 point(s).", exact=False)).to_have_count(1, timeout=120_000)
+    expect(lab.page.locator(".legendtext").filter(has_text="distillation")).to_have_count(1)

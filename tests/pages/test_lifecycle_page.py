@@ -42,3 +42,27 @@ def test_real_kernels_table_and_frontier():
     sizes = [float(v.replace(",", "")) for v in table["stored size (MB)"]]
     assert sizes[2] < sizes[3] < sizes[0] and sizes[1] < sizes[0]
     assert any(c.value.startswith("4 point(s).") for c in at.caption)
+
+
+def test_soft_labels_flatten_with_the_temperature_and_bad_temperatures_get_a_sentence():
+    import re
+    at = ok(apptest.open_page(PAGE, timeout=300))
+    captions = [c.value for c in at.caption if c.value.startswith("Among the teacher's 64 best tokens")]
+    assert len(captions) == 1
+    cold, warm = map(int, re.search(r"holds (\d+)% at T = 1 and (\d+)% at T = 2", captions[0]).groups())
+    assert cold > warm                                          # softened: the top token gives up probability
+    for bad in (0.0, -1.0, 1e9):
+        at.number_input(key="distil_temperature").set_value(bad).run()
+        assert any("temperature must be between 0.5 and 20" in w.value for w in ok(at).warning)
+    at.number_input(key="distil_temperature").set_value(1.0).run()
+    caption = next(c.value for c in ok(at).caption if c.value.startswith("Among the teacher's"))
+    top1, top_t = map(int, re.search(r"holds (\d+)% at T = 1 and (\d+)% at T = 1\b", caption).groups())
+    assert top1 == top_t                                        # T = 1 changes nothing
+    at.text_input(key="distil_text").input("   ").run()
+    assert any("Type a few words" in w.value for w in ok(at).warning)
+
+
+def test_distillation_demo_draws_without_training():
+    at = ok(apptest.open_page(PAGE, timeout=300))
+    assert any(b.key == "distil_start" for b in at.button)
+    assert at.select_slider(key="distil_race_t").value == 1.0 and at.slider(key="distil_alpha").value == 0.9

@@ -111,6 +111,8 @@ def _points():
         after = structured[1]
         points.append((f"−{after.fraction:.0%} channels", "structured pruning",
                        after.point.tokens_per_second, after.point.bytes / 1e6, after.point.kl))
+    from components.labs.lifecycle_optimization.distillation_view import frontier_points
+    points += frontier_points()
     return points
 
 
@@ -118,15 +120,17 @@ def show_frontier() -> None:
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
     st.markdown("#### Every variant on one frontier")
-    st.markdown("Each point is a model you made on this page: prune a copy above, measure the precisions, and they "
-                "appear here. Good variants sit low (close to the original's predictions) and to the right "
+    st.markdown("Each point is a model made on this page: prune a copy above, measure the precisions or distil a "
+                "student, and they appear here. Good variants sit low (close to the original's predictions) and to the right "
                 "(faster) or to the left (smaller). Nothing is free: look for the points that lose least for what "
                 "they gain.")
     points = _points()
     if not points:
-        st.info("No variants yet: switch on pruning or measure the precisions above, then come back here.")
+        st.info("No variants yet: switch on pruning, measure the precisions or distil a student above, then come "
+                "back here.")
         return
-    colours = {"precision": "#5B3CC4", "unstructured pruning": "#00897B", "structured pruning": "#E65100"}
+    colours = {"precision": "#5B3CC4", "unstructured pruning": "#00897B", "structured pruning": "#E65100",
+               "distillation": "#AD1457"}
     fig = make_subplots(rows=1, cols=2, subplot_titles=("quality against speed", "quality against size"))
     for kind, colour in colours.items():
         mine = [p for p in points if p[1] == kind]
@@ -148,5 +152,5 @@ def show_frontier() -> None:
                       margin=dict(l=10, r=10, t=80, b=40), legend=dict(orientation="h", y=-0.2))
     st.plotly_chart(fig, key=f"{KEY}_frontier", config={"displayModeBar": False})
     st.caption(f"{len(points)} point(s). The original (FP32) has KL 0 and is drawn at 0.0001 on the log scale. "
-               "Reading speeds are single runs and wobble by 10–20 %. Distillation (a smaller student trained to copy SmolLM2) is not "
-               "on this page yet.")
+               "Reading speeds are single runs and wobble by 10–20 %. The students come from the server's latest "
+               "distillation above.")

@@ -259,9 +259,9 @@ def show() -> None:
         from core.labs.rlhf.policy import PolicyError
         service = app_cache.model_service_or_none()
         if service is not None:
-            try:
-                with errors.shown("The policy update could not start"):
+            with errors.shown("The policy update could not start"):
+                try:
                     _start(settings)
-            except PolicyError as exc:
-                st.warning(str(exc))
+                except PolicyError as exc:
+                    st.warning(str(exc))
     st.fragment(_panel)()

@@ -11,7 +11,8 @@ student, on the same batches with the same seed, on the hard term alone (α = 0)
 
 To fit the 2-core CPU, the teacher's logits for the training text are computed once and kept as the top
 `TOP_K` logits per position (sparse soft labels): the rest of the vocabulary has a negligible share at these
-temperatures, and the student's softmax is taken over the same top-k ids for the soft term.
+temperatures. The soft term compares them with the student's softmax over the whole vocabulary
+(`sparse_soft_loss`), so the student is also pushed away from tokens outside the teacher's top k.
 """
 from __future__ import annotations
 
@@ -65,6 +66,18 @@ def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor
     hard = F.cross_entropy(student_logits.float(), targets, ignore_index=-100) \
         if (targets != -100).any() else student_logits.sum() * 0
     return alpha * soft + (1 - alpha) * hard, soft, hard
+
+
+def sparse_soft_loss(student_logits: torch.Tensor, top_ids: torch.Tensor, top_logits: torch.Tensor,
+                     temperature: float) -> torch.Tensor:
+    """T² · KL(teacher_T ‖ student_T) when only the teacher's top-k logits per position were kept: the teacher's
+    softened distribution over its k ids (renormalised) against the student's softmax over the FULL vocabulary, so
+    mass the student puts anywhere else is pushed back (a softmax over the k ids alone would not see it).
+    student_logits (N, V); top_ids, top_logits (N, k). With k = V it is exactly `distillation_loss`'s soft term."""
+    t = temperature
+    teacher = soft_labels(top_logits, t)
+    log_student = F.log_softmax(student_logits.float() / t, dim=-1).gather(-1, top_ids)
+    return (teacher * (torch.log(teacher.clamp_min(1e-30)) - log_student)).sum(-1).mean() * t * t
 
 
 def make_student(teacher: torch.nn.Module, layers=STUDENT_LAYERS) -> torch.nn.Module:
@@ -162,14 +175,12 @@ def train(student: torch.nn.Module, labels: TeacherLabels, train_rows: list[int]
         pick = torch.tensor(train_rows)[torch.randint(len(train_rows), (BATCH,), generator=generator)]
         rows = labels.rows[pick]
         logits = student(input_ids=rows[:, :-1]).logits                          # (B, S, V)
-        top_ids = labels.top_ids[pick]                                           # (B, S, k)
-        student_top = logits.gather(-1, top_ids).reshape(-1, top_ids.shape[-1])  # (B·S, k)
-        teacher_top = labels.top_logits[pick].reshape(-1, top_ids.shape[-1])
-        soft_targets = rows[:, 1:].reshape(-1)
-        hard = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), soft_targets)
+        flat = logits.reshape(-1, logits.shape[-1])
+        k = labels.top_ids.shape[-1]
+        hard = F.cross_entropy(flat.float(), rows[:, 1:].reshape(-1))
         if alpha > 0:
-            _, soft, _ = distillation_loss(student_top, teacher_top, torch.full_like(soft_targets, -100),
-                                           temperature, 1.0)
+            soft = sparse_soft_loss(flat, labels.top_ids[pick].reshape(-1, k), labels.top_logits[pick].reshape(-1, k),
+                                    temperature)
             loss = alpha * soft + (1 - alpha) * hard
         else:
             loss = hard
@@ -190,3 +201,173 @@ def train(student: torch.nn.Module, labels: TeacherLabels, train_rows: list[int]
     run.seconds = time.perf_counter() - started
     return run
 
+
+
+# ------------------------------------------------------------------------------------------------- the race (page 10)
+
+# The student: SmolLM2 with half its layers removed, chosen greedily by measurement (bench/lifecycle.py --layers):
+# at each round the layer whose removal hurt least (perplexity on lesson 2's text) went. Cutting layers this way
+# and then distilling is how e.g. NVIDIA's Minitron models were made. Held-out perplexity of the cut model: 393
+# against the teacher's 45 (30 → 15 layers); taking every other layer instead gives 695,000.
+PRUNED_LAYERS = (0, 1, 2, 7, 8, 9, 10, 11, 21, 22, 23, 24, 27, 28, 29)
+TRAIN_ROWS = 16                  # 16 × 64 = 1,024 tokens of the lessons: little data is where soft labels shine
+HELD_OUT_ROWS = 8
+
+
+@dataclass(frozen=True)
+class RaceSettings:
+    steps: int = 30
+    temperature: float = 1.0
+    alpha: float = 0.9
+    lr: float = 3e-4
+    seed: int = 0
+
+
+@dataclass
+class StudentResult:
+    name: str                        # "distilled" or "hard labels only"
+    run: Run
+    perplexity: float = math.nan     # on the held-out text
+    kl: float = math.nan             # KL(teacher ‖ student) per token on the held-out text
+    top1: float = math.nan           # share of positions where both pick the same next token
+    tokens_per_second: float = math.nan
+    bytes: int = 0
+    probe_kl: float = math.nan       # KL to the teacher on the probe text (page 10's frontier measures every variant on it)
+
+
+@dataclass
+class Race:
+    settings: RaceSettings
+    layers: tuple[int, ...] = PRUNED_LAYERS
+    teacher_layers: int = 0
+    teacher_parameters: int = 0
+    student_parameters: int = 0
+    teacher: StudentResult | None = None      # the teacher measured the same way (KL 0, top-1 100 %)
+    untrained: StudentResult | None = None    # the cut model before any training
+    students: list[StudentResult] = field(default_factory=list)
+    phase: str = "starting"
+    state: str = "running"
+    seconds: float = 0.0
+
+
+def check_race(settings: RaceSettings) -> RaceSettings:
+    check_settings(settings.temperature, settings.alpha, settings.steps)
+    lr = settings.lr
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or not 0 < lr <= 0.1:
+        raise DistillationError("The learning rate must be above 0 and at most 0.1.")
+    if settings.alpha == 0:
+        raise DistillationError("With α = 0 the distilled student would be the hard-label baseline: choose α > 0.")
+    return settings
+
+
+@torch.no_grad()
+def agreement(teacher_logprobs: list[torch.Tensor], model: torch.nn.Module, rows: torch.Tensor) -> tuple[float, float]:
+    """(mean KL(teacher ‖ model) per token, top-1 agreement) on the rows, given the teacher's log-probs per row."""
+    kl = top = 0.0
+    for lp, row in zip(teacher_logprobs, rows):
+        lq = F.log_softmax(model(input_ids=row[None, :-1]).logits[0].float(), dim=-1)
+        kl += float((lp.exp() * (lp - lq)).sum(-1).mean())
+        top += float((lp.argmax(-1) == lq.argmax(-1)).float().mean())
+    return kl / len(rows), top / len(rows)
+
+
+@torch.no_grad()
+def reading_speed(model: torch.nn.Module, ids: torch.Tensor, repeats: int = 2) -> float:
+    """Tokens per second of one forward pass over `ids` (1, n), best of `repeats`."""
+    best = math.inf
+    for _ in range(repeats):
+        started = time.perf_counter()
+        model(input_ids=ids)
+        best = min(best, time.perf_counter() - started)
+    return ids.shape[1] / best
+
+
+def stored_bytes(model: torch.nn.Module) -> int:
+    """Bytes of the state dict as saved (tied weights once)."""
+    import io
+    buffer = io.BytesIO()
+    torch.save(model.state_dict(), buffer)
+    return buffer.tell()
+
+
+def corpus() -> tuple[str, str]:
+    """(training text, held-out text): the app's lessons 1–9 (demo markers removed) and the encyclopedic text the
+    fine-tuning lab uses for forgetting, which no lesson contains."""
+    import re
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[3] / "lessons"
+    lessons = [re.sub(r"<!--.*?-->", "", p.read_text(encoding="utf-8")) for p in sorted(root.glob("0[1-9]_*.md"))]
+    held = (root / "data" / "fine_tuning" / "general_text.md").read_text(encoding="utf-8")
+    return "\n\n".join(lessons), held
+
+
+def run_race(make_teacher: Callable[[], torch.nn.Module], train_ids: list[int], held_ids: list[int],
+             settings: RaceSettings = RaceSettings(), *, layers: tuple[int, ...] = PRUNED_LAYERS,
+             probe_ids: list[int] | None = None, update: Callable[[Race], None] = lambda r: None, cancelled: Callable[[], bool] = lambda: False) -> Race:
+    """Cut a student from a private teacher copy, then train two copies of it on the same batches: one on the
+    teacher's soft labels (+ hard labels, weight 1 − α), one on the hard labels only. Measure both, the cut model
+    and the teacher the same way on held-out text."""
+    check_race(settings)
+    started = time.perf_counter()
+    race = Race(settings, layers=tuple(layers))
+    race.phase = "copying the teacher"
+    update(race)
+    teacher = make_teacher().eval()
+    race.teacher_layers = teacher.config.num_hidden_layers
+    race.teacher_parameters = sum(p.numel() for p in teacher.parameters())
+    rows = batches(train_ids)[:TRAIN_ROWS]
+    held = batches(held_ids)[:HELD_OUT_ROWS]
+    probe = torch.tensor([probe_ids]) if probe_ids else held[0:1, :-1]
+    race.phase = "the teacher labels the training text (soft labels, top 64 per position)"
+    update(race)
+    labels = teacher_labels(teacher, rows)
+    with torch.no_grad():
+        teacher_lp = [F.log_softmax(teacher(input_ids=row[None, :-1]).logits[0].float(), dim=-1) for row in held]
+        probe_lp = F.log_softmax(teacher(input_ids=probe).logits[0].float(), dim=-1)
+
+    def measure(result: StudentResult, model: torch.nn.Module) -> StudentResult:
+        model.eval()
+        result.perplexity = perplexity(model, held)
+        result.kl, result.top1 = agreement(teacher_lp, model, held)
+        result.tokens_per_second = reading_speed(model, probe)
+        with torch.no_grad():
+            lq = F.log_softmax(model(input_ids=probe).logits[0].float(), dim=-1)
+        result.probe_kl = max(float((probe_lp.exp() * (probe_lp - lq)).sum(-1).mean()), 0.0)
+        result.bytes = stored_bytes(model)
+        return result
+
+    race.teacher = measure(StudentResult("teacher (SmolLM2-135M)", Run("teacher")), teacher)
+    student = make_student(teacher, race.layers)
+    race.student_parameters = sum(p.numel() for p in student.parameters())
+    race.untrained = measure(StudentResult("cut, before training", Run("cut")), student)
+    del student
+    for name, alpha in (("distilled", settings.alpha), ("hard labels only", 0.0)):
+        if cancelled():
+            race.state = "cancelled"
+            break
+        race.phase = f"training the student on {'soft + hard labels' if alpha else 'hard labels only'}"
+        update(race)
+        student = make_student(teacher, race.layers)
+        result = StudentResult(name, Run(name))
+        race.students.append(result)
+
+        def step(run: Run, result=result) -> None:
+            result.run = run
+            update(race)
+
+        result.run = train(student, labels, list(range(len(rows))), held, settings.steps, settings.temperature,
+                           alpha, name, lr=settings.lr, seed=settings.seed, every=max(settings.steps // 3, 1),
+                           on_step=step, cancelled=cancelled)
+        if result.run.cancelled:
+            race.state = "cancelled"
+            break
+        race.phase = f"measuring the {name} student"
+        update(race)
+        measure(result, student)
+        del student
+    if race.state == "running":
+        race.state = "done"
+    race.phase = race.state
+    race.seconds = time.perf_counter() - started
+    update(race)
+    return race

@@ -65,3 +65,50 @@ def test_student_copies_the_chosen_layers_and_trains(tiny):
     stopped = dl.train(dl.make_student(tiny, layers=(1,)), labels, train_rows, held_out, 30, 2.0, 0.0, "baseline",
                        cancelled=lambda: len(calls) >= 5, on_step=lambda run: calls.append(1))
     assert stopped.cancelled and len(stopped.steps) == 5
+
+
+def test_sparse_soft_loss_with_every_id_kept_equals_the_full_soft_term():
+    torch.manual_seed(0)
+    student, teacher = torch.randn(5, 7), torch.randn(5, 7)
+    ids = torch.arange(7).expand(5, 7)
+    _, soft, _ = dl.distillation_loss(student, teacher, torch.full((5,), -100), 3.0, 1.0)
+    assert dl.sparse_soft_loss(student, ids, teacher, 3.0).item() == pytest.approx(soft.item(), rel=1e-5)
+    # keeping the top 3: still a KL, so never negative, and zero when the student copies the teacher exactly
+    top = teacher.topk(3, dim=-1)
+    assert dl.sparse_soft_loss(student, top.indices, top.values, 3.0).item() > 0
+    assert dl.sparse_soft_loss(teacher, ids, teacher, 3.0).item() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_the_race_trains_two_students_on_the_same_batches_and_measures_all(tiny):
+    import copy
+    torch.manual_seed(2)
+    train_ids = torch.randint(0, 64, (dl.TRAIN_ROWS * dl.SEQ_LEN + 1,)).tolist()
+    held_ids = torch.randint(0, 64, (dl.HELD_OUT_ROWS * dl.SEQ_LEN + 1,)).tolist()
+    before = {k: v.clone() for k, v in tiny.state_dict().items()}
+    phases = []
+    race = dl.run_race(lambda: copy.deepcopy(tiny), train_ids, held_ids, dl.RaceSettings(steps=3, lr=1e-3),
+                       layers=(1,), update=lambda r: phases.append(r.phase))
+    assert race.state == "done" and [s.name for s in race.students] == ["distilled", "hard labels only"]
+    assert race.teacher.kl == pytest.approx(0.0, abs=1e-6) and race.teacher.top1 == 1.0
+    assert race.teacher.probe_kl == pytest.approx(0.0, abs=1e-6) and race.students[0].probe_kl > 0
+    assert race.student_parameters < race.teacher_parameters and race.teacher_layers == 2
+    for s in [race.untrained, *race.students]:
+        assert s.kl > 0 and 0 <= s.top1 <= 1 and s.perplexity > 1 and s.bytes > 0 and s.tokens_per_second > 0
+    assert all(len(s.run.steps) == 3 for s in race.students)
+    assert any("soft" in p for p in phases) and any("hard labels only" in p for p in phases)
+    assert all(torch.equal(before[k], v) for k, v in tiny.state_dict().items())
+
+
+@pytest.mark.parametrize("settings, words", [(dl.RaceSettings(alpha=0.0), "α = 0"),
+                                             (dl.RaceSettings(lr=0.0), "learning rate"),
+                                             (dl.RaceSettings(temperature=0.0), "temperature"),
+                                             (dl.RaceSettings(steps=0), "steps")])
+def test_bad_race_settings_get_a_sentence(settings, words):
+    with pytest.raises(dl.DistillationError, match=words):
+        dl.check_race(settings)
+
+
+def test_the_corpus_is_lessons_and_a_held_out_text():
+    train, held = dl.corpus()
+    assert "<!--" not in train and len(train) > 20_000 and 3_000 < len(held) < 20_000
+    assert held[:200] not in train
