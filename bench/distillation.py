@@ -40,7 +40,7 @@ def main() -> None:
     print(f"race: {total:.1f} s in all ({race.seconds:.1f} s inside); {settings}")
     print(f"teacher {race.teacher_layers} layers, {race.teacher_parameters:,} parameters; student "
           f"{len(race.layers)} layers, {race.student_parameters:,}")
-    for m in [race.teacher, race.untrained, *race.students]:
+    for m in [m for m in (race.teacher, race.untrained, *race.students, race.combined) if m is not None]:
         print(f"  {m.name:24s} ppl {m.perplexity:9.1f}  KL {m.kl:5.2f}  top-1 {m.top1:4.0%}  probe KL "
               f"{m.probe_kl:5.2f}  {m.tokens_per_second:6.0f} tok/s  {m.bytes / 1e6:5.0f} MB  "
               f"train {m.run.seconds:5.1f} s")

@@ -135,7 +135,7 @@ def loss_chart(race):
 
 def result_rows(race) -> list[dict]:
     rows = []
-    models = [race.teacher, race.untrained, *race.students]
+    models = [race.teacher, race.untrained, *race.students, race.combined]
     for m in models:
         if m is None or math.isnan(m.perplexity):
             continue
@@ -215,7 +215,8 @@ def _panel() -> None:
                    "and they are a fifth of the parameters, so half the layers is not half the size. Reading speed "
                    "is one forward pass over page 6's paragraph, best of two: it wobbles by 10–20 %. The training "
                    "text is 1,024 tokens of this app's lessons; the held-out text is an encyclopedic article. The "
-                   "three students appear on the frontier below.")
+                   "students — and the distilled one quantized to int8 with page 10's real kernels, a combination "
+                   "— appear on the frontier below.")
 
 
 def show() -> None:
@@ -247,6 +248,9 @@ def frontier_points() -> list[tuple[str, str, float, float, float]]:
         return []
     race = finished[-1]
     short = {"cut, before training": "cut student", "distilled": "distilled student",
-             "hard labels only": "hard-label student"}
-    return [(short.get(m.name, m.name), "distillation", m.tokens_per_second, m.bytes / 1e6, m.probe_kl)
-            for m in [race.untrained, *race.students] if m is not None and not math.isnan(m.probe_kl)]
+             "hard labels only": "hard-label student", "distilled + INT8": "distilled + INT8"}
+    points = [(short.get(m.name, m.name), "distillation", m.tokens_per_second, m.bytes / 1e6, m.probe_kl)
+              for m in [race.untrained, *race.students, race.combined] if m is not None and not math.isnan(m.probe_kl)]
+    if race.teacher is not None:      # the original for reference, measured in the same run
+        points.insert(0, ("original", "precision", race.teacher.tokens_per_second, race.teacher.bytes / 1e6, 0.0))
+    return points

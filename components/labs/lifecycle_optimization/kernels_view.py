@@ -112,8 +112,22 @@ def _points():
         points.append((f"−{after.fraction:.0%} channels", "structured pruning",
                        after.point.tokens_per_second, after.point.bytes / 1e6, after.point.kl))
     from components.labs.lifecycle_optimization.distillation_view import frontier_points
-    points += frontier_points()
-    return points
+    distilled = frontier_points()
+    if any(p[1] == "precision" for p in points):        # the original is drawn already
+        distilled = [p for p in distilled if p[1] != "precision"]
+    return points + distilled
+
+
+def _label_positions(kls: list[float]) -> list[str]:
+    """Text positions that keep close points' labels apart: the lowest below, the highest above, the others
+    alternating right and left."""
+    order = sorted(range(len(kls)), key=lambda i: kls[i])
+    positions = ["middle right"] * len(kls)
+    if len(kls) > 2:
+        positions[order[0]], positions[order[-1]] = "bottom center", "top center"
+        for rank, i in enumerate(order[1:-1]):
+            positions[i] = "middle left" if rank % 2 else "middle right"
+    return positions
 
 
 def show_frontier() -> None:
@@ -139,7 +153,7 @@ def show_frontier() -> None:
         for col, x in ((1, [p[2] for p in mine]), (2, [p[3] for p in mine])):
             fig.add_trace(go.Scatter(x=x, y=[max(p[4], 1e-4) for p in mine], mode="markers+text", name=kind,
                                      legendgroup=kind, showlegend=col == 1, text=[p[0] for p in mine],
-                                     textposition="middle right", textfont=dict(size=11, color=colour),
+                                     textposition=_label_positions([p[4] for p in mine]), textfont=dict(size=11, color=colour),
                                      hovertemplate="%{text}<br>x %{x:,.0f}<br>KL %{y:.3f}<extra></extra>",
                                      marker=dict(size=12, color=colour)), row=1, col=col)
     fig.update_yaxes(title_text="KL from the original (log; lower is better)", type="log", exponentformat="power",

@@ -245,6 +245,7 @@ class Race:
     teacher: StudentResult | None = None      # the teacher measured the same way (KL 0, top-1 100 %)
     untrained: StudentResult | None = None    # the cut model before any training
     students: list[StudentResult] = field(default_factory=list)
+    combined: StudentResult | None = None     # the distilled student quantized to int8 (CPU kernels), a combination
     phase: str = "starting"
     state: str = "running"
     seconds: float = 0.0
@@ -364,6 +365,16 @@ def run_race(make_teacher: Callable[[], torch.nn.Module], train_ids: list[int], 
         race.phase = f"measuring the {name} student"
         update(race)
         measure(result, student)
+        if alpha and next(student.parameters()).device.type == "cpu":
+            race.phase = "quantizing the distilled student to int8"
+            update(race)
+            from core.labs.lifecycle_optimization import kernels
+            try:
+                quantized = kernels.build(student, kernels.VARIANTS[3])
+                race.combined = measure(StudentResult("distilled + INT8", result.run), quantized)
+                del quantized
+            except kernels.KernelError:
+                race.combined = None
         del student
     if race.state == "running":
         race.state = "done"

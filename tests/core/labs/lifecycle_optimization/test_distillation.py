@@ -92,7 +92,8 @@ def test_the_race_trains_two_students_on_the_same_batches_and_measures_all(tiny)
     assert race.teacher.kl == pytest.approx(0.0, abs=1e-6) and race.teacher.top1 == 1.0
     assert race.teacher.probe_kl == pytest.approx(0.0, abs=1e-6) and race.students[0].probe_kl > 0
     assert race.student_parameters < race.teacher_parameters and race.teacher_layers == 2
-    for s in [race.untrained, *race.students]:
+    assert race.combined is not None and race.combined.name == "distilled + INT8"
+    for s in [race.untrained, *race.students, race.combined]:
         assert s.kl > 0 and 0 <= s.top1 <= 1 and s.perplexity > 1 and s.bytes > 0 and s.tokens_per_second > 0
     assert all(len(s.run.steps) == 3 for s in race.students)
     assert any("soft" in p for p in phases) and any("hard labels only" in p for p in phases)
