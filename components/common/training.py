@@ -9,7 +9,8 @@ from typing import Any, Callable
 import streamlit as st
 
 from components.common import cache as app_cache
-from components.common import keys
+from components.common import heartbeat, keys
+from components.common.text import literal
 
 OWNER = "training_owner"
 
@@ -50,3 +51,34 @@ def to_show(kind: str):
     if mine is not None and mine.kind == kind and not mine.finished:
         return mine
     return jobs.latest(kind)
+
+
+def panel(kind: str, what: str, key: str, progress_key: str, *, empty: str, mine: str = "your run",
+          detail: Callable[[Any], str] = lambda payload: "", cancelled_note: str = "", refresh_s: float = 1.5):
+    """The top of a live panel for `kind` jobs (call it inside a fragment): keeps the job alive while viewed, ticks
+    the heartbeat while it runs, says whose run it shows, its queue place, a Cancel button (the owner's or the
+    presenter's), and what went wrong. Returns (snapshot, payload) — the payload is the job's result once finished,
+    else its latest `progress_key` progress (None before the first) — or None when nothing ran yet (`empty` is
+    shown). `what` names the run in sentences ("The race")."""
+    job = to_show(kind)
+    if job is None:
+        st.info(empty)
+        return None
+    job.touch()
+    snap = job.snapshot()
+    if not snap.finished:
+        heartbeat.beat(f"{key}_beat", refresh_s)
+    who = mine if snap.owner == owner() else snap.title
+    if snap.state == "queued":
+        st.info(f"Waiting for the training queue: {snap.position - 1} run(s) ahead of {who}.")
+    payload = snap.progress.get(progress_key) if snap.result is None else snap.result
+    cols = st.columns([3, 1])
+    cols[0].markdown(f"**Showing {literal(who)}{detail(payload) if payload is not None else ''}** — {snap.state}")
+    if not snap.finished and (snap.owner == owner() or st.session_state.get(keys.PRESENTER_OK)):
+        cols[1].button("Cancel", key=f"{key}_cancel", on_click=job.cancel, icon=":material/stop_circle:")
+    if snap.state == "failed":
+        st.error(f"{what} stopped: {snap.error}")
+    if snap.state == "cancelled":
+        st.warning(f"{what} was cancelled" + (" (nobody was watching it any more)."
+                                              if snap.cancel_reason == "abandoned" else ".") + cancelled_note)
+    return snap, payload

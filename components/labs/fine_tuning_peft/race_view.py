@@ -8,7 +8,7 @@ import math
 import streamlit as st
 
 from components.common import cache as app_cache
-from components.common import errors, heartbeat, keys, training
+from components.common import errors, training
 from components.common.text import literal
 from components.labs.fine_tuning_peft import cache
 
@@ -368,29 +368,13 @@ def _results(result, live: bool) -> None:
 
 
 def _live_panel() -> None:
-    job = training.to_show("race")
-    if job is None:
-        st.info("No race has run on this server yet. Press **Start the race** (about two minutes with the defaults "
-                "on a 2-core CPU; much faster on a GPU).")
+    shown = training.panel("race", "The race", KEY, "race", mine="your race", refresh_s=REFRESH_S,
+                           empty="No race has run on this server yet. Press **Start the race** (about two minutes "
+                                 "with the defaults on a 2-core CPU; much faster on a GPU).",
+                           cancelled_note=" What it finished is below.")
+    if shown is None:
         return
-    job.touch()
-    snap = job.snapshot()
-    if not snap.finished:
-        heartbeat.beat(f"{KEY}_beat", REFRESH_S)
-    who = "your race" if snap.owner == training.owner() else snap.title
-    if snap.state == "queued":
-        st.info(f"Waiting for the training queue: {snap.position - 1} run(s) ahead of {who}.")
-    result = snap.progress.get("race") if snap.result is None else snap.result
-    cols = st.columns([3, 1])
-    cols[0].markdown(f"**Showing {literal(who)}** — {snap.state}")
-    if not snap.finished and (snap.owner == training.owner() or st.session_state.get(keys.PRESENTER_OK)):
-        cols[1].button("Cancel", key=f"{KEY}_cancel", on_click=job.cancel, icon=":material/stop_circle:")
-    if snap.state == "failed":
-        st.error(f"The race stopped: {snap.error}")
-    if snap.state == "cancelled":
-        st.warning("The race was cancelled" + (" (nobody was watching it any more)."
-                                               if snap.cancel_reason == "abandoned" else ".")
-                   + " What it finished is below.")
+    snap, result = shown
     if result is None:
         return
     _progress(result)

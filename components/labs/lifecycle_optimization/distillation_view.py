@@ -8,7 +8,7 @@ import math
 import streamlit as st
 
 from components.common import cache as app_cache
-from components.common import errors, heartbeat, keys, training
+from components.common import errors, training
 from components.common.text import literal
 
 KEY = "distil"
@@ -170,31 +170,15 @@ def observations(race) -> list[str]:
 
 
 def _panel() -> None:
-    job = training.to_show(KIND)
-    if job is None:
-        st.info("No student has been distilled on this server yet. Press **Distil a student** (about a minute and "
-                "a half with the defaults on a 2-core CPU).")
+    shown = training.panel(KIND, "The distillation", KEY, "race",
+                           empty="No student has been distilled on this server yet. Press **Distil a student** "
+                                 "(about a minute and a half with the defaults on a 2-core CPU).")
+    if shown is None:
         return
-    job.touch()
-    snap = job.snapshot()
-    if not snap.finished:
-        heartbeat.beat(f"{KEY}_beat", 1.5)
-    elif st.session_state.get(DRAWN) != snap.id:
+    snap, race = shown
+    if snap.finished and st.session_state.get(DRAWN) != snap.id:
         st.session_state[DRAWN] = snap.id
         st.rerun()                       # a run just finished: redraw the whole page, so the frontier shows it
-    who = "your run" if snap.owner == training.owner() else snap.title
-    if snap.state == "queued":
-        st.info(f"Waiting for the training queue: {snap.position - 1} run(s) ahead of {who}.")
-    race = snap.progress.get("race") if snap.result is None else snap.result
-    cols = st.columns([3, 1])
-    cols[0].markdown(f"**Showing {literal(who)}** — {snap.state}")
-    if not snap.finished and (snap.owner == training.owner() or st.session_state.get(keys.PRESENTER_OK)):
-        cols[1].button("Cancel", key=f"{KEY}_cancel", on_click=job.cancel, icon=":material/stop_circle:")
-    if snap.state == "failed":
-        st.error(f"The distillation stopped: {snap.error}")
-    if snap.state == "cancelled":
-        st.warning("The distillation was cancelled" + (" (nobody was watching it any more)."
-                                                       if snap.cancel_reason == "abandoned" else "."))
     if race is None:
         return
     total = 2 * race.settings.steps

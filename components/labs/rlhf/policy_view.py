@@ -7,7 +7,7 @@ import numpy as np
 import streamlit as st
 
 from components.common import cache as app_cache
-from components.common import errors, heartbeat, keys, training
+from components.common import errors, training
 from components.common.text import literal
 from components.labs.rlhf import cache
 
@@ -209,30 +209,14 @@ def _results(run, live: bool) -> None:
 
 
 def _panel() -> None:
-    job = training.to_show(KIND)
-    if job is None:
-        st.info("No policy update has run on this server yet. Press **Start the policy update** (about two minutes "
-                "with the defaults on a 2-core CPU; about 5 seconds a step).")
+    shown = training.panel(KIND, "The policy update", KEY, "run", refresh_s=REFRESH_S,
+                           empty="No policy update has run on this server yet. Press **Start the policy update** "
+                                 "(about two minutes with the defaults on a 2-core CPU; about 5 seconds a step).",
+                           detail=lambda run: f" (β = {run.settings.beta:g})",
+                           cancelled_note=" The steps it finished are below; the adapter was dropped.")
+    if shown is None:
         return
-    job.touch()
-    snap = job.snapshot()
-    if not snap.finished:
-        heartbeat.beat(f"{KEY}_beat", REFRESH_S)
-    who = "your run" if snap.owner == training.owner() else snap.title
-    if snap.state == "queued":
-        st.info(f"Waiting for the training queue: {snap.position - 1} run(s) ahead of {who}.")
-    run = snap.progress.get("run") if snap.result is None else snap.result
-    cols = st.columns([3, 1])
-    beta = f" (β = {run.settings.beta:g})" if run is not None else ""
-    cols[0].markdown(f"**Showing {literal(who)}{beta}** — {snap.state}")
-    if not snap.finished and (snap.owner == training.owner() or st.session_state.get(keys.PRESENTER_OK)):
-        cols[1].button("Cancel", key=f"{KEY}_cancel", on_click=job.cancel, icon=":material/stop_circle:")
-    if snap.state == "failed":
-        st.error(f"The policy update stopped: {snap.error}")
-    if snap.state == "cancelled":
-        st.warning("The policy update was cancelled" + (" (nobody was watching it any more)."
-                                                        if snap.cancel_reason == "abandoned" else ".")
-                   + " The steps it finished are below; the adapter was dropped.")
+    snap, run = shown
     if run is None:
         return
     done = len(run.steps)
