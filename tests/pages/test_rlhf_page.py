@@ -123,6 +123,8 @@ def test_a_labeling_round_from_the_presenter_to_two_participants(room_db):
     button(presenter, "rlhf_label_close").click().run()
     assert not room_db.current_round(ROOM).open
 
+    assert button(bo, "rlhf_policy_start").disabled     # in a room only the presenter trains on the shared server
+    assert not button(presenter, "rlhf_policy_start").disabled
     bo.run()                                   # Bo's page learns the round closed: no save any more
     assert "closed: rankings are no longer saved" in texts(ok(bo))
     assert button(bo, "rlhf_label_add_r1").disabled

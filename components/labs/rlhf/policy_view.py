@@ -7,7 +7,7 @@ import numpy as np
 import streamlit as st
 
 from components.common import cache as app_cache
-from components.common import errors, training
+from components.common import errors, keys, training
 from components.common.text import literal
 from components.labs.rlhf import cache
 
@@ -239,7 +239,12 @@ def show() -> None:
         "leave-one-out baseline — a simpler cousin of PPO that needs no value network).\n\n"
         "Try **β = 0** first, then the same seed with a larger β, and compare the two lines.")
     settings = _settings()
-    if st.button("Start the policy update", type="primary", key=f"{KEY}_start", icon=":material/rocket_launch:"):
+    participant = bool(st.session_state.get(keys.WS_ROOM)) and not st.session_state.get(keys.PRESENTER_OK)
+    if participant:
+        st.caption("In a workshop the presenter starts the policy update on the shared server; you watch it live "
+                   "here, and can start your own after the workshop.")
+    if st.button("Start the policy update", type="primary", key=f"{KEY}_start", icon=":material/rocket_launch:",
+                 disabled=participant):
         from core.labs.rlhf.policy import PolicyError
         service = app_cache.model_service_or_none()
         if service is not None:
