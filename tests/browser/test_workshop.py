@@ -5,6 +5,7 @@ podium show the right order. Screenshots go to screenshots/workshop-*.png.
 """
 from __future__ import annotations
 
+import contextlib
 import re
 
 import pytest
@@ -40,9 +41,27 @@ def join(lab: LabPage, code: str, nickname: str) -> None:
     lab.settle()
 
 
-def test_presenter_and_three_participants(browser, workshop_url):
+@contextlib.contextmanager
+def browsers(failure_name: str):
+    """(contexts, labs) lists a test fills; on failure, a screenshot and the JS errors of every browser; at the
+    end every context is closed."""
     contexts, labs = [], []
     try:
+        yield contexts, labs
+    except Exception:
+        for i, ctx in enumerate(contexts):      # what each browser showed when it failed
+            for page in ctx.pages:
+                SCREENSHOTS.mkdir(exist_ok=True)
+                page.screenshot(path=str(SCREENSHOTS / f"{failure_name}-{i}.png"))
+                print(f"browser {i}: {page.url} errors: {labs[i].errors if i < len(labs) else '?'}")
+        raise
+    finally:
+        for ctx in contexts:
+            ctx.close()
+
+
+def test_presenter_and_three_participants(browser, workshop_url):
+    with browsers("workshop-failure") as (contexts, labs):
         ctx, presenter = new_lab(browser, workshop_url)
         contexts.append(ctx)
         labs.append(presenter)
@@ -196,23 +215,12 @@ def test_presenter_and_three_participants(browser, workshop_url):
         presenter.screenshot("workshop-instructor-analytics")
         for lab in [presenter, *people.values()]:
             lab.assert_healthy()
-    except Exception:
-        for i, ctx in enumerate(contexts):      # what each browser showed when it failed
-            for page in ctx.pages:
-                SCREENSHOTS.mkdir(exist_ok=True)
-                page.screenshot(path=str(SCREENSHOTS / f"workshop-failure-{i}.png"))
-                print(f"browser {i}: {page.url} errors: {labs[i].errors if i < len(labs) else '?'}")
-        raise
-    finally:
-        for ctx in contexts:
-            ctx.close()
 
 
 def test_a_labeling_round_with_two_participants(browser, workshop_url):
     """Page 9's labeling round: the presenter samples answers and launches a round, two followers rank them and save,
     the presenter sees the distribution and the agreement, closes the round, and saving is over."""
-    contexts, labs = [], []
-    try:
+    with browsers("workshop-labeling-failure") as (contexts, labs):
         ctx, presenter = new_lab(browser, workshop_url)
         contexts.append(ctx)
         labs.append(presenter)
@@ -272,13 +280,3 @@ def test_a_labeling_round_with_two_participants(browser, workshop_url):
         for lab in [presenter, *people.values()]:
             lab.settle()
             lab.assert_healthy()
-    except Exception:
-        for i, ctx in enumerate(contexts):
-            for page in ctx.pages:
-                SCREENSHOTS.mkdir(exist_ok=True)
-                page.screenshot(path=str(SCREENSHOTS / f"workshop-labeling-failure-{i}.png"))
-                print(f"browser {i}: {page.url} errors: {labs[i].errors if i < len(labs) else '?'}")
-        raise
-    finally:
-        for ctx in contexts:
-            ctx.close()
