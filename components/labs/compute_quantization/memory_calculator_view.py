@@ -5,6 +5,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from components.common import errors
+from components.common.charts import dashed_reference
 from components.common.text import literal
 from core.labs.compute_quantization import memory as mem
 from components.labs.compute_quantization import cache
@@ -97,14 +98,19 @@ def stacked_chart(estimates: dict[str, mem.MemoryEstimate], gpu: mem.Gpu, title:
                     marker_opacity=[1.0 if not chosen or p == chosen else 0.45 for p in estimates],
                     hovertemplate="%{x}: %{y:,.3g} GB<extra>" + part + "</extra>")
     totals = [e.total_gb for e in estimates.values()]
-    fig.add_scatter(x=list(estimates), y=totals, mode="text", text=[_gb(t) for t in totals], textposition="top center",
-                    showlegend=False, hoverinfo="skip", textfont=dict(size=15))
-    fig.add_hline(y=gpu.memory_gb, line_dash="dash", line_color="#444",
-                  annotation_text=f"one {gpu.name}: {gpu.memory_gb:g} GB", annotation_position="top left")
+    _totals(fig, list(estimates), totals, [_gb(t) for t in totals])
+    dashed_reference(fig, gpu.memory_gb, f"one {gpu.name}: {gpu.memory_gb:g} GB")
     fig.update_layout(barmode="stack", title=title, legend_traceorder="normal", yaxis_title="GB (10⁹ bytes)", height=430,
                       margin=dict(t=60, b=40, l=60, r=20), legend=dict(orientation="h", y=-0.15),
                       yaxis_range=[0, max(totals + [gpu.memory_gb]) * 1.18], font=dict(size=14))
     return fig
+
+
+def _totals(fig: go.Figure, xs: list[str], ys: list[float], texts: list[str]) -> None:
+    """Each bar's total above it on a white box, so the GPU's dashed line passing behind it cannot hide it."""
+    for x, y, text in zip(xs, ys, texts):
+        fig.add_annotation(x=x, y=y, text=text, showarrow=False, yanchor="bottom", font=dict(size=15),
+                           bgcolor="rgba(255,255,255,0.9)", borderpad=2)
 
 
 def _gb(x: float) -> str:
@@ -198,10 +204,8 @@ def show_multi_gpu(key: str = "multigpu") -> None:
     if zoom:   # bars taller than the view are cut; their labels say so
         top = gpu.memory_gb * 1.6
     label_y = [min(t, top * 0.93) for t in totals]
-    fig.add_scatter(x=names, y=label_y, mode="text", textposition="top center", showlegend=False, hoverinfo="skip",
-                    text=[_gb(t) + (" ↑ (cut)" if t > top * 0.93 else "") for t in totals], textfont=dict(size=15))
-    fig.add_hline(y=gpu.memory_gb, line_dash="dash", line_color="#444", annotation_text=f"{gpu.memory_gb:g} GB per GPU",
-                  annotation_position="top left")
+    _totals(fig, names, label_y, [_gb(t) + (" ↑ (cut)" if t > top * 0.93 else "") for t in totals])
+    dashed_reference(fig, gpu.memory_gb, f"{gpu.memory_gb:g} GB per GPU")
     fig.update_layout(barmode="stack", title=f"Per-GPU memory, {label} parameters on {int(gpus):,} GPUs ({precision})",
                       yaxis_title="GB per GPU", height=430, margin=dict(t=60, b=40, l=60, r=20), font=dict(size=14),
                       legend=dict(orientation="h", y=-0.25), yaxis_range=[0, top])

@@ -2,10 +2,13 @@
 (every variant measured on this page as points on quality-vs-speed and quality-vs-size charts)."""
 from __future__ import annotations
 
+import math
+
 import streamlit as st
 
 from components.common import cache as app_cache
 from components.common import errors
+from components.common.charts import label_positions
 from components.labs.lifecycle_optimization import cache
 from components.labs.lifecycle_optimization.pruning_view import CURVE, _ids
 
@@ -118,18 +121,6 @@ def _points():
     return points + distilled
 
 
-def _label_positions(kls: list[float]) -> list[str]:
-    """Text positions that keep close points' labels apart: the lowest below, the highest above, the others
-    alternating right and left."""
-    order = sorted(range(len(kls)), key=lambda i: kls[i])
-    positions = ["middle right"] * len(kls)
-    if len(kls) > 2:
-        positions[order[0]], positions[order[-1]] = "bottom center", "top center"
-        for rank, i in enumerate(order[1:-1]):
-            positions[i] = "middle left" if rank % 2 else "middle right"
-    return positions
-
-
 def show_frontier() -> None:
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
@@ -146,22 +137,30 @@ def show_frontier() -> None:
     colours = {"precision": "#5B3CC4", "unstructured pruning": "#00897B", "structured pruning": "#E65100",
                "distillation": "#AD1457"}
     fig = make_subplots(rows=1, cols=2, subplot_titles=("quality against speed", "quality against size"))
+    kls = [max(p[4], 1e-4) for p in points]
+    y_range = (min(kls) / 2, max(kls) * 2)            # log axis: half a decade of room above and below
+    speeds, sizes = [p[2] for p in points], [p[3] for p in points]
+    x_ranges = {1: (0, max(speeds) * 1.3), 2: (0, max(sizes) * 1.3)}
+    positions = {col: label_positions([p[1 + col] for p in points], kls, [p[0] for p in points],
+                                      x_range=x_ranges[col], y_range=y_range, log_y=True) for col in (1, 2)}
     for kind, colour in colours.items():
-        mine = [p for p in points if p[1] == kind]
+        mine = [i for i, p in enumerate(points) if p[1] == kind]
         if not mine:
             continue
-        for col, x in ((1, [p[2] for p in mine]), (2, [p[3] for p in mine])):
-            fig.add_trace(go.Scatter(x=x, y=[max(p[4], 1e-4) for p in mine], mode="markers+text", name=kind,
-                                     legendgroup=kind, showlegend=col == 1, text=[p[0] for p in mine],
-                                     textposition=_label_positions([p[4] for p in mine]), textfont=dict(size=11, color=colour),
+        for col in (1, 2):
+            fig.add_trace(go.Scatter(x=[points[i][1 + col] for i in mine], y=[kls[i] for i in mine],
+                                     mode="markers+text", name=kind,
+                                     legendgroup=kind, showlegend=col == 1, text=[points[i][0] for i in mine],
+                                     textposition=[positions[col][i] for i in mine],
+                                     textfont=dict(size=11, color=colour),
                                      hovertemplate="%{text}<br>x %{x:,.0f}<br>KL %{y:.3f}<extra></extra>",
                                      marker=dict(size=12, color=colour)), row=1, col=col)
+    log_range = [math.log10(y_range[0]), math.log10(y_range[1])]       # plotly takes log axes' ranges in log10
     fig.update_yaxes(title_text="KL from the original (log; lower is better)", type="log", exponentformat="power",
-                     row=1, col=1)
-    fig.update_yaxes(type="log", exponentformat="power", row=1, col=2)
-    speeds, sizes = [p[2] for p in points], [p[3] for p in points]
-    fig.update_xaxes(title_text="reading speed, tokens/s", range=[0, max(speeds) * 1.3], row=1, col=1)
-    fig.update_xaxes(title_text="stored size, MB", range=[0, max(sizes) * 1.3], row=1, col=2)
+                     range=log_range, row=1, col=1)
+    fig.update_yaxes(type="log", exponentformat="power", range=log_range, row=1, col=2)
+    fig.update_xaxes(title_text="reading speed, tokens/s", range=list(x_ranges[1]), row=1, col=1)
+    fig.update_xaxes(title_text="stored size, MB", range=list(x_ranges[2]), row=1, col=2)
     fig.update_layout(title="The optimization frontier on this server", height=430,
                       margin=dict(l=10, r=10, t=80, b=40), legend=dict(orientation="h", y=-0.2))
     st.plotly_chart(fig, key=f"{KEY}_frontier", config={"displayModeBar": False})

@@ -7,6 +7,7 @@ import streamlit as st
 
 from components.common import cache as app_cache
 from components.common import errors
+from components.common.charts import dashed_reference
 from components.common.decoder import current_decoder, ensure_decoder
 from core.labs.prompt_engineering.prompting import ALL_SETTINGS, BenchSummary
 from components.labs.prompt_engineering import cache
@@ -23,11 +24,12 @@ def _chart(summaries: list[BenchSummary], key: str, baseline: tuple[str, float] 
                            textposition="outside", cliponaxis=False,
                            customdata=[[s.answered, len(s.rows), s.seconds] for s in summaries],
                            hovertemplate="%{x}<br>accuracy %{y:.0%}<br>an answer found in %{customdata[0]} of "
-                                         "%{customdata[1]}<br>%{customdata[2]:.1f} s<extra></extra>"))
+                                         "%{customdata[1]}<br>%{customdata[2]:.1f} s<extra></extra>",
+                           showlegend=False))
     if baseline:
-        fig.add_hline(y=baseline[1], line_dash="dash", line_color="#E53935",
-                      annotation_text=f"always “{baseline[0]}”: {baseline[1]:.0%}", annotation_position="top left")
-    fig.update_layout(height=380, margin=dict(l=10, r=10, t=30, b=10), font=dict(size=15),
+        dashed_reference(fig, baseline[1], f"always answering “{baseline[0]}”: {baseline[1]:.0%}", "#E53935")
+    fig.update_layout(height=400, margin=dict(l=10, r=10, t=30, b=10), font=dict(size=15),
+                      legend=dict(orientation="h", y=-0.25, x=0),
                       yaxis=dict(range=[0, 1.15], tickformat=".0%", title="accuracy"),
                       title=dict(text="Accuracy per prompting style (blue = direct, purple = chain of thought)",
                                  font=dict(size=15)))
