@@ -35,6 +35,9 @@ PRESENTER_CSS = """<style>
 [data-testid="stMainBlockContainer"] h1 { font-size: 3.2rem; }
 [data-testid="stMainBlockContainer"] h2 { font-size: 2.4rem; }
 header[data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stDecoration"] { display: none; }
+/* a slider's value sits in a fixed gap above its thumb: enlarged, it would cover the thumb */
+[data-testid="stMainBlockContainer"] [data-testid="stSliderThumbValue"],
+[data-testid="stMainBlockContainer"] [data-testid="stSliderThumbValue"] p { font-size: 1rem; line-height: 1.2; }
 </style>"""
 
 
