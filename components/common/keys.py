@@ -15,6 +15,9 @@ WS_PAGE = "ws_page"              # (script hash, st.Page) of the page the last f
 PRESENTER_OK = "presenter_ok"        # this session entered the presenter key
 PRESENTER_ROOM = "presenter_room"    # the room it presents
 PRESENTER_MODE = "presenter_mode"    # large fonts on every page
+PRESENTER_AUTO = "presenter_auto"    # the live quiz runs itself: reveal, pause, next question (workshop_view.auto_step)
+PRESENTER_LIMIT = "presenter_last_limit"   # the time limit of the last question launched (auto-advance reuses it)
+PRESENTER_REVEALED = "presenter_revealed_at"   # {(room, seq): when this session saw the question revealed}
 
 # self-paced quiz: the nickname answers are saved under
 QUIZ_LEARNER = "quiz_learner_name"

@@ -19,7 +19,7 @@ from components.workshop import store_guard
 from components.workshop.workshop_view import (answer_distribution, configured_presenter_key, countdown_html, distribution_chart,
                                       leaderboard_chart, podium_html, right_labels, workshop)
 from core.workshop.quiz import leaderboard
-from core.workshop.workshop import (PRESENTER_TOKEN_HOURS, TIME_LIMITS, WorkshopError, presenter_key_matches,
+from core.workshop.workshop import (AUTO_PAUSE_S, PRESENTER_TOKEN_HOURS, TIME_LIMITS, WorkshopError, presenter_key_matches,
                                    presenter_token, presenter_token_room)
 
 HOW_TO_SET_KEY = """Presenter and instructor views are locked until a presenter key is configured on the server.
@@ -227,10 +227,10 @@ def _quiz_panel(code: str, key: str) -> None:
         qid = st.selectbox("Question", [q.id for q in questions], key=f"{key}_q_pick",
                            format_func=lambda i: ("✓ " if i in asked else "") + bank.by_id(i).prompt[:90])
         limit = st.select_slider("Time limit (seconds)", TIME_LIMITS, key=f"{key}_q_limit",
-                                 value=st.session_state.get(f"{key}_last_limit", 20))
+                                 value=st.session_state.get(keys.PRESENTER_LIMIT, 20))
         c1, c2, c3 = st.columns(3)
         if c1.button("Launch question", key=f"{key}_launch", type="primary"):
-            st.session_state[f"{key}_last_limit"] = limit
+            st.session_state[keys.PRESENTER_LIMIT] = limit
             try:
                 ws.launch(code, bank.by_id(qid), limit)
             except WorkshopError as exc:
@@ -242,6 +242,12 @@ def _quiz_panel(code: str, key: str) -> None:
         if room.phase != "lobby" and c3.button("Back to the lesson", key=f"{key}_lobby"):
             ws.back_to_lesson(code)
             st.rerun()
+    st.toggle("Run the quiz on its own", key=f"{key}_auto", value=st.session_state.get(keys.PRESENTER_AUTO, False),
+              on_change=lambda: st.session_state.update({keys.PRESENTER_AUTO: st.session_state[f"{key}_auto"]}),
+              help=f"Reveals the answer as soon as everyone has answered or the time is up, shows it with the "
+                   f"leaderboard for {AUTO_PAUSE_S:.0f} s, then launches the next question of the same section that "
+                   "was not asked yet (same time limit), and the podium after the last one. It runs while this tab "
+                   "is open, on any page.")
     _live_results(code, key)
 
 
@@ -285,6 +291,8 @@ def _live_results(code: str, key: str) -> None:
     st.plotly_chart(distribution_chart(counts, right_labels(question, counts) if current.revealed else None),
                     key=f"{key}_dist_{current.seq}_{current.revealed}", config={"displayModeBar": False})
     if current.revealed:
+        if st.session_state.get(keys.PRESENTER_AUTO) and room.phase == "question":
+            st.caption(f"Running on its own: the next question comes {AUTO_PAUSE_S:.0f} s after the reveal.")
         st.success(f"Answer: **{question.answer_text()}**")
         st.markdown(question.explanation)
         st.markdown("#### Leaderboard")

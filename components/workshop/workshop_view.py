@@ -27,7 +27,7 @@ from components.workshop import store_guard
 from core.lessons import LessonError, section_by_id
 from core.workshop.quiz import LATE_GRACE_S, Standing, distribution, leaderboard
 from core.workshop.store import database_url
-from core.workshop.workshop import Pulse, Workshop, WorkshopError, nickname_key
+from core.workshop.workshop import Pulse, Workshop, WorkshopError, auto_action, next_question_id, nickname_key
 
 REFRESH_S = 2.0
 LIVE_PAGE = "app_pages/91_live.py"
@@ -295,11 +295,50 @@ def watch(current_page: str) -> None:
     if not (st.session_state.get(keys.WS_ROOM) or st.session_state.get(keys.PRESENTER_ROOM)):
         return              # not in a workshop: nothing to watch, no ticks (joining or opening a room reruns the page)
     heartbeat.beat("ws_heartbeat", REFRESH_S)
+    auto_step()
     running, (drawn_hash, drawn_page) = _running_page_hash(), st.session_state.get(keys.WS_PAGE, (None, None))
     if drawn_hash is not None and running != drawn_hash and drawn_page is not None:
         st.switch_page(drawn_page)
     if st.session_state.get(keys.WS_DRAWN) != _drawn_state(current_page):
         st.rerun()
+
+
+def auto_step() -> str:
+    """The presenter's self-running quiz (the console's toggle), one step per heartbeat of the presenter's tab, on
+    any page: reveal when everyone answered or time is up, leave the answer and leaderboard up for AUTO_PAUSE_S,
+    then launch the section's next question not asked yet with the last time limit, or the podium after the last.
+    Returns the action taken ("wait" when there was nothing to do)."""
+    code = st.session_state.get(keys.PRESENTER_ROOM)
+    if not (code and st.session_state.get(keys.PRESENTER_AUTO) and is_presenter()):
+        return "wait"
+    ws = workshop()
+    if ws is None:
+        return "wait"
+    try:
+        room = ws.live_room(code)
+        current = ws.store.current_question(code)
+        seen = st.session_state.setdefault(keys.PRESENTER_REVEALED, {})
+        now = ws.clock()
+        if current is not None and current.revealed:        # revealed by hand or by an earlier step: pause from now
+            seen.setdefault((code, current.seq), now)
+        answered = len(ws.store.answers(code, current.seq)) if current is not None else 0
+        action = auto_action(room.phase, current, answered, len(ws.store.participants(code)), now,
+                             seen.get((code, current.seq)) if current is not None else None)
+        if action == "reveal":
+            ws.reveal(code)
+            seen[(code, current.seq)] = now
+        elif action == "next":
+            bank = quiz_view.bank()
+            asked = {q.question_id for q in ws.store.questions(code)}
+            qid = next_question_id([q.id for q in bank.for_section(current.section)], asked, current.question_id)
+            if qid is None:
+                ws.finish(code)
+                action = "podium"
+            else:
+                ws.launch(code, bank.by_id(qid), st.session_state.get(keys.PRESENTER_LIMIT, 20))
+        return action
+    except WorkshopError:
+        return "wait"                # the console says why (a closed room, a store error)
 
 
 @store_guard.guarded

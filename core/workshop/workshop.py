@@ -154,6 +154,33 @@ class Pulse:
     answers: int                      # answers to the current question
 
 
+# ---------------------------------------------------------------- a quiz that runs itself
+
+AUTO_PAUSE_S = 12.0      # how long the answer and the leaderboard stay up before the next question
+
+
+def auto_action(phase: str, question: LiveQuestion | None, answered: int, joined: int, now: float,
+                revealed_at: float | None, pause_s: float = AUTO_PAUSE_S) -> str:
+    """What a self-running quiz does next: "reveal" once everyone in the room has answered or the time (with the
+    network grace) is up; "next" once the revealed answer has been up for `pause_s` seconds; otherwise "wait".
+    `revealed_at`: when this question was revealed (None while unknown: the pause then starts now)."""
+    if phase != "question" or question is None:
+        return "wait"
+    if not question.revealed:
+        everyone = joined > 0 and answered >= joined
+        return "reveal" if everyone or now > question.started_at + question.time_limit + LATE_GRACE_S else "wait"
+    return "next" if revealed_at is not None and now - revealed_at >= pause_s else "wait"
+
+
+def next_question_id(section_ids: list[str], asked: set[str], current: str | None = None) -> str | None:
+    """The first question of the section not asked yet, starting after the current one (then from the top)."""
+    start = section_ids.index(current) + 1 if current in section_ids else 0
+    for qid in section_ids[start:] + section_ids[:start]:
+        if qid not in asked:
+            return qid
+    return None
+
+
 class Workshop:
     """Room operations for presenters and participants. `clock` is injectable for tests."""
 

@@ -284,3 +284,46 @@ def test_live_ordering_question_is_answered_with_up_and_down_and_send(temp_db):
     [answer] = ws.store.answers(room.code, live.seq)
     assert answer["correct"] and answer["response"] == list(question.items)
     assert any("Your answer is in" in s.value for s in at.success)
+
+
+def test_a_self_running_live_quiz_reveals_and_launches_the_next_question(temp_db):
+    """The presenter switches on "Run the quiz on its own": once everyone answered, the next run reveals; after
+    the pause, the next question of the section is launched with the same time limit; after the last, the podium."""
+    from core.workshop.store import SQLiteStore
+    from core.workshop.workshop import AUTO_PAUSE_S, Workshop
+
+    at = open_page("app_pages/90_presenter.py")
+    at.text_input(key="presenter_key_input").input(KEY)
+    at.button[0].click().run()
+    at.button(key="presenter_open").click().run()
+    code = at.session_state["presenter_room"]
+    store = SQLiteStore(temp_db)
+    ws = Workshop(store)
+    ws.join(code, "Ada")
+    at.toggle(key="presenter_auto").set_value(True).run()
+    section = min(BANK.sections, key=lambda s: len(BANK.for_section(s)))
+    ids = [q.id for q in BANK.for_section(section)]
+    at.selectbox(key="presenter_q_section").select(section).run()
+    at.selectbox(key="presenter_q_pick").select(ids[0]).run()
+    at.select_slider(key="presenter_q_limit").set_value(45).run()
+    at.button(key="presenter_launch").click().run()
+    first = store.current_question(code)
+    assert first.question_id == ids[0] and not first.revealed
+    at.run()
+    assert not store.current_question(code).revealed               # Ada has not answered, 45 s left
+    question = BANK.by_id(ids[0])
+    ws.answer(code, first.seq, "Ada", question, question.answer)
+    at.run()
+    assert store.current_question(code).revealed                    # everyone answered
+    assert any("Running on its own" in c.value for c in at.caption)
+    for n, qid in enumerate(ids[1:], start=2):
+        at.session_state["presenter_revealed_at"][(code, n - 1)] -= AUTO_PAUSE_S   # the pause has passed
+        at.run()
+        current = store.current_question(code)
+        assert (current.seq, current.question_id, current.time_limit) == (n, qid, 45)
+        ws.reveal(code)                                             # the presenter may still reveal by hand
+        at.run()
+    at.session_state["presenter_revealed_at"][(code, len(ids))] -= AUTO_PAUSE_S
+    at.run()
+    assert store.room(code).phase == "podium" and not at.exception
+    store.close()

@@ -187,3 +187,59 @@ def test_presenter_tokens_are_signed_expiring_and_never_hold_the_key():
     assert presenter_token_room(presenter_token("k", "", now=0.0), "k", now=1.0) == ""   # unlocked, no room yet
     for junk in (None, "", "a.b", "a.b.c.d", 42):
         assert presenter_token_room(junk, "k", now=0.0) is None
+
+
+def test_a_self_running_quiz_reveals_pauses_then_moves_on(setup):
+    from core.workshop.workshop import AUTO_PAUSE_S, auto_action, next_question_id
+
+    ws, clock, bank = setup
+    room = ws.open_room()
+    for name in ("Ada", "Bo"):
+        ws.join(room.code, name)
+    q = bank.by_id("cq-train-7b")
+    live = ws.launch(room.code, q, 20)
+
+    def action(revealed_at=None):
+        current = ws.store.current_question(room.code)
+        return auto_action(ws.store.room(room.code).phase, current, len(ws.store.answers(room.code, live.seq)),
+                           len(ws.store.participants(room.code)), clock.t, revealed_at)
+
+    assert action() == "wait"                                   # nobody answered, time left
+    ws.answer(room.code, live.seq, "Ada", q, 168)
+    assert action() == "wait"                                   # one of two
+    ws.answer(room.code, live.seq, "Bo", q, 1)
+    assert action() == "reveal"                                 # everyone answered: no need to wait for the clock
+    ws.reveal(room.code)
+    revealed = clock.t
+    clock.t += AUTO_PAUSE_S - 1
+    assert action(revealed) == "wait"                           # the answer and the leaderboard stay up
+    clock.t += 1
+    assert action(revealed) == "next"
+    assert action(None) == "wait"                               # a reveal it did not see starts the pause now
+
+
+def test_a_self_running_quiz_reveals_when_time_is_up_even_if_some_never_answer(setup):
+    from core.workshop.quiz import LATE_GRACE_S
+    from core.workshop.workshop import auto_action
+
+    ws, clock, bank = setup
+    room = ws.open_room()
+    ws.join(room.code, "Ada")
+    live = ws.launch(room.code, bank.by_id("cq-train-7b"), 10)
+    assert auto_action("question", live, 0, 1, clock.t + 10, None) == "wait"
+    assert auto_action("question", live, 0, 1, clock.t + 10 + LATE_GRACE_S + 0.1, None) == "reveal"
+    assert auto_action("question", live, 0, 0, clock.t + 1, None) == "wait"     # an empty room waits for the clock
+    assert auto_action("lobby", live, 1, 1, clock.t + 99, None) == "wait"       # back to the lesson: nothing to do
+    assert auto_action("podium", None, 0, 0, clock.t, None) == "wait"
+
+
+def test_the_next_question_is_the_first_not_asked_after_the_current_one():
+    from core.workshop.workshop import next_question_id
+
+    ids = ["a", "b", "c", "d"]
+    assert next_question_id(ids, {"b"}, "b") == "c"
+    assert next_question_id(ids, {"b", "c"}, "b") == "d"
+    assert next_question_id(ids, {"b", "c", "d"}, "d") == "a"   # wraps to the ones skipped at the start
+    assert next_question_id(ids, set(ids), "d") is None         # all asked: the podium
+    assert next_question_id(ids, set(), None) == "a"
+    assert next_question_id(ids, {"x"}, "x") == "a"             # a current question no longer in the bank
