@@ -65,14 +65,14 @@ def question_shown(lab: LabPage):
     return main.locator("[class*='_tile_'] button").or_(main.get_by_role("button", name="Send answer")).first
 
 
-def answer(lab: LabPage, timeout: int) -> None:
-    """Answer whatever question is shown: the first tile, first option, first box, or the number 6."""
+def send_answer(lab: LabPage, timeout: int) -> None:
+    """Answer whatever question is shown (the first tile, first option, first box, or the number 6) without waiting
+    for the confirmation: a room answers at the same time, and this script clicks one tab after another."""
     main = lab.page.locator("[data-testid=stMain]")
     question_shown(lab).wait_for(timeout=timeout)
     tiles = main.locator("[class*='_tile_'] button")
     if tiles.count():
         tiles.first.click()
-        main.get_by_text("Your answer is in").wait_for(timeout=timeout)
         return
     radios = main.locator("[data-testid=stRadio] [role=radiogroup] label")
     boxes = main.locator("[data-testid=stCheckbox] label")
@@ -83,7 +83,6 @@ def answer(lab: LabPage, timeout: int) -> None:
     else:
         main.get_by_label(re.compile("Your answer")).fill("6")
     main.get_by_role("button", name="Send answer").click()
-    main.get_by_text("Your answer is in").wait_for(timeout=timeout)
 
 
 def run(participants: int, rounds: int, wait_s: float, headed_log: str) -> dict:
@@ -155,14 +154,16 @@ def run(participants: int, rounds: int, wait_s: float, headed_log: str) -> dict:
                 took, failed = wait_all(labs, "question", lambda lab, tm: question_shown(lab).wait_for(timeout=tm),
                                         t + wait_s)
                 row["saw_question"], row["question_s"] = participants - len(failed), max(took, default=float("nan"))
-                answered = 0
+                t = time.monotonic()
                 for i, lab in enumerate(labs):
                     try:
-                        answer(lab, int(wait_s * 1000))
-                        answered += 1
+                        send_answer(lab, int(wait_s * 1000))
                     except Exception:
                         print(f"    participant {i}: could not answer (blank page: {lab.is_blank()})", flush=True)
-                row["answered_in_browser"] = answered
+                row["clicks_s"] = time.monotonic() - t
+                took, failed = wait_all(labs, "answer is in", lambda lab, tm: lab.page.get_by_text(
+                    "Your answer is in").wait_for(timeout=tm), time.monotonic() + wait_s)
+                row["answered_in_browser"], row["confirm_s"] = participants - len(failed), max(took, default=0.0)
                 current = store.current_question(code)
                 presenter.page.get_by_text(re.compile(r"\d+ of \d+ answered")).first.wait_for()
                 row["recorded"] = len(store.answers(code, current.seq))
@@ -187,7 +188,8 @@ def run(participants: int, rounds: int, wait_s: float, headed_log: str) -> dict:
                 figures["rounds"].append(row)
                 print(f"  round {r + 1} ({lesson}): followed {row['followed']}/{participants} "
                       f"(last after {row['follow_s']:.1f} s), saw the question {row['saw_question']} (last after "
-                      f"{row['question_s']:.1f} s), answered {row['answered_in_browser']}, "
+                      f"{row['question_s']:.1f} s), answered {row['answered_in_browser']} (clicks took {row['clicks_s']:.1f} s, "
+                      f"last confirmed {row['confirm_s']:.1f} s after), "
                       f"recorded {row['recorded']}, saw reveal {row['saw_reveal']}, back {row['back']}, "
                       f"blank {row['blank']}, console/page errors {row['errors']}, exception boxes "
                       f"{row['exceptions']}", flush=True)

@@ -10,6 +10,8 @@ WS_FOLLOW = "ws_follow"          # follow the presenter's page (the sidebar togg
 WS_SEEN = "ws_seen"              # the room version this session has already followed
 WS_DRAWN = "ws_drawn"            # what the page showed of the room at its last full run (see workshop_view.watch)
 WS_PAGE = "ws_page"              # (script hash, st.Page) of the page the last full run drew
+WS_SENT = "ws_sent"              # (room, question seq, tile option or None) of an answer button just pressed
+WS_SENT_RUN = "ws_sent_run"      # the same, moved there at the start of the full run that sends it
 
 # presenter (components/workshop/presenter_view.py; read by app.py's frame and the sidebar)
 PRESENTER_OK = "presenter_ok"        # this session entered the presenter key

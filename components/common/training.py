@@ -3,23 +3,20 @@ that trains: one owner id per browser session, the memory check before a private
 presenter's runs named as such, and a refusal (queue full, a run of yours already waiting) shown as one sentence."""
 from __future__ import annotations
 
-import uuid
 from typing import Any, Callable
 
 import streamlit as st
 
 from components.common import cache as app_cache
+from components.common.generate import session_owner
 from components.common import heartbeat, keys
 from components.common.text import literal
 
-OWNER = "training_owner"
 
 
 def owner() -> str:
-    """This browser session's id on the training queue."""
-    if OWNER not in st.session_state:
-        st.session_state[OWNER] = uuid.uuid4().hex
-    return st.session_state[OWNER]
+    """This browser session's id on the training queue (the same id its generations carry)."""
+    return session_owner()
 
 
 def start(kind: str, what: str, work: Callable[[Any, Any], Any], copies: float = 2.5) -> bool:

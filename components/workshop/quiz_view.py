@@ -67,43 +67,51 @@ def link_to_lesson(question: Question) -> None:
 NUMBER_FORMATS = "Whole numbers, decimals, 1,234, 1 234 and suffixes such as 5k, 28.3M or 1.2B all work."
 
 
-def answer_form(question: Question, key: str, submit_label: str = "Check answer") -> tuple[bool, Any]:
+def answer_form(question: Question, key: str, submit_label: str = "Check answer", on_submit=None,
+                args: tuple = ()) -> tuple[bool, Any]:
     """Draw the question and its input. Returns (submitted, response); response is None when unusable.
 
     Single, multiple and numeric questions sit in an `st.form`. An ordering question is a visible list the
     learner rearranges with ↑/↓ buttons (buttons cannot live in a form, so it has its own submit button); its
     response is the list of items in the learner's order. Numeric responses come back as a float in the
-    question's unit ("28.3M" for 28,300,000 parameters)."""
+    question's unit ("28.3M" for 28,300,000 parameters). `on_submit(*args)` runs when the submit button is pressed,
+    before the run that handles it (the live quiz uses it so a click is never lost; see workshop_view)."""
     if question.type == "ordering":
-        return _ordering_form(question, key, submit_label)
+        return _ordering_form(question, key, submit_label, on_submit, args)
     with st.form(key=f"{key}_form", border=True):
         st.markdown(question.prompt)
-        response: Any = None
         if question.type == "single":
-            response = st.radio("Your answer", question.options, index=None, key=f"{key}_single")
+            st.radio("Your answer", question.options, index=None, key=f"{key}_single")
         elif question.type == "multiple":
             st.caption("Pick all that apply.")
-            response = [o for i, o in enumerate(question.options) if st.checkbox(o, key=f"{key}_multi_{i}")]
+            for i, o in enumerate(question.options):
+                st.checkbox(o, key=f"{key}_multi_{i}")
         else:
-            response = st.text_input(f"Your answer{f' ({question.unit})' if question.unit else ''}",
-                                     key=f"{key}_number", max_chars=40, placeholder="a number, e.g. 42, 0.5 or 1,234")
+            st.text_input(f"Your answer{f' ({question.unit})' if question.unit else ''}",
+                          key=f"{key}_number", max_chars=40, placeholder="a number, e.g. 42, 0.5 or 1,234")
             st.caption(" ".join(filter(None, [question.precision_text(), NUMBER_FORMATS])))
-        submitted = st.form_submit_button(submit_label, type="primary")
+        submitted = st.form_submit_button(submit_label, type="primary", on_click=on_submit, args=args)
     if not submitted:
         return False, None
-    if question.type == "single" and response is None:
-        st.warning("Pick one of the answers first.")
-        return True, None
-    if question.type == "multiple" and not response:
-        st.warning("Tick at least one answer first.")
-        return True, None
-    if question.type == "numeric":
-        value = question.numeric_value(response)
-        if value is None:
-            st.warning("Type a number, e.g. 168, 0.87, 1,234 or 28.3M.")
-            return True, None
-        response = value
+    response, problem = submitted_response(question, key)
+    if problem:
+        st.warning(problem)
     return True, response
+
+
+def submitted_response(question: Question, key: str) -> tuple[Any, str | None]:
+    """(response, None), or (None, what is missing), from the values the form's widgets (or the ordering list)
+    hold in session state under `key`."""
+    if question.type == "ordering":
+        return list(current_order(question, key)), None
+    if question.type == "single":
+        response = st.session_state.get(f"{key}_single")
+        return (response, None) if response is not None else (None, "Pick one of the answers first.")
+    if question.type == "multiple":
+        response = [o for i, o in enumerate(question.options) if st.session_state.get(f"{key}_multi_{i}")]
+        return (response, None) if response else (None, "Tick at least one answer first.")
+    value = question.numeric_value(st.session_state.get(f"{key}_number"))
+    return (value, None) if value is not None else (None, "Type a number, e.g. 168, 0.87, 1,234 or 28.3M.")
 
 
 def _order_key(key: str) -> str:
@@ -130,7 +138,7 @@ def _move(state: str, index: int, step: int) -> None:
         st.session_state[state] = order
 
 
-def _ordering_form(question: Question, key: str, submit_label: str) -> tuple[bool, Any]:
+def _ordering_form(question: Question, key: str, submit_label: str, on_submit=None, args: tuple = ()) -> tuple[bool, Any]:
     state = _order_key(key)
     with st.container(border=True):
         st.markdown(question.prompt)
@@ -144,7 +152,7 @@ def _ordering_form(question: Question, key: str, submit_label: str) -> tuple[boo
                           on_click=_move, args=(state, i, -1))
                 st.button("↓", key=f"{key}_down_{i}", help=f"Move item {i + 1} down", disabled=i == last,
                           on_click=_move, args=(state, i, 1))
-        submitted = st.button(submit_label, key=f"{key}_submit", type="primary")
+        submitted = st.button(submit_label, key=f"{key}_submit", type="primary", on_click=on_submit, args=args)
     if not submitted:
         return False, None
     response = list(order)

@@ -277,6 +277,7 @@ def _running_page_hash() -> str | None:
 
 def remember_drawn(current_page: str, page) -> None:
     """Called by app.py at the start of every full run: the page this run draws, and what it shows of the room."""
+    st.session_state[keys.WS_SENT_RUN] = st.session_state.pop(keys.WS_SENT, None)   # this full run sends it
     st.session_state[keys.WS_DRAWN] = _drawn_state(current_page)
     st.session_state[keys.WS_PAGE] = (_running_page_hash(), page)
 
@@ -296,6 +297,8 @@ def watch(current_page: str) -> None:
         return              # not in a workshop: nothing to watch, no ticks (joining or opening a room reruns the page)
     heartbeat.beat("ws_heartbeat", REFRESH_S)
     auto_step()
+    if st.session_state.get(keys.WS_SENT):        # an answer whose click this tick's run took: send it (_mark_sent)
+        st.rerun()
     running, (drawn_hash, drawn_page) = _running_page_hash(), st.session_state.get(keys.WS_PAGE, (None, None))
     if drawn_hash is not None and running != drawn_hash and drawn_page is not None:
         st.switch_page(drawn_page)
@@ -456,6 +459,7 @@ def _live_question(key: str) -> None:
     if question is None:
         st.warning("The presenter's question is not in this app's question bank.")
         return
+    sent = st.session_state.get(keys.WS_SENT_RUN)        # an answer clicked since the last full run (_mark_sent)
     mine = [a for a in ws.store.answers(code, current.seq) if a["nickname_key"] == nickname_key(name)]
     st.markdown(f"**Question {current.seq}** · {quiz_view.section_title(question.section)}")
     if current.revealed:
@@ -484,10 +488,18 @@ def _live_question(key: str) -> None:
         st.warning("Time is up for this question.")
         return
     st.html(countdown_html(left, current.time_limit, f"{code}-{current.seq}"))
+    form_key, sent_here = f"{key}_{code}_{current.seq}", (sent or (None, None))[:2] == (code, current.seq)
     if question.type == "single":
-        submitted, response = answer_tiles(question, f"{key}_{code}_{current.seq}")
+        submitted, response = answer_tiles(question, form_key, on_pick=_mark_sent, args=(code, current.seq))
     else:
-        submitted, response = quiz_view.answer_form(question, f"{key}_{code}_{current.seq}", submit_label="Send answer")
+        submitted, response = quiz_view.answer_form(question, form_key, submit_label="Send answer",
+                                                    on_submit=_mark_sent, args=(code, current.seq))
+    if not submitted and sent_here:          # the click's own run was taken by a timer tick: its callback kept it
+        submitted = True
+        response, problem = (sent[2], None) if sent[2] is not None else quiz_view.submitted_response(question,
+                                                                                                 form_key)
+        if problem:
+            st.warning(problem)
     if submitted and response is not None:
         try:
             ws.answer(code, current.seq, name, question, response)
@@ -501,10 +513,18 @@ TILE_COLOURS = ("#D32F2F", "#1565C0", "#E65100", "#2E7D32", "#6A1B9A", "#00695C"
 TILE_SHAPES = ("▲", "◆", "●", "■", "★", "⬟")
 
 
-def answer_tiles(question, key: str) -> tuple[bool, object]:
+def _mark_sent(code: str, seq: int, option=None) -> None:
+    """A live answer's button callback. Callbacks run before whichever run handles the click, even when the
+    browser's click and a heartbeat tick arrive together and the tick's fragment run takes it (the button then
+    reads False in no run at all: 2 of 30 answers were lost that way in bench/live_round.py). `watch` sees this
+    mark and reruns the page, which sends the answer (`_live_question`)."""
+    st.session_state[keys.WS_SENT] = (code, seq, option)
+
+
+def answer_tiles(question, key: str, on_pick=None, args: tuple = ()) -> tuple[bool, object]:
     """A single-choice live question as big coloured tiles, two per row: one tap answers (phones first). Each tile
     is a real button, so it works with a keyboard and a screen reader; colour and shape tell the tiles apart on the
-    projector and for colour-blind players."""
+    projector and for colour-blind players. `on_pick(*args, option)` runs when a tile is pressed."""
     st.markdown("#### " + " ".join(question.prompt.split()))       # the bank's Markdown, one line, large
     css = ["<style>"]
     for i in range(len(question.options)):
@@ -521,7 +541,8 @@ def answer_tiles(question, key: str) -> tuple[bool, object]:
         for i in range(row, min(row + 2, len(question.options))):
             with cols[i - row].container(key=f"{key}_tile_{i}"):
                 label = f"{TILE_SHAPES[i % len(TILE_SHAPES)]}  {question.options[i]}"
-                if st.button(label, key=f"{key}_tile_button_{i}", use_container_width=True):
+                if st.button(label, key=f"{key}_tile_button_{i}", use_container_width=True,
+                             on_click=on_pick, args=(*args, question.options[i]) if on_pick else None):
                     chosen = question.options[i]
     return chosen is not None, chosen
 

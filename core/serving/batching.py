@@ -60,6 +60,7 @@ class _Row:
     cancel: threading.Event = field(default_factory=threading.Event)
     number: int = 0                      # arrival order, for "n ahead of you"
     decoder: SequenceDecoder | None = None
+    owner: object = None                 # who asked (a browser session): its next request replaces this one
 
     def send(self, items) -> None:
         for item in items:
@@ -94,6 +95,8 @@ class BatchScheduler:
         self._worker: threading.Thread | None = None
         self._closed = False
         self._rows: list[_Row] = []              # running (for close and for counting)
+        # each owner's requests not yet freed (weak: a served and read request drops out by itself; see submit)
+        self._owned: dict[object, "weakref.WeakSet[_Row]"] = {}
         self._numbers = itertools.count()
         self._served_number = -1                 # highest arrival number admitted so far
         self.steps = 0                           # decode steps run (for benches and tests)
@@ -102,15 +105,27 @@ class BatchScheduler:
 
     # ---- the public side ---------------------------------------------------------------------------------------
     def submit(self, request: GenerationRequest, result: GenerationResult,
-               decode: Callable[[list[int]], str]) -> GenerationStream:
-        """Queue a request; `decode` turns its generated ids into text (special tokens skipped)."""
+               decode: Callable[[list[int]], str], owner: object = None, replace: bool = True) -> GenerationStream:
+        """Queue a request; `decode` turns its generated ids into text (special tokens skipped).
+
+        `owner` (a browser session's id): one generation per owner at a time. With `replace`, the owner's earlier
+        requests still waiting or running are cancelled (their streams end with stop reason "cancelled"), so a
+        second click replaces the first instead of queueing behind it; `replace=False` adds to them (the n
+        answers of one "sample n" click)."""
         with self._lock:
             if self._closed:
                 raise ServiceClosed()
+            if owner is not None and replace:
+                for earlier in list(self._owned.pop(owner, ())):
+                    earlier.cancel.set()
             if self._waiting.qsize() >= self.max_waiting:
                 raise ServiceBusy(f"The model is busy: {self.max_waiting} requests are already waiting. "
                                   "Try again in a moment.")
-            row = _Row(request=request, decode=decode, number=next(self._numbers))
+            row = _Row(request=request, decode=decode, number=next(self._numbers), owner=owner)
+            if owner is not None:
+                for gone in [o for o, rows in self._owned.items() if not rows]:   # owners whose rows were freed
+                    del self._owned[gone]
+                self._owned.setdefault(owner, weakref.WeakSet()).add(row)
             self._waiting.put(row)
             if self._worker is None:
                 self._worker = threading.Thread(target=self._serve, name="genai-lab-generation", daemon=True)

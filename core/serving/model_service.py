@@ -366,12 +366,16 @@ class ModelService:
                                        add_generation_prompt=True)
 
     def generate(self, messages: Sequence[dict], settings: SamplingSettings | None = None,
-                 model: str | None = None, prefill: str = "") -> GenerationStream:
+                 model: str | None = None, prefill: str = "", owner: object = None,
+                 replace: bool = True) -> GenerationStream:
         """Queue a chat generation; iterate over the returned stream to receive tokens as they come.
 
         `prefill`: the start of the assistant's reply, written after the chat template's generation prompt; the
         model continues it (the stream holds only the continuation). A ReAct loop uses it to put the steps so
-        far in the model's own turn."""
+        far in the model's own turn.
+        `owner`: who asks (a browser session's id). One generation per owner: a new request cancels the owner's
+        earlier ones still waiting or running, unless `replace` is False (BatchScheduler.submit). A remote model's
+        server does its own scheduling, so there the owner is not used."""
         settings = settings or SamplingSettings()
         if not messages or not all(isinstance(m, dict) and isinstance(m.get("content"), str) for m in messages):
             raise ValueError("messages must be a non-empty list of {'role', 'content'} dicts")
@@ -397,7 +401,7 @@ class ModelService:
         def decode(new_ids: list[int]) -> str:
             with tok_lock:
                 return tok.decode(list(new_ids), skip_special_tokens=True)
-        return self._scheduler(slot).submit(request, result, decode)
+        return self._scheduler(slot).submit(request, result, decode, owner=owner, replace=replace)
 
     def _remote(self, slot: _Slot) -> OpenAIBackend:
         """The client of a `backend: openai` model (core/serving/openai_backend.py), made on first use."""

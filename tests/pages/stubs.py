@@ -17,6 +17,7 @@ class FakeStream:
         self._tokens = [GeneratedToken(id=100 + i, text=word, prob=0.5, rank=1, model_prob=0.5)
                         for i, word in enumerate(text.split(" "))][:max(max_new_tokens, 1)]
         self._stop_reason = stop_reason
+        self.ahead = 0                   # nobody else is queued in a page test
 
     def __iter__(self):
         for token in self._tokens:
@@ -36,7 +37,7 @@ def fake_generation(monkeypatch, answer=lambda messages: "Positive") -> list:
 
     calls = []
 
-    def generate(self, messages, settings=None, model=None):
+    def generate(self, messages, settings=None, model=None, prefill="", owner=None, replace=True):
         calls.append(messages)
         return FakeStream(answer(messages), settings.max_new_tokens if settings else 8)
 

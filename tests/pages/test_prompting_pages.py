@@ -154,6 +154,9 @@ def test_generation_stop_sequence_hit_and_n_samples():
     at.number_input(key="generation_max_new").set_value(4).run()
     button(ok(at), "generation_many").click().run()
     assert "of 2" in metric(ok(at), "Distinct answers")
+    # The answers of one click share the session's turn: the second must not cancel the first (replace=False).
+    ended = list(next(d for d in at.dataframe if "ended by" in d.value.columns).value["ended by"])
+    assert len(ended) == 2 and "cancelled" not in ended, ended
 
 
 @pytest.mark.parametrize("prompt, message", [("", "Type a prompt"), ("word " * 8500, "more than the 8,192-token window")])

@@ -286,6 +286,40 @@ def test_live_ordering_question_is_answered_with_up_and_down_and_send(temp_db):
     assert any("Your answer is in" in s.value for s in at.success)
 
 
+def test_a_tile_press_whose_run_a_timer_tick_took_is_still_sent(temp_db):
+    """A tile press records itself in its callback. When the heartbeat's fragment run takes the click (the button
+    reads True in no full run), the next full run sends the answer anyway; a normal press answers at once."""
+    from core.workshop.store import SQLiteStore
+    from core.workshop.workshop import Workshop
+
+    ws = Workshop(SQLiteStore(temp_db))
+    room = ws.open_room()
+    joined = []
+    for name in ("Ada", "Bo"):
+        at = open_page("app_pages/91_live.py")
+        at.text_input(key="live_main_code").input(room.code)
+        at.text_input(key="live_main_nick").input(name)
+        at.button[0].click().run()
+        joined.append(at)
+    ada, bo = joined
+    question = next(q for q in BANK.questions if q.type == "single")
+    live = ws.launch(room.code, question, 120)
+    ada.run()
+    bo.run()
+    tiles = [b for b in ada.button if b.key and "_tile_button_" in b.key]
+    assert len(tiles) == len(question.options)
+    tiles[0].click().run()                                    # a normal press
+    assert any("Your answer is in" in s.value for s in ada.success)
+    bo.session_state["ws_sent"] = (room.code, live.seq, question.options[1])   # what the lost press's callback left
+    bo.run()
+    assert not bo.exception, [e.value for e in bo.exception]
+    answers = {a["nickname"]: a["response"] for a in ws.store.answers(room.code, live.seq)}
+    assert answers == {"Ada": question.options[0], "Bo": question.options[1]}
+    assert any("Your answer is in" in s.value for s in bo.success)
+    bo.run()                                                  # sent once: no second answer, no warning
+    assert len(ws.store.answers(room.code, live.seq)) == 2 and not bo.warning
+
+
 def test_a_self_running_live_quiz_reveals_and_launches_the_next_question(temp_db):
     """The presenter switches on "Run the quiz on its own": once everyone answered, the next run reveals; after
     the pause, the next question of the section is launched with the same time limit; after the last, the podium."""

@@ -6,6 +6,7 @@ import html
 
 import streamlit as st
 
+from components.common.generate import generate, queue_note
 from components.common import cache as app_cache
 from components.common import errors, guard
 from components.common.text import literal
@@ -85,9 +86,8 @@ def _generate(service, question: str, temperature: float, seed: int, length: int
                "length": length}
     st.session_state[f"{key}_partial"] = partial
     try:
-        stream = service.generate([{"role": "user", "content": question}], settings)
-        if stream.ahead:                         # answers run together in batches; a full batch means a short wait
-            placeholder.caption(f"{stream.ahead} request(s) ahead of yours; your answer starts when a place frees up.")
+        stream = generate(service, [{"role": "user", "content": question}], settings)
+        queue_note(placeholder, stream)
         for token in stream:                     # tokens arrive one by one: draw each as it comes
             tokens.append((token.text, token_prob(token), int(token.rank)))
             placeholder.html(answer_html(tokens, streaming=True))

@@ -13,6 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from components.common.generate import generate, queue_note
 from components.common import cache as app_cache
 from components.common.decoder import (DECODER_KEY, coloured_tokens_html, context_meter, current_decoder,
                                        TOKEN_STYLE, ensure_decoder, probability_colour)
@@ -353,7 +354,8 @@ def show_generation(key: str = "generation", lab_key: str = "sampling") -> None:
     if st.button("Generate", key=f"{key}_run", type="primary"):
         placeholder = st.empty()
         with errors.shown("The model could not answer"):
-            stream = service.generate([{"role": "user", "content": prompt}], settings, model=model)
+            stream = generate(service, [{"role": "user", "content": prompt}], settings, model=model)
+            queue_note(placeholder, stream)
             _stream_into(placeholder, stream)
             st.session_state[f"{key}_last"] = (stream.result, stops)
     elif f"{key}_last" in st.session_state:
@@ -380,8 +382,9 @@ def show_generation(key: str = "generation", lab_key: str = "sampling") -> None:
         bar, results = st.progress(0.0, text="Sampling…"), []
         with errors.shown("The model could not answer"):
             # All n go in at once: the service runs them together in one batch (core/serving/batching.py).
-            streams = [service.generate([{"role": "user", "content": prompt}],
-                                        replace(short, seed=None if short.seed is None else short.seed + i), model=model)
+            streams = [generate(service, [{"role": "user", "content": prompt}],
+                                replace(short, seed=None if short.seed is None else short.seed + i), model=model,
+                                replace=i == 0)
                        for i in range(n)]
             for i, stream in enumerate(streams):
                 results.append(stream.collect())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
+from components.common.generate import generate, queue_note
 from components.common import cache as app_cache
 from components.common.decoder import coloured_tokens_html, context_meter, current_decoder, ensure_decoder
 from components.common import errors, guard
@@ -42,7 +43,8 @@ def _editor_rows(edited) -> list[dict]:
 
 def _run(service, model: str, prompt: str, task, placeholder, caption_slot, max_new: int) -> dict:
     settings = SamplingSettings(temperature=0.0, max_new_tokens=max_new, stop_sequences=(f"{task.input_label}:",))
-    stream = service.generate([{"role": "user", "content": prompt}], settings, model=model)
+    stream = generate(service, [{"role": "user", "content": prompt}], settings, model=model)
+    queue_note(placeholder, stream)
     tokens = []
     for token in stream:
         tokens.append(token)

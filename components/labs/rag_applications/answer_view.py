@@ -7,6 +7,7 @@ import html
 
 import streamlit as st
 
+from components.common.generate import generate
 from components.common import errors
 from components.common.text import literal
 from components.labs.rag_applications import cache, knowledge
@@ -30,7 +31,7 @@ def stream_pair(service, pairs, boxes, render) -> list:
     token each, so both answers grow at once. Returns each stream's text."""
     from core.serving.sampling import SamplingSettings
     settings = SamplingSettings(temperature=0.0, max_new_tokens=MAX_NEW_TOKENS)
-    streams = [service.generate(messages, settings) for messages in pairs]
+    streams = [generate(service, messages, settings, replace=i == 0) for i, messages in enumerate(pairs)]
     texts = ["" for _ in streams]
     iterators = [iter(s) for s in streams]
     live = list(range(len(streams)))

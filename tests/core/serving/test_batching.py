@@ -142,6 +142,40 @@ def test_back_pressure_position_and_busy_message():
     assert sched.close()
 
 
+def test_one_generation_per_owner_a_second_request_replaces_the_first():
+    model, lock = tiny_llama(4), threading.RLock()
+    sched = scheduler_for(model, lock, max_batch=1)
+    settings = SamplingSettings(temperature=0, max_new_tokens=6)
+    expected = reference(model, [1, 2, 3], settings)
+
+    def ask(prompt, owner, replace=True):
+        return sched.submit(GenerationRequest(tuple(prompt), settings, frozenset()),
+                            GenerationResult(max_new_tokens=settings.max_new_tokens), decode, owner=owner,
+                            replace=replace)
+
+    with lock:                                      # hold the model: the first request runs, the others wait
+        ada_first = ask([5, 6, 7], "ada")
+        assert wait_until(lambda: sched.waiting == 0)
+        bo = ask([1, 2, 3], "bo")
+        ada_second = ask([9, 8, 7], "ada")          # Ada clicks again while her first answer runs
+        ada_also = ask([1, 2, 3], "ada", replace=False)   # and the same click's second sample joins it
+        assert [s.ahead for s in (bo, ada_second, ada_also)] == [0, 1, 2]
+    assert ada_first.collect().stop_reason == "cancelled"
+    assert [t.id for t in bo.collect().tokens] == expected          # other sessions are untouched
+    assert len(ada_second.collect().tokens) == 6
+    assert [t.id for t in ada_also.collect().tokens] == expected
+    with lock:                                      # nothing can advance: Cy's first request cannot finish first
+        replaced = ask([1, 2, 3], "cy")
+        newer = ask([1, 2, 3], "cy")
+    assert replaced.collect().stop_reason == "cancelled"
+    assert [t.id for t in newer.collect().tokens] == expected
+    del ada_first, bo, ada_second, ada_also, replaced, newer
+    gc.collect()
+    ask([1, 2], "dee").collect()                    # each submit forgets owners whose requests are all freed
+    assert set(sched._owned) <= {"dee"}
+    assert sched.close()
+
+
 def test_close_cancels_running_and_waiting_requests_and_ends_the_worker():
     model, lock = tiny_llama(5), threading.RLock()
     sched = scheduler_for(model, lock, max_batch=1)

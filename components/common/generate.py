@@ -1,0 +1,33 @@
+"""A learner's own generation: one per browser session at a time, with their place in the queue shown.
+
+Every demo that answers one learner's click goes through `generate`, which passes this session's id to the model
+service as the request's owner: a second click (or another demo's button) replaces the learner's earlier request,
+still waiting or running, instead of queueing behind it (core/serving/batching.BatchScheduler.submit). Work a whole
+room shares (the cached benchmark answers of pages 8 and 11) has no owner, since other sessions wait on it too.
+"""
+from __future__ import annotations
+
+import uuid
+
+import streamlit as st
+
+OWNER = "session_owner"          # this browser session's id (the training queue uses the same one: training.owner)
+
+
+def session_owner() -> str:
+    if OWNER not in st.session_state:
+        st.session_state[OWNER] = uuid.uuid4().hex
+    return st.session_state[OWNER]
+
+
+def generate(service, messages, settings=None, model: str | None = None, *, replace: bool = True, **kwargs):
+    """service.generate for this session; `replace=False` for the second and later answers of one click."""
+    return service.generate(messages, settings, model=model, owner=session_owner(), replace=replace, **kwargs)
+
+
+def queue_note(placeholder, stream) -> None:
+    """Before the first token: how many requests will start before this one, when any."""
+    ahead = stream.ahead
+    if ahead:
+        placeholder.caption(f"{ahead} request(s) ahead of yours; your answer starts when a place frees up "
+                            "(answers run together in batches).")
