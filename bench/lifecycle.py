@@ -1,7 +1,8 @@
 """Lifecycle lab timings on this machine (issue 16): pruning and real-kernel quantization of SmolLM2.
 
 1. Unstructured magnitude pruning at 0–90 %: seconds to prune, perplexity, KL, top-1 agreement and reading speed.
-2. Structured MLP-channel pruning (10/25/50 %), ranked by weight size and by measured activity.
+2. Structured MLP-channel pruning (10/25/50 %), ranked by weight size and by measured activity; then 1 and 2 of
+   each group's 3 query heads removed (2b).
 3. FP32, BF16 and the two INT8 variants (int8 kernels): stored size, reading and writing speed (median of 3),
    KL, top-1 and perplexity.
 
@@ -50,6 +51,12 @@ def main() -> None:
             print(f"{method:>8} {fraction:.0%}: {r.parameters:,} parameters, {r.point.bytes / 1e6:.0f} MB, "
                   f"perplexity {r.point.perplexity:,.1f}, KL {r.point.kl:.3f}, top-1 {r.point.top1:.0%}, "
                   f"reading {r.point.tokens_per_second:,.0f} tok/s, prune {r.seconds_to_prune:.2f} s")
+    print("== 2b. attention heads removed from every group of 3 (ranked by what they write) ==")
+    for per_group in (1, 2):
+        r = pruning.structured_heads_point(svc.decoder_copy, reference, ids, per_group, calibration)
+        print(f"   {per_group} per group: {r.channels} heads kept, {r.parameters:,} parameters, "
+              f"{r.point.bytes / 1e6:.0f} MB, perplexity {r.point.perplexity:,.1f}, KL {r.point.kl:.3f}, top-1 "
+              f"{r.point.top1:.0%}, reading {r.point.tokens_per_second:,.0f} tok/s, prune {r.seconds_to_prune:.2f} s")
     print("== 3. precisions with real kernels (median of 3 runs) ==")
     for variant in kernels.VARIANTS:
         runs = [kernels.measure(original, reference, ids, variant) for _ in range(3)]

@@ -27,9 +27,16 @@ def test_pruning_curve_and_structured_pruning():
     assert float(metric(ok(at), "Perplexity").replace(",", "")) > 100
     next(b for b in at.button if b.key == "prune_structured").click().run()
     table = ok(at).dataframe[0].value
-    assert list(table["channels per layer"]) == [1536, 1152]
+    assert list(table["kept per layer"]) == ["1,536 channels", "1,152 channels"]
     assert table["model"][1].endswith("by how active each channel is on sample text")
     assert any("parameters fewer" in c.value for c in at.caption)
+    at.radio(key="prune_unit").set_value("heads").run()            # one of each group's 3 query heads goes
+    next(b for b in ok(at).button if b.key == "prune_structured").click().run()
+    table = ok(at).dataframe[0].value
+    assert list(table["kept per layer"]) == ["9 heads", "6 heads"]
+    fewer = int(table["parameters"][0].replace(",", "")) - int(table["parameters"][1].replace(",", ""))
+    assert fewer == 30 * 2 * 3 * 64 * 576                           # 30 layers × (q rows + o columns) of 3 heads
+    assert float(table["KL"][1]) > 0
 
 
 def test_real_kernels_table_and_frontier():

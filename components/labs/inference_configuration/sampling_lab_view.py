@@ -352,12 +352,17 @@ def show_generation(key: str = "generation", lab_key: str = "sampling") -> None:
     settings = replace(base, max_new_tokens=max_new, stop_sequences=stops,
                        seed=None if seed is None or seed < 0 else int(seed))
     if st.button("Generate", key=f"{key}_run", type="primary"):
+        # Pressing Stop reruns the page: this run ends, the stream closes and the model drops the request; the
+        # tokens so far stay in `result`, which is saved before the first token, and show as a stopped answer.
+        stop_box = st.empty()
+        stop_box.button("Stop generating", key=f"{key}_stop", icon=":material/stop_circle:")
         placeholder = st.empty()
         with errors.shown("The model could not answer"):
             stream = generate(service, [{"role": "user", "content": prompt}], settings, model=model)
+            st.session_state[f"{key}_last"] = (stream.result, stops)
             queue_note(placeholder, stream)
             _stream_into(placeholder, stream)
-            st.session_state[f"{key}_last"] = (stream.result, stops)
+        stop_box.empty()
     elif f"{key}_last" in st.session_state:
         result, _ = st.session_state[f"{key}_last"]
         st.html(coloured_tokens_html(result.tokens, result.stop_sequence, result.stop_text))
@@ -418,6 +423,9 @@ def _explain_stop(result, stops: tuple[str, ...]) -> None:
                 "cut mid-sentence.")
     elif reason == "eos":
         st.caption("The model ended the answer itself with its end-of-answer token.")
+    elif reason == "cancelled":
+        st.info("Stopped before the end: you pressed Stop, or a newer request from this browser replaced this one "
+                "(one answer per browser at a time). What had arrived is shown.")
     elif reason:
         st.warning(f"Generation ended early: {reason}")
     if stops and reason != "stop_sequence":

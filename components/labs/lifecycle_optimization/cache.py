@@ -56,6 +56,28 @@ def structured(ids: tuple[int, ...], fraction: float, method: str):
                                     calibration)
 
 
+@st.cache_data(show_spinner=False, max_entries=4)
+def structured_heads(ids: tuple[int, ...], per_group: int):
+    """A fresh copy with `per_group` query heads removed from every group of heads sharing a key/value head,
+    ranked by what each head writes on sample text, measured (a pruning.Structured); the copy is freed."""
+    from core.labs.compute_quantization.quantization import check_free_memory
+    from core.labs.lifecycle_optimization import pruning
+    service = model_service()
+    status = service.load(kind="causal-lm")
+    check_free_memory(int(status.memory_bytes * 1.3), service.device)
+    calibration = service.encode_ids(pruning.calibration_text())
+    return pruning.structured_heads_point(service.decoder_copy, reference_logits(ids), list(ids), per_group,
+                                          calibration)
+
+
+@st.cache_data(show_spinner=False)
+def heads() -> tuple[int, int]:
+    """(query heads, key/value heads) per layer of the shared decoder."""
+    from core.labs.lifecycle_optimization import pruning
+    with model_service().borrowed_decoder() as net:
+        return pruning.head_layout(net)
+
+
 @st.cache_data(show_spinner=False)
 def parameters() -> int:
     from core.labs.lifecycle_optimization import pruning

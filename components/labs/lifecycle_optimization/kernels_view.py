@@ -112,7 +112,7 @@ def _points():
     structured = st.session_state.get("prune_structured_result")
     if structured:
         after = structured[1]
-        points.append((f"−{after.fraction:.0%} channels", "structured pruning",
+        points.append((f"−{after.fraction:.0%} {getattr(after, 'unit', 'channels')}", "structured pruning",
                        after.point.tokens_per_second, after.point.bytes / 1e6, after.point.kl))
     from components.labs.lifecycle_optimization.distillation_view import frontier_points
     distilled = frontier_points()

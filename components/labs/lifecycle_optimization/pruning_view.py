@@ -1,5 +1,5 @@
 """Page 10 demo "pruning": magnitude pruning of a private copy of SmolLM2 at growing sparsity (quality falls, speed
-and size do not move), and structured pruning of MLP channels (the matrices shrink, so it gets smaller and faster)."""
+and size do not move), and structured pruning of MLP channels or attention heads (the matrices shrink, so it gets smaller and faster)."""
 from __future__ import annotations
 
 import streamlit as st
@@ -86,38 +86,62 @@ METHOD_NAMES = {"activity": "by how active each channel is on sample text",
                 "weights": "by the size of its weights only"}
 
 
+UNITS = {"channels": "MLP channels", "heads": "attention heads"}
+
+
 def _structured(service) -> None:
-    st.markdown("**Structured pruning: remove whole channels.** Each layer's feed-forward block widens every token's "
-                "vector from 576 to 1,536 numbers and back. Removing the least important of those 1,536 channels "
-                "deletes rows and columns, so the matrices really shrink. Which channels count as least important "
-                "is the whole game: compare the two ways of ranking them.")
+    st.markdown("**Structured pruning: remove whole channels or heads.** Each layer's feed-forward block widens every "
+                "token's vector from 576 to 1,536 numbers and back; each attention block has 9 query heads of 64 "
+                "numbers, in 3 groups that share one key/value head. Removing the least important channels or "
+                "heads deletes whole rows and columns, so the matrices really shrink. Which ones count as least "
+                "important is the whole game.")
+    unit = st.radio("Remove", list(UNITS), format_func=UNITS.get, key=f"{KEY}_unit", horizontal=True)
     a, b = st.columns(2)
-    fraction = a.select_slider("MLP channels removed", CHANNELS, value=0.25, key=f"{KEY}_channels",
-                               format_func=lambda f: f"{f:.0%}")
-    method = b.radio("Rank channels", list(METHOD_NAMES), format_func=METHOD_NAMES.get, key=f"{KEY}_method")
-    if st.button("Remove channels from a fresh copy", key=f"{KEY}_structured"):
-        with errors.shown("The channels could not be removed"):
+    if unit == "channels":
+        fraction = a.select_slider("MLP channels removed", CHANNELS, value=0.25, key=f"{KEY}_channels",
+                                   format_func=lambda f: f"{f:.0%}")
+        method = b.radio("Rank channels", list(METHOD_NAMES), format_func=METHOD_NAMES.get, key=f"{KEY}_method")
+    else:
+        per_group = a.select_slider("Query heads removed from each group of 3", (1, 2), value=1, key=f"{KEY}_heads",
+                                    format_func=lambda n: f"{n} (that is {3 * n} of 9 per layer)")
+        b.caption("Heads are ranked by how much each one actually writes into the token's vector on sample text; "
+                  "every group keeps its best ones, so each shared key/value head still has a query head using it.")
+    if st.button(f"Remove {UNITS[unit]} from a fresh copy", key=f"{KEY}_structured"):
+        with errors.shown(f"The {UNITS[unit]} could not be removed"):
             ids = _ids()
-            with st.spinner("Copying the model and removing channels…"):
-                st.session_state[f"{KEY}_structured_result"] = (cache.unstructured(ids, 0.0),
-                                                               cache.structured(ids, float(fraction), method))
+            with st.spinner(f"Copying the model and removing {UNITS[unit]}…"):
+                after = (cache.structured(ids, float(fraction), method) if unit == "channels"
+                         else cache.structured_heads(ids, int(per_group)))
+                st.session_state[f"{KEY}_structured_result"] = (cache.unstructured(ids, 0.0), after)
     result = st.session_state.get(f"{KEY}_structured_result")
     if result is None:
         return
     original, after = result
     total = cache.parameters()
-    rows = [{"model": "original", "channels per layer": 1536, "parameters": f"{total:,}",
+    heads = after.unit == "heads"
+    query_heads = cache.heads()[0] if heads else 0
+    what = (f"{query_heads - after.channels} of {query_heads} query heads removed per layer, ranked by what they write"
+            if heads else f"{after.fraction:.0%} of MLP channels removed, {METHOD_NAMES[after.method]}")
+    rows = [{"model": "original", "kept per layer": f"{query_heads} heads" if heads else "1,536 channels",
+             "parameters": f"{total:,}",
              "size (MB)": f"{original.bytes / 1e6:,.0f}", "tokens/s (one pass)": f"{original.tokens_per_second:,.0f}",
              "perplexity": f"{original.perplexity:,.1f}", "KL": "0.000", "same top token": "100%"},
-            {"model": f"{after.fraction:.0%} of MLP channels removed, {METHOD_NAMES[after.method]}",
-             "channels per layer": after.channels, "parameters": f"{after.parameters:,}",
+            {"model": what, "kept per layer": f"{after.channels:,} {'heads' if heads else 'channels'}",
+             "parameters": f"{after.parameters:,}",
              "size (MB)": f"{after.point.bytes / 1e6:,.0f}",
              "tokens/s (one pass)": f"{after.point.tokens_per_second:,.0f}",
              "perplexity": f"{after.point.perplexity:,.1f}", "KL": f"{after.point.kl:.3f}",
              "same top token": f"{after.point.top1:.0%}"}]
     st.dataframe(rows, hide_index=True, width="stretch")
-    st.caption(f"{total - after.parameters:,} parameters fewer ({(total - after.parameters) / total:.0%}). Ranked by "
-               "weight size alone, removing even a few percent of the channels wrecks SmolLM2: some channels have "
-               "small weights but fire strongly. Ranked by measured activity (the idea behind activation-aware "
-               "methods such as Wanda) the same cut costs far less. Either way, real structured pruning is followed "
-               "by some fine-tuning or distillation to win back quality.")
+    saved = f"{total - after.parameters:,} parameters fewer ({(total - after.parameters) / total:.0%})."
+    if heads:
+        st.caption(saved + " Attention holds a small share of SmolLM2's weights (most sit in the feed-forward blocks "
+                   "and the vocabulary table), so removing heads saves little space, and the key/value heads stay, "
+                   "so the memory each token takes in the KV cache does not shrink either. Quality falls because "
+                   "each head has learned its own job; pruning is usually followed by some fine-tuning or "
+                   "distillation to win it back.")
+    else:
+        st.caption(saved + " Ranked by weight size alone, removing even a few percent of the channels wrecks "
+                   "SmolLM2: some channels have small weights but fire strongly. Ranked by measured activity (the "
+                   "idea behind activation-aware methods such as Wanda) the same cut costs far less. Either way, "
+                   "real structured pruning is followed by some fine-tuning or distillation to win back quality.")

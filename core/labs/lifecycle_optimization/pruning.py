@@ -8,6 +8,9 @@ memory: dense kernels multiply by zeros like by any other number.
 Structured: in every decoder layer's MLP (gate_proj, up_proj: hidden → intermediate; down_proj: intermediate →
 hidden) the least important intermediate channels are removed, so the three matrices really shrink. Importance is
 measured two ways (channel_importance): by weight size alone, or by how active the channel is on sample text.
+Or whole attention heads are removed (prune_attention_heads_): SmolLM2 has 9 query heads in 3 groups that share a
+key/value head, so the same number of query heads goes from every group, ranked by how much each head actually
+writes into the residual stream on sample text (head_importance); q_proj loses the heads' rows, o_proj their columns.
 
 Every function here works on a copy the caller owns; `restore_` puts the reference's weights back into it so one
 copy can be pruned at many sparsities without copying the model again.
@@ -212,11 +215,12 @@ def parameter_count(model: torch.nn.Module) -> int:
 @dataclass(frozen=True)
 class Structured:
     fraction: float
-    channels: int               # intermediate channels kept per layer
+    channels: int               # intermediate channels (or attention heads) kept per layer
     parameters: int
     point: Point
     seconds_to_prune: float
     method: str = "weights"
+    unit: str = "channels"      # what was removed: "channels" (MLP) or "heads" (attention)
 
 
 def structured_point(make_copy, reference_logits, ids: list[int], fraction: float, method: str = "activity",
@@ -229,3 +233,91 @@ def structured_point(make_copy, reference_logits, ids: list[int], fraction: floa
     seconds = time.perf_counter() - started
     return Structured(fraction, channels, parameter_count(model), measure(model, reference_logits, ids, 0.0),
                       seconds, method)
+
+
+# ---- attention heads -------------------------------------------------------------------------------------------
+
+def _attentions(model: torch.nn.Module):
+    for module in model.modules():
+        if all(hasattr(module, p) for p in ("q_proj", "k_proj", "v_proj", "o_proj")) and hasattr(module, "head_dim"):
+            yield module
+
+
+def head_layout(model: torch.nn.Module) -> tuple[int, int]:
+    """(query heads, key/value heads) per layer, read from the first attention block's matrices."""
+    attention = next(_attentions(model))
+    return attention.q_proj.out_features // attention.head_dim, attention.k_proj.out_features // attention.head_dim
+
+
+@torch.no_grad()
+def head_importance(model: torch.nn.Module, calibration_ids) -> list[torch.Tensor]:
+    """One score per query head of every layer: the mean size (L2 norm per position) of what the head writes into
+    the residual stream through its block of o_proj, on sample text."""
+    if not calibration_ids:
+        raise PruningError("Ranking heads needs some sample text.")
+    scores: dict[int, torch.Tensor] = {}
+
+    def hook(module, inputs, i):
+        x = inputs[0].detach().float()                                     # (batch, seq, heads · head_dim)
+        d, w = module_heads[i]
+        heads = x.shape[-1] // d
+        weight = w.weight.float().view(w.out_features, heads, d)          # (hidden, heads, head_dim)
+        out = torch.einsum("bshd,ohd->bsho", x.view(*x.shape[:-1], heads, d), weight)
+        scores[i] = out.norm(dim=-1).mean(dim=(0, 1))
+
+    attentions = list(_attentions(model))
+    module_heads = [(a.head_dim, a.o_proj) for a in attentions]
+    hooks = [a.o_proj.register_forward_pre_hook(lambda mod, inp, i=i: hook(mod, inp, i))
+             for i, a in enumerate(attentions)]
+    try:
+        device = next(model.parameters()).device
+        model(input_ids=torch.tensor([list(calibration_ids)], device=device))
+    finally:
+        for h in hooks:
+            h.remove()
+    return [scores[i] for i in range(len(attentions))]
+
+
+@torch.no_grad()
+def prune_attention_heads_(model: torch.nn.Module, per_group: int, importance: list[torch.Tensor]) -> int:
+    """Remove the `per_group` least important query heads from every group of heads that shares a key/value head,
+    in every layer, in place; returns the query heads kept per layer. Keys and values are untouched (each group
+    keeps its shared head), so the KV cache does not shrink; q_proj and o_proj do."""
+    heads, kv_heads = head_layout(model)
+    size = heads // kv_heads
+    if isinstance(per_group, bool) or not isinstance(per_group, int) or not 0 <= per_group < size:
+        raise PruningError(f"Each group has {size} query heads: remove between 0 and {size - 1} of them.")
+    if per_group == 0:
+        return heads
+    for attention, scores in zip(_attentions(model), importance):
+        d = attention.head_dim
+        kept = []
+        for g in range(kv_heads):
+            members = list(range(g * size, (g + 1) * size))
+            kept += sorted(sorted(members, key=lambda h: -float(scores[h]))[:size - per_group])
+        rows = torch.cat([torch.arange(h * d, (h + 1) * d) for h in kept]).to(attention.q_proj.weight.device)
+        old_q, old_o = attention.q_proj, attention.o_proj
+        q = torch.nn.Linear(old_q.in_features, len(rows), bias=old_q.bias is not None, device=old_q.weight.device,
+                            dtype=old_q.weight.dtype)
+        q.weight.copy_(old_q.weight[rows])
+        if old_q.bias is not None:
+            q.bias.copy_(old_q.bias[rows])
+        o = torch.nn.Linear(len(rows), old_o.out_features, bias=old_o.bias is not None, device=old_o.weight.device,
+                            dtype=old_o.weight.dtype)
+        o.weight.copy_(old_o.weight[:, rows])
+        if old_o.bias is not None:
+            o.bias.copy_(old_o.bias)
+        attention.q_proj, attention.o_proj = q, o
+        attention.num_key_value_groups = size - per_group      # how often each key/value head is repeated
+    return kv_heads * (size - per_group)
+
+
+def structured_heads_point(make_copy, reference_logits, ids: list[int], per_group: int, calibration_ids) -> Structured:
+    """A fresh copy with `per_group` query heads removed from every group, measured against the original."""
+    model = make_copy()
+    heads, kv_heads = head_layout(model)
+    started = time.perf_counter()
+    kept = prune_attention_heads_(model, per_group, head_importance(model, calibration_ids))
+    seconds = time.perf_counter() - started
+    return Structured(1 - kept / heads, kept, parameter_count(model), measure(model, reference_logits, ids, 0.0),
+                      seconds, "activity", "heads")

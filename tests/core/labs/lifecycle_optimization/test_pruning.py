@@ -70,6 +70,50 @@ def test_structured_pruning_shrinks_the_matrices_and_keeps_the_model_runnable(ti
         pruning.prune_mlp_channels_(fresh(tiny), 1.0)
 
 
+def test_removing_attention_heads_shrinks_q_and_o_and_keeps_the_model_runnable(tiny):
+    model = fresh(tiny)                                 # 4 query heads in 2 groups sharing a key/value head
+    before = pruning.parameter_count(model)
+    scores = pruning.head_importance(model, [1, 2, 3, 4, 5])
+    assert [s.shape for s in scores] == [(4,), (4,)] and all(bool((s >= 0).all()) for s in scores)
+    kept = pruning.prune_attention_heads_(model, 1, scores)
+    assert kept == 2 and pruning.head_layout(model) == (2, 2)
+    layers, hidden, head_dim = 2, 32, 8
+    assert before - pruning.parameter_count(model) == layers * 2 * (2 * head_dim * hidden)    # q rows + o columns
+    x = torch.tensor([[1, 2, 3, 4, 5, 6]])
+    out = model(input_ids=x).logits
+    assert out.shape == (1, 6, 64) and torch.isfinite(out).all()
+    generated = model.generate(x, max_new_tokens=4, do_sample=False)        # with the KV cache
+    assert generated.shape == (1, 10)
+
+
+def test_the_head_that_writes_nothing_is_the_one_removed_and_nothing_changes(tiny):
+    model = fresh(tiny)
+    head_dim = 8
+    with torch.no_grad():
+        for layer in model.model.layers:                # head 1 (group 0) and head 2 (group 1) write nothing
+            layer.self_attn.o_proj.weight[:, 1 * head_dim:2 * head_dim] = 0
+            layer.self_attn.o_proj.weight[:, 2 * head_dim:3 * head_dim] = 0
+    x = torch.tensor([[3, 1, 4, 1, 5, 9, 2, 6]])
+    before = model(input_ids=x).logits
+    scores = pruning.head_importance(model, [3, 1, 4, 1, 5])
+    assert all(float(s[1]) == 0 and float(s[2]) == 0 and float(s[0]) > 0 and float(s[3]) > 0 for s in scores)
+    pruning.prune_attention_heads_(model, 1, scores)
+    assert torch.allclose(model(input_ids=x).logits, before, atol=1e-5)
+
+
+@pytest.mark.parametrize("bad", [2, -1, True, 1.5, "1"])
+def test_bad_head_counts_are_refused_and_zero_changes_nothing(tiny, bad):
+    model = fresh(tiny)
+    scores = pruning.head_importance(model, [1, 2, 3])
+    with pytest.raises(pruning.PruningError, match="query heads"):
+        pruning.prune_attention_heads_(model, bad, scores)
+    assert pruning.prune_attention_heads_(model, 0, scores) == 4
+    x = torch.tensor([[1, 2, 3]])
+    assert torch.equal(model(input_ids=x).logits, tiny(input_ids=x).logits)
+    with pytest.raises(pruning.PruningError):
+        pruning.head_importance(model, [])
+
+
 def test_activity_ranking_reads_the_down_projection_inputs(tiny):
     scores = pruning.channel_importance(fresh(tiny), "activity", [1, 2, 3, 4, 5])
     assert len(scores) == 2 and all(s.shape == (48,) and (s >= 0).all() for s in scores)
