@@ -1,6 +1,7 @@
 """A room pressing Generate on page 4 at once, in real browsers (issue 12's browser variant of bench/serving.py).
 
-One streamlit server; first one session alone presses Generate (after a warm-up answer that loads the model), then
+One streamlit server; first one session alone presses Generate (after a warm-up answer in another tab that loads
+the model; every measured tab is fresh, so no earlier answer is on its screen), then
 N sessions (separate browser contexts, default 8) open page 4 and press Generate within a second of each other.
 Each tab records in the page itself (a MutationObserver, so the script's own slowness does not count) when its first
 token and its finished answer appeared. Printed: time to first token and to the finished answer for the session
@@ -61,10 +62,12 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
     with streamlit_server("bench-serving-browser.log") as url, sync_playwright() as p:
         browser = launch(p)
-        alone = LabPage.new(browser, url, timeout_ms=300_000)
+        warm = LabPage.new(browser, url, timeout_ms=300_000)
+        ready(warm)
+        finished(warm, press(warm), args.timeout)                    # warm-up: loads the model
+        warm.close()
+        alone = LabPage.new(browser, url, timeout_ms=300_000)        # a fresh tab: no earlier answer on screen
         ready(alone)
-        finished(alone, press(alone), args.timeout)                  # warm-up: loads the model
-        alone.settle(300_000)
         first, done = finished(alone, press(alone), args.timeout)
         print(f"one session alone: first token {first:.1f} s, answer done {done:.1f} s", flush=True)
         alone.close()
