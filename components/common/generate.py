@@ -8,6 +8,7 @@ room shares (the cached benchmark answers of pages 8 and 11) has no owner, since
 from __future__ import annotations
 
 import uuid
+from contextlib import contextmanager
 
 import streamlit as st
 
@@ -31,3 +32,20 @@ def queue_note(placeholder, stream) -> None:
     if ahead:
         placeholder.caption(f"{ahead} request(s) ahead of yours; your answer starts when a place frees up "
                             "(answers run together in batches).")
+
+
+@contextmanager
+def streaming(stream):
+    """`with streaming(stream) as tokens: for token in tokens: ...` — ends the request as soon as the loop is left.
+
+    A rerun (Stop, another click, a closed tab) leaves the loop with Streamlit's control exception, whose traceback
+    keeps the loop's frame, and so the stream's generator, alive for a while: without an explicit close the model
+    went on writing the abandoned answer and its result still said nothing about being stopped when the next run
+    drew it."""
+    tokens = iter(stream)
+    try:
+        yield tokens
+    finally:
+        close = getattr(tokens, "close", None)
+        if close is not None:
+            close()

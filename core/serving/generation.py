@@ -259,6 +259,17 @@ class GenerationStream:
     def cancel(self) -> None:
         self._request.cancel.set()
 
+    def stop(self, wait_s: float = 2.0) -> None:
+        """Cancel from another thread (a Stop button's callback) and wait up to `wait_s` for the reader to record
+        the end, so a page drawn right after sees a finished result; if the reader is slow (its request still
+        queued), the result is marked cancelled here."""
+        self.cancel()
+        deadline = time.monotonic() + wait_s
+        while not self.result.stop_reason and time.monotonic() < deadline:
+            time.sleep(0.02)                  # the reader's thread records the end within one decode step
+        if not self.result.stop_reason:
+            self.result.stop_reason = "cancelled"
+
     def collect(self) -> GenerationResult:
         for _ in self:
             pass

@@ -51,9 +51,32 @@ def test_generation_streams_coloured_tokens_and_marks_a_stop(lab):
     lab.page.locator(".lab-out .lab-tok").first.wait_for(timeout=180_000)
     lab.settle()
     expect(lab.page.locator("[data-testid=stMetricLabel]").filter(has_text="New tokens")).to_have_count(1)
+    expect(lab.page.get_by_role("button", name="Stop generating")).to_have_count(0)    # only while it streams
     lab.assert_healthy()
     lab.page.get_by_text("Try it: generate with your settings").scroll_into_view_if_needed()
     lab.screenshot("generation-lab")
+
+
+def test_stop_ends_a_long_answer_and_keeps_what_arrived(lab):
+    open_page(lab, "inference-configuration")
+    final_bars(lab)
+    prompt = lab.page.get_by_role("textbox", name="Prompt (sent as a chat message)")
+    prompt.fill("Count from 1 to 500, separated by commas.")
+    prompt.press("Control+Enter")
+    lab.settle()
+    tokens = lab.page.get_by_role("spinbutton", name="Max new tokens")
+    tokens.fill("1000")
+    tokens.press("Enter")
+    lab.settle()
+    lab.page.get_by_role("button", name="Generate", exact=True).click()
+    lab.page.locator(".lab-out .lab-tok").first.wait_for(timeout=180_000)
+    lab.page.get_by_role("button", name="Stop generating").click()
+    expect(lab.page.get_by_text("Stopped before the end")).to_have_count(1, timeout=120_000)
+    lab.settle()
+    new_tokens = lab.page.locator("[data-testid=stMetric]").filter(has_text="New tokens").locator(
+        "[data-testid=stMetricValue]")
+    assert 0 < int(new_tokens.inner_text().replace(",", "")) < 1000
+    lab.assert_healthy()
 
 
 def test_few_shot_prompt_runs_and_a_bench_subset_runs(lab):

@@ -6,7 +6,7 @@ import html
 
 import streamlit as st
 
-from components.common.generate import generate, queue_note
+from components.common.generate import generate, queue_note, streaming
 from components.common import cache as app_cache
 from components.common import errors, guard
 from components.common.text import literal
@@ -88,9 +88,10 @@ def _generate(service, question: str, temperature: float, seed: int, length: int
     try:
         stream = generate(service, [{"role": "user", "content": question}], settings)
         queue_note(placeholder, stream)
-        for token in stream:                     # tokens arrive one by one: draw each as it comes
-            tokens.append((token.text, token_prob(token), int(token.rank)))
-            placeholder.html(answer_html(tokens, streaming=True))
+        with streaming(stream) as arriving:      # tokens arrive one by one: draw each as it comes
+            for token in arriving:
+                tokens.append((token.text, token_prob(token), int(token.rank)))
+                placeholder.html(answer_html(tokens, streaming=True))
     except Exception as exc:
         st.session_state.pop(f"{key}_partial", None)
         placeholder.empty()

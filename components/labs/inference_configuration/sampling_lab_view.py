@@ -13,7 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from components.common.generate import generate, queue_note
+from components.common.generate import generate, queue_note, streaming
 from components.common import cache as app_cache
 from components.common.decoder import (DECODER_KEY, coloured_tokens_html, context_meter, current_decoder,
                                        TOKEN_STYLE, ensure_decoder, probability_colour)
@@ -302,11 +302,18 @@ def _path_chip(token: dict, is_stop: bool) -> str:
 # ---- 3. streaming generation, stop sequences, max new tokens, seed, N samples ------------------
 def _stream_into(placeholder, stream) -> None:
     tokens = []
-    for token in stream:
-        tokens.append(token)
-        placeholder.html(coloured_tokens_html(tokens))
+    with streaming(stream) as arriving:
+        for token in arriving:
+            tokens.append(token)
+            placeholder.html(coloured_tokens_html(tokens))
     r = stream.result
     placeholder.html(coloured_tokens_html(r.tokens, r.stop_sequence, r.stop_text))
+
+
+def _stop(key: str) -> None:
+    stream = st.session_state.pop(f"{key}_stream", None)
+    if stream is not None:
+        stream.stop()
 
 
 def show_generation(key: str = "generation", lab_key: str = "sampling") -> None:
@@ -352,16 +359,20 @@ def show_generation(key: str = "generation", lab_key: str = "sampling") -> None:
     settings = replace(base, max_new_tokens=max_new, stop_sequences=stops,
                        seed=None if seed is None or seed < 0 else int(seed))
     if st.button("Generate", key=f"{key}_run", type="primary"):
-        # Pressing Stop reruns the page: this run ends, the stream closes and the model drops the request; the
-        # tokens so far stay in `result`, which is saved before the first token, and show as a stopped answer.
+        # Stop's callback cancels the request and waits for its end to be recorded (the page's next run starts at
+        # once, in a new thread, while this one still waits for a token: Streamlit's fast reruns). The tokens so
+        # far stay in `result`, saved before the first token, and show as a stopped answer.
         stop_box = st.empty()
-        stop_box.button("Stop generating", key=f"{key}_stop", icon=":material/stop_circle:")
+        stop_box.button("Stop generating", key=f"{key}_stop", icon=":material/stop_circle:", on_click=_stop,
+                        args=(key,))
         placeholder = st.empty()
         with errors.shown("The model could not answer"):
             stream = generate(service, [{"role": "user", "content": prompt}], settings, model=model)
             st.session_state[f"{key}_last"] = (stream.result, stops)
+            st.session_state[f"{key}_stream"] = stream
             queue_note(placeholder, stream)
             _stream_into(placeholder, stream)
+        st.session_state.pop(f"{key}_stream", None)
         stop_box.empty()
     elif f"{key}_last" in st.session_state:
         result, _ = st.session_state[f"{key}_last"]

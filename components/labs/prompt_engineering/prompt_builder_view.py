@@ -5,7 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from components.common.generate import generate, queue_note
+from components.common.generate import generate, queue_note, streaming
 from components.common import cache as app_cache
 from components.common.decoder import coloured_tokens_html, context_meter, current_decoder, ensure_decoder
 from components.common import errors, guard
@@ -46,9 +46,10 @@ def _run(service, model: str, prompt: str, task, placeholder, caption_slot, max_
     stream = generate(service, [{"role": "user", "content": prompt}], settings, model=model)
     queue_note(placeholder, stream)
     tokens = []
-    for token in stream:
-        tokens.append(token)
-        placeholder.html(coloured_tokens_html(tokens))
+    with streaming(stream) as arriving:
+        for token in arriving:
+            tokens.append(token)
+            placeholder.html(coloured_tokens_html(tokens))
     r = stream.result
     out = {"text": r.text, "tokens": r.tokens, "n": len(r.tokens), "seconds": r.seconds, "stop": r.stop_reason,
            "prompt_tokens": r.prompt_tokens, "dropped": r.truncated_prompt_tokens}

@@ -176,6 +176,27 @@ def test_one_generation_per_owner_a_second_request_replaces_the_first():
     assert sched.close()
 
 
+def test_stop_from_another_thread_ends_the_stream_and_marks_it_cancelled():
+    model, lock = tiny_llama(4), threading.RLock()
+    sched = scheduler_for(model, lock, max_batch=1)
+    settings = SamplingSettings(temperature=0, max_new_tokens=200)
+    with lock:                                      # still queued: the reader has recorded nothing yet
+        queued = submit(sched, [1, 2, 3], settings)
+        queued.stop(wait_s=0.05)
+        assert queued.result.stop_reason == "cancelled"
+    assert len(queued.collect().tokens) < 200 and queued.result.stop_reason == "cancelled"
+    running = submit(sched, [1, 2, 3], settings)
+    got = []
+    reader = threading.Thread(target=lambda: got.extend(running))
+    reader.start()
+    assert wait_until(lambda: len(got) >= 2)
+    running.stop()                                  # the Stop button's callback, on another thread
+    assert running.result.stop_reason == "cancelled"
+    reader.join(30)
+    assert not reader.is_alive() and len(running.result.tokens) < 200
+    assert sched.close()
+
+
 def test_close_cancels_running_and_waiting_requests_and_ends_the_worker():
     model, lock = tiny_llama(5), threading.RLock()
     sched = scheduler_for(model, lock, max_batch=1)
