@@ -155,16 +155,34 @@ def channel_importance(model: torch.nn.Module, method: str = "activity", calibra
     if not calibration_ids:
         raise PruningError("Ranking channels by activity needs some sample text.")
     means: dict[int, torch.Tensor] = {}
-    hooks = [m.down_proj.register_forward_pre_hook(
-        lambda mod, inp, i=i: means.__setitem__(i, inp[0].detach().abs().float().mean(dim=(0, 1))))
-        for i, m in enumerate(mlps)]
+    _run_with_pre_hooks(model, [m.down_proj for m in mlps],
+                        lambda i, mod, x: means.__setitem__(i, x.abs().float().mean(dim=(0, 1))), calibration_ids)
+    return [means[i].to(m.down_proj.weight.dtype) * m.down_proj.weight.norm(dim=0) for i, m in enumerate(mlps)]
+
+
+@torch.no_grad()
+def _sliced(old: torch.nn.Linear, rows: torch.Tensor | None = None, columns: torch.Tensor | None = None):
+    """A new linear layer holding only the given output rows (and their biases) or input columns of `old`."""
+    weight = old.weight if rows is None else old.weight[rows]
+    weight = weight if columns is None else weight[:, columns]
+    new = torch.nn.Linear(weight.shape[1], weight.shape[0], bias=old.bias is not None, device=weight.device,
+                          dtype=weight.dtype)
+    new.weight.copy_(weight)
+    if old.bias is not None:
+        new.bias.copy_(old.bias if rows is None else old.bias[rows])
+    return new
+
+
+def _run_with_pre_hooks(model: torch.nn.Module, modules: list, record, calibration_ids) -> None:
+    """One forward pass over the sample text, calling `record(i, module, input)` before each of `modules` runs."""
+    hooks = [m.register_forward_pre_hook(lambda mod, inp, i=i: record(i, mod, inp[0].detach()))
+             for i, m in enumerate(modules)]
     try:
         device = next(model.parameters()).device
         model(input_ids=torch.tensor([list(calibration_ids)], device=device))
     finally:
         for h in hooks:
             h.remove()
-    return [means[i].to(m.down_proj.weight.dtype) * m.down_proj.weight.norm(dim=0) for i, m in enumerate(mlps)]
 
 
 @torch.no_grad()
@@ -181,21 +199,8 @@ def prune_mlp_channels_(model: torch.nn.Module, fraction: float, importance: lis
     scores = importance or channel_importance(model, "weights")
     for mlp, importance_of in zip(_mlps(model), scores):
         kept = torch.topk(importance_of, keep).indices.sort().values
-        for name in ("gate_proj", "up_proj"):
-            old = getattr(mlp, name)
-            new = torch.nn.Linear(old.in_features, keep, bias=old.bias is not None, device=old.weight.device,
-                                  dtype=old.weight.dtype)
-            new.weight.copy_(old.weight[kept])
-            if old.bias is not None:
-                new.bias.copy_(old.bias[kept])
-            setattr(mlp, name, new)
-        old = mlp.down_proj
-        new = torch.nn.Linear(keep, old.out_features, bias=old.bias is not None, device=old.weight.device,
-                              dtype=old.weight.dtype)
-        new.weight.copy_(old.weight[:, kept])
-        if old.bias is not None:
-            new.bias.copy_(old.bias)
-        mlp.down_proj = new
+        mlp.gate_proj, mlp.up_proj = _sliced(mlp.gate_proj, rows=kept), _sliced(mlp.up_proj, rows=kept)
+        mlp.down_proj = _sliced(mlp.down_proj, columns=kept)
         if hasattr(mlp, "intermediate_size"):
             mlp.intermediate_size = keep
     if hasattr(model, "config"):
@@ -256,25 +261,16 @@ def head_importance(model: torch.nn.Module, calibration_ids) -> list[torch.Tenso
     if not calibration_ids:
         raise PruningError("Ranking heads needs some sample text.")
     scores: dict[int, torch.Tensor] = {}
+    attentions = list(_attentions(model))
 
-    def hook(module, inputs, i):
-        x = inputs[0].detach().float()                                     # (batch, seq, heads · head_dim)
-        d, w = module_heads[i]
+    def record(i, o_proj, x):
+        x, d = x.float(), attentions[i].head_dim                          # x: (batch, seq, heads · head_dim)
         heads = x.shape[-1] // d
-        weight = w.weight.float().view(w.out_features, heads, d)          # (hidden, heads, head_dim)
+        weight = o_proj.weight.float().view(o_proj.out_features, heads, d)  # (hidden, heads, head_dim)
         out = torch.einsum("bshd,ohd->bsho", x.view(*x.shape[:-1], heads, d), weight)
         scores[i] = out.norm(dim=-1).mean(dim=(0, 1))
 
-    attentions = list(_attentions(model))
-    module_heads = [(a.head_dim, a.o_proj) for a in attentions]
-    hooks = [a.o_proj.register_forward_pre_hook(lambda mod, inp, i=i: hook(mod, inp, i))
-             for i, a in enumerate(attentions)]
-    try:
-        device = next(model.parameters()).device
-        model(input_ids=torch.tensor([list(calibration_ids)], device=device))
-    finally:
-        for h in hooks:
-            h.remove()
+    _run_with_pre_hooks(model, [a.o_proj for a in attentions], record, calibration_ids)
     return [scores[i] for i in range(len(attentions))]
 
 
@@ -296,18 +292,8 @@ def prune_attention_heads_(model: torch.nn.Module, per_group: int, importance: l
             members = list(range(g * size, (g + 1) * size))
             kept += sorted(sorted(members, key=lambda h: -float(scores[h]))[:size - per_group])
         rows = torch.cat([torch.arange(h * d, (h + 1) * d) for h in kept]).to(attention.q_proj.weight.device)
-        old_q, old_o = attention.q_proj, attention.o_proj
-        q = torch.nn.Linear(old_q.in_features, len(rows), bias=old_q.bias is not None, device=old_q.weight.device,
-                            dtype=old_q.weight.dtype)
-        q.weight.copy_(old_q.weight[rows])
-        if old_q.bias is not None:
-            q.bias.copy_(old_q.bias[rows])
-        o = torch.nn.Linear(len(rows), old_o.out_features, bias=old_o.bias is not None, device=old_o.weight.device,
-                            dtype=old_o.weight.dtype)
-        o.weight.copy_(old_o.weight[:, rows])
-        if old_o.bias is not None:
-            o.bias.copy_(old_o.bias)
-        attention.q_proj, attention.o_proj = q, o
+        attention.q_proj = _sliced(attention.q_proj, rows=rows)
+        attention.o_proj = _sliced(attention.o_proj, columns=rows)
         attention.num_key_value_groups = size - per_group      # how often each key/value head is repeated
     return kv_heads * (size - per_group)
 
