@@ -2,7 +2,11 @@
 
 Run with `make run` (or `streamlit run app.py`). Pages live in app_pages/, lesson text in lessons/.
 """
-import streamlit as st
+from core.serving import openmp
+
+openmp.configure()  # before anything imports torch: how its CPU threads wait (see core/serving/openmp.py)
+
+import streamlit as st  # noqa: E402
 
 from components.common import model_status
 from components.common import navigation

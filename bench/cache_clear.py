@@ -22,6 +22,10 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from core.serving import openmp  # noqa: E402
+
+openmp.configure()  # before torch is imported, as app.py does
+
 
 def rss_mb() -> float:
     return psutil.Process().memory_info().rss / 1e6

@@ -16,6 +16,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from core.serving import openmp  # noqa: E402
+
+openmp.configure()  # before torch is imported, as app.py does
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from core.labs.evaluation_benchmarks import benchmark as bm  # noqa: E402

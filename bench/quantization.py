@@ -13,6 +13,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from core.serving import openmp  # noqa: E402
+
+openmp.configure()  # before torch is imported, as app.py does
+
 
 def main() -> None:
     ap = argparse.ArgumentParser()

@@ -18,6 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from core.serving import openmp  # noqa: E402
+
+openmp.configure()  # before torch is imported, as app.py does
+
 from core.lessons import load_sections  # noqa: E402
 from core.workshop.quiz import distribution, leaderboard, load_bank  # noqa: E402
 from core.workshop.store import open_store  # noqa: E402

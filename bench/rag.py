@@ -24,6 +24,10 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from core.serving import openmp  # noqa: E402
+
+openmp.configure()  # before torch is imported, as app.py does
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from core.labs.rag_applications import answering, chunking, documents, index, injection, retrieval, tools  # noqa: E402

@@ -21,6 +21,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from core.serving import openmp  # noqa: E402
+
+openmp.configure()  # before torch is imported, as app.py does
+
 from tests.browser.harness import LabPage, launch, streamlit_server  # noqa: E402
 
 RECORDER = """() => {

@@ -17,6 +17,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from core.serving import openmp  # noqa: E402
+
+openmp.configure()  # before torch is imported, as app.py does
+
 TEXT = ("The river rises in the hills to the north and flows slowly through farmland before it reaches the city. "
         "In spring the water is high and brown with mud, and the old stone bridge is sometimes closed to traffic. ") * 4
 

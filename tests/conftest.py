@@ -10,6 +10,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from core.serving import openmp  # noqa: E402
+
+openmp.configure()  # before torch is imported, as app.py does
+
 # Tests never touch the network and keep their converted-model cache inside the checkout (git-ignored).
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("GENAI_LAB_CACHE", str(ROOT / ".cache" / "test-models"))

@@ -29,6 +29,7 @@ import atexit
 import itertools
 import queue
 import threading
+import time
 import weakref
 from dataclasses import dataclass, field
 from typing import Callable
@@ -36,7 +37,7 @@ from typing import Callable
 import torch
 
 from core.serving.generation import DONE as _DONE
-from core.serving.generation import GenerationResult, GenerationStream, SequenceDecoder, ServiceClosed
+from core.serving.generation import GenerationResult, GenerationStream, SequenceDecoder, ServiceClosed, greedy_choices
 from core.serving.sampling import SamplingSettings
 
 
@@ -68,6 +69,8 @@ class _Row:
 
 
 PREFILL_GROUP = 8          # newcomers whose prompts are read in one forward pass
+GATHER_GAP_S = 0.005       # an idle worker that gets a request waits this long for another one to read with it,
+GATHER_MAX_S = 0.05        # and gathers at most this long (a lone user's first token comes ≤ 5 ms later)
 
 _LIVE: "weakref.WeakSet[BatchScheduler]" = weakref.WeakSet()
 
@@ -100,6 +103,7 @@ class BatchScheduler:
         self._numbers = itertools.count()
         self._served_number = -1                 # highest arrival number admitted so far
         self.steps = 0                           # decode steps run (for benches and tests)
+        self.prefills = 0                        # prompt-reading passes run
         self.largest_batch = 0
         _LIVE.add(self)
 
@@ -198,10 +202,18 @@ class BatchScheduler:
     def _admit(self, batch: "_Batch") -> bool:
         """Take waiting requests into the batch; False when the worker should end (closed, or idle too long)."""
         newcomers: list[_Row] = []
+        gather_until = 0.0
         while len(batch.rows) + len(newcomers) < self.max_batch:
             try:
-                block = not batch.rows and not newcomers
-                row = self._waiting.get(timeout=self.idle_seconds) if block else self._waiting.get_nowait()
+                if not batch.rows and not newcomers:          # idle: wait for the first request
+                    row = self._waiting.get(timeout=self.idle_seconds)
+                    gather_until = time.monotonic() + GATHER_MAX_S
+                elif not batch.rows and time.monotonic() < gather_until:
+                    # A room pressing Generate together: their requests arrive a few milliseconds apart. Reading
+                    # them in one pass beats reading the first alone and the rest after it (one pass less).
+                    row = self._waiting.get(timeout=GATHER_GAP_S)
+                else:
+                    row = self._waiting.get_nowait()
             except queue.Empty:
                 if batch.rows or newcomers:
                     break
@@ -247,12 +259,14 @@ class BatchScheduler:
                 row.out.put(exc)
                 row.out.put(_DONE)
             return
-        logits = out.logits[:, -1].float().cpu()                                            # (k, vocab)
-        keep = []
-        for i, row in enumerate(rows):
+        self.prefills += 1
+        for row in rows:
             request = row.request
             row.decoder = SequenceDecoder(row.decode, list(request.prompt_ids), request.settings, request.stop_ids)
-            row.send(row.decoder.step(logits[i]))
+        choices = _choose(rows, out.logits[:, -1])
+        keep = []
+        for i, row in enumerate(rows):
+            row.send(choices[i])
             if row.decoder.done or row.cancel.is_set():
                 row.out.put(_DONE)
             else:
@@ -294,11 +308,11 @@ class BatchScheduler:
             return
         self.steps += 1
         batch.cache, batch.mask = out.cache, mask
-        logits = out.logits[:, -1].float().cpu()                                            # (B, vocab)
+        choices = _choose(batch.rows, out.logits[:, -1])
         keep = []
         for i, row in enumerate(batch.rows):
             if not row.cancel.is_set():
-                row.send(row.decoder.step(logits[i]))
+                row.send(choices[i])
             if row.decoder.done or row.cancel.is_set():
                 row.out.put(_DONE)
             else:
@@ -307,6 +321,28 @@ class BatchScheduler:
             batch.select(keep)
             with self._lock:
                 self._rows = list(batch.rows)
+
+
+def _choose(rows: list[_Row], logits: torch.Tensor) -> list[list]:
+    """Each row's next token from the batch's scores (B, vocab), as the items its stream should receive.
+
+    Plain greedy rows (the usual chat answer) are chosen together in two tensor operations on the model's device;
+    rows with sampling or penalties copy their own scores to the CPU and run the sampling pipeline there."""
+    items: list[list] = [[] for _ in rows]
+    fast = [i for i, row in enumerate(rows) if row.decoder.plain_greedy and not row.cancel.is_set()]
+    if fast:
+        index = torch.tensor(fast, device=logits.device)
+        ids, probs = greedy_choices(logits.index_select(0, index))
+        for i, token_id, prob in zip(fast, ids, probs):
+            items[i] = rows[i].decoder.accept(token_id, 1.0, 1, prob)
+    chosen = set(fast)
+    rest = [i for i, row in enumerate(rows) if i not in chosen and not row.cancel.is_set()]
+    if rest:
+        index = torch.tensor(rest, device=logits.device)
+        scores = logits.index_select(0, index).float().cpu()                                # (len(rest), vocab)
+        for j, i in enumerate(rest):
+            items[i] = rows[i].decoder.step(scores[j])
+    return items
 
 
 class _Batch:

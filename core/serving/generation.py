@@ -92,6 +92,17 @@ def greedy_continue(model, input_ids: torch.Tensor, max_new_tokens: int, stop_id
     return new
 
 
+def greedy_choices(logits: torch.Tensor) -> tuple[list[int], list[float]]:
+    """The top-scoring token of each row and its probability under the model (softmax of the raw scores).
+
+    logits: (B, vocab) on any device; only B ids and B probabilities come back to the CPU (on a GPU the scores
+    never leave the device)."""
+    logits = logits.float()
+    top, ids = logits.max(dim=-1)                                           # (B,), (B,)
+    probs = torch.exp(top - torch.logsumexp(logits, dim=-1))                # (B,)
+    return ids.tolist(), probs.tolist()
+
+
 class HeldText:
     """Hands out a growing text token by token, holding back what could be the start of a stop sequence.
 
@@ -153,26 +164,41 @@ class SequenceDecoder:
     def last_id(self) -> int:
         return self.new_ids[-1]
 
+    @property
+    def plain_greedy(self) -> bool:
+        """Greedy with no penalties: the token is simply the top-scoring one, with probability 1 and rank 1, so a
+        batch can choose it for many rows in one tensor operation on the model's device (`greedy_choices`)."""
+        s = self.settings
+        return s.greedy and s.repetition_penalty == 1.0 and s.frequency_penalty == 0 and s.presence_penalty == 0
+
     def step(self, logits: torch.Tensor) -> list[GeneratedToken | StopHit]:
-        """logits: (vocab,) float on the CPU, the model's raw scores for the next token."""
+        """logits: (vocab,) float, the model's raw scores for the next token (the sampling pipeline runs on the
+        CPU: pass them there unless the decoder is `plain_greedy`)."""
+        if self.plain_greedy:
+            (token_id,), (model_prob,) = greedy_choices(logits[None])
+            return self.accept(token_id, 1.0, 1, model_prob)
         settings = self.settings
         probs = sampling_distribution(logits, settings, self.prompt_ids + self.new_ids, self.new_ids)  # (vocab,)
         token_id = int(probs.argmax()) if settings.greedy else choose_token(probs, self.generator)
-        if token_id in self.stop_ids:
-            return self.finish()
         rank = int((logits > logits[token_id]).sum()) + 1
         model_prob = float(torch.softmax(logits, -1)[token_id])
+        return self.accept(token_id, float(probs[token_id]), rank, model_prob)
+
+    def accept(self, token_id: int, prob: float, rank: int, model_prob: float) -> list[GeneratedToken | StopHit]:
+        """Take the chosen token: end on a stop id, else extend the text and return the items to send."""
+        if token_id in self.stop_ids:
+            return self.finish()
         self.new_ids.append(token_id)
         # Decode everything so far; a half-finished character ("\ufffd" at the end) waits for the next token.
         decoded = self.decode(self.new_ids)
         if not decoded.endswith("\ufffd"):
             self.text = decoded
-        items = self.held.push(GeneratedToken(id=token_id, text="", prob=float(probs[token_id]), rank=rank,
-                                              model_prob=model_prob), self.text)
+        items = self.held.push(GeneratedToken(id=token_id, text="", prob=prob, rank=rank, model_prob=model_prob),
+                               self.text)
         if self.held.hit:
             self.done = True
             return items
-        if len(self.new_ids) >= settings.max_new_tokens:
+        if len(self.new_ids) >= self.settings.max_new_tokens:
             return items + self.finish()
         return items
 
@@ -197,7 +223,7 @@ def decode_stream(model, decode: Callable[[list[int]], str], input_ids: torch.Te
             return
         with lock, torch.inference_mode():
             logits, cache = _next_logits(model, ids, cache)
-        yield from seq.step(logits.float().cpu())
+        yield from seq.step(logits if seq.plain_greedy else logits.float().cpu())
         if not seq.done:
             ids = torch.tensor([[seq.last_id]], device=input_ids.device)
 

@@ -270,6 +270,49 @@ def test_many_requests_at_once_are_all_answered():
     assert sched.close()
 
 
+def test_plain_greedy_rows_are_chosen_in_one_tensor_operation_with_the_pipelines_answer(monkeypatch):
+    """The batched greedy choice (argmax + the model's probability, on the model's device) gives exactly what the
+    full sampling pipeline gives for temperature 0: the same token, probability 1, rank 1, the same model_prob."""
+    from core.serving.generation import SequenceDecoder, greedy_choices
+
+    torch.manual_seed(3)
+    logits = torch.randn(5, VOCAB) * 4
+    ids, probs = greedy_choices(logits)
+    assert ids == logits.argmax(-1).tolist()
+    assert probs == pytest.approx(torch.softmax(logits, -1).max(-1).values.tolist(), rel=1e-5)
+
+    def items(plain: bool, row: torch.Tensor):
+        monkeypatch.setattr(SequenceDecoder, "plain_greedy", property(lambda self: plain))
+        seq = SequenceDecoder(decode, [1, 2], SamplingSettings(temperature=0, max_new_tokens=4), ())
+        return seq.step(row)
+    for row in logits:
+        fast, slow = items(True, row), items(False, row)
+        assert [(t.id, t.prob, t.rank, t.text) for t in fast] == [(t.id, t.prob, t.rank, t.text) for t in slow]
+        assert fast[0].model_prob == pytest.approx(slow[0].model_prob, rel=1e-5)
+    monkeypatch.undo()
+    assert SequenceDecoder(decode, [1], SamplingSettings(temperature=0), ()).plain_greedy
+    for not_plain in (SamplingSettings(temperature=0, repetition_penalty=1.2), SamplingSettings(temperature=0.5),
+                      SamplingSettings(temperature=0, presence_penalty=0.5)):
+        assert not SequenceDecoder(decode, [1], not_plain, ()).plain_greedy
+
+
+def test_a_room_pressing_generate_together_is_read_in_one_pass(monkeypatch):
+    """An idle worker that gets a request waits a moment for the others arriving with it (GATHER_GAP_S; widened
+    here so a slow test machine cannot split them) and reads all their prompts in one forward pass."""
+    import core.serving.batching as batching
+
+    monkeypatch.setattr(batching, "GATHER_GAP_S", 1.0)
+    monkeypatch.setattr(batching, "GATHER_MAX_S", 5.0)
+    model = tiny_llama(9)
+    sched = scheduler_for(model)
+    settings = SamplingSettings(temperature=0, max_new_tokens=5)
+    streams = [submit(sched, [i + 1, i + 2, i + 3][: 1 + i % 3], settings) for i in range(6)]
+    got = [[t.id for t in s.collect().tokens] for s in streams]
+    assert sched.prefills == 1 and sched.largest_batch == 6
+    assert got == [reference(model, [i + 1, i + 2, i + 3][: 1 + i % 3], settings) for i in range(6)]
+    assert sched.close()
+
+
 # ---- the bundled decoder ------------------------------------------------------------------------------------
 QUESTIONS = ["What is the capital of France?", "Name three colours of the rainbow.", "Write a haiku about rain.",
              "Why is the sky blue? Answer in one sentence."]
