@@ -13,7 +13,8 @@ SamplingSettings → request fields:
     frequency_penalty, presence_penalty, stop               when not at their no-op value (0, 0, none)
     top_k, repetition_penalty                               when not off (0, 1.0): not OpenAI fields, extras that
                                                             vLLM reads; llama.cpp reads top_k and ignores the other
-    logprobs: true, top_logprobs: 5, stream_options.include_usage: true
+    logprobs: true, top_logprobs: 5                         unless the registry entry says `logprobs: false`
+    stream_options.include_usage: true
 
 What a server may ignore or treat differently (transformers 5.24's `transformers serve` was run against this code,
 tests/core/serving/test_openai_backend.py; vLLM and llama.cpp are described from their documentation):
@@ -83,8 +84,9 @@ class BadStream(RemoteModelError):
 
 
 # ---- the request ------------------------------------------------------------------------------------------------
-def request_body(model: str, messages: Sequence[dict], settings: SamplingSettings) -> dict:
-    """The JSON body of a streaming chat completion request for these messages and sampling settings."""
+def request_body(model: str, messages: Sequence[dict], settings: SamplingSettings, logprobs: bool = True) -> dict:
+    """The JSON body of a streaming chat completion request for these messages and sampling settings (without
+    `logprobs`, the server is not asked for each token's probability)."""
     body: dict = {
         "model": model,
         "messages": [{"role": str(m.get("role", "user")), "content": m["content"]} for m in messages],
@@ -92,10 +94,10 @@ def request_body(model: str, messages: Sequence[dict], settings: SamplingSetting
         "max_tokens": settings.max_new_tokens,
         "temperature": settings.temperature,
         "top_p": settings.top_p,
-        "logprobs": True,
-        "top_logprobs": TOP_LOGPROBS,
         "stream_options": {"include_usage": True},     # the prompt's token count, in the last event
     }
+    if logprobs:
+        body["logprobs"], body["top_logprobs"] = True, TOP_LOGPROBS
     if settings.seed is not None:
         body["seed"] = settings.seed
     if settings.frequency_penalty:
@@ -203,9 +205,9 @@ class OpenAIBackend:
     """Streams chat answers from one model on an OpenAI-compatible server. Thread-safe; one per registry entry."""
 
     def __init__(self, base_url: str, model: str, api_key_env: str = "", read_timeout: float = 60.0,
-                 connect_timeout: float = CONNECT_TIMEOUT):
+                 connect_timeout: float = CONNECT_TIMEOUT, logprobs: bool = True):
         self.base_url = base_url.rstrip("/")
-        self.model, self.api_key_env = model, api_key_env
+        self.model, self.api_key_env, self.logprobs = model, api_key_env, logprobs
         self.read_timeout, self.connect_timeout = float(read_timeout), float(connect_timeout)
         self._client: httpx.Client | None = None
         self._client_lock = threading.Lock()
@@ -213,7 +215,7 @@ class OpenAIBackend:
     @classmethod
     def from_spec(cls, spec) -> "OpenAIBackend":
         """The backend of a registry entry with `backend: openai` (core/serving/registry.ModelSpec)."""
-        return cls(spec.base_url, spec.model, spec.api_key_env, spec.read_timeout)
+        return cls(spec.base_url, spec.model, spec.api_key_env, spec.read_timeout, logprobs=spec.logprobs)
 
     def _http(self) -> httpx.Client:
         """The shared HTTP client (a connection pool), made on first use."""
@@ -262,7 +264,7 @@ class OpenAIBackend:
     def generate(self, messages: Sequence[dict], settings: SamplingSettings) -> GenerationStream:
         """Start a streamed chat answer; iterate over the returned stream to receive tokens as they come."""
         headers = self._headers()             # a missing API key is a mistake to report now, not in the stream
-        body = request_body(self.model, messages, settings)
+        body = request_body(self.model, messages, settings, logprobs=self.logprobs)
         result = GenerationResult(max_new_tokens=settings.max_new_tokens)
         request = _RemoteRequest()
         request.thread = threading.Thread(target=self._serve, args=(request, body, headers, settings, result),

@@ -20,7 +20,7 @@ KINDS = ("causal-lm", "sentence-encoder")
 DTYPES = ("auto", "float32", "bfloat16", "float16")   # auto: bfloat16 on a CUDA GPU, float32 elsewhere
 SOURCE_TYPES = ("pypi-gguf", "pypi-folder", "folder", "hub")
 BACKENDS = ("local", "openai")   # local: loaded in this process; openai: an OpenAI-compatible server generates
-REMOTE_FIELDS = ("base_url", "model", "api_key_env", "read_timeout")   # only for backend: openai
+REMOTE_FIELDS = ("base_url", "model", "api_key_env", "read_timeout", "logprobs")   # only for backend: openai
 
 
 class RegistryError(ValueError):
@@ -52,6 +52,8 @@ class ModelSpec:
     model: str = ""           # openai: the model name the server knows (vLLM's --served-model-name)
     api_key_env: str = ""     # openai: name of an environment variable holding the API key (never the key)
     read_timeout: float = 60.0  # openai: seconds to wait for the server's next bytes before giving up
+    logprobs: bool = True     # openai: ask for each token's probability (false: faster on servers that compute
+                              # them slowly, e.g. llama-cpp-python's; the pages then say probabilities are missing)
 
     @property
     def label(self) -> str:
@@ -121,7 +123,10 @@ def _parse_remote(name: str, raw: dict) -> dict:
         read_timeout = 0.0
     if not 0 < read_timeout <= 3600:
         raise RegistryError(f"model {name!r}: read_timeout must be a number of seconds from 0 to 3600")
-    return dict(base_url=base_url, model=model, api_key_env=key_env, read_timeout=read_timeout)
+    logprobs = raw.get("logprobs", True)
+    if not isinstance(logprobs, bool):
+        raise RegistryError(f"model {name!r}: logprobs must be true or false, not {logprobs!r}")
+    return dict(base_url=base_url, model=model, api_key_env=key_env, read_timeout=read_timeout, logprobs=logprobs)
 
 
 def parse_registry(data: object) -> Registry:

@@ -166,6 +166,21 @@ def test_tokens_carry_probabilities_and_ranks_from_logprobs(server):
     assert "Authorization" not in headers
 
 
+def test_a_backend_told_not_to_ask_for_logprobs_leaves_them_out_of_the_request(server):
+    """`logprobs: false` in the registry: the request has no logprobs/top_logprobs (llama-cpp-python's server
+    computes them in Python, 4x slower), and the answer says it has no probabilities."""
+    from core.serving.registry import ModelSpec
+
+    server.script = answer(chunk("ok"), chunk(finish="stop"))
+    spec = ModelSpec(name="r", kind="causal-lm", source=None, backend="openai", base_url=server.base_url,
+                     model="fake-model", logprobs=False)
+    result = OpenAIBackend.from_spec(spec).generate(QUESTION, GREEDY).collect()
+    assert result.text == "ok" and not result.has_probabilities
+    body = server.requests[-1][1]
+    assert body["model"] == "fake-model" and "logprobs" not in body and "top_logprobs" not in body
+    assert request_body("m", QUESTION, GREEDY)["logprobs"] is True
+
+
 def test_without_logprobs_tokens_have_no_probability_and_no_done_is_fine_after_a_finish(server):
     # transformers serve: one event per token, no logprobs, finish + usage in the last event, no [DONE].
     def script(handler, body):

@@ -99,7 +99,11 @@ def test_openai_models_need_no_source():
     assert reg.default_decoder == "big"
     minimal = parse_registry({"models": {"m": {"kind": "causal-lm", "backend": "openai",
                                                "base_url": "https://models.example.org/v1", "model": "m"}}}).get("m")
-    assert minimal.api_key_env == "" and minimal.read_timeout == 60.0
+    assert minimal.api_key_env == "" and minimal.read_timeout == 60.0 and minimal.logprobs is True
+    quiet = parse_registry(_remote(logprobs=False)).get("r")
+    assert quiet.logprobs is False
+    with pytest.raises(RegistryError, match="logprobs must be true or false"):
+        parse_registry(_remote(logprobs="no"))
 
 
 def _remote(**fields):
