@@ -7,7 +7,7 @@ to first token p50/p95, completion p50/p95, the service/reference ratio, and how
 8-user round runs, a ninth thread tokenizes a sentence over and over: its latency next to the idle latency shows
 whether introspection waits behind generation.
 
-Usage: .venv/bin/python bench/serving.py [--users 1 8 32] [--new-tokens 48] [--repeat 1]
+Usage: .venv/bin/python bench/serving.py [--users 1 8 32] [--new-tokens 48] [--repeat 1] [--temperature 0.8 --top-p 0.9]
 """
 from __future__ import annotations
 
@@ -42,6 +42,8 @@ def main() -> None:
     parser.add_argument("--users", type=int, nargs="*", default=[1, 8, 32])
     parser.add_argument("--new-tokens", type=int, default=48)
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default); else sampled answers")
+    parser.add_argument("--top-p", type=float, default=1.0)
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -56,8 +58,12 @@ def main() -> None:
     svc.load(kind="causal-lm")
     svc.load(kind="sentence-encoder")
     print(f"device {svc.device_label}, torch threads {torch.get_num_threads()}, models loaded in "
-          f"{time.perf_counter() - t0:.1f} s; greedy answers of at most {args.new_tokens} tokens")
-    settings = SamplingSettings(temperature=0, max_new_tokens=args.new_tokens)
+          f"{time.perf_counter() - t0:.1f} s; answers of at most {args.new_tokens} tokens, "
+          f"{'greedy' if not args.temperature else f'sampled at temperature {args.temperature}, top-p {args.top_p}'}")
+    settings = SamplingSettings(temperature=args.temperature, top_p=args.top_p, max_new_tokens=args.new_tokens,
+                                seed=None if args.temperature == 0 else 1)
+    sampled = dict(do_sample=True, temperature=args.temperature, top_p=args.top_p, top_k=0) if args.temperature else \
+        dict(do_sample=False)
     messages = [[{"role": "user", "content": f"Tell me a story about {t}."}] for t in TOPICS]
     tok = svc.tokenizer()
     stop = sorted(svc.stop_token_ids())
@@ -69,7 +75,7 @@ def main() -> None:
         enc = tok(texts, return_tensors="pt", padding=True, add_special_tokens=False)
         with svc.borrowed_decoder() as net, torch.inference_mode():
             t = time.perf_counter()
-            out = net.generate(**enc.to(svc.device), max_new_tokens=args.new_tokens, do_sample=False,
+            out = net.generate(**enc.to(svc.device), max_new_tokens=args.new_tokens, **sampled,
                                eos_token_id=stop, pad_token_id=tok.pad_token_id or stop[0])
             seconds = time.perf_counter() - t
         new = out[:, enc["input_ids"].shape[1]:].tolist()

@@ -227,3 +227,35 @@ def test_stop_sequence_absent_from_output_changes_nothing():
 def test_generated_tokens_report_model_probability():
     result, _ = run_scripted([1, 2, 0])
     assert all(t.prob == 1.0 and 0.99 < t.model_prob <= 1.0 and t.rank == 1 for t in result.tokens)
+
+
+@pytest.mark.parametrize("p", [0.1, 0.5, 0.9, 0.99])
+def test_top_p_over_a_real_sized_vocabulary_sorts_only_the_head_and_gives_the_full_sorts_answer(p, monkeypatch):
+    """49,152 tokens (SmolLM2's vocabulary): when the top 256 or 4,096 tokens already reach p, only they are sorted;
+    the kept tokens are exactly those of a sort of the whole vocabulary. A peaked distribution also agrees with
+    transformers' TopPLogitsWarper (over thousands of tokens the two differ by a token or two at the boundary,
+    where float32 sums of thousands of probabilities land within rounding of p)."""
+    big = torch.randn(49152, generator=torch.Generator().manual_seed(1))
+    fast = {scale: TopP(p)(big * scale) for scale in (0.2, 1.0, 3.0, 8.0)}
+    monkeypatch.setattr(TopP, "HEADS", ())
+    for scale, out in fast.items():
+        assert torch.equal(out, TopP(p)(big * scale))
+    same(fast[8.0], hf(TopPLogitsWarper(p), big * 8.0))
+    assert 0 < torch.isfinite(fast[8.0]).sum() < 256          # this one took the shortest path
+
+
+def test_drawing_a_token_follows_the_probabilities_and_never_draws_a_removed_one():
+    from collections import Counter
+
+    from core.serving.sampling import choose_token
+
+    probs = torch.zeros(49152)
+    probs[[5, 700, 31000, 49151]] = torch.tensor([0.5, 0.3, 0.15, 0.05])
+    generator = torch.Generator().manual_seed(3)
+    counts = Counter(choose_token(probs, generator) for _ in range(20000))
+    assert set(counts) == {5, 700, 31000, 49151}
+    for token, expected in ((5, 0.5), (700, 0.3), (31000, 0.15), (49151, 0.05)):
+        assert abs(counts[token] / 20000 - expected) < 0.015
+    one = torch.zeros(10)
+    one[0] = 1.0
+    assert {choose_token(one, generator) for _ in range(200)} == {0}
