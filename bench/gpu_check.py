@@ -95,9 +95,8 @@ def main() -> None:
                 "ttft": [r.seconds_to_first_token for r in results], "done": [r.seconds for r in results]}
 
     def reference(n: int) -> tuple[float, int]:
-        longest = max(len(p) for p in prompts[:n])
-        ids = torch.tensor([[0] * (longest - len(p)) + p for p in prompts[:n]], device=device)
-        mask = torch.tensor([[0] * (longest - len(p)) + [1] * len(p) for p in prompts[:n]], device=device)
+        ids, mask = left_padded(prompts[:n], device)
+        longest = ids.shape[1]
         sync()
         t0 = time.perf_counter()
         with torch.inference_mode():
@@ -122,6 +121,16 @@ def main() -> None:
         static_compiled(model, prompts, args.new_tokens, sorted({1, users}), device, sync)
 
 
+def left_padded(prompts: list[list[int]], device):
+    """Prompts as one (n, longest) batch of ids, padded on the left with 0, and its attention mask."""
+    import torch
+
+    longest = max(len(p) for p in prompts)
+    ids = torch.tensor([[0] * (longest - len(p)) + p for p in prompts], device=device)
+    mask = torch.tensor([[0] * (longest - len(p)) + [1] * len(p) for p in prompts], device=device)
+    return ids, mask
+
+
 def static_compiled(model, prompts, new_tokens: int, sizes: list[int], device, sync) -> None:
     """`model.generate` with a static KV cache, its forward pass compiled (`torch.compile`): the issue's GPU target
     for batch 1 (≥ 300 tok/s). The first call per batch size compiles (timed apart); the second is measured."""
@@ -132,9 +141,7 @@ def static_compiled(model, prompts, new_tokens: int, sizes: list[int], device, s
     plain, model.forward = model.forward, compiled
     try:
         for n in sizes:
-            longest = max(len(p) for p in prompts[:n])
-            ids = torch.tensor([[0] * (longest - len(p)) + p for p in prompts[:n]], device=device)
-            mask = torch.tensor([[0] * (longest - len(p)) + [1] * len(p) for p in prompts[:n]], device=device)
+            ids, mask = left_padded(prompts[:n], device)
             times = []
             for _ in range(3):
                 sync()

@@ -4,10 +4,12 @@ A request is data — prompt ids, sampling settings (seed, penalties, stop seque
 The worker keeps a batch of running sequences and, between decode steps, admits waiting requests (up to
 `max_batch`) and drops the ones that ended or were cancelled, so a newcomer never waits for the others to finish:
 
-    admit:  read the newcomers' prompts together (left-padded, up to 8 per forward pass) → their first tokens →
-            merge their KV cache into the batch's, left-padded to the longer of the two (padding is masked out)
+    admit:  read the newcomers' prompts together (left-padded, up to 8 per forward pass; an idle worker waits a few
+            milliseconds for requests arriving together) → their first tokens → merge their KV cache into the
+            batch's, left-padded to the longer of the two (padding is masked out)
     step:   feed every running sequence's last token in one forward pass (B, 1) with a (B, L) attention mask and
-            per-row positions → (B, vocab) scores → each row's `SequenceDecoder` chooses its own next token
+            per-row positions → (B, vocab) scores → plain greedy rows take their top token together, on the
+            model's device; each other row's `SequenceDecoder` runs its own sampling pipeline
     drop:   rows that hit a stop id, a stop sequence, max_new_tokens, or whose reader left; columns that are
             padding in every remaining row are cut from the left of the cache
 

@@ -110,10 +110,10 @@ class TopP:
     1.0 = off; 0 keeps just the top token (transformers keeps at least one token, and so do we)."""
     name = "top-p"
 
+    HEADS = (256, 4096)   # look among this many top tokens first: sorting all 49,152 takes ~4 ms, these ~0.2 ms
+
     def __init__(self, p: float):
         self.p = _number("top_p", p, 0.0, 1.0)
-
-    HEADS = (256, 4096)   # look among this many top tokens first: sorting all 49,152 takes ~4 ms, these ~0.2 ms
 
     def __call__(self, logits: torch.Tensor, seen: Sequence[int] = (), generated: Sequence[int] = ()) -> torch.Tensor:
         if self.p >= 1.0:
