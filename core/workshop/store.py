@@ -11,8 +11,8 @@ Settings (environment variables):
 Both stores run the same SQL (`_SQLStore`): one list of migrations rendered per dialect (type names) and `?`
 placeholders, which the PostgreSQL store turns into `%s`. Uniqueness lives in the schema, every write is one
 transaction, and the schema is created and migrated on open from the `schema_version` table.
-SQLite runs in WAL mode (readers never block the writer), writes use BEGIN IMMEDIATE, and each thread gets its own
-connection. PostgreSQL lends each call a connection from a psycopg_pool.ConnectionPool (at most `max_connections`
+SQLite runs in WAL mode (readers never block the writer), writes use BEGIN IMMEDIATE, and every call borrows one
+of a few pooled connections and gives it back. PostgreSQL lends each call a connection from a psycopg_pool.ConnectionPool (at most `max_connections`
 open, each checked before use so one lost with a server restart is replaced), serialises
 migrations across replicas with an advisory lock, and locks the room row before numbering a new live question.
 Either store object is safe to share across Streamlit sessions.
@@ -451,19 +451,31 @@ class _SQLStore(Store):
 
 
 class SQLiteStore(_SQLStore):
+    """The store in one SQLite file, for a single app process.
+
+    Streamlit runs every script run and every fragment tick on a new thread, so connections cannot belong to
+    threads (one per thread for ever leaked two file descriptors per run: a room of 30 exhausted a 1,024-file limit
+    in minutes). Calls borrow one of at most `max_connections` connections and give it back; a caller that finds
+    them all lent waits up to `timeout_s`."""
+
     dialect = "sqlite"
     _integrity_error = sqlite3.IntegrityError
 
-    def __init__(self, path: Path | str, timeout_s: float = 10.0):
+    def __init__(self, path: Path | str, timeout_s: float = 10.0, max_connections: int = 4):
+        if max_connections < 1:
+            raise ValueError("max_connections must be at least 1")
         self.path = Path(path).expanduser()
         self.timeout_s = timeout_s
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._all_lock = threading.Lock()
+        self.max_connections = max_connections
+        self._idle: list[sqlite3.Connection] = []      # connections not lent out (last returned is lent first)
+        self._opened = 0                               # lent + idle
+        self._available = threading.Condition()
+        self._closed = False
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.migrate()
         except (OSError, sqlite3.Error) as exc:
+            self.close()
             raise StoreError(f"the quiz database {self.path} cannot be opened: {exc}. "
                              "Set GENAI_LAB_DB to a writable file path.") from exc
 
@@ -471,44 +483,100 @@ class SQLiteStore(_SQLStore):
         return str(self.path)
 
     # -- connections and transactions
-    def _connection(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=self.timeout_s, isolation_level=None, check_same_thread=False)
+    def _open(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=self.timeout_s, isolation_level=None, check_same_thread=False)
+        try:
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute(f"PRAGMA busy_timeout={int(self.timeout_s * 1000)}")
-            self._local.conn = conn
-            with self._all_lock:
-                self._all.append(conn)
+        except BaseException:
+            conn.close()
+            raise
         return conn
+
+    def _borrow(self) -> sqlite3.Connection:
+        with self._available:
+            if not self._available.wait_for(lambda: self._closed or self._idle or self._opened < self.max_connections,
+                                            self.timeout_s):
+                raise StoreError(f"{self._where()} is busy: all {self.max_connections} connections stayed in use "
+                                 f"for {self.timeout_s:g} s")
+            if self._closed:
+                raise StoreError(f"{self._where()} was closed")
+            if self._idle:
+                return self._idle.pop()
+            self._opened += 1
+        try:
+            return self._open()
+        except BaseException:
+            self._give_back(None)
+            raise
+
+    def _give_back(self, conn: sqlite3.Connection | None) -> None:
+        """Return a borrowed connection; None (or a closed store) closes it and frees its place."""
+        with self._available:
+            if conn is not None and not self._closed:
+                self._idle.append(conn)
+            else:
+                self._opened -= 1
+                if conn is not None:
+                    conn.close()
+            self._available.notify()
+
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        """Borrow a connection. Database errors other than a broken uniqueness rule become a StoreError with one
+        sentence (a locked file, a full disk, no file descriptors left); the connection is closed then, not reused."""
+        try:
+            conn = self._borrow()
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self._where()} cannot be opened: {exc}") from exc
+        healthy = False
+        try:
+            yield conn
+            healthy = True
+        except sqlite3.IntegrityError:
+            healthy = not conn.in_transaction
+            raise
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self._where()} failed: {exc}") from exc
+        finally:
+            self._give_back(conn if healthy or not conn.in_transaction else None)
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction; BEGIN IMMEDIATE takes the write lock at once, so there are no upgrade deadlocks."""
-        conn = self._connection()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        with self._connection() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
 
     def _read(self, sql: str, args: tuple = ()) -> list[sqlite3.Row]:
-        return self._connection().execute(sql, args).fetchall()
+        with self._connection() as conn:
+            return conn.execute(sql, args).fetchall()
+
+    def open_connections(self) -> int:
+        """Connections this store holds now, lent or idle (never above max_connections)."""
+        with self._available:
+            return self._opened
 
     def close(self) -> None:
-        with self._all_lock:
-            for conn in self._all:
-                try:
-                    conn.close()
-                except sqlite3.Error:
-                    pass
-            self._all.clear()
-        self._local = threading.local()
+        """Close the idle connections now and the lent ones as they come back; later calls raise StoreError."""
+        with self._available:
+            self._closed = True
+            idle, self._idle = self._idle, []
+            self._opened -= len(idle)
+            self._available.notify_all()
+        for conn in idle:
+            try:
+                conn.close()
+            except sqlite3.Error:
+                pass
 
 
 class _QmarkToPyformat:

@@ -36,7 +36,8 @@ def store(open_backend):
 def test_schema_created_in_wal_mode(store):
     assert store.schema_version() == SCHEMA_VERSION
     if isinstance(store, SQLiteStore):
-        assert store._connection().execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        with store._connection() as conn:
+            assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 def test_migrates_an_old_database_and_keeps_its_rows(tmp_path):
@@ -169,3 +170,56 @@ def test_a_labeling_round_opens_closes_and_survives_a_reopen(open_backend):
     assert closed.id == second.id and not closed.open and closed.closed_at >= closed.opened_at
     assert again.close_round("ROOM1") is None                    # closing twice changes nothing
     assert again.current_round("ROOM2").open
+
+
+def _open_files() -> int:
+    import os
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_many_short_lived_threads_leave_a_handful_of_open_files(tmp_path):
+    """Streamlit runs each rerun and fragment tick on a new thread: 500 of them reading and writing must not leave a
+    connection (two file descriptors: the file and its WAL) each behind."""
+    s = SQLiteStore(tmp_path / "quiz.db")
+    s.create_room("ABCDE", 1e12)
+    before = _open_files()
+    errors = []
+
+    def visit(i):
+        try:
+            s.room("ABCDE")
+            if i % 10 == 0:
+                s.record_attempt(f"learner{i}", "q1", "rlhf", True, i)
+        except Exception as exc:          # noqa: BLE001 — reported below
+            errors.append(exc)
+
+    for batch in range(0, 500, 50):
+        threads = [threading.Thread(target=visit, args=(i,)) for i in range(batch, batch + 50)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert not errors
+    assert _open_files() - before <= 2 * s.max_connections + 2      # the pool's files, however many threads came
+    assert s.open_connections() <= s.max_connections
+    assert len(s.attempts()) == 50
+    s.close()
+    assert s.open_connections() == 0
+
+
+def test_an_sqlite_failure_is_one_sentence(tmp_path):
+    s = SQLiteStore(tmp_path / "quiz.db")
+    with pytest.raises(StoreError, match="failed: no such table"):
+        s._read("SELECT * FROM no_such_table")
+    s.close()
+    with pytest.raises(StoreError, match="closed"):
+        s.rooms()
+
+
+def test_callers_wait_for_a_free_connection_then_give_up_with_a_sentence(tmp_path):
+    s = SQLiteStore(tmp_path / "quiz.db", timeout_s=0.3, max_connections=1)
+    with s._connection():
+        with pytest.raises(StoreError, match="busy"):
+            s.rooms()
+    assert s.rooms() == []
+    s.close()
