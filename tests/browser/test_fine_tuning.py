@@ -32,3 +32,17 @@ def test_a_tiny_race_draws_three_curves_and_the_forgetting_chart(lab):
     lab.settle()
     lab.assert_healthy()
     shoot(lab, RACE, "fine-tuning-race")
+
+    # A new learner opening page 7 after that race finished: the race's results, then every later demo, with no
+    # error box (the task chart once shared its key with the task radio and broke the page for everyone).
+    newcomer = type(lab).new(lab.page.context.browser, lab.base_url)
+    try:
+        newcomer.open("fine-tuning-peft")
+        expect(newcomer.page.locator(".gtitle").filter(has_text="Forgetting")).to_have_count(1, timeout=60_000)
+        for heading in ("Try it: count what LoRA trains", "Try it: adapters as files, swapped on one model"):
+            expect(newcomer.page.get_by_text(heading)).to_have_count(1)
+        expect(newcomer.page.locator("[data-testid=stSidebar]").get_by_text("Running on")).to_have_count(1)
+        newcomer.settle()
+        newcomer.assert_healthy()
+    finally:
+        newcomer.close()

@@ -193,15 +193,20 @@ def _summary_rows(result):
     rows = []
     for o in result.outcomes:
         run = o.run
-        measured = sum(run.memory.values())
+        measured = sum(run.memory.values())   # 0 before the first step was measured
         deck = sum(deck_memory(o.method, run.trainable, run.total).values()) if run.total else float("nan")
         rows.append({"method": o.method.title, "trainable parameters": f"{run.trainable:,}",
-                     "share trained": f"{run.share:.4%}", "s / step": round(run.seconds_per_step, 2),
-                     "tokens / s": round(run.tokens_per_second), "memory measured (MB)": round(measured / MB),
-                     "deck's rule (MB)": round(deck / MB),
+                     "share trained": f"{run.share:.4%}", "s / step": _rounded(run.seconds_per_step, 2),
+                     "tokens / s": _rounded(run.tokens_per_second), "memory measured (MB)": round(measured / MB),
+                     "deck's rule (MB)": _rounded(deck / MB),
                      "result": {"done": "finished", "running": "training…"}.get(run.state, run.state),
                      "settings": o.method.describe()})
     return rows
+
+
+def _rounded(value: float, digits: int | None = None):
+    """A number for the summary table; None (an empty cell) for a run with no step yet (NaN, infinite)."""
+    return round(value, digits) if math.isfinite(value) else None
 
 
 PARTS = (("weights", "#90A4AE"), ("gradients", "#FFB74D"), ("optimizer (Adam)", "#E57373"),
@@ -335,7 +340,7 @@ def _results(result, live: bool) -> None:
         return
     if result.before is not None and any(o.after for o in result.outcomes):
         if any(r[2].task for r in _score_rows(result) if r[2] is not None):
-            st.plotly_chart(task_chart(result), width="stretch", key=f"{KEY}_task")
+            st.plotly_chart(task_chart(result), width="stretch", key=f"{KEY}_task_chart")
         st.plotly_chart(forgetting_chart(result), width="stretch", key=f"{KEY}_forgetting")
         from core.labs.fine_tuning_peft.race import GENERAL_TEST_ROWS
         st.caption(f"The general score is {GENERAL_TEST_ROWS} held-out multiple-choice questions (each option scored "
