@@ -1,6 +1,7 @@
 """GenAI Lab — the frame: page setup, navigation over the lesson pages, and the sidebar.
 
-Run with `make run` (or `streamlit run app.py`). Pages live in app_pages/, lesson text in lessons/.
+Run with `make run` (`streamlit run server.py`, which serves this script with the server guards of web/).
+Pages live in app_pages/, lesson text in lessons/.
 """
 from core.serving import openmp
 

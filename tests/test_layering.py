@@ -49,6 +49,16 @@ def test_core_never_imports_ui_layers():
         assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
 
 
+def test_the_server_layer_sits_outside_the_app():
+    """server.py -> web -> core: the ASGI guards never import the app's widgets or pages, and the app never
+    imports them (a script run must not depend on how it is served)."""
+    for path in [*(ROOT / "web").rglob("*.py"), ROOT / "server.py"]:
+        bad = top_level(path) & {"components", "app_pages", "app"}
+        assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
+    for path in [*UI_FILES, *(ROOT / "core").rglob("*.py")]:
+        assert "web" not in top_level(path) and "server" not in top_level(path), path
+
+
 def test_components_never_import_pages():
     for path in (ROOT / "components").rglob("*.py"):
         assert not top_level(path) & {"app_pages", "app"}, path

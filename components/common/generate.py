@@ -1,24 +1,22 @@
-"""A learner's own generation: one per browser session at a time, with their place in the queue shown.
+"""A learner's own generation: one per person at a time (all their tabs together), with their place in the queue.
 
-Every demo that answers one learner's click goes through `generate`, which passes this session's id to the model
-service as the request's owner: a second click (or another demo's button) replaces the learner's earlier request,
-still waiting or running, instead of queueing behind it (core/serving/batching.BatchScheduler.submit). Work a whole
-room shares (the cached benchmark answers of pages 8 and 11) has no owner, since other sessions wait on it too.
+Every demo that answers one learner's click goes through `generate`, which passes the browser's id
+(components/common/identity.py) to the model service as the request's owner: a second click, another demo's
+button or another tab of the same browser replaces the learner's earlier request, still waiting or running,
+instead of queueing behind it (core/serving/batching.BatchScheduler.submit). So one person with many tabs holds one
+place in the batch, not one per tab. Work a whole room shares (the cached benchmark answers of pages 8 and 11) has
+no owner, since other sessions wait on it too.
 """
 from __future__ import annotations
 
-import uuid
 from contextlib import contextmanager
 
-import streamlit as st
-
-OWNER = "session_owner"          # this browser session's id (the training queue uses the same one: training.owner)
+from components.common import identity
 
 
 def session_owner() -> str:
-    if OWNER not in st.session_state:
-        st.session_state[OWNER] = uuid.uuid4().hex
-    return st.session_state[OWNER]
+    """The owner of this person's requests (the training queue uses the same id: training.owner)."""
+    return identity.key()
 
 
 def generate(service, messages, settings=None, model: str | None = None, *, replace: bool = True, **kwargs):

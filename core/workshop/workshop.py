@@ -35,6 +35,38 @@ class WorkshopError(ValueError):
 
 # ---------------------------------------------------------------- presenter key
 
+PRESENTER_KEY_ENV = "GENAI_LAB_PRESENTER_KEY"
+
+
+def presenter_key_setting(environ, secrets) -> str | None:
+    """The configured presenter key: the environment variable, else `presenter_key` in the secrets (Streamlit's
+    st.secrets, .streamlit/secrets.toml); None when neither is set. Whether it is acceptable: presenter_key_problem."""
+    key = str(environ.get(PRESENTER_KEY_ENV, "") or "").strip()
+    if key:
+        return key
+    try:
+        value = secrets.get("presenter_key")
+    except Exception:       # noqa: BLE001 — Streamlit raises when there is no secrets file at all
+        return None
+    return str(value).strip() if value and str(value).strip() else None
+
+
+MIN_KEY_CHARS = 12
+# Keys that appear in this project's own files and docs: anyone who read them could unlock a console.
+EXAMPLE_KEYS = frozenset({"change-me-to-a-long-random-phrase", "a long random phrase"})
+
+
+def presenter_key_problem(key: str | None) -> str | None:
+    """Why a configured presenter key is refused (one sentence), or None when it is acceptable."""
+    if key is None:
+        return None
+    if " ".join(key.split()).casefold() in EXAMPLE_KEYS:
+        return "it is the example key from this project's files, which anyone can read."
+    if len(key) < MIN_KEY_CHARS:
+        return f"it has {len(key)} characters; a presenter key needs at least {MIN_KEY_CHARS}."
+    return None
+
+
 def presenter_key_matches(given: str | None, configured: str | None) -> bool:
     """True only when a key is configured and the given one equals it (constant-time comparison)."""
     if not configured or not isinstance(given, str) or not given:

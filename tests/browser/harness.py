@@ -34,14 +34,15 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def streamlit_server(log_name: str, env: dict | None = None, start_timeout: float = 60.0):
-    """Start `streamlit run app.py` on a free port, yield its URL, stop it. `env` adds variables (None removes one)."""
+    """Start `streamlit run server.py` (the app with its server guards) on a free port, yield its URL, stop it.
+    `env` adds variables (None removes one)."""
     port = free_port()
     (ROOT / ".cache").mkdir(exist_ok=True)
     log_path = ROOT / ".cache" / log_name
     environment = {k: v for k, v in {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}.items() if v is not None}
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "server.py"), "--server.port", str(port),
              "--server.address", "127.0.0.1", "--server.headless", "true"],
             cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

@@ -27,7 +27,7 @@ def test_configure_after_torch_says_it_came_too_late():
 
 
 def test_the_app_and_the_tests_configure_before_anything_can_import_torch():
-    for path in ("app.py", "tests/conftest.py"):
+    for path in ("server.py", "app.py", "tests/conftest.py"):
         before = (ROOT / path).read_text().split("openmp.configure()")[0]
         imports = [line for line in before.splitlines() if line.startswith(("import ", "from "))]
         assert all(line.split()[1] in ("__future__", "os", "sys", "pathlib", "pytest", "core.serving")

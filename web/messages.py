@@ -1,0 +1,52 @@
+"""Drop the messages a browser may send but no participant should: a "clear cache" for the whole server.
+
+Streamlit's toolbar hides "Clear cache" from viewers (`client.toolbarMode = "viewer"`), but its server still obeys a
+`clear_cache` BackMsg from any client: every `st.cache_resource` of the process is released (the shared model
+service closes mid-generation) and `st.cache_data` emptied, for everyone, as often as a script sends it. This
+middleware reads each WebSocket frame a client sends; a `clear_cache` is logged and never reaches Streamlit.
+"""
+from __future__ import annotations
+
+import logging
+
+log = logging.getLogger("genai_lab")
+
+# A clear_cache BackMsg is a handful of bytes (field 5, a bool); anything longer is another message.
+_SMALL = 64
+
+
+def is_clear_cache(data: bytes | None) -> bool:
+    if not data or len(data) > _SMALL:
+        return False
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+
+    msg = BackMsg()
+    try:
+        msg.ParseFromString(data)
+    except Exception:      # noqa: BLE001 — Streamlit itself answers malformed frames (it closes the socket)
+        return False
+    return msg.WhichOneof("type") == "clear_cache"
+
+
+class RefuseClientCacheClear:
+    """ASGI middleware: WebSocket frames that ask to clear the server's caches are dropped (and logged)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "websocket":
+            await self.app(scope, receive, send)
+            return
+
+        async def filtered_receive():
+            while True:
+                message = await receive()
+                if message.get("type") == "websocket.receive" and is_clear_cache(message.get("bytes")):
+                    client = scope.get("client") or ("?", 0)
+                    log.warning("Ignored a request from %s to clear the server's caches (clients may not do that)",
+                                client[0])
+                    continue
+                return message
+
+        await self.app(scope, filtered_receive, send)
