@@ -1,7 +1,11 @@
-"""Streamlit caches for every page (the shared model service, the lesson files, chat prompts).
+"""Streamlit caches for every page (the shared model service, the lesson files, chat prompts), and the objects
+of which a server process must have exactly one (the training queue, the store).
 
 Only files named cache.py use st.cache_data / st.cache_resource (tests/test_layering.py checks it)."""
 from __future__ import annotations
+
+import functools
+import threading
 
 import streamlit as st
 
@@ -24,7 +28,25 @@ def model_service():
     return ModelService(Settings.from_env())
 
 
-@st.cache_resource(show_spinner=False)
+def process_wide(factory):
+    """One result per process and arguments, made once under a lock (a failure is not kept: the next call tries
+    again). Not a Streamlit cache on purpose: clearing Streamlit's caches must not start a second training worker or
+    a second pool of database connections beside the first."""
+    made: dict = {}
+    lock = threading.Lock()
+
+    @functools.wraps(factory)
+    def get(*args):
+        with lock:
+            if args not in made:
+                made[args] = factory(*args)
+            return made[args]
+
+    get.made = made
+    return get
+
+
+@process_wide
 def store(url: str):
     """The app's store (quiz attempts, workshop rooms, RLHF labels): one per database URL, shared by every session
     (keyed on the URL so tests can point elsewhere)."""
@@ -33,11 +55,11 @@ def store(url: str):
     return open_store(url)
 
 
-@st.cache_resource(show_spinner=False)
+@process_wide
 def jobs():
     """The server's one training queue, shared by every lab that trains (page 7's race and adapters, page 9's policy
-    update): training is the heaviest thing the app does, so a room of 30 pressing "Start" gets one run and 29 queue
-    positions, not 30 runs fighting for two cores."""
+    update, page 10's distillation): training is the heaviest thing the app does, so a room of 30 pressing "Start"
+    gets one run and 29 queue positions, not 30 runs fighting for two cores."""
     from core.serving.jobs import Jobs
     return Jobs(max_queued=6, workers=1, stale_after_s=90.0)
 

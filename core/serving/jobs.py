@@ -4,8 +4,9 @@ About 30 browser sessions use one server during a workshop. If each of them star
 Streamlit script run, 30 runs would fight over the same CPU cores, each would take 30 times as long, and the
 memory of all of them together would end the process. So heavy work goes through one `Jobs` per server process:
 
-    submit: a session hands in a job (a callable taking a `JobContext`); it waits in a FIFO queue of at most
-            `max_queued` jobs, and each session (owner) may have only one job queued or running
+    submit: a person hands in a job (a callable taking a `JobContext`); it waits in a FIFO queue of at most
+            `max_queued` jobs, and each owner (a browser, whatever its number of tabs) may have only one job queued
+            or running; a presenter's job (`first=True`) goes ahead of everyone else's waiting jobs
     run:    one worker thread (by default) takes the oldest job and runs it; the work reports progress with
             `ctx.update(...)` and polls `ctx.cancelled()` between steps
     watch:  the page reads `job.snapshot()` (a frozen copy: state, progress, result, place in the queue) on each
@@ -34,6 +35,8 @@ import weakref
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable
+
+from core.serving.heap import release_freed_memory
 
 log = logging.getLogger("genai_lab")
 
@@ -70,6 +73,9 @@ class JobSnapshot:
     owner: str
     title: str
     kind: str
+    room: str
+    private: bool
+    who: str
     state: str
     progress: dict[str, Any]
     result: Any
@@ -90,13 +96,20 @@ class Job:
     """One piece of heavy work. Its fields change only under its `Jobs`' lock; single attributes can be
     read from any thread, and `snapshot()` gives a consistent copy of all of them at once.
 
-    `cancel_reason` is "cancelled" (someone called `cancel()`) or "abandoned" (no `touch()` for `stale_after_s`)."""
+    `cancel_reason` is "cancelled" (someone called `cancel()`) or "abandoned" (no `touch()` for `stale_after_s`).
+    `room`: the workshop room whose presenter started it ("" outside a room); `private`: it used data its owner
+    uploaded, so only the owner may see its samples; `who`: the owner as a person reads it (the presenter's
+    console lists jobs by it)."""
     id: str
     owner: str
     title: str
     kind: str
     work: Callable[[JobContext], Any] = field(repr=False)
     _pool: Jobs = field(repr=False)
+    room: str = ""
+    private: bool = False
+    who: str = ""
+    first: bool = False
     state: str = QUEUED
     submitted_at: float = field(default_factory=time.time)
     started_at: float | None = None
@@ -196,20 +209,27 @@ class Jobs:
 
     # ---------------------------------------------------------------- submitting and reading
 
-    def submit(self, owner: str, title: str, work: Callable[[JobContext], Any], *, kind: str = "") -> Job:
-        """Queue `work` for `owner` (an opaque session id). Raises JobRefused when this owner already has a job
-        queued or running, when `max_queued` jobs are waiting, or after shutdown."""
+    def submit(self, owner: str, title: str, work: Callable[[JobContext], Any], *, kind: str = "", room: str = "",
+               private: bool = False, who: str = "", first: bool = False) -> Job:
+        """Queue `work` for `owner` (an opaque id of a person). Raises JobRefused when this owner already has a job
+        queued or running, when `max_queued` jobs are waiting, or after shutdown. `first` (a presenter's run for the
+        room) places it ahead of the other waiting jobs, behind earlier `first` ones, and never refuses it for a
+        full queue: a room of thirty should not wait behind people on their own."""
         with self._lock:
             if self._closed:
                 raise JobRefused("The server is shutting down; try again in a moment.")
             self._drop_abandoned()
             if any(job.owner == owner for job in (*self._running, *self._queue)):
                 raise JobRefused(ALREADY_RUNNING)
-            if len(self._queue) >= self.max_queued:
+            if len(self._queue) >= self.max_queued and not first:
                 raise JobRefused(f"The server is busy: {len(self._queue)} runs are waiting. Try again in a minute.")
-            job = Job(id=f"job{next(self._ids)}", owner=owner, title=title, kind=kind, work=work, _pool=self)
+            job = Job(id=f"job{next(self._ids)}", owner=owner, title=title, kind=kind, work=work, _pool=self,
+                      room=room, private=private, who=who or title, first=first)
             self._jobs[job.id] = job
-            self._queue.append(job)
+            if first:
+                self._queue.insert(sum(1 for waiting in self._queue if waiting.first), job)
+            else:
+                self._queue.append(job)
             self._start_workers()
             self._changed.notify_all()
             return job
@@ -234,6 +254,20 @@ class Jobs:
         presenter's latest run through this."""
         with self._lock:
             return next((job for job in reversed(self._jobs.values()) if not kind or job.kind == kind), None)
+
+    def active(self) -> list[Job]:
+        """The running jobs, then the waiting ones in the order they will run (the presenter's console lists them)."""
+        with self._lock:
+            return [*self._running, *self._queue]
+
+    def find(self, job_id: str) -> Job | None:
+        with self._lock:
+            return self._jobs.get(job_id)
+
+    def jobs(self, kind: str = "") -> list[Job]:
+        """Every job still known (unfinished ones and the last KEEP_FINISHED finished), of `kind`, oldest first."""
+        with self._lock:
+            return [job for job in self._jobs.values() if not kind or job.kind == kind]
 
     def finished(self, kind: str = "") -> list[Job]:
         """The finished jobs still kept (the last KEEP_FINISHED), of `kind` (any when empty), oldest first."""
@@ -287,7 +321,8 @@ class Jobs:
     def _snapshot(self, job: Job) -> JobSnapshot:
         with self._lock:
             return JobSnapshot(
-                id=job.id, owner=job.owner, title=job.title, kind=job.kind, state=job.state,
+                id=job.id, owner=job.owner, title=job.title, kind=job.kind, room=job.room, private=job.private,
+                who=job.who, state=job.state,
                 progress=dict(job._progress), result=job.result, error=job.error, cancel_reason=job.cancel_reason,
                 submitted_at=job.submitted_at, started_at=job.started_at, finished_at=job.finished_at,
                 position=self._position(job),
@@ -347,25 +382,27 @@ class Jobs:
                 job = self._queue.popleft()
                 job.state = RUNNING
                 job.started_at = time.time()
-                work = job.work
                 self._running.append(job)
                 self._changed.notify_all()
-            self._run(job, work)
-            del work
+            self._run(job)
 
-    def _run(self, job: Job, work: Callable[[JobContext], Any]) -> None:
+    def _run(self, job: Job) -> None:
         """Run one job outside the lock. Returned → "done", raised → "failed" with a short message; either way it
         is "cancelled" instead when a stop was asked for (cancel or abandoned), keeping the result or error."""
-        result, error, out_of_memory = None, None, False
+        work = job.work             # only `_finish` replaces it, and only this thread finishes a running job
+        result, error = None, None
         try:
             result = work(JobContext(job))
         except BaseException as exc:        # noqa: BLE001 — the worker must outlive every job
             error = error_message(exc)
-            out_of_memory = isinstance(exc, MemoryError)
             log.exception("Job %s (%r, owner %s) failed", job.id, job.title, job.owner)
             del exc
-        if out_of_memory:
-            gc.collect()
+        del work
+        # A training run leaves a private model copy, its optimizer and activations behind as garbage (some in
+        # reference cycles through autograd): collect them and hand the heap back, so the server's memory returns
+        # to where it was before the run instead of growing with every run of a workshop.
+        gc.collect()
+        release_freed_memory()
         with self._lock:
             self._running.remove(job)
             job.result, job.error = result, error

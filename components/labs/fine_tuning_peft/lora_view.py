@@ -7,7 +7,7 @@ import tempfile
 import streamlit as st
 
 from components.common import cache as app_cache
-from components.common import errors, heartbeat, keys, training
+from components.common import errors, heartbeat, keys, roles, training
 from components.labs.fine_tuning_peft import cache
 
 KEY = "ft_lora"
@@ -57,11 +57,12 @@ def show_counts() -> None:
 
 def _start() -> None:
     from core.labs.fine_tuning_peft import adapters
-    folder = tempfile.mkdtemp(prefix="genai-lab-adapters-")
 
     def work(ctx, service):
-        return adapters.swap_demo(service.decoder_copy, service.tokenizer(), folder,
-                                  update=lambda phase: ctx.update(phase=phase), cancelled=ctx.cancelled)
+        # The files live as long as the run: the result keeps their sizes and the zipped adapters in memory.
+        with tempfile.TemporaryDirectory(prefix="genai-lab-adapters-") as folder:
+            return adapters.swap_demo(service.decoder_copy, service.tokenizer(), folder,
+                                      update=lambda phase: ctx.update(phase=phase), cancelled=ctx.cancelled)
 
     training.start("adapters", "adapters", work)
 
@@ -104,8 +105,8 @@ def _panel() -> None:
         heartbeat.beat(f"{KEY}_beat", 1.5)
         where = (f"waiting: {snap.position - 1} run(s) ahead" if snap.state == "queued"
                  else snap.progress.get("phase", "starting"))
-        st.info(f"Adapters: {where}…")
-        if snap.owner == training.owner():
+        st.info(f"Adapters ({training.whose(snap)}): {where}…")
+        if snap.owner == training.owner() or st.session_state.get(keys.PRESENTER_OK):
             st.button("Cancel", key=f"{KEY}_cancel", on_click=job.cancel)
         return
     if snap.state == "failed":
@@ -122,7 +123,7 @@ def show_adapters() -> None:
                 "SmolLM2, save each as a file, load both onto a fresh copy, and switch between them on the same "
                 "reviews. Then merge one into the weights and check that nothing changed but the speed. About 45 "
                 "seconds on a 2-core CPU; it waits its turn in the server's training queue.")
-    if st.button("Train, save and swap two adapters", key=f"{KEY}_start", icon=":material/swap_horiz:"):
+    if roles.start_button("Train, save and swap two adapters", f"{KEY}_start", icon=":material/swap_horiz:"):
         with errors.shown("The adapters could not start"):
             _start()
     st.fragment(_panel)()

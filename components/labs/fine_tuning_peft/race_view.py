@@ -8,7 +8,7 @@ import math
 import streamlit as st
 
 from components.common import cache as app_cache
-from components.common import errors, training
+from components.common import errors, roles, training
 from components.common.text import literal
 from components.labs.fine_tuning_peft import cache
 
@@ -119,7 +119,7 @@ def _start(settings, uploaded) -> None:
         return result
 
     needs_full = any(m.kind in ("full", "selective") for m in settings.methods)
-    training.start("race", "race", work, copies=5.0 if needs_full else 2.5)
+    training.start("race", "race", work, copies=5.0 if needs_full else 2.5, private=settings.task == "upload")
 
 
 # -------------------------------------------------------------------------------------------------------- charts
@@ -267,9 +267,8 @@ def _comparable(result) -> list:
     """Finished races on this server with the same task, steps, batch and methods as `result`, one per share
     (the latest), `result` included."""
     same = {}
-    for job in app_cache.jobs().finished("race"):
-        r = job.snapshot().result
-        if r is None or r.state != "done":
+    for r in training.finished_results("race"):
+        if r.state != "done":
             continue
         s, t = r.settings, result.settings
         if (s.task, s.steps, s.batch, s.seed, s.methods) == (t.task, t.steps, t.batch, t.seed, t.methods):
@@ -329,7 +328,7 @@ def _progress(result) -> None:
                                               f"{result.seconds:.0f} s")
 
 
-def _results(result, live: bool) -> None:
+def _results(result, live: bool, private_hidden: bool = False) -> None:
     if result.outcomes:
         st.plotly_chart(loss_chart(result.outcomes), width="stretch", key=f"{KEY}_loss")
         for o in result.outcomes:
@@ -349,9 +348,12 @@ def _results(result, live: bool) -> None:
                    "text the model never trained on here.")
         for line in _observations(result):
             st.markdown(line)
-        st.markdown("**Same prompts, greedy replies** (the first is from the task's held-out set, the others are "
-                    "general questions):")
-        st.dataframe(_samples_table(result), hide_index=True, width="stretch")
+        if private_hidden:
+            st.caption("This race trained on a learner's own file: its prompts and replies stay with that learner.")
+        else:
+            st.markdown("**Same prompts, greedy replies** (the first is from the task's held-out set, the others "
+                        "are general questions):")
+            st.dataframe(_samples_table(result), hide_index=True, width="stretch")
         st.caption("Read the general questions' replies: a model tuned on one-word labels tends to answer "
                    "everything in one word, the start of catastrophic forgetting. A soft prompt trained for the "
                    "task is still in front of every question here; with PEFT you would simply take it (or the LoRA "
@@ -383,7 +385,7 @@ def _live_panel() -> None:
     if result is None:
         return
     _progress(result)
-    _results(result, live=not snap.finished)
+    _results(result, live=not snap.finished, private_hidden=not training.shows_private(snap))
 
 
 def show() -> None:
@@ -392,7 +394,7 @@ def show() -> None:
                 "same training examples in the same order, and the same number of steps. Watch the loss fall, then "
                 "see what each one learned — and what it forgot.")
     settings, uploaded = _settings()
-    if st.button("Start the race", type="primary", key=f"{KEY}_start", icon=":material/sports_score:"):
+    if roles.start_button("Start the race", f"{KEY}_start", type="primary", icon=":material/sports_score:"):
         if not settings.methods:
             st.warning("Choose at least one method.")
         elif settings.task == "upload" and not uploaded:

@@ -11,6 +11,10 @@ import streamlit as st
 
 from components.common.cache import model_service
 
+# A structured point makes a fresh private copy of the model (~540 MB): one at a time for the whole server, however
+# many sessions ask for different settings at once.
+_ONE_FRESH_COPY = threading.Lock()
+
 
 @st.cache_resource(show_spinner=False)
 def pruning_copy():
@@ -50,10 +54,11 @@ def structured(ids: tuple[int, ...], fraction: float, method: str):
     from core.labs.lifecycle_optimization import pruning
     service = model_service()
     status = service.load(kind="causal-lm")
-    check_free_memory(int(status.memory_bytes * 1.3), service.device)
     calibration = service.encode_ids(pruning.calibration_text())
-    return pruning.structured_point(service.decoder_copy, reference_logits(ids), list(ids), fraction, method,
-                                    calibration)
+    reference = reference_logits(ids)
+    with _ONE_FRESH_COPY:
+        check_free_memory(int(status.memory_bytes * 1.3), service.device)
+        return pruning.structured_point(service.decoder_copy, reference, list(ids), fraction, method, calibration)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -64,10 +69,11 @@ def structured_heads(ids: tuple[int, ...], per_group: int):
     from core.labs.lifecycle_optimization import pruning
     service = model_service()
     status = service.load(kind="causal-lm")
-    check_free_memory(int(status.memory_bytes * 1.3), service.device)
     calibration = service.encode_ids(pruning.calibration_text())
-    return pruning.structured_heads_point(service.decoder_copy, reference_logits(ids), list(ids), per_group,
-                                          calibration)
+    reference = reference_logits(ids)
+    with _ONE_FRESH_COPY:
+        check_free_memory(int(status.memory_bytes * 1.3), service.device)
+        return pruning.structured_heads_point(service.decoder_copy, reference, list(ids), per_group, calibration)
 
 
 @st.cache_data(show_spinner=False)

@@ -8,7 +8,7 @@ import math
 import streamlit as st
 
 from components.common import cache as app_cache
-from components.common import errors, training
+from components.common import errors, roles, training
 from components.common.text import literal
 
 KEY = "distil"
@@ -213,7 +213,7 @@ def show() -> None:
     settings = _settings()
     latest = training.to_show(KIND)
     st.session_state[DRAWN] = latest.id if latest is not None and latest.finished else None
-    if st.button("Distil a student", type="primary", key=f"{KEY}_start", icon=":material/school:"):
+    if roles.start_button("Distil a student", f"{KEY}_start", type="primary", icon=":material/school:"):
         from core.labs.lifecycle_optimization.distillation import DistillationError
         if app_cache.model_service_or_none() is not None:
             with errors.shown("The distillation could not start"):
@@ -226,8 +226,7 @@ def show() -> None:
 
 def frontier_points() -> list[tuple[str, str, float, float, float]]:
     """(label, kind, tokens/s, MB, KL on the probe text) for the server's latest finished distillation."""
-    finished = [j.snapshot().result for j in app_cache.jobs().finished(KIND)]
-    finished = [r for r in finished if r is not None and r.state == "done"]
+    finished = [r for r in training.finished_results(KIND) if r.state == "done"]
     if not finished:
         return []
     race = finished[-1]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components.common import cache as app_cache
-from components.common import errors
+from components.common import errors, roles
 from components.labs.lifecycle_optimization import cache
 
 KEY = "prune"
@@ -106,7 +106,7 @@ def _structured(service) -> None:
                                     format_func=lambda n: f"{n} (that is {3 * n} of 9 per layer)")
         b.caption("Heads are ranked by how much each one actually writes into the token's vector on sample text; "
                   "every group keeps its best ones, so each shared key/value head still has a query head using it.")
-    if st.button(f"Remove {UNITS[unit]} from a fresh copy", key=f"{KEY}_structured"):
+    if roles.start_button(f"Remove {UNITS[unit]} from a fresh copy", f"{KEY}_structured"):
         with errors.shown(f"The {UNITS[unit]} could not be removed"):
             ids = _ids()
             with st.spinner(f"Copying the model and removing {UNITS[unit]}…"):

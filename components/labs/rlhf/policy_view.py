@@ -7,7 +7,7 @@ import numpy as np
 import streamlit as st
 
 from components.common import cache as app_cache
-from components.common import errors, keys, training
+from components.common import errors, roles, training
 from components.common.text import literal
 from components.labs.rlhf import cache
 
@@ -129,9 +129,8 @@ def _comparable(run) -> list:
     """Finished runs on this server with the same steps, learning rate, seed and sizes as `run` (the latest per β),
     `run` last."""
     same = {}
-    for job in app_cache.jobs().finished(KIND):
-        r = job.snapshot().result
-        if r is None or r is run or r.state != "done":
+    for r in training.finished_results(KIND):
+        if r is run or r.state != "done":
             continue
         a, b = r.settings, run.settings
         if (a.steps, a.lr, a.seed, a.samples, a.max_new_tokens, a.rank) == \
@@ -239,12 +238,7 @@ def show() -> None:
         "leave-one-out baseline — a simpler cousin of PPO that needs no value network).\n\n"
         "Try **β = 0** first, then the same seed with a larger β, and compare the two lines.")
     settings = _settings()
-    participant = bool(st.session_state.get(keys.WS_ROOM)) and not st.session_state.get(keys.PRESENTER_OK)
-    if participant:
-        st.caption("In a workshop the presenter starts the policy update on the shared server; you watch it live "
-                   "here, and can start your own after the workshop.")
-    if st.button("Start the policy update", type="primary", key=f"{KEY}_start", icon=":material/rocket_launch:",
-                 disabled=participant):
+    if roles.start_button("Start the policy update", f"{KEY}_start", type="primary", icon=":material/rocket_launch:"):
         from core.labs.rlhf.policy import PolicyError
         service = app_cache.model_service_or_none()
         if service is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components.common import cache as app_cache
-from components.common import errors
+from components.common import errors, training
 from components.common.decoder import ensure_decoder
 from components.labs.rlhf import cache
 from components.labs.rlhf.labeling_view import my_pairs, room_of_session, room_pairs
@@ -238,8 +238,7 @@ def show_toxicity() -> None:
 def _aligned_toxicity() -> None:
     """The deck's evaluation on the server's latest finished policy update: P(toxic) before and after."""
     from components.labs.rlhf.policy_view import KIND
-    runs = [job.snapshot().result for job in app_cache.jobs().finished(KIND)]
-    runs = [r for r in runs if r is not None and r.after is not None]
+    runs = [r for r in training.finished_results(KIND) if r.after is not None]
     if not runs:
         st.caption("Run the policy update above: its held-out answers, before and after, are scored here.")
         return

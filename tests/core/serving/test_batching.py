@@ -345,6 +345,6 @@ def test_max_batch_setting():
 
 
 def test_releasing_freed_memory_is_safe_to_call():
-    from core.serving.batching import release_freed_memory
+    from core.serving.heap import release_freed_memory
 
     assert release_freed_memory() in (True, False)

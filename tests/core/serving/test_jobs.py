@@ -221,6 +221,13 @@ def test_a_queued_job_of_a_closed_tab_never_starts(make_jobs, gates):
     stale_at = time.monotonic() + 0.25                                       # both waited longer than stale_after_s
     assert wait_until(lambda: time.monotonic() > stale_at)
     kept.touch()
+
+    def viewer():                  # the open tab keeps looking, as a page does on every rerun
+        while not kept.finished:
+            kept.touch()
+            time.sleep(0.02)
+
+    threading.Thread(target=viewer, daemon=True).start()
     gate.release.set()
     assert finish(kept).result == "ran"
     snap = finish(gone)
@@ -361,3 +368,32 @@ def test_the_worker_starts_lazily_and_wakes_up_for_the_next_job(make_jobs):
     assert workers_alive() == before + 1
     assert jobs.current() is None and jobs.queued() == []
     assert finish(jobs.submit("b", "two", lambda ctx: "again")).result == "again"
+
+
+def test_a_presenters_run_goes_ahead_of_the_waiting_ones_even_when_the_queue_is_full(make_jobs, gates):
+    jobs = make_jobs(max_queued=2)
+    gate = gates()
+    jobs.submit("someone", "running", gate)
+    assert gate.started.wait(WAIT)
+    a = jobs.submit("learner a", "a", lambda ctx: "a")
+    b = jobs.submit("learner b", "b", lambda ctx: "b")
+    with pytest.raises(JobRefused, match="busy"):
+        jobs.submit("learner c", "c", lambda ctx: "c")
+    p1 = jobs.submit("presenter", "room run", lambda ctx: "p", room="ABCDE", who="the presenter", first=True)
+    assert [j.title for j in jobs.active()] == ["running", "room run", "a", "b"]
+    assert (p1.snapshot().position, a.snapshot().position) == (1, 2)
+    snap = p1.snapshot()
+    assert (snap.room, snap.who, snap.private) == ("ABCDE", "the presenter", False)
+    assert jobs.find(p1.id) is p1 and jobs.find("nope") is None
+    gate.release.set()
+    for job in (p1, a, b):
+        finish(job)
+    ran = sorted(jobs.finished(), key=lambda j: j.snapshot().started_at)
+    assert [j.title for j in ran] == ["running", "room run", "a", "b"]
+    assert [j.title for j in jobs.jobs()] == ["running", "a", "b", "room run"]       # in the order they came
+
+
+def test_a_private_run_says_so(make_jobs):
+    jobs = make_jobs()
+    job = jobs.submit("learner", "race on my data", lambda ctx: 1, private=True)
+    assert finish(job).private and job.snapshot().who == "race on my data"
