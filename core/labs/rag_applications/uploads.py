@@ -6,12 +6,12 @@ names the file. `add_uploads` adds a batch of files to the documents already upl
 duplicates, renames files whose name is taken, keeps to `MAX_FILES`, and returns messages to show.
 
 File names are shown later as literal text, so they are only trimmed here (base name, no control characters, at most
-80 characters), not escaped. PDFs are read with pypdf (pure Python; imported only when a PDF arrives).
+80 characters), not escaped. PDFs are read with pypdf in a child process with hard limits (pdf_worker.py): never inside a server thread.
 """
 from __future__ import annotations
 
 import hashlib
-import io
+import json
 import math
 import re
 import unicodedata
@@ -146,47 +146,68 @@ def _text_document(name: str, text: str, markdown: bool) -> Document:
 
 # ------------------------------------------------------------------------------------------------------------ PDF
 
-def read_pdf(name: str, data: bytes) -> tuple[list[str], str]:
+PDF_WALL_SECONDS = 8.0        # a PDF that takes longer to read is refused (the learner waits at most this long)
+_WORKER = "core.labs.rag_applications.pdf_worker"
+
+
+def read_pdf(name: str, data: bytes, wall_s: float = PDF_WALL_SECONDS) -> tuple[list[str], str]:
     """The cleaned text of each page of a PDF, and a note ("" if none). Refuses what is not a PDF, password-protected
-    PDFs (an empty user password is tried first), PDFs over MAX_PDF_PAGES pages and PDFs without a text layer."""
+    PDFs (an empty user password is tried first), PDFs over MAX_PDF_PAGES pages, PDFs without a text layer, and
+    PDFs built to exhaust the server: the parse runs in a child process (pdf_worker.py) with CPU, memory and
+    decompression limits, killed after `wall_s` seconds, so the server's threads never parse a PDF themselves."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
     if b"%PDF-" not in data[:1024]:
         raise UploadError(f"{name} could not be read as a PDF.")
-    import pypdf                                    # lazily: only learners who upload a PDF pay for the import
-    from pypdf.errors import DependencyError
-
+    from core.labs.rag_applications import pdf_worker
+    root = Path(__file__).resolve().parents[3]
     try:
-        reader = pypdf.PdfReader(io.BytesIO(data))  # tries the empty password itself when the file is encrypted
-        if reader.is_encrypted and reader.decrypt("") == pypdf.PasswordType.NOT_DECRYPTED:
-            raise UploadError(f"{name} is password-protected; remove the password and try again.")
-        n_pages = len(reader.pages)
-    except UploadError:
-        raise
-    except DependencyError:                         # AES encryption needs the `cryptography` package
+        done = subprocess.run([sys.executable, "-m", _WORKER, str(MAX_PDF_PAGES), str(MAX_CHARS_PER_FILE)],
+                              input=data, capture_output=True, timeout=wall_s, cwd=root,
+                              env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(root), "PYTHONNOUSERSITE": "1"})
+    except subprocess.TimeoutExpired:
+        raise UploadError(f"{name} took more than {wall_s:g} s to read, so it was not added (a PDF that slow is "
+                          "damaged or built to stall the server).") from None
+    try:
+        report = json.loads(done.stdout.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        report = {"outcome": "memory" if done.returncode else "unreadable"}   # killed by a limit (CPU, memory)
+    outcome = report.get("outcome")
+    if outcome == "memory":
+        raise UploadError(f"{name} needs more than {pdf_worker.MEMORY_BYTES // _MB:,} MB of memory to read, so it "
+                          "was not added.")
+    if outcome == "password":
+        raise UploadError(f"{name} is password-protected; remove the password and try again.")
+    if outcome == "encrypted":
         raise UploadError(f"{name} is encrypted in a way this app cannot open; "
-                          f"save an unencrypted copy and try again.") from None
-    except Exception:                               # pypdf raises many kinds of errors on damaged files
-        raise UploadError(f"{name} could not be read as a PDF.") from None
-    if n_pages > MAX_PDF_PAGES:
-        raise UploadError(f"{name} has {n_pages} pages; the limit is {MAX_PDF_PAGES}.")
-    if n_pages == 0:
+                          f"save an unencrypted copy and try again.")
+    if outcome == "too_many_pages":
+        raise UploadError(f"{name} has {report['n_pages']} pages; the limit is {MAX_PDF_PAGES}.")
+    if outcome == "empty":
         raise UploadError(f"{name} is empty.")
-
-    pages, failed = [], 0
-    for page in reader.pages:
-        try:
-            pages.append(clean_text(page.extract_text() or "").strip())
-        except DependencyError:
-            raise UploadError(f"{name} is encrypted in a way this app cannot open; "
-                              f"save an unencrypted copy and try again.") from None
-        except Exception:                           # one broken page should not lose the others
-            pages.append("")
-            failed += 1
+    if outcome != "ok":
+        raise UploadError(f"{name} could not be read as a PDF.")
+    n_pages, heavy, failed = report["n_pages"], report["heavy"], report["failed"]
+    pages = [clean_text(text).strip() for text in report["pages"]]
+    limit = (f"more than {pdf_worker.MAX_STREAM_BYTES / 1e6:g} MB or {pdf_worker.MAX_PARSE_WORK:,} drawing "
+             "operations per page")
     if not any(pages):
-        if failed == n_pages:
+        if heavy:
+            raise UploadError(f"{name} expands to {limit}, more than this app reads, so it was not read.")
+        if failed == len(pages):
             raise UploadError(f"{name} could not be read as a PDF.")
         raise UploadError(f"{name} has no text layer (a scan?), so there is no text to search.")
-    note = f"{failed} of the {n_pages} pages of {name} could not be read and were left out." if failed else ""
-    return pages, note
+    notes = []
+    if heavy:
+        notes.append(f"{heavy} of the {n_pages} pages of {name} expand to {limit} and were left out.")
+    if failed:
+        notes.append(f"{failed} of the {n_pages} pages of {name} could not be read and were left out.")
+    if report.get("stopped_at") and sum(len(page) for page in pages) < MAX_CHARS_PER_FILE:
+        notes.append(f"{name} holds more page content than this app reads ({pdf_worker.MAX_TOTAL_CONTENT // 1_000_000} "
+                     f"MB); pages {report['stopped_at']}–{n_pages} were left out.")
+    return pages, " ".join(notes)
 
 
 def _pdf_document(name: str, pages: list[str]) -> tuple[Document, str]:

@@ -212,13 +212,22 @@ def test_pdf_encrypted_with_an_empty_user_password_is_read():
 
 
 def test_aes_pdf_without_cryptography_is_refused(monkeypatch):
+    """The worker reports it (pypdf needs `cryptography` for AES) and the server says it in one sentence."""
+    import subprocess
+
     import pypdf
     from pypdf.errors import DependencyError
+
+    from core.labs.rag_applications import pdf_worker
 
     def needs_cryptography(*args, **kwargs):
         raise DependencyError("cryptography>=3.1 is required for AES algorithm")
 
     monkeypatch.setattr(pypdf, "PdfReader", needs_cryptography)
+    report = pdf_worker.extract(HELLO_PDF, 200, 1000)
+    assert report == {"outcome": "encrypted"}
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(a, 0, b'{"outcome": '
+                                                                                          b'"encrypted"}', b""))
     assert "is encrypted in a way this app cannot open" in refused("aes.pdf", HELLO_PDF)
 
 
@@ -294,3 +303,62 @@ def test_add_uploads_survives_unexpected_errors(monkeypatch):
     monkeypatch.setattr(up, "read_upload", boom)
     docs, messages = add_uploads([], [("a.txt", b"x")])
     assert docs == [] and messages == ["a.txt could not be read."]
+
+
+# ---- PDFs built to exhaust the server: parsed in a child process with limits (pdf_worker.py)
+
+def test_a_pdf_bomb_gets_one_sentence_in_seconds_and_the_server_keeps_working():
+    import threading
+    import time
+
+    from tests.core.labs.rag_applications.crafted_pdfs import bomb
+
+    data = bomb(megabytes=4, pages=200, text=True)      # ~37 KB that expand to 4 MB of text operators per page
+    assert len(data) < 64_000
+    ticks, stop = [0], threading.Event()
+
+    def other_session():                                 # another learner's script keeps running meanwhile
+        while not stop.is_set():
+            ticks[0] += 1
+            time.sleep(0.01)
+
+    worker = threading.Thread(target=other_session)
+    worker.start()
+    started = time.perf_counter()
+    message = refused("bomb.pdf", data)
+    seconds = time.perf_counter() - started
+    stop.set()
+    worker.join()
+    assert message.startswith("bomb.pdf expands to more than 2 MB") and message.endswith("so it was not read.")
+    assert seconds < 10 and ticks[0] >= seconds * 20     # the other thread was never held up for long
+
+
+def test_a_pdf_that_is_too_slow_is_stopped_at_the_wall_clock():
+    from tests.core.labs.rag_applications.crafted_pdfs import bomb
+
+    with pytest.raises(up.UploadError, match=r"took more than 0.3 s to read"):
+        up.read_pdf("slow.pdf", bomb(megabytes=1.5, pages=50, text=True), wall_s=0.3)
+
+
+def test_a_bomb_of_drawings_without_text_is_refused_as_having_no_text():
+    from tests.core.labs.rag_applications.crafted_pdfs import bomb
+
+    assert "no text layer" in refused("lines.pdf", bomb(megabytes=1.5, pages=200, text=False))
+
+
+def test_a_zip_renamed_pdf_is_refused():
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        z.writestr("hello.txt", "hello")
+    assert refused("notes.pdf", buffer.getvalue()) == "notes.pdf could not be read as a PDF."
+
+
+def test_the_worker_stops_reading_after_enough_characters():
+    from core.labs.rag_applications import pdf_worker
+    from tests.core.labs.rag_applications.crafted_pdfs import bomb
+
+    report = pdf_worker.extract(bomb(megabytes=0.25, pages=50, text=True), 200, max_chars=50_000)
+    assert report["outcome"] == "ok" and report["stopped_at"] == 3 and len(report["pages"]) == 2   # 35,714 each
