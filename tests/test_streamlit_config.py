@@ -19,3 +19,17 @@ def test_no_full_garbage_collection_after_every_script_run():
 def test_the_server_watches_no_files_and_never_reruns_on_save():
     server = config()["server"]
     assert server["fileWatcherType"] == "none" and server["runOnSave"] is False
+
+
+def test_the_server_enforces_the_upload_sizes_the_pages_state():
+    from core.labs.fine_tuning_peft import data
+    from core.labs.rag_applications import uploads
+
+    server, mb = config()["server"], 1024 * 1024
+    assert server["maxUploadSize"] * mb == max(uploads.MAX_FILE_BYTES, data.MAX_UPLOAD_BYTES)
+    assert server["maxWidgetStateSize"] <= 4 and server["maxMessageSize"] <= 50
+
+
+def test_errors_show_no_internals():
+    assert config()["client"]["showErrorDetails"] == "none"
+    assert "%(asctime)s" in config()["logger"]["messageFormat"]
