@@ -33,3 +33,4 @@ with st.sidebar:
     workshop_view.sidebar(page.url_path)
     model_status.show()
     presenter_view.keep_presenter_cookie()  # after everything else: an invisible element, drawn once per room
+    presenter_view.clear_presenter_cookie()  # once, after "Lock console"

@@ -5,7 +5,7 @@ A key used by a single widget stays next to it (its `key=` argument); the ones h
 # workshop participant (components/workshop/workshop_view.py; read by the quiz and the analytics)
 WS_ROOM = "ws_room"              # the room code this session joined
 WS_NAME = "ws_name"              # the nickname it joined with
-WS_SEAT = "ws_seat"              # the seat token this device keeps (also in the URL as ?seat=, so a reload keeps it)
+WS_SEAT = "ws_seat"              # the seat token: this browser's id (components/common/identity.py), never in the URL
 WS_FOLLOW = "ws_follow"          # follow the presenter's page (the sidebar toggle)
 WS_SEEN = "ws_seen"              # the room version this session has already followed
 WS_DRAWN = "ws_drawn"            # what the page showed of the room at its last full run (see workshop_view.watch)

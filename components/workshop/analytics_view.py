@@ -29,6 +29,16 @@ def heatmap_figure(data) -> go.Figure:
     return fig
 
 
+def self_paced_answers(attempts: list[dict]) -> list[dict]:
+    """Self-paced attempts as rows per person: the name they typed, told apart by a short tag when two browsers used
+    the same name ("Ada · 3f2a"), so two learners are never merged into one."""
+    keys_by_name: dict[str, set[str]] = {}
+    for a in attempts:
+        keys_by_name.setdefault(a["learner"], set()).add(a["learner_key"])
+    return [dict(a, nickname=a["learner"] if len(keys_by_name[a["learner"]]) == 1
+                 else f"{a['learner']} · {a['learner_key'][-4:]}") for a in attempts]
+
+
 @store_guard.guarded
 def show(key: str = "analytics") -> None:
     st.title("Instructor analytics")
@@ -45,7 +55,7 @@ def show(key: str = "analytics") -> None:
                           index=sources.index(presenting) if presenting in sources else 0,
                           format_func=lambda s: s if s == SELF_PACED else f"Workshop room {s}")
     if source == SELF_PACED:
-        answers = [dict(a, nickname=a["learner"]) for a in store.attempts()]
+        answers = self_paced_answers(store.attempts())
     else:
         answers = store.answers(source)
     if not answers:

@@ -1,7 +1,8 @@
 """Set a cookie in the participant's or presenter's browser, for the next session to read (st.context.cookies).
 
 Streamlit reads cookies but has no call to write one; this invisible component does it from the page, scoped to
-the app's path, SameSite=Strict, for a limited time. Used for the presenter's signed token (presenter_view), which
+the app's path, SameSite=Strict, Secure when the page came over https, for a limited time. (The browser's id cookie,
+which must be HttpOnly, is set by the server instead: web/identity.py.) Used for the presenter's signed token (presenter_view), which
 must survive a reload without appearing in the address bar on the projector."""
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ export default function (component) {
   if (data && data.name) {
     const value = encodeURIComponent(String(data.value || ""));
     const age = Math.max(0, Number(data.seconds) || 0);
-    document.cookie = `${data.name}=${value}; path=/; max-age=${age}; SameSite=Strict`;
+    const secure = window.location.protocol === "https:" ? "; Secure" : "";
+    document.cookie = `${data.name}=${value}; path=/; max-age=${age}; SameSite=Strict${secure}`;
   }
 }
 """

@@ -7,26 +7,30 @@ its own: workshop_view.watch() reruns it when someone joins or answers (see ther
 from __future__ import annotations
 
 import html
+import time
 from datetime import datetime, timezone
 
 import segno
 import streamlit as st
 
-from components.common import keys
+from components.common import identity, keys
+from components.common.text import literal
 from components.workshop import quiz_view
 from components.common import cache as app_cache
 from components.workshop import store_guard
-from components.workshop.workshop_view import (answer_distribution, configured_presenter_key, countdown_html, distribution_chart,
-                                      leaderboard_chart, podium_html, right_labels, workshop)
+from components.workshop import cache as workshop_cache
+from components.workshop.workshop_view import (answer_distribution, configured_presenter_key, countdown_html,
+                                               distribution_chart, leaderboard_chart, podium_html,
+                                               presenter_key_refusal, right_labels, workshop)
 from core.workshop.quiz import leaderboard
-from core.workshop.workshop import (AUTO_PAUSE_S, PRESENTER_TOKEN_HOURS, TIME_LIMITS, WorkshopError, presenter_key_matches,
-                                   presenter_token, presenter_token_room)
+from core.workshop.workshop import (AUTO_PAUSE_S, MAX_PARTICIPANTS, PRESENTER_TOKEN_HOURS, TIME_LIMITS, WorkshopError,
+                                    presenter_key_matches, presenter_token, read_presenter_token, session_hash)
 
-HOW_TO_SET_KEY = """Presenter and instructor views are locked until a presenter key is configured on the server.
-Set one of these, then restart the app:
+HOW_TO_SET_KEY = """Presenter and instructor views are locked until a presenter key of your own (at least 12
+characters, not the example) is configured on the server. Set one of these, then restart the app:
 
-- an environment variable: `GENAI_LAB_PRESENTER_KEY="a long random phrase" make run`
-- or a line `presenter_key = "a long random phrase"` in `.streamlit/secrets.toml`
+- an environment variable: `GENAI_LAB_PRESENTER_KEY="<your own phrase>" make run`
+- or a line `presenter_key = "<your own phrase>"` in `.streamlit/secrets.toml`
   (copy `.streamlit/secrets.toml.example`; the real file is git-ignored)."""
 
 PRESENTER_CSS = """<style>
@@ -42,10 +46,17 @@ header[data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stDecor
 
 
 def unlocked(key: str = "presenter") -> bool:
-    """True when this session has entered the right presenter key; otherwise draws the lock and returns False."""
+    """True when this session has entered the right presenter key; otherwise draws the lock and returns False.
+
+    A weak configured key (the example, under 12 characters) keeps the console locked; wrong keys slow down
+    (Backoff: after 3, each try waits twice as long as the last) per browser and per address."""
     configured = configured_presenter_key()
     if configured is None:
-        st.warning("No presenter key is configured, so this view stays locked.", icon=":material/lock:")
+        refusal = presenter_key_refusal()
+        if refusal:
+            st.error(f"The presenter key set on this server is refused: {refusal}", icon=":material/lock:")
+        else:
+            st.warning("No presenter key is configured, so this view stays locked.", icon=":material/lock:")
         st.markdown(HOW_TO_SET_KEY)
         return False
     if st.session_state.get(keys.PRESENTER_OK):
@@ -54,14 +65,62 @@ def unlocked(key: str = "presenter") -> bool:
         given = st.text_input("Presenter key", type="password", key=f"{key}_key_input", max_chars=500)
         submitted = st.form_submit_button("Unlock", type="primary")
     if submitted:
+        sources = _guess_sources()
+        wait = workshop_cache.unlock_backoff().wait_s(*sources)
+        if wait > 0:
+            st.warning(f"Too many wrong keys from this browser: try again in {wait:.0f} s.")
+            return False
         if presenter_key_matches(given, configured):
-            st.session_state[keys.PRESENTER_OK] = True
+            workshop_cache.unlock_backoff().succeeded(*sources)
+            _open_console_session()
             st.rerun()
+        workshop_cache.unlock_backoff().failed(*sources)
         st.error("That is not the presenter key.")
     return False
 
 
+def _guess_sources() -> tuple[str, ...]:
+    """Who is guessing: this browser, and the address it comes from (a new browser from the same address waits too)."""
+    sources = [identity.key()]
+    try:
+        address = st.context.ip_address
+    except Exception:      # noqa: BLE001 — no request context (AppTest)
+        address = None
+    if address:
+        sources.append(f"ip:{address}")
+    return tuple(sources)
+
+
 PRESENTER_COOKIE = "genai_lab_presenter"
+SESSION = "presenter_session"            # this console session's id (its hash is in the store, the id in the cookie)
+COOKIE_FOR = "presenter_cookie_for"      # the room the browser's cookie names (None: it needs a fresh one)
+
+
+def _server_secret() -> str | None:
+    """What signs the console cookie: GENAI_LAB_SECRET, else `server_secret` in the secrets file, else a random secret
+    made once and kept in the store (so every replica on one database signs alike). Never the presenter key."""
+    import os
+    value = os.environ.get("GENAI_LAB_SECRET", "").strip()
+    if value:
+        return value
+    try:
+        value = st.secrets.get("server_secret")
+    except Exception:      # noqa: BLE001 — no secrets file at all
+        value = None
+    if value and str(value).strip():
+        return str(value).strip()
+    ws = workshop()
+    return ws.store.server_secret() if ws is not None else None
+
+
+def _open_console_session() -> None:
+    import secrets
+    import time
+    ws = workshop()
+    session = secrets.token_urlsafe(18)
+    if ws is not None:
+        ws.store.open_presenter_session(session_hash(session), time.time() + PRESENTER_TOKEN_HOURS * 3600)
+    st.session_state.update({keys.PRESENTER_OK: True, SESSION: session, COOKIE_FOR: None})
 
 
 @store_guard.guarded
@@ -69,8 +128,8 @@ def restore_presenter() -> None:
     """A presenter's reload keeps the console unlocked and on its room (called by app.py on every page).
 
     The browser keeps a signed, expiring token as a cookie (core.workshop.workshop.presenter_token), never the key,
-    and never in the address bar, which the projector may show. A new session with a valid token is unlocked and
-    put back on the room it names, if that room is still open."""
+    and never in the address bar, which the projector may show. A new session with a valid token whose console
+    session was not locked is unlocked and put back on the room it names, if that room is still open."""
     import time
 
     configured = configured_presenter_key()
@@ -78,17 +137,21 @@ def restore_presenter() -> None:
         return
     from components.workshop.browser_cookie import get_cookie
 
-    room = presenter_token_room(get_cookie(PRESENTER_COOKIE), configured, time.time())
-    if room is None:
+    token = get_cookie(PRESENTER_COOKIE)
+    if not token:
         return
-    st.session_state[keys.PRESENTER_OK] = True
-    st.session_state["presenter_cookie_for"] = room
     ws = workshop()
-    if room and ws is not None:
+    now = time.time()
+    found = read_presenter_token(token, _server_secret(), configured, now)
+    if ws is None or found is None or not ws.store.presenter_session_live(session_hash(found[1]), now):
+        return
+    room, session = found
+    st.session_state.update({keys.PRESENTER_OK: True, SESSION: session, COOKIE_FOR: room})
+    if room:
         try:
             st.session_state[keys.PRESENTER_ROOM] = ws.live_room(room).code
         except WorkshopError:
-            st.session_state["presenter_cookie_for"] = None     # the room is gone: the next run re-signs without it
+            st.session_state[COOKIE_FOR] = None     # the room is gone: the next run re-signs without it
 
 
 def keep_presenter_cookie() -> None:
@@ -96,16 +159,40 @@ def keep_presenter_cookie() -> None:
     import time
 
     configured = configured_presenter_key()
-    if not configured or not st.session_state.get(keys.PRESENTER_OK):
+    session = st.session_state.get(SESSION)
+    if not configured or not st.session_state.get(keys.PRESENTER_OK) or not session:
         return
     room = st.session_state.get(keys.PRESENTER_ROOM) or ""
-    if st.session_state.get("presenter_cookie_for") == room:
+    if st.session_state.get(COOKIE_FOR) == room:
+        return
+    secret = _server_secret()
+    if not secret:
         return
     from components.workshop.browser_cookie import set_cookie
 
-    set_cookie(PRESENTER_COOKIE, presenter_token(configured, room, time.time()), int(PRESENTER_TOKEN_HOURS * 3600),
-               key=f"presenter_cookie_{room or 'none'}")
-    st.session_state["presenter_cookie_for"] = room
+    set_cookie(PRESENTER_COOKIE, presenter_token(secret, configured, room, session, time.time()),
+               int(PRESENTER_TOKEN_HOURS * 3600), key=f"presenter_cookie_{room or 'none'}")
+    st.session_state[COOKIE_FOR] = room
+
+
+def lock_console() -> None:
+    """End this console session everywhere: the store forgets it (a copied cookie stops working), the browser's
+    cookie is deleted, and this session is a learner again (a shared lectern PC is safe for the next speaker)."""
+    session = st.session_state.get(SESSION)
+    ws = workshop()
+    if session and ws is not None:
+        ws.store.revoke_presenter_session(session_hash(session))
+    for name in (keys.PRESENTER_OK, keys.PRESENTER_ROOM, keys.PRESENTER_MODE, keys.PRESENTER_AUTO, SESSION):
+        st.session_state.pop(name, None)
+    st.session_state[COOKIE_FOR] = "locked"
+    st.session_state["presenter_cookie_clear"] = True
+
+
+def clear_presenter_cookie() -> None:
+    """After "Lock console": delete the cookie in the browser (drawn once, last in the sidebar)."""
+    if st.session_state.pop("presenter_cookie_clear", False):
+        from components.workshop.browser_cookie import set_cookie
+        set_cookie(PRESENTER_COOKIE, "", 0, key="presenter_cookie_clear")
 
 
 def apply_presenter_mode() -> None:
@@ -140,6 +227,9 @@ def show(key: str = "presenter") -> None:
     ws = workshop()
     if ws is None:
         return
+    st.button("Lock console", key=f"{key}_lock", icon=":material/lock:", on_click=lock_console,
+              help="Ends the presenter session in this browser and on the server (a copied cookie stops working "
+                   "too); the key unlocks it again. Use it before leaving a shared computer.")
     code = st.session_state.get(keys.PRESENTER_ROOM)
     if not code:
         st.markdown("Open a room; participants join with its code from their own browser and follow your pages.")
@@ -201,15 +291,53 @@ def _room_panel(code: str, key: str) -> None:
     with right:
         st.html(f'<img src="{qr_data_uri(url)}" alt="QR code for {html.escape(url)}" style="width:100%;max-width:320px">')
     _participants(code)
+    _server_runs(key)
 
 
 def _participants(code: str) -> None:
-    names = workshop().store.participants(code)
-    st.markdown(f"**{len(names)} joined**")
-    if names:
-        st.html('<div style="display:flex;flex-wrap:wrap;gap:8px">' + "".join(
-            f'<span style="background:#e3f2fd;border-radius:12px;padding:4px 12px">{html.escape(n)}</span>'
-            for n in names) + "</div>")
+    ws = workshop()
+    names = ws.store.participants(code)
+    st.markdown(f"**{len(names)} joined**" + (f" (a room takes at most {MAX_PARTICIPANTS})"
+                                              if len(names) > MAX_PARTICIPANTS * 0.8 else ""))
+    if not names:
+        return
+    st.html('<div style="display:flex;flex-wrap:wrap;gap:8px">' + "".join(
+        f'<span style="background:#e3f2fd;border-radius:12px;padding:4px 12px">{html.escape(n)}</span>'
+        for n in names) + "</div>")
+    with st.expander("Remove a participant"):
+        st.caption("Their answers leave the leaderboard, their browser loses its seat and cannot join this room "
+                   "again, and nobody else can take the nickname.")
+        with st.form(f"remove_{code}", border=False):
+            name = st.selectbox("Participant", names, index=None, placeholder="choose a nickname",
+                                key=f"remove_{code}_pick")
+            if st.form_submit_button("Remove from the room") and name:
+                try:
+                    ws.remove(code, name)
+                    st.success(f"{literal(name)} was removed.")
+                except WorkshopError as exc:
+                    st.warning(str(exc))
+
+
+def _server_runs(key: str) -> None:
+    """The training queue as the presenter sees it: every running and waiting run, whose it is, and Cancel."""
+    jobs = app_cache.jobs().active()
+    st.markdown("**Runs on this server**")
+    if not jobs:
+        st.caption("Nothing is training now. Races, policy updates, distillations and adapters started on any page "
+                   "appear here with their owners.")
+        return
+    snaps = [job.snapshot() for job in jobs]
+    st.dataframe([{"run": snap.title, "whose": snap.who, "state": snap.state,
+                   "place": "running" if snap.position == 0 else f"{snap.position} in the queue",
+                   "minutes": round((time.time() - (snap.started_at or snap.submitted_at)) / 60, 1)}
+                  for snap in snaps], hide_index=True, width="stretch", key=f"{key}_runs")
+    by_id = {snap.id: snap for snap in snaps}
+    chosen = st.selectbox("Run to cancel", list(by_id), index=None, key=f"{key}_run_pick",
+                          format_func=lambda i: f"{by_id[i].title} ({by_id[i].who}, {by_id[i].state})")
+    if st.button("Cancel this run", key=f"{key}_run_cancel", disabled=chosen is None):
+        job = app_cache.jobs().find(chosen)
+        if job is not None and job.cancel():
+            st.success("Cancelled: a waiting run leaves the queue, a running one stops after its current step.")
 
 
 def _quiz_panel(code: str, key: str) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import plotly.graph_objects as go
 import streamlit as st
 
-from components.common import keys
+from components.common import identity, keys
 from components.common.text import literal
 from components.common import cache as app_cache
 from components.workshop import store_guard
@@ -172,17 +172,17 @@ def feedback(question: Question, correct: bool, response: Any) -> None:
 
 # ---------------------------------------------------------------- a run through a list of questions
 
-def _learner(key: str) -> str | None:
-    """The nickname progress is saved under (the workshop nickname when the learner joined a room)."""
-    name = st.session_state.get(keys.WS_NAME) or st.session_state.get(keys.QUIZ_LEARNER)
-    return name
+def _learner_name() -> str:
+    """How this learner's answers are shown to the instructor: the workshop nickname, the name typed on the Quiz
+    page, or "anonymous". Only a name: answers are saved under the browser's id (identity.key)."""
+    return st.session_state.get(keys.WS_NAME) or st.session_state.get(keys.QUIZ_LEARNER) or "anonymous"
 
 
-def _record(store: Store | None, learner: str | None, question: Question, correct: bool, response: Any) -> None:
-    if store is None or not learner:
+def _record(store: Store | None, question: Question, correct: bool, response: Any) -> None:
+    if store is None:
         return
     try:
-        store.record_attempt(learner, question.id, question.section, correct, response)
+        store.record_attempt(identity.key(), _learner_name(), question.id, question.section, correct, response)
     except Exception as exc:
         st.warning(f"Your answer could not be saved: {exc}")
 
@@ -222,7 +222,7 @@ def run_quiz(questions: list[Question], key: str, store: Store | None, here: str
     if submitted and response is not None:
         correct = question.is_correct(response)
         run.results[question.id] = correct
-        _record(store, _learner(key), question, correct, response)
+        _record(store, question, correct, response)
         st.session_state[f"{key}_answered"] = (question.id, correct, response)
         st.rerun()
 
@@ -276,13 +276,16 @@ def progress_chart(rows: list[dict]) -> go.Figure:
 
 
 def _nickname_box(key: str) -> None:
+    where = "this browser" if identity.current().persistent else "this tab"
     if st.session_state.get(keys.WS_NAME):
-        st.caption(f"Saving your progress as **{literal(st.session_state[keys.WS_NAME])}** (your workshop nickname).")
+        st.caption(f"Your progress is saved for {where}; the instructor sees it under your workshop nickname "
+                   f"**{literal(st.session_state[keys.WS_NAME])}**.")
         return
-    typed = st.text_input("Your nickname (to save your progress on this server)", key=f"{key}_nickname",
-                          max_chars=200, placeholder="e.g. Ada")
+    typed = st.text_input("Your name for the instructor's results (optional)", key=f"{key}_nickname",
+                          max_chars=200, placeholder="e.g. Ada",
+                          help=f"Your progress is saved for {where} whatever you type here: the name only says "
+                               "how the instructor's results show you.")
     if not typed:
-        st.caption("Without a nickname your answers count only in this browser tab.")
         st.session_state.pop(keys.QUIZ_LEARNER, None)
         return
     try:
@@ -308,15 +311,14 @@ def show(key: str = "quiz") -> None:
     picked = list(questions.questions) if section == "all" else questions.for_section(section)
     with st.container(border=True):
         run_quiz(picked, f"{key}_{section}", store)
-    learner = _learner(key)
     st.markdown("#### Your progress by section")
-    if store is None or not learner:
-        st.caption("Type a nickname above to save answers and see your progress here.")
+    if store is None:
+        st.caption("Progress cannot be saved while the database is away.")
         return
-    rows = progress_by_section(questions, store.attempts(learner))
+    rows = progress_by_section(questions, store.attempts(identity.key()))
     done = sum(r["correct"] for r in rows)
-    st.caption(f"{done} of {len(questions.questions)} questions answered correctly at least once, "
-               f"saved for “{learner}”.")
+    where = "this browser" if identity.current().persistent else "this tab"
+    st.caption(f"{done} of {len(questions.questions)} questions answered correctly at least once, saved for {where}.")
     st.plotly_chart(progress_chart(rows), key=f"{key}_progress", config={"displayModeBar": False})
 
 
@@ -328,6 +330,6 @@ def end_of_lesson(section_id: str, key: str | None = None) -> None:
     if not questions:
         return
     with st.expander(f"Check yourself: {len(questions)} quick questions about this lesson", icon=":material/quiz:"):
-        run_quiz(questions, key, store_or_none() if _learner(key) else None, here=section_id)
+        run_quiz(questions, key, store_or_none(), here=section_id)
         st.page_link("app_pages/12_quiz.py", label="More questions and your progress: the Quiz page",
                      icon=":material/arrow_forward:")

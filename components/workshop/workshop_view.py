@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from components.common import heartbeat, keys
+from components.common import heartbeat, identity, keys
 from components.common.text import literal
 from components.workshop import cache, quiz_view
 from components.common import cache as app_cache
@@ -27,7 +27,8 @@ from components.workshop import store_guard
 from core.lessons import LessonError, section_by_id
 from core.workshop.quiz import LATE_GRACE_S, Standing, distribution, leaderboard
 from core.workshop.store import database_url
-from core.workshop.workshop import Pulse, Workshop, WorkshopError, auto_action, next_question_id, nickname_key
+from core.workshop.workshop import (REMOVED, Pulse, Workshop, WorkshopError, auto_action, next_question_id,
+                                   nickname_key, presenter_key_problem, presenter_key_setting, seat_hash)
 
 REFRESH_S = 2.0
 LIVE_PAGE = "app_pages/91_live.py"
@@ -44,15 +45,15 @@ def workshop() -> Workshop | None:
 
 
 def configured_presenter_key() -> str | None:
-    """GENAI_LAB_PRESENTER_KEY, else `presenter_key` in .streamlit/secrets.toml; None when neither is set."""
-    key = os.environ.get("GENAI_LAB_PRESENTER_KEY", "").strip()
-    if key:
-        return key
-    try:
-        value = st.secrets.get("presenter_key")
-    except Exception:  # no secrets file at all (Streamlit raises when none exists)
-        return None
-    return str(value).strip() if value and str(value).strip() else None
+    """The presenter key when one is set (GENAI_LAB_PRESENTER_KEY, else `presenter_key` in .streamlit/secrets.toml)
+    and acceptable; None when none is set or the one set is refused (presenter_key_refusal says why)."""
+    key = presenter_key_setting(os.environ, st.secrets)
+    return key if key is not None and presenter_key_problem(key) is None else None
+
+
+def presenter_key_refusal() -> str | None:
+    """Why the configured presenter key is refused (the example key, too short), or None."""
+    return presenter_key_problem(presenter_key_setting(os.environ, st.secrets))
 
 
 def is_presenter() -> bool:
@@ -127,47 +128,73 @@ def podium_html(standings: list[Standing]) -> str:
 
 # ---------------------------------------------------------------- joining
 
-SEAT_PARAM = "seat"
+SEAT_PARAM = "seat"       # where seat tokens used to travel; a link that still carries one is ignored
+SEAT_LINKS_GONE = ("This link carried a seat token. Seats stay with the browser that joined, so a shared link cannot "
+                   "take someone's seat: join with your own nickname.")
 
 
 def _join(ws: Workshop, code: str, nickname: str) -> None:
-    seat = st.session_state.get(keys.WS_SEAT) or st.query_params.get(SEAT_PARAM)
+    """Take a seat; the seat is this browser's id (identity.py), so a reload or another tab finds it again."""
     try:
-        room, name, seat = ws.take_seat(code, nickname, seat if isinstance(seat, str) else None)
+        room, name, seat = ws.take_seat(code, nickname, identity.current().secret)
     except WorkshopError as exc:
         st.warning(str(exc))
         return
-    st.session_state.update({keys.WS_ROOM: room.code, keys.WS_NAME: name, keys.WS_SEAT: seat, keys.WS_FOLLOW: True,
-                             keys.WS_SEEN: None})
-    _keep_seat_in_url()
+    _seated(room.code, name, seat)
+    _keep_room_in_url()
     st.rerun()
 
 
-def _keep_seat_in_url() -> None:
-    """The room and seat token in the address bar, so a reload (or a phone waking up) finds the seat again."""
-    code, seat = st.session_state.get(keys.WS_ROOM), st.session_state.get(keys.WS_SEAT)
-    if code and seat and (st.query_params.get("room") != code or st.query_params.get(SEAT_PARAM) != seat):
-        st.query_params.update({"room": code, SEAT_PARAM: seat})
+def _seated(code: str, name: str, seat: str) -> None:
+    st.session_state.update({keys.WS_ROOM: code, keys.WS_NAME: name, keys.WS_SEAT: seat, keys.WS_FOLLOW: True,
+                             keys.WS_SEEN: None})
+
+
+def _keep_room_in_url() -> None:
+    """The room code in the address bar (it is on the projector anyway), so a reload knows which room to look in;
+    the seat itself is the browser's cookie, never in the address."""
+    code = st.session_state.get(keys.WS_ROOM)
+    if code and st.query_params.get("room") != code:
+        st.query_params["room"] = code
+    st.query_params.pop(SEAT_PARAM, None)
 
 
 @store_guard.guarded
 def restore_seat() -> None:
-    """A new session whose address carries ?room=…&seat=… (a reload) takes its seat back without asking; every
-    run of a seated session keeps the two in the address, whatever page it is on."""
+    """A new session whose address names a room (a reload, a phone waking up) takes its seat back without asking
+    when this browser holds one there; every run of a seated session keeps the room in the address."""
+    if st.query_params.get(SEAT_PARAM) is not None:
+        st.query_params.pop(SEAT_PARAM, None)
+        if not st.session_state.get(keys.WS_ROOM):
+            st.info(SEAT_LINKS_GONE, icon=":material/event_seat:")
     if st.session_state.get(keys.WS_ROOM):
-        _keep_seat_in_url()
+        if not _still_seated():
+            return
+        _keep_room_in_url()
         return
-    code, seat = st.query_params.get("room"), st.query_params.get(SEAT_PARAM)
-    if not (isinstance(code, str) and isinstance(seat, str) and code and seat):
+    code = st.query_params.get("room")
+    me = identity.current()
+    if not (isinstance(code, str) and code and me.persistent):
         return
     ws = workshop()
-    found = ws.rejoin(code, seat) if ws is not None else None
-    if found is None:
-        st.query_params.pop(SEAT_PARAM, None)         # a stale seat (room gone): the join form asks again
-        return
-    room, name = found
-    st.session_state.update({keys.WS_ROOM: room.code, keys.WS_NAME: name, keys.WS_SEAT: seat, keys.WS_FOLLOW: True,
-                             keys.WS_SEEN: None})
+    found = ws.rejoin(code, me.secret) if ws is not None else None
+    if found is not None:
+        room, name = found
+        _seated(room.code, name, me.secret)
+
+
+def _still_seated() -> bool:
+    """False (and the session leaves the room) when the presenter removed this participant."""
+    code, seat = st.session_state.get(keys.WS_ROOM), st.session_state.get(keys.WS_SEAT)
+    ws = workshop()
+    if ws is None or not seat:
+        return True
+    held = ws.store.participant_by_seat(code, seat_hash(seat))
+    if held is not None and held.removed:
+        leave()
+        st.warning(REMOVED)
+        return False
+    return True
 
 
 def join_form(key: str, prefill: str = "") -> None:
@@ -185,6 +212,7 @@ def leave() -> None:
     for k in (keys.WS_ROOM, keys.WS_NAME, keys.WS_SEEN, keys.WS_SEAT):
         st.session_state.pop(k, None)
     st.query_params.pop(SEAT_PARAM, None)
+    st.query_params.pop("room", None)
 
 
 # ---------------------------------------------------------------- the sidebar box

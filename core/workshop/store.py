@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import sqlite3
 import threading
 import time
@@ -129,6 +130,22 @@ MIGRATION_TEMPLATES: list[str] = [
     );
     CREATE INDEX labeling_rounds_by_room ON labeling_rounds(room, id);
     """,
+    # 6: a presenter can remove a participant (their nickname stays taken, their seat and answers go); the server's
+    # own secret (signs the presenter's console cookie); presenter console sessions that "Lock console" ends.
+    # Progress and labels are keyed by the browser's id from now on (learner_key / labeler_key hold it).
+    """
+    ALTER TABLE participants ADD COLUMN removed INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE server_settings (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    CREATE TABLE presenter_sessions (
+        id_hash TEXT PRIMARY KEY,
+        created_at {real} NOT NULL,
+        expires_at {real} NOT NULL,
+        revoked_at {real}
+    );
+    """,
 ]
 DIALECT_TYPES = {
     "sqlite": {"serial_pk": "INTEGER PRIMARY KEY AUTOINCREMENT", "real": "REAL"},
@@ -153,6 +170,15 @@ class Room:
     section: str          # the presenter's current section id ('' before the first move)
     phase: str            # lobby | question | podium
     version: int          # bumped on every presenter change, so followers notice cheaply
+
+
+@dataclass(frozen=True)
+class Seat:
+    """A participant's row: the nickname as shown, the hash of the seat token, and whether the presenter removed
+    them (a removed participant's nickname stays taken in the room)."""
+    nickname: str
+    seat_hash: str
+    removed: bool
 
 
 @dataclass(frozen=True)
@@ -183,18 +209,19 @@ class LabelingRound:
 class Store(ABC):
     """Everything the app persists. Implementations must be safe to call from many threads."""
 
-    # self-paced quizzes
+    # self-paced quizzes: `learner_key` is who (the browser's id), `learner` only how they are shown
     @abstractmethod
-    def record_attempt(self, learner: str, question_id: str, section: str, correct: bool, response: Any) -> None: ...
+    def record_attempt(self, learner_key: str, learner: str, question_id: str, section: str, correct: bool,
+                       response: Any) -> None: ...
     @abstractmethod
-    def attempts(self, learner: str | None = None) -> list[dict]: ...
+    def attempts(self, learner_key: str | None = None) -> list[dict]: ...
 
-    # RLHF labels (page 9)
+    # RLHF labels (page 9): `labeler_key` is who, `labeler` how they are shown
     @abstractmethod
-    def record_label(self, labeler: str, prompt: str, completions: list[str], ranking: dict, room: str = "") -> None:
-        ...
+    def record_label(self, labeler_key: str, labeler: str, prompt: str, completions: list[str], ranking: dict,
+                     room: str = "") -> None: ...
     @abstractmethod
-    def labels(self, labeler: str | None = None, room: str | None = None) -> list[dict]: ...
+    def labels(self, labeler_key: str | None = None, room: str | None = None) -> list[dict]: ...
     @abstractmethod
     def open_round(self, room: str, prompt: str, completions: list[str]) -> LabelingRound:
         """Start a labeling round in `room` (closing any open one): everyone there ranks these completions."""
@@ -215,13 +242,28 @@ class Store(ABC):
     @abstractmethod
     def add_participant(self, code: str, nickname: str, nickname_key: str, seat_hash: str = "") -> None: ...
     @abstractmethod
-    def participants(self, code: str) -> list[str]: ...
+    def participants(self, code: str) -> list[str]:
+        """Nicknames of the room's participants, in the order they joined (removed ones left out)."""
     @abstractmethod
-    def participant(self, code: str, nickname_key: str) -> tuple[str, str] | None:
-        """(nickname, seat hash) of the participant with this key, or None."""
+    def participant(self, code: str, nickname_key: str) -> Seat | None:
+        """The participant with this key (removed or not), or None."""
     @abstractmethod
-    def participant_by_seat(self, code: str, seat_hash: str) -> str | None:
-        """The nickname holding this seat, or None."""
+    def participant_by_seat(self, code: str, seat_hash: str) -> Seat | None:
+        """The participant holding this seat (removed or not), or None."""
+    @abstractmethod
+    def remove_participant(self, code: str, nickname_key: str) -> bool:
+        """The presenter removes someone: their answers go, their nickname stays taken; False if unknown."""
+
+    # the server's own settings
+    @abstractmethod
+    def server_secret(self) -> str:
+        """A random secret made once for this database and kept in it (every replica reads the same one)."""
+    @abstractmethod
+    def open_presenter_session(self, id_hash: str, expires_at: float) -> None: ...
+    @abstractmethod
+    def presenter_session_live(self, id_hash: str, now: float) -> bool: ...
+    @abstractmethod
+    def revoke_presenter_session(self, id_hash: str) -> None: ...
 
     # live questions
     @abstractmethod
@@ -282,37 +324,38 @@ class _SQLStore(Store):
                 conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
 
     # -- self-paced
-    def record_attempt(self, learner, question_id, section, correct, response):
+    def record_attempt(self, learner_key, learner, question_id, section, correct, response):
         with self._write() as conn:
             conn.execute("INSERT INTO attempts (learner, learner_key, question_id, section, correct, response, "
                          "answered_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                         (learner, learner.casefold(), question_id, section, int(bool(correct)),
-                          json.dumps(response), time.time()))
+                         (learner, learner_key, question_id, section, int(bool(correct)), json.dumps(response),
+                          time.time()))
 
-    def attempts(self, learner=None):
-        if learner is None:
+    def attempts(self, learner_key=None):
+        if learner_key is None:
             rows = self._read("SELECT * FROM attempts ORDER BY id")
         else:
-            rows = self._read("SELECT * FROM attempts WHERE learner_key = ? ORDER BY id", (learner.casefold(),))
+            rows = self._read("SELECT * FROM attempts WHERE learner_key = ? ORDER BY id", (learner_key,))
         return [dict(r, response=json.loads(r["response"])) for r in rows]
 
     # -- RLHF labels
-    def record_label(self, labeler: str, prompt: str, completions: list[str], ranking: dict, room: str = "") -> None:
+    def record_label(self, labeler_key: str, labeler: str, prompt: str, completions: list[str], ranking: dict,
+                     room: str = "") -> None:
         """Keep one ranking; a labeler who ranks the same prompt and completions again replaces the earlier one."""
         texts = json.dumps(list(completions))
         with self._write() as conn:
             conn.execute("DELETE FROM preference_labels WHERE labeler_key = ? AND prompt = ? AND completions = ? "
-                         "AND room = ?", (labeler.casefold(), prompt, texts, room))
+                         "AND room = ?", (labeler_key, prompt, texts, room))
             conn.execute("INSERT INTO preference_labels (labeler, labeler_key, room, prompt, completions, ranking, "
                          "labelled_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                         (labeler, labeler.casefold(), room, prompt, texts, json.dumps(ranking), time.time()))
+                         (labeler, labeler_key, room, prompt, texts, json.dumps(ranking), time.time()))
 
-    def labels(self, labeler: str | None = None, room: str | None = None) -> list[dict]:
+    def labels(self, labeler_key: str | None = None, room: str | None = None) -> list[dict]:
         """Rankings, oldest first, as dicts with `completions` (list) and `ranking` (dict) decoded."""
         where, args = [], []
-        if labeler is not None:
+        if labeler_key is not None:
             where.append("labeler_key = ?")
-            args.append(labeler.casefold())
+            args.append(labeler_key)
         if room is not None:
             where.append("room = ?")
             args.append(room)
@@ -385,18 +428,59 @@ class _SQLStore(Store):
 
     def participants(self, code):
         return [r["nickname"] for r in self._read(
-            "SELECT nickname FROM participants WHERE room = ? ORDER BY joined_at, nickname", (code,))]
+            "SELECT nickname FROM participants WHERE room = ? AND removed = 0 ORDER BY joined_at, nickname", (code,))]
+
+    @staticmethod
+    def _seat(row) -> Seat:
+        return Seat(row["nickname"], row["seat_hash"], bool(row["removed"]))
 
     def participant(self, code, nickname_key):
-        rows = self._read("SELECT nickname, seat_hash FROM participants WHERE room = ? AND nickname_key = ?",
+        rows = self._read("SELECT nickname, seat_hash, removed FROM participants WHERE room = ? AND nickname_key = ?",
                           (code, nickname_key))
-        return (rows[0]["nickname"], rows[0]["seat_hash"]) if rows else None
+        return self._seat(rows[0]) if rows else None
 
     def participant_by_seat(self, code, seat_hash):
         if not seat_hash:
             return None
-        rows = self._read("SELECT nickname FROM participants WHERE room = ? AND seat_hash = ?", (code, seat_hash))
-        return rows[0]["nickname"] if rows else None
+        rows = self._read("SELECT nickname, seat_hash, removed FROM participants WHERE room = ? AND seat_hash = ? "
+                          "ORDER BY removed, joined_at", (code, seat_hash))
+        return self._seat(rows[0]) if rows else None
+
+    def remove_participant(self, code, nickname_key):
+        with self._write() as conn:
+            cur = conn.execute("UPDATE participants SET removed = 1 WHERE room = ? AND nickname_key = ?",
+                               (code, nickname_key))
+            if cur.rowcount != 1:
+                return False
+            conn.execute("DELETE FROM live_answers WHERE room = ? AND nickname_key = ?", (code, nickname_key))
+            conn.execute("UPDATE rooms SET version = version + 1 WHERE code = ?", (code,))
+        return True
+
+    # -- the server's own settings
+    def server_secret(self) -> str:
+        rows = self._read("SELECT value FROM server_settings WHERE name = 'secret'")
+        if rows:
+            return rows[0]["value"]
+        try:
+            with self._write() as conn:
+                conn.execute("INSERT INTO server_settings (name, value) VALUES ('secret', ?)", (secrets.token_hex(32),))
+        except self._integrity_error:
+            pass                    # another replica made it first: read theirs
+        return self._read("SELECT value FROM server_settings WHERE name = 'secret'")[0]["value"]
+
+    def open_presenter_session(self, id_hash, expires_at):
+        with self._write() as conn:
+            conn.execute("INSERT INTO presenter_sessions (id_hash, created_at, expires_at) VALUES (?, ?, ?)",
+                         (id_hash, time.time(), expires_at))
+
+    def presenter_session_live(self, id_hash, now):
+        rows = self._read("SELECT expires_at, revoked_at FROM presenter_sessions WHERE id_hash = ?", (id_hash,))
+        return bool(rows) and rows[0]["revoked_at"] is None and float(rows[0]["expires_at"]) > now
+
+    def revoke_presenter_session(self, id_hash):
+        with self._write() as conn:
+            conn.execute("UPDATE presenter_sessions SET revoked_at = ? WHERE id_hash = ? AND revoked_at IS NULL",
+                         (time.time(), id_hash))
 
     # -- live questions
     @staticmethod

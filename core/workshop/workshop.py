@@ -7,13 +7,15 @@ Every check that protects the data happens here, not in the UI:
   width and look-alike letters (NFKC, case folding and a confusables skeleton: "Аda" in Cyrillic is "Ada");
 - a participant's device keeps a seat token (only its hash is stored), so a reload returns them to their seat;
 - an answer counts once, and only while the question is open (server time, small grace for the network);
-- presenter keys are compared in constant time.
+- presenter keys are compared in constant time, refused when weak, and guessing them is slowed down (Backoff);
+- the presenter's console cookie is signed with the server's secret and names a session the store can revoke.
 """
 from __future__ import annotations
 
 import hashlib
 import hmac
 import secrets
+import threading
 import time
 import unicodedata
 from dataclasses import dataclass
@@ -27,6 +29,8 @@ CODE_LENGTH = 5
 ROOM_HOURS = 8.0
 NICKNAME_MAX = 24
 TIME_LIMITS = (10, 15, 20, 30, 45, 60, 90, 120)   # seconds; "run the demo" questions need the long ones
+MAX_PARTICIPANTS = 300                            # joins per room: a lecture hall, not a denial of service
+REMOVED = "The presenter removed you from this room."
 
 
 class WorkshopError(ValueError):
@@ -77,26 +81,81 @@ def presenter_key_matches(given: str | None, configured: str | None) -> bool:
 PRESENTER_TOKEN_HOURS = ROOM_HOURS
 
 
-def presenter_token(configured: str, room: str, now: float, hours: float = PRESENTER_TOKEN_HOURS) -> str:
+def _key_fingerprint(configured: str) -> str:
+    return hashlib.sha256(f"presenter-key|{configured}".encode("utf-8")).hexdigest()[:16]
+
+
+def session_hash(session: str) -> str:
+    """What the store keeps of a console session id (the id itself only ever lives in the presenter's cookie)."""
+    return hashlib.sha256(f"presenter-session|{session}".encode("utf-8")).hexdigest()
+
+
+def presenter_token(secret: str, configured: str, room: str, session: str, now: float,
+                    hours: float = PRESENTER_TOKEN_HOURS) -> str:
     """A token a presenter's browser keeps (a cookie) so a reload keeps the console unlocked and on its room:
-    "ROOM.EXPIRY.SIGNATURE", signed with the presenter key (HMAC-SHA256). It never contains the key, and it stops
-    working when it expires or when the key changes."""
-    payload = f"{room or '-'}.{int(now + hours * 3600)}"
-    signature = hmac.new(configured.encode("utf-8"), f"presenter|{payload}".encode("utf-8"), hashlib.sha256)
+    "ROOM.EXPIRY.SESSION.SIGNATURE", signed (HMAC-SHA256) with the server's own secret, never with the presenter
+    key: a stolen cookie gives nothing to guess the key from offline. The signature also covers a fingerprint of the
+    key, so every token stops working when the key changes; SESSION is a random id the store can revoke ("Lock
+    console")."""
+    payload = f"{room or '-'}.{int(now + hours * 3600)}.{session}"
+    signature = hmac.new(secret.encode("utf-8"), f"presenter|{payload}|{_key_fingerprint(configured)}".encode("utf-8"),
+                         hashlib.sha256)
     return f"{payload}.{signature.hexdigest()}"
 
 
-def presenter_token_room(token: object, configured: str | None, now: float) -> str | None:
-    """The room a valid, unexpired token names ('' for a presenter without a room), or None."""
-    if not configured or not isinstance(token, str) or token.count(".") != 2:
+def read_presenter_token(token: object, secret: str | None, configured: str | None,
+                         now: float) -> tuple[str, str] | None:
+    """(room, session) of a valid, unexpired token ('' for a presenter without a room), or None. Whether the session
+    was revoked is the store's to say (Store.presenter_session_live)."""
+    if not secret or not configured or not isinstance(token, str) or token.count(".") != 3:
         return None
-    room, expiry, signature = token.split(".")
-    expected = hmac.new(configured.encode("utf-8"), f"presenter|{room}.{expiry}".encode("utf-8"), hashlib.sha256)
+    room, expiry, session, signature = token.split(".")
+    expected = hmac.new(secret.encode("utf-8"),
+                        f"presenter|{room}.{expiry}.{session}|{_key_fingerprint(configured)}".encode("utf-8"),
+                        hashlib.sha256)
     if not hmac.compare_digest(signature.encode("utf-8"), expected.hexdigest().encode("utf-8")):
         return None
-    if not expiry.isdigit() or int(expiry) <= now:
+    if not expiry.isdigit() or int(expiry) <= now or not session:
         return None
-    return "" if room == "-" else room
+    return ("" if room == "-" else room), session
+
+
+class Backoff:
+    """Slows down guessing: after FREE failed attempts from one source (a browser, an address), each further attempt
+    must wait twice as long as the last (1, 2, 4 … seconds, at most MAX_WAIT_S). A success clears the source.
+    Thread-safe; `clock` is injectable for tests."""
+
+    FREE = 3
+    MAX_WAIT_S = 300.0
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic):
+        self.clock = clock
+        self._failures: dict[str, tuple[int, float]] = {}      # source -> (failures, time of the last)
+        self._lock = threading.Lock()
+
+    def wait_s(self, *sources: str) -> float:
+        """Seconds before any of these sources may try again (0 when they may now)."""
+        now, longest = self.clock(), 0.0
+        with self._lock:
+            for source in sources:
+                count, last = self._failures.get(source, (0, 0.0))
+                if count >= self.FREE:
+                    longest = max(longest, last + min(2.0 ** (count - self.FREE), self.MAX_WAIT_S) - now)
+        return max(0.0, longest)
+
+    def failed(self, *sources: str) -> None:
+        now = self.clock()
+        with self._lock:
+            for source in sources:
+                self._failures[source] = (self._failures.get(source, (0, 0.0))[0] + 1, now)
+            if len(self._failures) > 10_000:           # forget the oldest sources rather than grow for ever
+                for source, _ in sorted(self._failures.items(), key=lambda kv: kv[1][1])[:5_000]:
+                    del self._failures[source]
+
+    def succeeded(self, *sources: str) -> None:
+        with self._lock:
+            for source in sources:
+                self._failures.pop(source, None)
 
 
 # ---------------------------------------------------------------- codes and nicknames
@@ -275,36 +334,49 @@ class Workshop:
     def take_seat(self, code: str, nickname: str, seat: str | None = None) -> tuple[Room, str, str]:
         """Join a room -> (room, nickname as stored, seat token for this device to keep).
 
-        A nickname already in the room (ignoring case, width and look-alike letters) is refused, unless `seat` is
-        the token its holder was given: then this is the same person back after a reload, on their old seat with
-        their points."""
+        `seat` is the token this device already holds (the browser's id cookie in the app): with it, a device that
+        already has a seat in the room gets that seat back whatever it typed, and a nickname already in the room
+        (ignoring case, width and look-alike letters) is refused unless this device holds it. Someone the presenter
+        removed cannot come back; a room takes at most MAX_PARTICIPANTS."""
         room = self.live_room(code)
         name = clean_nickname(nickname)
+        if seat:
+            held = self.store.participant_by_seat(room.code, seat_hash(seat))
+            if held is not None:
+                if held.removed:
+                    raise WorkshopError(REMOVED)
+                return room, held.nickname, seat
         key = nickname_key(name)
         taken = self.store.participant(room.code, key)
         if taken is None:
-            token = secrets.token_urlsafe(18)
+            if len(self.store.participants(room.code)) >= MAX_PARTICIPANTS:
+                raise WorkshopError(f"Room {room.code} is full ({MAX_PARTICIPANTS} participants). Ask the presenter "
+                                    "to open a second room.")
+            token = seat or secrets.token_urlsafe(18)
             try:
                 self.store.add_participant(room.code, name, key, seat_hash(token))
                 return room, name, token
             except AlreadyExists:          # someone took it a moment ago
                 taken = self.store.participant(room.code, key)
-        holder, stored_hash = taken or (name, "")
-        if seat and stored_hash and hmac.compare_digest(seat_hash(seat), stored_hash):
-            return room, holder, seat
-        raise WorkshopError(f"Someone in room {room.code} is already called “{holder}”. Pick another nickname "
-                            "(if that is you on this device, reloading the page keeps your seat).")
+        holder = taken.nickname if taken is not None else name
+        raise WorkshopError(f"Someone in room {room.code} is already called “{holder}”. Pick another nickname.")
 
     def rejoin(self, code: str, seat: str) -> tuple[Room, str] | None:
-        """The room and nickname this seat token holds, or None (unknown token, or the room is gone)."""
+        """The room and nickname this seat token holds, or None (unknown token, removed, or the room is gone)."""
         if not isinstance(seat, str) or not seat:
             return None
         try:
             room = self.live_room(code)
         except WorkshopError:
             return None
-        name = self.store.participant_by_seat(room.code, seat_hash(seat))
-        return (room, name) if name else None
+        held = self.store.participant_by_seat(room.code, seat_hash(seat))
+        return (room, held.nickname) if held is not None and not held.removed else None
+
+    def remove(self, code: str, nickname: str) -> bool:
+        """The presenter removes a participant (an offensive nickname, someone who left): their answers leave the
+        leaderboard, their device loses its seat, and the nickname stays taken."""
+        self.live_room(code)
+        return self.store.remove_participant(code, nickname_key(nickname))
 
     def seconds_left(self, question: LiveQuestion) -> float:
         return max(0.0, question.started_at + question.time_limit - self.clock())
@@ -319,8 +391,11 @@ class Workshop:
         if current is None or current.seq != seq or current.question_id != question.id:
             raise WorkshopError("This question is no longer open.")
         key = nickname_key(nickname)
-        if key not in {nickname_key(n) for n in self.store.participants(room.code)}:
+        seated = self.store.participant(room.code, key)
+        if seated is None:
             raise WorkshopError("Join the room before answering.")
+        if seated.removed:
+            raise WorkshopError(REMOVED)
         elapsed = self.clock() - current.started_at
         if not self.is_open(current):
             raise WorkshopError("Time is up: this answer was not counted.")

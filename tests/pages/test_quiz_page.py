@@ -79,13 +79,19 @@ def test_quiz_page_one_question_at_a_time_with_feedback_progress_and_retry(temp_
     assert any("Retry the 1 wrong one" in b.label for b in at.button)
     next(b for b in at.button if b.label.startswith("Retry")).click().run()
     assert at.session_state[f"{prefix}_run"].question_ids == ["cq-store-1b-bf16"]
-    # progress is saved for the nickname and drawn per section
+    # progress is saved for this learner (the browser's id; in AppTest the session's own), shown under the name
     from core.workshop.store import SQLiteStore
 
-    saved = SQLiteStore(temp_db).attempts("ada")
-    assert [(a["question_id"], a["correct"]) for a in saved] == [
-        ("cq-train-7b", 1), ("cq-store-1b-bf16", 0), ("cq-training-bill", 1)]
+    saved = SQLiteStore(temp_db).attempts("s-" + at.session_state["session_owner"])
+    assert [(a["question_id"], a["correct"], a["learner"]) for a in saved] == [
+        ("cq-train-7b", 1, "Ada"), ("cq-store-1b-bf16", 0, "Ada"), ("cq-training-bill", 1, "Ada")]
     assert any("2 of 83" in c.value for c in at.caption)
+
+    # Someone else typing "Ada" neither sees nor extends her progress: the name is a name, not a key.
+    other = open_page("app_pages/12_quiz.py")
+    other.text_input(key="quiz_nickname").input("Ada").run()
+    assert any("0 of 83" in c.value for c in other.caption)
+    assert not any("2 of 83" in c.value for c in other.caption)
 
 
 def test_ordering_question_with_up_and_down_buttons():
@@ -361,3 +367,46 @@ def test_a_self_running_live_quiz_reveals_and_launches_the_next_question(temp_db
     at.run()
     assert store.room(code).phase == "podium" and not at.exception
     store.close()
+
+
+@pytest.mark.parametrize("weak, why", [("change-me-to-a-long-random-phrase", "example key"),
+                                       ("short", "at least 12")])
+def test_a_weak_presenter_key_keeps_the_console_locked(monkeypatch, weak, why):
+    monkeypatch.setenv("GENAI_LAB_PRESENTER_KEY", weak)
+    at = open_page("app_pages/90_presenter.py")
+    assert any("is refused" in e.value and why in e.value for e in at.error)
+    assert not [t for t in at.text_input if t.key == "presenter_key_input"], "no key box: even the weak key is useless"
+    assert not any(b.label == "Open a new room" for b in at.button)
+
+
+def test_twenty_wrong_keys_in_a_row_back_off_and_the_right_key_waits_too():
+    at = open_page("app_pages/90_presenter.py")
+    for _ in range(20):
+        at.text_input(key="presenter_key_input").input("wrong guess")
+        at.button[0].click().run()
+    assert any("Too many wrong keys" in w.value for w in at.warning)
+    at.text_input(key="presenter_key_input").input(KEY)
+    at.button[0].click().run()
+    assert "presenter_ok" not in at.session_state or not at.session_state["presenter_ok"]      # still locked
+    assert any("try again in" in w.value for w in at.warning)
+    fresh = open_page("app_pages/90_presenter.py")            # another browser is not slowed down by this one
+    fresh.text_input(key="presenter_key_input").input(KEY)
+    fresh.button[0].click().run()
+    assert fresh.session_state["presenter_ok"]
+
+
+def test_lock_console_ends_the_session_on_the_server(temp_db):
+    from core.workshop.store import SQLiteStore
+    from core.workshop.workshop import session_hash
+
+    at = open_page("app_pages/90_presenter.py")
+    at.text_input(key="presenter_key_input").input(KEY)
+    at.button[0].click().run()
+    at.button(key="presenter_open").click().run()
+    session = at.session_state["presenter_session"]
+    store = SQLiteStore(temp_db)
+    assert store.presenter_session_live(session_hash(session), now=0)
+    at.button(key="presenter_lock").click().run()
+    assert not store.presenter_session_live(session_hash(session), now=0)
+    assert "presenter_ok" not in at.session_state and "presenter_room" not in at.session_state
+    assert at.text_input(key="presenter_key_input")                     # locked again: the key box is back

@@ -1,13 +1,13 @@
 """Page 9 demo "labeling": rank SmolLM2's completions the way the deck's labelers do, and see the ranking become
 pairwise training data (y_j preferred). Rankings are saved in the app's store (SQLite or PostgreSQL) under the
-learner's name — the workshop nickname or the quiz name when there is one — and their pairs join the reward model's
-training on the next demo."""
+browser's id (a typed name only labels them: typing someone's name neither shows nor replaces their rankings), and
+their pairs join the reward model's training on the next demo."""
 from __future__ import annotations
 
 import streamlit as st
 
 from components.common import cache as app_cache
-from components.common import errors, heartbeat, keys
+from components.common import errors, heartbeat, identity, keys
 from components.common.text import literal
 from components.common.decoder import ensure_decoder
 from components.labs.rlhf import cache
@@ -129,16 +129,13 @@ def _label(prompt: str, samples, room: str, current=None, everyone: bool = True)
     if not _known_name():
         if NAME_BOX not in st.session_state:
             st.session_state[NAME_BOX] = st.session_state.get(NAME, "")
-        st.text_input("Your name, to keep your labels", key=NAME_BOX, max_chars=MAX_NAME,
+        st.text_input("Your name next to your labels (optional)", key=NAME_BOX, max_chars=MAX_NAME,
                       on_change=lambda: st.session_state.__setitem__(NAME, st.session_state[NAME_BOX]),
-                      help="Labels are saved under this name and survive a reload or a server restart.")
-    name = labeler()
+                      help="Your labels are saved for this browser and survive a reload or a server restart, "
+                           "whatever you type here: the name only says how they are shown.")
     closed = current is not None and not current.open
-    if st.button("Save my ranking", key=f"{KEY}_add_{tag}", disabled=not (pairs and name) or closed,
-                 type="primary"):
-        _save(name, prompt, texts, ranking, room, current, len(pairs))
-    elif not name:
-        st.caption("Type a name to save your ranking.")
+    if st.button("Save my ranking", key=f"{KEY}_add_{tag}", disabled=not pairs or closed, type="primary"):
+        _save(labeler(), prompt, texts, ranking, room, current, len(pairs))
     if everyone:
         _everyone(prompt, texts, names, room)
 
@@ -152,8 +149,8 @@ def _save(name, prompt, texts, ranking, room, current, n_pairs) -> None:
                 st.warning("The presenter closed this round before you saved, so your ranking was not saved (it is "
                            "still on your screen).")
                 return
-        store().record_label(name, prompt, texts, ranking, room=room)
-        st.success(f"Saved for {name}: {n_pairs} pair(s). Ranking the same answers again replaces this ranking. "
+        store().record_label(identity.key(), name, prompt, texts, ranking, room=room)
+        st.success(f"Saved for {literal(name)}: {n_pairs} pair(s). Ranking the same answers again replaces this ranking. "
                    "Your saved pairs join the reward model's training below.")
     except StoreError as exc:
         st.warning(f"The labels database did not answer, so the ranking was not saved: {exc}")
@@ -258,8 +255,9 @@ def _known_name() -> str:
 
 
 def labeler() -> str:
-    """The name this session's labels are saved under: the workshop nickname, the quiz name, or the one typed here."""
-    return _known_name() or _name_in(NAME)
+    """How this session's labels are shown: the workshop nickname, the quiz name, the one typed here, or
+    "anonymous". Only a name: labels are saved under the browser's id (identity.key)."""
+    return _known_name() or _name_in(NAME) or "anonymous"
 
 
 def pairs_of(rows: list[dict]) -> list[tuple[str, str, str]]:
@@ -277,13 +275,10 @@ def pairs_of(rows: list[dict]) -> list[tuple[str, str, str]]:
 
 
 def my_pairs() -> list[tuple[str, str, str]]:
-    """The pairs from every ranking this labeler saved (none when nameless or the store is down)."""
+    """The pairs from every ranking this browser saved (none when the store is down)."""
     from core.workshop.store import StoreError
-    name = labeler()
-    if not name:
-        return []
     try:
-        return pairs_of(store().labels(name))
+        return pairs_of(store().labels(identity.key()))
     except StoreError:
         return []
 

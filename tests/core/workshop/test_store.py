@@ -53,7 +53,7 @@ def test_migrates_an_old_database_and_keeps_its_rows(tmp_path):
     conn.close()
     s = SQLiteStore(path)
     assert s.schema_version() == SCHEMA_VERSION
-    assert [a["question_id"] for a in s.attempts("ADA")] == ["q1"]
+    assert [a["question_id"] for a in s.attempts("ada")] == ["q1"]      # rows from before keep their key
     s.create_room("ABCDE", 1e12)          # tables of version 2 now exist
 
 
@@ -70,14 +70,15 @@ def test_a_newer_schema_is_refused(tmp_path):
 
 def test_reopen_keeps_data(open_backend):
     s = open_backend()
-    s.record_attempt("Ada", "q1", "rlhf", True, ["a", "b"])
+    s.record_attempt("b-ada", "Ada", "q1", "rlhf", True, ["a", "b"])
     s.create_room("ABCDE", 1e12, "rlhf")
     s.add_participant("ABCDE", "Ada", "ada")
     q = s.start_question("ABCDE", "q1", "rlhf", 20)
     s.add_answer("ABCDE", q.seq, "Ada", "ada", "x", True, 1.5, 900)
     s.close()
     again = open_backend()
-    assert again.attempts("ada")[0]["response"] == ["a", "b"]
+    assert again.attempts("b-ada")[0]["response"] == ["a", "b"]
+    assert again.attempts("Ada") == []                 # a typed name is not a key
     assert again.participants("ABCDE") == ["Ada"]
     assert again.answers("ABCDE")[0]["points"] == 900
     assert again.room("ABCDE").phase == "question"
@@ -101,7 +102,7 @@ def test_concurrent_answers_from_many_threads_are_neither_lost_nor_duplicated(st
                 duplicates.append(i)
             except Exception as exc:      # pragma: no cover - the test reports it
                 errors.append(exc)
-            store.record_attempt(f"p{i}", "q1", "s", True, attempt)
+            store.record_attempt(f"key{i}", f"p{i}", "q1", "s", True, attempt)
 
     threads = [threading.Thread(target=participant, args=(i,)) for i in range(n)]
     for t in threads:
@@ -146,13 +147,14 @@ def test_unwritable_path_gives_a_clear_error(tmp_path):
 def test_rlhf_labels_survive_a_reopen_and_a_second_ranking_replaces_the_first(open_backend):
     store = open_backend()
     texts = ["one", "two", "three"]
-    store.record_label("Ada", "How?", texts, {"A": 1, "B": 2, "C": "F"})
-    store.record_label("Ada", "How?", texts, {"A": 2, "B": 1, "C": 3})              # labelled twice: replaced
-    store.record_label("Bob", "How?", texts, {"A": 1, "B": 1, "C": 2}, room="ROOM1")
+    store.record_label("b-1", "Ada", "How?", texts, {"A": 1, "B": 2, "C": "F"})
+    store.record_label("b-1", "Ada", "How?", texts, {"A": 2, "B": 1, "C": 3})              # labelled twice: replaced
+    store.record_label("b-2", "Bob", "How?", texts, {"A": 1, "B": 1, "C": 2}, room="ROOM1")
+    store.record_label("b-3", "Ada", "How?", texts, {"A": 3, "B": 2, "C": 1})        # another Ada: her own row
     again = open_backend()
-    mine = again.labels("ada")
+    mine = again.labels("b-1")
     assert len(mine) == 1 and mine[0]["ranking"] == {"A": 2, "B": 1, "C": 3} and mine[0]["completions"] == texts
-    assert [r["labeler"] for r in again.labels()] == ["Ada", "Bob"]
+    assert [r["labeler"] for r in again.labels()] == ["Ada", "Bob", "Ada"]
     assert [r["labeler"] for r in again.labels(room="ROOM1")] == ["Bob"]
 
 
@@ -189,7 +191,7 @@ def test_many_short_lived_threads_leave_a_handful_of_open_files(tmp_path):
         try:
             s.room("ABCDE")
             if i % 10 == 0:
-                s.record_attempt(f"learner{i}", "q1", "rlhf", True, i)
+                s.record_attempt(f"b-{i}", f"learner{i}", "q1", "rlhf", True, i)
         except Exception as exc:          # noqa: BLE001 — reported below
             errors.append(exc)
 
@@ -223,3 +225,28 @@ def test_callers_wait_for_a_free_connection_then_give_up_with_a_sentence(tmp_pat
             s.rooms()
     assert s.rooms() == []
     s.close()
+
+
+def test_the_server_secret_is_made_once_and_kept(open_backend):
+    first = open_backend().server_secret()
+    assert len(first) == 64 and open_backend().server_secret() == first
+
+
+def test_presenter_sessions_expire_and_can_be_revoked(store):
+    store.open_presenter_session("h1", expires_at=2000.0)
+    assert store.presenter_session_live("h1", now=1000.0)
+    assert not store.presenter_session_live("h1", now=2000.0)
+    assert not store.presenter_session_live("unknown", now=1000.0)
+    store.revoke_presenter_session("h1")
+    assert not store.presenter_session_live("h1", now=1000.0)
+
+
+def test_a_removed_participant_keeps_the_nickname_taken(store):
+    store.create_room("ABCDE", 1e12)
+    store.add_participant("ABCDE", "Ada", "ada", "seat-a")
+    store.add_participant("ABCDE", "Bo", "bo", "seat-b")
+    assert store.remove_participant("ABCDE", "bo") and not store.remove_participant("ABCDE", "nobody")
+    assert store.participants("ABCDE") == ["Ada"]
+    assert store.participant("ABCDE", "bo").removed and store.participant_by_seat("ABCDE", "seat-b").removed
+    with pytest.raises(AlreadyExists):
+        store.add_participant("ABCDE", "BO", "bo")

@@ -175,18 +175,90 @@ def test_a_reload_returns_to_the_seat_and_another_device_cannot_take_it(setup):
     assert ws.store.participants(room.code) == ["Ada"]
 
 
-def test_presenter_tokens_are_signed_expiring_and_never_hold_the_key():
-    from core.workshop.workshop import presenter_token, presenter_token_room
+def test_presenter_tokens_are_signed_with_the_server_secret_expire_and_never_hold_the_key():
+    from core.workshop.workshop import presenter_token, read_presenter_token
 
-    token = presenter_token("a long key", "K7MPQ", now=1000.0, hours=1)
-    assert "a long key" not in token and token.startswith("K7MPQ.4600.")
-    assert presenter_token_room(token, "a long key", now=2000.0) == "K7MPQ"
-    assert presenter_token_room(token, "a long key", now=4600.0) is None              # expired
-    assert presenter_token_room(token, "another key", now=2000.0) is None             # the key changed
-    assert presenter_token_room(token.replace("K7MPQ", "ZZZZZ"), "a long key", now=2000.0) is None   # forged room
-    assert presenter_token_room(presenter_token("k", "", now=0.0), "k", now=1.0) == ""   # unlocked, no room yet
-    for junk in (None, "", "a.b", "a.b.c.d", 42):
-        assert presenter_token_room(junk, "k", now=0.0) is None
+    secret, key = "server-secret-0123456789", "a long presenter key"
+    token = presenter_token(secret, key, "K7MPQ", "sess1", now=1000.0, hours=1)
+    assert key not in token and secret not in token and token.startswith("K7MPQ.4600.sess1.")
+    assert read_presenter_token(token, secret, key, now=2000.0) == ("K7MPQ", "sess1")
+    assert read_presenter_token(token, secret, key, now=4600.0) is None                # expired
+    assert read_presenter_token(token, secret, "another key", now=2000.0) is None      # the key changed
+    assert read_presenter_token(token, "another secret", key, now=2000.0) is None      # forged with a guessed secret
+    assert read_presenter_token(token.replace("K7MPQ", "ZZZZZ"), secret, key, now=2000.0) is None   # forged room
+    assert read_presenter_token(token.replace("4600", "9999"), secret, key, now=2000.0) is None     # longer life
+    assert read_presenter_token(presenter_token(secret, key, "", "s", now=0.0), secret, key, now=1.0) == ("", "s")
+    # The old format (signed with the presenter key itself) is not accepted.
+    for junk in (None, "", "a.b", "a.b.c", "a.b.c.d.e", 42, "K7MPQ.4600.abc"):
+        assert read_presenter_token(junk, secret, key, now=0.0) is None
+
+
+def test_weak_presenter_keys_are_refused():
+    from core.workshop.workshop import presenter_key_problem, presenter_key_setting
+
+    assert "example" in presenter_key_problem("change-me-to-a-long-random-phrase")
+    assert "example" in presenter_key_problem("A long random  phrase")
+    assert "at least 12" in presenter_key_problem("short")
+    assert presenter_key_problem("correct horse battery") is None and presenter_key_problem(None) is None
+    assert presenter_key_setting({"GENAI_LAB_PRESENTER_KEY": "  from env  "}, {"presenter_key": "file"}) == "from env"
+    assert presenter_key_setting({}, {"presenter_key": " from file "}) == "from file"
+    assert presenter_key_setting({}, {}) is None
+
+    class NoSecretsFile:
+        def get(self, name):
+            raise FileNotFoundError("no secrets.toml")
+    assert presenter_key_setting({}, NoSecretsFile()) is None
+
+
+def test_guessing_the_key_backs_off_and_a_success_clears_it():
+    from core.workshop.workshop import Backoff
+
+    clock = Clock(0.0)
+    backoff = Backoff(clock=clock)
+    for _ in range(Backoff.FREE):
+        assert backoff.wait_s("browser-1", "10.0.0.9") == 0
+        backoff.failed("browser-1", "10.0.0.9")
+    assert backoff.wait_s("browser-1") == 1.0
+    assert backoff.wait_s("browser-2", "10.0.0.9") == 1.0         # a new browser from the same address waits too
+    for _ in range(17):                                            # 20 wrong keys in a row
+        backoff.failed("browser-1")
+    assert backoff.wait_s("browser-1") == Backoff.MAX_WAIT_S        # capped
+    clock.t += Backoff.MAX_WAIT_S
+    assert backoff.wait_s("browser-1") == 0
+    backoff.succeeded("browser-1", "10.0.0.9")
+    backoff.failed("browser-1")
+    assert backoff.wait_s("browser-1", "10.0.0.9") == 0
+
+
+def test_a_removed_participant_loses_seat_answers_and_nickname(setup):
+    ws, clock, bank = setup
+    room = ws.open_room()
+    _, _, ada_seat = ws.take_seat(room.code, "Ada", seat="ada-browser")
+    ws.take_seat(room.code, "Rude name", seat="rude-browser")
+    q = bank.for_section("generative-ai")[0]
+    live = ws.launch(room.code, q, 20)
+    ws.answer(room.code, live.seq, "Rude name", q, q.answer)
+    assert ws.remove(room.code, "RUDE NAME")
+    assert ws.store.participants(room.code) == ["Ada"]
+    assert ws.store.answers(room.code) == []
+    assert ws.rejoin(room.code, "rude-browser") is None
+    with pytest.raises(WorkshopError, match="removed you"):
+        ws.take_seat(room.code, "Nice name", seat="rude-browser")             # the same browser, a new name
+    with pytest.raises(WorkshopError, match="already called"):
+        ws.take_seat(room.code, "rude name", seat="another-browser")         # the nickname stays taken
+    assert not ws.remove(room.code, "nobody")
+
+
+def test_one_browser_holds_one_seat_and_rooms_have_a_cap(setup, monkeypatch):
+    ws, _, _ = setup
+    room = ws.open_room()
+    assert ws.take_seat(room.code, "Ada", seat="browser-1")[1:] == ("Ada", "browser-1")
+    assert ws.take_seat(room.code, "Someone else", seat="browser-1")[1] == "Ada"   # another tab: the same seat
+    monkeypatch.setattr("core.workshop.workshop.MAX_PARTICIPANTS", 2)
+    ws.take_seat(room.code, "Bo", seat="browser-2")
+    with pytest.raises(WorkshopError, match="is full"):
+        ws.take_seat(room.code, "Cy", seat="browser-3")
+    assert ws.take_seat(room.code, "Bo", seat="browser-2")[1] == "Bo"             # coming back is not joining
 
 
 def test_a_self_running_quiz_reveals_pauses_then_moves_on(setup):
