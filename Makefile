@@ -1,7 +1,7 @@
 # GenAI Lab — two commands for a newcomer:
 #   make run    install everything into .venv and start the app on http://localhost:8501
 #   make test   install everything (test tools and Debian's chromium too) and run every test
-#   make check  the fast tier: every test that needs no model, no browser and no database server (< 1 min)
+#   make check  the fast tier: every test that needs no model, no browser, no app server and no database server
 # Both are idempotent: the second time they only check stamps and start.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -48,7 +48,7 @@ test: install-dev chromium
 
 # Loading model weights fails in this tier (tests/conftest.py), so a test that needs a model must say so.
 check: install-dev
-	GENAI_LAB_FAST_TIER=1 $(PY) -m pytest -q -m "not model and not browser and not postgres"
+	GENAI_LAB_FAST_TIER=1 $(PY) -m pytest -q -m "not model and not browser and not postgres and not server"
 
 bench: install
 	$(PY) bench/startup.py

@@ -32,10 +32,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _open_file_limit(n: int):
+    def apply() -> None:
+        import resource
+        resource.setrlimit(resource.RLIMIT_NOFILE, (n, n))
+    return apply
+
+
 @contextlib.contextmanager
-def streamlit_server(log_name: str, env: dict | None = None, start_timeout: float = 60.0):
+def streamlit_server(log_name: str, env: dict | None = None, start_timeout: float = 60.0,
+                     open_files: int | None = None, proc_out: list | None = None):
     """Start `streamlit run server.py` (the app with its server guards) on a free port, yield its URL, stop it.
-    `env` adds variables (None removes one)."""
+    `env` adds variables (None removes one); `open_files` runs it under that open-file limit (`ulimit -n`);
+    `proc_out`, when given, receives the server's Popen (for its pid)."""
     port = free_port()
     (ROOT / ".cache").mkdir(exist_ok=True)
     log_path = ROOT / ".cache" / log_name
@@ -44,7 +53,10 @@ def streamlit_server(log_name: str, env: dict | None = None, start_timeout: floa
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(ROOT / "server.py"), "--server.port", str(port),
              "--server.address", "127.0.0.1", "--server.headless", "true"],
-            cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
+            cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT,
+            preexec_fn=_open_file_limit(open_files) if open_files else None)
+    if proc_out is not None:
+        proc_out.append(proc)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + start_timeout
