@@ -191,17 +191,18 @@ def read_pdf(name: str, data: bytes, wall_s: float = PDF_WALL_SECONDS) -> tuple[
         raise UploadError(f"{name} could not be read as a PDF.")
     n_pages, heavy, failed = report["n_pages"], report["heavy"], report["failed"]
     pages = [clean_text(text).strip() for text in report["pages"]]
-    limit = (f"more than {pdf_worker.MAX_STREAM_BYTES / 1e6:g} MB or {pdf_worker.MAX_PARSE_WORK:,} drawing "
-             "operations per page")
+    limit = (f"over {pdf_worker.MAX_STREAM_BYTES / 1e6:g} MB or {pdf_worker.MAX_PARSE_WORK:,} drawing operations "
+             "on a page")
     if not any(pages):
         if heavy:
-            raise UploadError(f"{name} expands to {limit}, more than this app reads, so it was not read.")
+            raise UploadError(f"{name} expands to more than this app reads ({limit}), so it was not read.")
         if failed == len(pages):
             raise UploadError(f"{name} could not be read as a PDF.")
         raise UploadError(f"{name} has no text layer (a scan?), so there is no text to search.")
     notes = []
     if heavy:
-        notes.append(f"{heavy} of the {n_pages} pages of {name} expand to {limit} and were left out.")
+        notes.append(f"{heavy} of the {n_pages} pages of {name} expand to more than this app reads ({limit}) and "
+                     "were left out.")
     if failed:
         notes.append(f"{failed} of the {n_pages} pages of {name} could not be read and were left out.")
     if report.get("stopped_at") and sum(len(page) for page in pages) < MAX_CHARS_PER_FILE:
