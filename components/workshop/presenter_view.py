@@ -308,8 +308,7 @@ def _participants(code: str) -> None:
         st.caption("Their answers leave the leaderboard, their browser loses its seat and cannot join this room "
                    "again, and nobody else can take the nickname.")
         with st.form(f"remove_{code}", border=False):
-            name = st.selectbox("Participant", names, index=None, placeholder="choose a nickname",
-                                key=f"remove_{code}_pick")
+            name = st.pills("Participant to remove", names, selection_mode="single", key=f"remove_{code}_pick")
             if st.form_submit_button("Remove from the room") and name:
                 try:
                     ws.remove(code, name)

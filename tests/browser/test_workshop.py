@@ -19,9 +19,14 @@ PUBLIC_URL = "http://workshop.example.test:8600"      # what the join link must 
 
 
 @pytest.fixture(scope="module")
-def workshop_url(tmp_path_factory):
+def workshop_db(tmp_path_factory):
+    return tmp_path_factory.mktemp("workshop") / "workshop.db"
+
+
+@pytest.fixture(scope="module")
+def workshop_url(workshop_db):
     """Our own server: a temporary database and a test presenter key."""
-    db = tmp_path_factory.mktemp("workshop") / "workshop.db"
+    db = workshop_db
     with streamlit_server("browser-workshop-server.log", {
             "GENAI_LAB_DB": str(db), "GENAI_LAB_PRESENTER_KEY": KEY, "GENAI_LAB_DATABASE_URL": None,
             "GENAI_LAB_PUBLIC_URL": PUBLIC_URL}) as url:
@@ -145,7 +150,7 @@ def test_presenter_and_three_participants(browser, workshop_url):
         presenter.page.get_by_text("3 of 3 answered").wait_for(timeout=60_000)
         presenter.screenshot("workshop-presenter-distribution")
         presenter.page.get_by_role("button", name="Reveal the answer").click()
-        presenter.page.get_by_text("Leaderboard").wait_for()
+        presenter.page.get_by_text("Leaderboard", exact=True).wait_for()
         presenter.settle()
         presenter.screenshot("workshop-presenter-leaderboard")
         places = {"Ada": "1 of 3", "Bo": "2 of 3", "Cy": "3 of 3"}
@@ -153,13 +158,26 @@ def test_presenter_and_three_participants(browser, workshop_url):
             lab = people[name]
             lab.page.get_by_text(place).wait_for(timeout=60_000)
         people["Cy"].page.get_by_text("Not right").wait_for()
-        # A phone that slept and reloads: Bo is back in the room, on his seat, with his points and place.
+        # A phone that slept and reloads: Bo is back in the room, on his seat, with his points and place. The seat
+        # is his browser's id cookie (HttpOnly), never in the address bar.
         bo = people["Bo"]
-        assert "seat=" in bo.page.url
+        assert "seat=" not in bo.page.url and f"room={code}" in bo.page.url
+        assert "genai_lab_id" not in bo.page.evaluate("document.cookie")
         bo.page.reload()
         bo.settle()
         bo.page.get_by_text("2 of 3").wait_for(timeout=60_000)
         assert bo.page.get_by_role("button", name="Join").count() == 0       # no join form: still "of 3"
+        # Bo's address pasted into another browser (a shared link, a photo of the screen) does not take his seat,
+        # and neither does an old-style link that carries a seat token.
+        ctx, stranger = new_lab(browser, workshop_url)
+        contexts.append(ctx)
+        labs.append(stranger)
+        stranger.open(bo.page.url.split("/", 3)[3])
+        stranger.page.get_by_role("button", name="Join").wait_for()
+        stranger.open(f"live-quiz?room={code}&seat=stolen-token-0123456789")
+        stranger.page.get_by_text("Seats stay with the browser that joined").wait_for()
+        stranger.page.get_by_role("button", name="Join").wait_for()
+        assert "seat=" not in stranger.page.url
 
         # A single-choice question on a phone: big tiles, one tap answers, and the answer is repeated back.
         ada_lab = people["Ada"]
@@ -278,5 +296,78 @@ def test_a_labeling_round_with_two_participants(browser, workshop_url):
             lab.page.get_by_text("closed: rankings are no longer saved", exact=False).wait_for(timeout=60_000)
             expect(lab.page.get_by_role("button", name="Save my ranking")).to_be_disabled()
         for lab in [presenter, *people.values()]:
+            lab.settle()
+            lab.assert_healthy()
+
+
+def unlock_and_open_room(presenter: LabPage) -> str:
+    presenter.open("presenter-console")
+    presenter.page.get_by_label("Presenter key").fill(KEY)
+    presenter.page.get_by_role("button", name="Unlock").click()
+    presenter.page.get_by_role("button", name="Open a new room").click()
+    presenter.page.get_by_text("joined").first.wait_for()
+    presenter.settle()
+    return re.search(r"room=([A-Z0-9]{5})", presenter.page.inner_text("body")).group(1)
+
+
+def console_with_cookie(browser, url: str, token: str, contexts: list, labs: list) -> LabPage:
+    """A fresh browser that carries this presenter cookie, on the console."""
+    ctx, lab = new_lab(browser, url)
+    contexts.append(ctx)
+    labs.append(lab)
+    ctx.add_cookies([{"name": "genai_lab_presenter", "value": token, "url": url}])
+    return lab.open("presenter-console")
+
+
+def test_the_console_cookie_cannot_be_forged_outlives_nothing_and_locks(browser, workshop_url, workshop_db):
+    """A forged or expired console cookie opens nothing; "Lock console" ends the session for every copy of the
+    cookie; the presenter removes a participant, who loses the seat and cannot come back."""
+    import time
+
+    from core.workshop.store import SQLiteStore
+    from core.workshop.workshop import presenter_token
+
+    with browsers("workshop-console-failure") as (contexts, labs):
+        ctx, presenter = new_lab(browser, workshop_url)
+        contexts.append(ctx)
+        labs.append(presenter)
+        code = unlock_and_open_room(presenter)
+        presenter.page.wait_for_function("c => document.cookie.includes('genai_lab_presenter=' + c)", arg=code)
+        token = next(c["value"] for c in ctx.cookies() if c["name"] == "genai_lab_presenter")
+        room, expiry, session, signature = token.split(".")
+        forged = ".".join([room, str(int(expiry) + 86_400), session, signature])          # a longer life
+        secret = SQLiteStore(workshop_db).server_secret()
+        expired = presenter_token(secret, KEY, room, session, time.time() - 9 * 3600, hours=8)
+        for bad in (forged, expired, "K7MPQ.9999999999.abc.0000"):
+            lab = console_with_cookie(browser, workshop_url, bad, contexts, labs)
+            lab.page.get_by_label("Presenter key").wait_for()                               # locked
+        copy = console_with_cookie(browser, workshop_url, token, contexts, labs)           # a copy works while live
+        copy.page.get_by_role("button", name="Lock console").wait_for()
+
+        # A participant joins; the presenter removes them.
+        ctx, rude = new_lab(browser, workshop_url)
+        contexts.append(ctx)
+        labs.append(rude)
+        rude.open(f"live-quiz?room={code}")
+        join(rude, code, "Rude Name")
+        rude.page.get_by_text("Waiting for the presenter").wait_for()
+        presenter.page.get_by_text("1 joined").wait_for(timeout=60_000)
+        presenter.settle()
+        presenter.page.get_by_text("Remove a participant").click()
+        presenter.page.locator("[data-testid=stButtonGroup]").get_by_text("Rude Name", exact=True).click()
+        presenter.page.get_by_role("button", name="Remove from the room").click()
+        presenter.page.get_by_text("0 joined").wait_for(timeout=60_000)
+        rude.page.get_by_text("The presenter removed you from this room").wait_for(timeout=60_000)
+        join(rude, code, "Nice Name")
+        rude.page.get_by_text("The presenter removed you from this room").wait_for()
+
+        presenter.page.get_by_role("button", name="Lock console").click()
+        presenter.page.get_by_label("Presenter key").wait_for()
+        again = console_with_cookie(browser, workshop_url, token, contexts, labs)          # the copy is dead too
+        again.page.get_by_label("Presenter key").wait_for()
+        presenter.page.reload()
+        presenter.settle()
+        presenter.page.get_by_label("Presenter key").wait_for()
+        for lab in labs:
             lab.settle()
             lab.assert_healthy()
