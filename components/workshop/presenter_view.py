@@ -369,8 +369,11 @@ def _quiz_panel(code: str, key: str) -> None:
         if room.phase != "lobby" and c3.button("Back to the lesson", key=f"{key}_lobby"):
             ws.back_to_lesson(code)
             st.rerun()
-    st.toggle("Run the quiz on its own", key=f"{key}_auto", value=st.session_state.get(keys.PRESENTER_AUTO, False),
-              on_change=lambda: st.session_state.update({keys.PRESENTER_AUTO: st.session_state[f"{key}_auto"]}),
+    # The toggle's own key differs from PRESENTER_AUTO, which outlives the page (a widget's state is dropped on pages
+    # that do not draw it); sharing one key made Streamlit warn on every run of the console.
+    st.toggle("Run the quiz on its own", key=f"{key}_auto_toggle",
+              value=st.session_state.get(keys.PRESENTER_AUTO, False),
+              on_change=lambda: st.session_state.update({keys.PRESENTER_AUTO: st.session_state[f"{key}_auto_toggle"]}),
               help=f"Reveals the answer as soon as everyone has answered or the time is up, shows it with the "
                    f"leaderboard for {AUTO_PAUSE_S:.0f} s, then launches the next question of the same section that "
                    "was not asked yet (same time limit), and the podium after the last one. It runs while this tab "

@@ -16,13 +16,19 @@ def server_url():
 
 
 @pytest.fixture(scope="session")
-def browser():
+def chromium_path() -> str:
+    """Debian's chromium, or a skip saying how to install it (a failure in CI)."""
     if not Path(CHROMIUM).exists():
         message = (f"\n\n!!! BROWSER TESTS NOT RUN: {CHROMIUM} is missing. Install Debian's chromium "
                    "(`sudo apt-get install chromium`, or run `make test` as root). !!!\n")
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

@@ -41,19 +41,21 @@ def _open_file_limit(n: int):
 
 @contextlib.contextmanager
 def streamlit_server(log_name: str, env: dict | None = None, start_timeout: float = 60.0,
-                     open_files: int | None = None, proc_out: list | None = None):
+                     open_files: int | None = None, proc_out: list | None = None, root: Path = ROOT,
+                     entry: str = "server.py"):
     """Start `streamlit run server.py` (the app with its server guards) on a free port, yield its URL, stop it.
     `env` adds variables (None removes one); `open_files` runs it under that open-file limit (`ulimit -n`);
-    `proc_out`, when given, receives the server's Popen (for its pid)."""
+    `proc_out`, when given, receives the server's Popen (for its pid); `root` and `entry` serve another checkout
+    (bench/room_soak.py measures the code before a fix that way)."""
     port = free_port()
-    (ROOT / ".cache").mkdir(exist_ok=True)
-    log_path = ROOT / ".cache" / log_name
+    (root / ".cache").mkdir(exist_ok=True)
+    log_path = root / ".cache" / log_name
     environment = {k: v for k, v in {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}.items() if v is not None}
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "server.py"), "--server.port", str(port),
+            [sys.executable, "-m", "streamlit", "run", str(root / entry), "--server.port", str(port),
              "--server.address", "127.0.0.1", "--server.headless", "true"],
-            cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT,
+            cwd=root, env=environment, stdout=log, stderr=subprocess.STDOUT,
             preexec_fn=_open_file_limit(open_files) if open_files else None)
     if proc_out is not None:
         proc_out.append(proc)

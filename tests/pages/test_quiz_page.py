@@ -340,7 +340,7 @@ def test_a_self_running_live_quiz_reveals_and_launches_the_next_question(temp_db
     store = SQLiteStore(temp_db)
     ws = Workshop(store)
     ws.join(code, "Ada")
-    at.toggle(key="presenter_auto").set_value(True).run()
+    at.toggle(key="presenter_auto_toggle").set_value(True).run()
     section = min(BANK.sections, key=lambda s: len(BANK.for_section(s)))
     ids = [q.id for q in BANK.for_section(section)]
     at.selectbox(key="presenter_q_section").select(section).run()

@@ -1,0 +1,441 @@
+"""A workshop room at scale without a browser per participant: simulated participants that speak Streamlit's own
+WebSocket protocol (tests/wire/client.py), one presenter in a real headless chromium, one server.
+
+The participants join the room, follow the presenter across four lessons, answer five live questions (the console's
+self-running quiz) and rank the answers of one labeling round, with their `watch` heartbeat ticking every 2 s as
+a browser's would. The server runs under an open-file limit (`ulimit -n`, 1,024 by default, the systemd default)
+and is sampled every 30 s: open files, threads, resident memory.
+
+Reported: participants that joined; per live question how many saw it, answered, were acknowledged ("Your answer is
+in") and how many answers the database holds; follow-me latency (the presenter's click to the lesson's title on a
+participant's page: median, p95, max); labeling rankings acknowledged vs stored; script runs per second (counted by
+the clients); the server samples; errors seen by the clients and in the server log.
+
+Usage: .venv/bin/python bench/room_soak.py [--participants 100] [--minutes 10] [--database sqlite|postgres]
+       [--open-files 1024] [--root DIR --entry app.py]   (--root: another checkout, e.g. the code before a fix)
+`--database postgres` needs GENAI_LAB_TEST_POSTGRES_URL, or initdb/pg_ctl on the machine (a throwaway cluster).
+tests/server/test_room_soak.py runs a short version (10 participants, one minute) and asserts on it.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from core.lessons import load_sections  # noqa: E402
+from core.workshop.quiz import load_bank  # noqa: E402
+from tests.browser.harness import CHROMIUM_ARGS, CHROMIUM, streamlit_server  # noqa: E402
+from tests.wire.client import Session, SessionClosed  # noqa: E402
+
+KEY = "soak-presenter-key-0123"
+SECTIONS = load_sections()
+BANK = load_bank(section_ids=[s.id for s in SECTIONS])
+TITLES = {s.id: f"{s.number}. {s.title}" for s in SECTIONS}
+HEARTBEAT_S = 2.0                                # components/workshop/workshop_view.REFRESH_S
+ROUND_BEAT_S = 3.0                               # components/labs/rlhf/labeling_view.ROUND_REFRESH_S
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))] if ordered else float("nan")
+
+
+@dataclass
+class Results:
+    started: float = field(default_factory=time.monotonic)
+    joined: int = 0
+    join_failures: list[str] = field(default_factory=list)
+    moves: dict[str, float] = field(default_factory=dict)                    # section -> presenter's click
+    seen_titles: dict[str, list[float]] = field(default_factory=dict)        # section -> participants' first sight
+    seen_questions: dict[int, int] = field(default_factory=dict)
+    answered: dict[int, int] = field(default_factory=dict)
+    acknowledged: dict[int, int] = field(default_factory=dict)
+    rankings_sent: int = 0
+    rankings_acknowledged: int = 0
+    rankings_done: int = 0                 # participants done with the round (saved, or their ranking refused)
+    errors: list[str] = field(default_factory=list)
+    samples: list[dict] = field(default_factory=list)
+    runs: int = 0
+    code: str = ""
+    joined_at: float = 0.0                 # when the last participant had joined (seconds since the start)
+
+    def count(self, table: dict, key) -> None:
+        table[key] = table.get(key, 0) + 1
+
+
+# ---------------------------------------------------------------------------------------------------- participants
+
+class Participant:
+    """One simulated phone: joins, follows, answers what appears, ranks a labeling round."""
+
+    def __init__(self, number: int, url: str, code: str, results: Results):
+        self.name = f"P{number:03d}"
+        self.url, self.code, self.results = url, code, results
+        self.session: Session | None = None
+        self.seen_titles: set[str] = set()
+        self.seen_questions: set[int] = set()
+        self.answered: set[int] = set()
+        self.ranked_round: str | None = None
+
+    def observe(self, session: Session) -> bool:
+        """Called after every message: the first time a lesson title or a question shows, note when."""
+        texts = session.texts()
+        now = time.monotonic()
+        for section, title in TITLES.items():
+            if section not in self.seen_titles and title in texts:
+                self.seen_titles.add(section)
+                self.results.seen_titles.setdefault(section, []).append(now)
+        for text in texts:
+            match = re.match(r"\*\*Question (\d+)\*\*", text)
+            if match and int(match.group(1)) not in self.seen_questions:
+                self.seen_questions.add(int(match.group(1)))
+                self.results.count(self.results.seen_questions, int(match.group(1)))
+        return False
+
+    async def run(self, stop: asyncio.Event) -> None:
+        try:
+            self.session = await Session.open(self.url, path="live-quiz", query=f"room={self.code}", timeout=180)
+            s = self.session
+            await s.wait_idle(180)
+            await s.set_value(s.widget(key="live_main_nick"), self.name)
+            await s.click(next(w for w in s.widgets("form_submit_button", "Join")
+                               if w.form_id == s.widget(key="live_main_nick").form_id))
+            await s.wait_for(lambda x: any(self.name in t for t in x.texts() if t.startswith("Room ")), 180,
+                             "the room's caption")
+            self.results.joined += 1
+        except Exception as exc:                        # noqa: BLE001 — reported, the others go on
+            self.results.join_failures.append(f"{self.name}: {type(exc).__name__}: {str(exc)[:200]}")
+            return
+        s.start_ticker(HEARTBEAT_S, "ws_heartbeat")
+        s.start_ticker(ROUND_BEAT_S, "round_beat")
+        watcher = asyncio.create_task(s.wait_for(self.observe, timeout=1e9))
+        try:
+            while not stop.is_set():
+                try:
+                    await s.wait_for(lambda x: self._todo(x) is not None or stop.is_set(), 30, "something to do")
+                except TimeoutError:
+                    continue
+                todo = self._todo(s)
+                if todo is not None:
+                    await todo()
+        except SessionClosed as exc:
+            self.results.errors.append(f"{self.name}: the server closed the connection ({exc})")
+        except Exception as exc:                        # noqa: BLE001
+            self.results.errors.append(f"{self.name}: {type(exc).__name__}: {str(exc)[:300]}")
+        finally:
+            watcher.cancel()
+            self.results.runs += s.runs_started
+            for e in s.exceptions():
+                self.results.errors.append(f"{self.name} saw an exception box: {e.type}: {e.message[:200]}")
+            self.results.errors += [f"{self.name} client: {e}" for e in s.client_errors]
+            await s.close()
+
+    # -- what there is to do on the page now
+    def _todo(self, s: Session):
+        texts = s.texts()
+        seq = next((int(m.group(1)) for t in texts if (m := re.match(r"\*\*Question (\d+)\*\*", t))), None)
+        answer_in = any(t.startswith("Your answer is in") for t in texts)
+        if seq is not None and seq not in self.answered and not answer_in and s.idle:
+            tiles = [w for w in s.widgets("button") if w.key and "_tile_button_" in w.key]
+            send = s.widgets("form_submit_button", "Send answer")
+            if tiles or send:
+                return lambda: self._answer(s, seq, tiles, send)
+        rounds = [t for t in texts if t.startswith("**Labeling round ") and "open:" in t]
+        radios = [w for w in s.widgets("radio") if w.label.startswith("Rank of ")]
+        if rounds and radios and rounds[0] != self.ranked_round and s.idle:
+            return lambda: self._rank(s, rounds[0], radios)
+        return None
+
+    async def _answer(self, s: Session, seq: int, tiles, send) -> None:
+        await asyncio.sleep(random.uniform(0.5, 6.0))                 # reading the question on a phone
+        self.answered.add(seq)
+        self.results.count(self.results.answered, seq)
+        if tiles:
+            await s.click(random.choice(tiles))
+        else:
+            for box in s.widgets("checkbox"):                       # a multiple-choice question: tick some
+                if box.form_id == send[0].form_id and random.random() < 0.5:
+                    await s.set_value(box, True)
+            number = [w for w in s.widgets("text_input") if w.label.startswith("Your answer")]
+            if number:
+                await s.set_value(number[0], str(random.choice([1, 2, 4, 8, 16, 42, 1000])))
+            await s.click(send[0])
+        try:
+            await s.wait_for(lambda x: any(t.startswith("Your answer is in") for t in x.texts())
+                             or any("Time is up" in t or "not counted" in t for t in x.texts()), 60, "the ack")
+            if any(t.startswith("Your answer is in") for t in s.texts()):
+                self.results.count(self.results.acknowledged, seq)
+        except TimeoutError:
+            self.results.errors.append(f"{self.name}: no acknowledgement for question {seq}")
+
+    async def _rank(self, s: Session, round_text: str, radios) -> None:
+        await asyncio.sleep(random.uniform(1.0, 8.0))
+        self.ranked_round = round_text
+        for radio in radios:                             # each choice reruns the page, as a tap on a phone does
+            await s.set_value(radio, random.choice(["1", "2", "3", "F"][: len(radios)] + ["F"]))
+            save = s.widgets("button", "Save my ranking")
+        if not save or save[0].disabled:
+            self.results.rankings_done += 1
+            return                                       # a ranking the page refuses (e.g. all F): nothing to save
+        self.results.rankings_sent += 1
+        await s.click(save[0])
+        try:
+            await s.wait_for(lambda x: any(t.startswith("Saved for") for t in x.texts()), 60, "the saved ranking")
+            self.results.rankings_acknowledged += 1
+        except TimeoutError:
+            self.results.errors.append(f"{self.name}: no acknowledgement for the ranking")
+        finally:
+            self.results.rankings_done += 1
+
+
+# ------------------------------------------------------------------------------------------------------- presenter
+
+async def present(url: str, results: Results, participants: list[Participant], tasks: list, stop: asyncio.Event,
+                  args, store) -> None:
+    """The presenter's browser: opens the room, lets everyone join, walks `args.lessons` lessons, runs
+    `args.questions` questions on their own, a labeling round (`args.labeling`), then leaves the room idle until
+    the time is up."""
+    follow = [s.id for s in SECTIONS[:args.lessons]]
+    minutes, n = args.minutes, args.participants
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = await (await browser.new_context(viewport={"width": 1400, "height": 900})).new_page()
+        page.set_default_timeout(180_000)
+        page.on("pageerror", lambda exc: results.errors.append(f"presenter page error: {exc}"))
+
+        async def settle():
+            await page.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]")
+
+        await page.goto(f"{url}/presenter-console")
+        await page.get_by_label("Presenter key").fill(KEY)
+        await page.get_by_role("button", name="Unlock").click()
+        await page.get_by_role("button", name="Open a new room").click()
+        await page.get_by_text("joined").first.wait_for()
+        await page.get_by_text("room=").first.wait_for()
+        await settle()
+        code = re.search(r"room=([A-Z0-9]{5})", await page.inner_text("body")).group(1)
+        results.code = code
+        print(f"room {code}: {n} participants joining", flush=True)
+        for i, participant in enumerate(participants):
+            participant.code = code
+            tasks.append(asyncio.create_task(participant.run(stop)))
+            if i % 10 == 9:
+                await asyncio.sleep(1.0)                 # a room arrives over a minute or so, not in one instant
+        deadline = time.monotonic() + 240
+        while results.joined + len(results.join_failures) < n and time.monotonic() < deadline:
+            await asyncio.sleep(1)
+        results.joined_at = time.monotonic() - results.started
+        print(f"{results.joined} joined, {len(results.join_failures)} failed to join "
+              f"({time.monotonic() - results.started:.0f} s)", flush=True)
+
+        async def everyone_saw(section: str, timeout: float = 90) -> None:
+            end = time.monotonic() + timeout
+            while len(results.seen_titles.get(section, [])) < results.joined and time.monotonic() < end:
+                await asyncio.sleep(0.5)
+
+        await settle()
+        await page.get_by_role("link", name=re.compile("Start with lesson 1")).click()
+        results.moves[follow[0]] = time.monotonic()
+        await page.locator("h1", has_text=TITLES[follow[0]]).wait_for()
+        await everyone_saw(follow[0])
+        for section in follow[1:]:
+            await settle()
+            await page.get_by_role("button", name="Next lesson ▶").click()
+            results.moves[section] = time.monotonic()
+            await page.locator("h1", has_text=TITLES[section]).wait_for()
+            await everyone_saw(section)
+        print(f"followed {len(follow)} lessons ({time.monotonic() - results.started:.0f} s)", flush=True)
+
+        # Five live questions of the last lesson's section, revealed and advanced by the self-running quiz.
+        await page.get_by_role("link", name="Presenter console").click()
+        await page.locator("h1", has_text="Presenter console").wait_for()
+        await settle()
+        await page.get_by_role("tab", name="Live quiz").click()
+        await page.get_by_text("Run the quiz on its own").click()
+        await settle()
+        await page.get_by_role("button", name="Launch question").click()
+        end = time.monotonic() + 600
+        while time.monotonic() < end:
+            asked = store.questions(code)
+            if len(asked) >= args.questions and asked[-1].revealed:
+                break
+            await asyncio.sleep(1)
+        await page.get_by_text("Run the quiz on its own").click()        # stop before the section's next one
+        await settle()
+        back = page.get_by_role("button", name="Back to the lesson")
+        if await back.count():
+            await back.click()
+        print(f"{len(store.questions(code))} questions asked ({time.monotonic() - results.started:.0f} s)", flush=True)
+
+        # One labeling round on page 9: the presenter samples three answers and hands them to the room.
+        if not args.labeling:
+            await idle_until_the_end(results, minutes, stop, page, browser)
+            return
+        await settle()
+        await page.locator("[data-testid=stSidebarNav]").get_by_role("link", name="9. RLHF").click()
+        await page.locator("h1", has_text=TITLES["rlhf"]).wait_for()
+        results.moves["rlhf"] = time.monotonic()
+        await settle()
+        await page.get_by_text("Sample 3 completions").click()
+        launch = page.get_by_role("button", name="Launch a round with these answers")
+        await launch.wait_for()
+        while await launch.is_disabled():
+            await asyncio.sleep(0.5)
+        await settle()
+        await launch.click()
+        end = time.monotonic() + 180
+        while time.monotonic() < end and results.rankings_done < results.joined:
+            await asyncio.sleep(1)
+        await asyncio.sleep(5)
+        await page.get_by_role("button", name="Close the round").click()
+        print(f"labeling round: {results.rankings_acknowledged} rankings acknowledged "
+              f"({time.monotonic() - results.started:.0f} s)", flush=True)
+
+        await idle_until_the_end(results, minutes, stop, page, browser)
+
+
+async def idle_until_the_end(results: Results, minutes: float, stop: asyncio.Event, page, browser) -> None:
+    """The rest of the session: a lecture, the room's heartbeats ticking; then the presenter's page is checked."""
+    while time.monotonic() - results.started < minutes * 60:
+        await asyncio.sleep(1)
+    stop.set()
+    boxes = await page.locator("[data-testid=stException]").count()
+    if boxes:
+        results.errors.append(f"the presenter's page shows {boxes} exception box(es)")
+    await browser.close()
+
+
+async def sample(pid: int, results: Results, stop: asyncio.Event, every: float) -> None:
+    process = psutil.Process(pid)
+    while True:
+        try:
+            results.samples.append({"t": round(time.monotonic() - results.started), "files": process.num_fds(),
+                                    "threads": process.num_threads(), "rss_mb": round(process.memory_info().rss / 1e6)})
+        except psutil.Error:
+            return
+        try:
+            await asyncio.wait_for(stop.wait(), every)
+            return
+        except TimeoutError:
+            pass
+
+
+# -------------------------------------------------------------------------------------------------------- the run
+
+def postgres_url() -> tuple[str, object]:
+    """(URL, cleanup) of a fresh schema on GENAI_LAB_TEST_POSTGRES_URL or a throwaway cluster."""
+    import uuid
+    from tests.core.conftest import _start_cluster, _with_search_path
+    import psycopg
+    server = os.environ.get("GENAI_LAB_TEST_POSTGRES_URL")
+    cluster = None
+    if not server:
+        cluster = _start_cluster()
+        server = next(cluster)
+    schema = f"soak_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+
+    def cleanup():
+        if cluster is not None:
+            cluster.close()
+    return _with_search_path(server, schema), cleanup
+
+
+async def soak(args) -> dict:
+    from core.workshop.store import open_store
+
+    results = Results()
+    folder = Path(tempfile.mkdtemp(prefix="genai-lab-soak-"))
+    cleanup = None
+    if args.database == "postgres":
+        db_url, cleanup = postgres_url()
+        env = {"GENAI_LAB_DATABASE_URL": db_url}
+    else:
+        db_url = "sqlite:///" + str(folder / "soak.db")
+        env = {"GENAI_LAB_DB": str(folder / "soak.db"), "GENAI_LAB_DATABASE_URL": None}
+    env.update({"GENAI_LAB_PRESENTER_KEY": KEY, "GENAI_LAB_CACHE": str(ROOT / ".cache" / "test-models")})
+    proc_out: list = []
+    log_name = f"room-soak-{args.participants}-{args.database}.log"
+    with streamlit_server(log_name, env, open_files=args.open_files, proc_out=proc_out,
+                          root=Path(args.root), entry=args.entry) as url:
+        store = open_store(db_url)
+        stop = asyncio.Event()
+        participants = [Participant(i + 1, url, "", results) for i in range(args.participants)]
+        tasks: list = []
+        sampler = asyncio.create_task(sample(proc_out[0].pid, results, stop, args.sample_every))
+        try:
+            await present(url, results, participants, tasks, stop, args, store)
+        finally:
+            stop.set()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await sampler
+        code = results.code
+        stored = {q.seq: len(store.answers(code, q.seq)) for q in store.questions(code)} if code else {}
+        labels = len(store.labels(room=code)) if code else 0
+        store.close()
+    log_path = Path(args.root) / ".cache" / log_name
+    log_text = log_path.read_text(errors="replace") if log_path.exists() else ""
+    if cleanup:
+        cleanup()
+    latencies = [seen - results.moves[s] for s, sights in results.seen_titles.items() if s in results.moves
+                 for seen in sights if seen >= results.moves[s]]
+    duration = time.monotonic() - results.started
+    warm = [x for x in results.samples if x["t"] >= results.joined_at + 30] or results.samples[-1:]
+    report = {
+        "participants": args.participants, "database": args.database, "open_file_limit": args.open_files,
+        "joined": results.joined, "join_failures": results.join_failures[:5],
+        "questions": {seq: {"seen": results.seen_questions.get(seq, 0), "answered": results.answered.get(seq, 0),
+                            "acknowledged": results.acknowledged.get(seq, 0), "stored": stored.get(seq, 0)}
+                      for seq in sorted(set(stored) | set(results.answered))},
+        "follow_me_s": {"n": len(latencies), "median": round(statistics.median(latencies), 2) if latencies else None,
+                        "p95": round(percentile(latencies, 0.95), 2) if latencies else None,
+                        "max": round(max(latencies), 2) if latencies else None},
+        "labeling": {"sent": results.rankings_sent, "acknowledged": results.rankings_acknowledged, "stored": labels},
+        "script_runs_per_s": round(results.runs / duration, 1),
+        "after warm-up (min, max)": {k: (min(x[k] for x in warm), max(x[k] for x in warm)) if warm else None
+                                     for k in ("files", "threads", "rss_mb")},
+        "samples (t s: open files, threads, RSS MB)": [f"{x['t']}: {x['files']}, {x['threads']}, {x['rss_mb']}"
+                                                       for x in results.samples],
+        "client_errors": results.errors[:20], "client_error_count": len(results.errors),
+        "server_log_errors": [line for line in log_text.splitlines()
+                              if " ERROR " in line or "Traceback" in line or "out of system resource" in line][:20],
+    }
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--participants", type=int, default=100)
+    parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--open-files", type=int, default=1024)
+    parser.add_argument("--sample-every", type=float, default=30.0)
+    parser.add_argument("--lessons", type=int, default=4, help="lessons the presenter walks through")
+    parser.add_argument("--questions", type=int, default=5, help="live questions (the self-running quiz)")
+    parser.add_argument("--no-labeling", dest="labeling", action="store_false", help="skip the labeling round")
+    parser.add_argument("--root", default=str(ROOT), help="the checkout to serve (default: this one)")
+    parser.add_argument("--entry", default="server.py", help="the script `streamlit run` starts")
+    args = parser.parse_args()
+    report = asyncio.run(soak(args))
+    print(json.dumps(report, indent=1, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""A simulated browser that speaks Streamlit's WebSocket protocol (client.py), and its tests."""
