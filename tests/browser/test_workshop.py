@@ -242,13 +242,7 @@ def test_a_labeling_round_with_two_participants(browser, workshop_url):
         ctx, presenter = new_lab(browser, workshop_url)
         contexts.append(ctx)
         labs.append(presenter)
-        presenter.open("presenter-console")
-        presenter.page.get_by_label("Presenter key").fill(KEY)
-        presenter.page.get_by_role("button", name="Unlock").click()
-        presenter.page.get_by_role("button", name="Open a new room").click()
-        presenter.page.get_by_text("joined").first.wait_for()
-        presenter.settle()
-        code = re.search(r"room=([A-Z0-9]{5})", presenter.page.inner_text("body")).group(1)
+        code = unlock_and_open_room(presenter)
         people = {}
         for name in ("Ada", "Bo"):
             ctx, lab = new_lab(browser, workshop_url)

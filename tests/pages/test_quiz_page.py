@@ -29,6 +29,15 @@ def open_page(page: str) -> AppTest:
     return apptest.open_page(page, timeout=120)
 
 
+def console_with_a_room() -> AppTest:
+    """The presenter console, unlocked, with a room open (its code in session state "presenter_room")."""
+    at = open_page("app_pages/90_presenter.py")
+    at.text_input(key="presenter_key_input").input(KEY)
+    at.button[0].click().run()
+    at.button(key="presenter_open").click().run()
+    return at
+
+
 def submit(at: AppTest) -> None:
     next(b for b in at.button if b.label == "Check answer").click().run()
     assert not at.exception, [e.value for e in at.exception]
@@ -332,10 +341,7 @@ def test_a_self_running_live_quiz_reveals_and_launches_the_next_question(temp_db
     from core.workshop.store import SQLiteStore
     from core.workshop.workshop import AUTO_PAUSE_S, Workshop
 
-    at = open_page("app_pages/90_presenter.py")
-    at.text_input(key="presenter_key_input").input(KEY)
-    at.button[0].click().run()
-    at.button(key="presenter_open").click().run()
+    at = console_with_a_room()
     code = at.session_state["presenter_room"]
     store = SQLiteStore(temp_db)
     ws = Workshop(store)
@@ -399,10 +405,7 @@ def test_lock_console_ends_the_session_on_the_server(temp_db):
     from core.workshop.store import SQLiteStore
     from core.workshop.workshop import session_hash
 
-    at = open_page("app_pages/90_presenter.py")
-    at.text_input(key="presenter_key_input").input(KEY)
-    at.button[0].click().run()
-    at.button(key="presenter_open").click().run()
+    at = console_with_a_room()
     session = at.session_state["presenter_session"]
     store = SQLiteStore(temp_db)
     assert store.presenter_session_live(session_hash(session), now=0)
