@@ -175,12 +175,19 @@ class Participant:
                 await s.set_value(number[0], str(random.choice([1, 2, 4, 8, 16, 42, 1000])))
             await s.click(send[0])
         try:
-            await s.wait_for(lambda x: any(t.startswith("Your answer is in") for t in x.texts())
-                             or any("Time is up" in t or "not counted" in t for t in x.texts()), 60, "the ack")
-            if any(t.startswith("Your answer is in") for t in s.texts()):
+            await s.wait_for(lambda x: self._acknowledged(x) or any("Time is up" in t or "not counted" in t
+                                                                    for t in x.texts()), 60, "the ack")
+            if self._acknowledged(s):
                 self.results.count(self.results.acknowledged, seq)
         except TimeoutError:
             self.results.errors.append(f"{self.name}: no acknowledgement for question {seq}")
+
+    @staticmethod
+    def _acknowledged(s: Session) -> bool:
+        """The page repeats the answer back: "Your answer is in", or, once the presenter revealed it (the quiz
+        reveals as soon as everyone answered), "Right: you answered …" / "Not right: you answered …"."""
+        return any(t.startswith(("Your answer is in", "Right: you answered", "Not right: you answered"))
+                   for t in s.texts())
 
     async def _rank(self, s: Session, round_text: str, radios) -> None:
         await asyncio.sleep(random.uniform(1.0, 8.0))
@@ -278,9 +285,6 @@ async def present(url: str, results: Results, participants: list[Participant], t
             await asyncio.sleep(1)
         await page.get_by_text("Run the quiz on its own").click()        # stop before the section's next one
         await settle()
-        back = page.get_by_role("button", name="Back to the lesson")
-        if await back.count():
-            await back.click()
         print(f"{len(store.questions(code))} questions asked ({time.monotonic() - results.started:.0f} s)", flush=True)
 
         # One labeling round on page 9: the presenter samples three answers and hands them to the room.

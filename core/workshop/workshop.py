@@ -304,8 +304,13 @@ class Workshop:
         return Pulse(room, current, len(self.store.participants(room.code)), answers)
 
     def go_to(self, code: str, section: str) -> Room:
-        self.live_room(code)
-        return self.store.update_room(code, section=section)
+        """The presenter opens a lesson: followers move there. A question still open keeps the room in the quiz (the
+        presenter may show a demo while people answer); once it is revealed, or after the podium, opening a lesson
+        ends the quiz moment, so followers see the lesson instead of the last answer."""
+        room = self.live_room(code)
+        current = self.store.current_question(room.code)
+        done = room.phase == "podium" or (room.phase == "question" and (current is None or current.revealed))
+        return self.store.update_room(code, section=section, phase="lobby" if done else None)
 
     def launch(self, code: str, question: Question, time_limit: float) -> LiveQuestion:
         if not 5 <= time_limit <= 300:

@@ -127,6 +127,17 @@ def test_presenter_moves_bump_the_version(setup):
         ws.launch(room.code, bank.by_id("rl-pairs"), 1)
 
 
+def test_opening_a_lesson_after_a_revealed_question_brings_followers_back_to_the_lesson(setup):
+    ws, _, bank = setup
+    room = ws.open_room()
+    ws.launch(room.code, bank.by_id("rl-pairs"), 15)
+    assert ws.go_to(room.code, "rag-applications").phase == "question"        # still open: the quiz goes on
+    ws.reveal(room.code)
+    assert ws.go_to(room.code, "rlhf").phase == "lobby"
+    ws.finish(room.code)
+    assert ws.go_to(room.code, "rag-applications").phase == "lobby"           # after the podium too
+
+
 def test_the_pulse_changes_exactly_when_a_page_should_redraw(setup):
     ws, clock, bank = setup
     room = ws.open_room()
