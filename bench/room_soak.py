@@ -66,6 +66,7 @@ class Results:
     acknowledged: dict[int, int] = field(default_factory=dict)
     rankings_sent: int = 0
     rankings_acknowledged: int = 0
+    rankings_refused: int = 0              # random rankings the page refused (it explains why; nothing to save)
     rankings_done: int = 0                 # participants done with the round (saved, or their ranking refused)
     errors: list[str] = field(default_factory=list)
     samples: list[dict] = field(default_factory=list)
@@ -149,14 +150,16 @@ class Participant:
         texts = s.texts()
         seq = next((int(m.group(1)) for t in texts if (m := re.match(r"\*\*Question (\d+)\*\*", t))), None)
         answer_in = any(t.startswith("Your answer is in") for t in texts)
-        if seq is not None and seq not in self.answered and not answer_in and s.idle:
+        # No waiting for an idle page: the heartbeats keep a run in flight most of the time under load, and a phone's
+        # user taps what is on the screen whatever the server is doing.
+        if seq is not None and seq not in self.answered and not answer_in:
             tiles = [w for w in s.widgets("button") if w.key and "_tile_button_" in w.key]
             send = s.widgets("form_submit_button", "Send answer")
             if tiles or send:
                 return lambda: self._answer(s, seq, tiles, send)
         rounds = [t for t in texts if t.startswith("**Labeling round ") and "open:" in t]
         radios = [w for w in s.widgets("radio") if w.label.startswith("Rank of ")]
-        if rounds and radios and rounds[0] != self.ranked_round and s.idle:
+        if rounds and radios and rounds[0] != self.ranked_round:
             return lambda: self._rank(s, rounds[0], radios)
         return None
 
@@ -192,12 +195,17 @@ class Participant:
     async def _rank(self, s: Session, round_text: str, radios) -> None:
         await asyncio.sleep(random.uniform(1.0, 8.0))
         self.ranked_round = round_text
-        for radio in radios:                             # each choice reruns the page, as a tap on a phone does
+        for radio in radios:                             # each choice reruns the round's fragment, as a tap does
             await s.set_value(radio, random.choice(["1", "2", "3", "F"][: len(radios)] + ["F"]))
-            save = s.widgets("button", "Save my ranking")
+        try:                                             # the pairs and the Save button come with the last rank
+            await s.wait_for(lambda x: bool(x.widgets("button", "Save my ranking")), 30, "the Save button")
+        except TimeoutError:
+            pass                                         # the page refused this random ranking (it says why)
+        save = s.widgets("button", "Save my ranking")
         if not save or save[0].disabled:
+            self.results.rankings_refused += 1
             self.results.rankings_done += 1
-            return                                       # a ranking the page refuses (e.g. all F): nothing to save
+            return
         self.results.rankings_sent += 1
         await s.click(save[0])
         try:
@@ -411,7 +419,8 @@ async def soak(args) -> dict:
         "follow_me_s": {"n": len(latencies), "median": round(statistics.median(latencies), 2) if latencies else None,
                         "p95": round(percentile(latencies, 0.95), 2) if latencies else None,
                         "max": round(max(latencies), 2) if latencies else None},
-        "labeling": {"sent": results.rankings_sent, "acknowledged": results.rankings_acknowledged, "stored": labels},
+        "labeling": {"sent": results.rankings_sent, "acknowledged": results.rankings_acknowledged, "stored": labels,
+                     "refused by the page (random ranks)": results.rankings_refused},
         "script_runs_per_s": round(results.runs / duration, 1),
         "after warm-up (min, max)": {k: (min(x[k] for x in warm), max(x[k] for x in warm)) if warm else None
                                      for k in ("files", "threads", "rss_mb")},
