@@ -195,8 +195,11 @@ class Participant:
     async def _rank(self, s: Session, round_text: str, radios) -> None:
         await asyncio.sleep(random.uniform(1.0, 8.0))
         self.ranked_round = round_text
-        for radio in radios:                             # each choice reruns the round's fragment, as a tap does
-            await s.set_value(radio, random.choice(["1", "2", "3", "F"][: len(radios)] + ["F"]))
+        ranks = [str(r) for r in random.sample(range(1, len(radios) + 1), len(radios))]   # a full ranking
+        if random.random() < 0.2:
+            ranks[-1] = "F"                              # and now and then a completion that fails
+        for radio, rank in zip(radios, ranks):           # each choice reruns the round's fragment, as a tap does
+            await s.set_value(radio, rank)
         try:                                             # the pairs and the Save button come with the last rank
             await s.wait_for(lambda x: bool(x.widgets("button", "Save my ranking")), 30, "the Save button")
         except TimeoutError:
@@ -205,6 +208,8 @@ class Participant:
         if not save or save[0].disabled:
             self.results.rankings_refused += 1
             self.results.rankings_done += 1
+            if os.environ.get("SOAK_DEBUG"):
+                print(self.name, "no Save:", s.describe(), [w.value for w in s.widgets("radio")], flush=True)
             return
         self.results.rankings_sent += 1
         await s.click(save[0])

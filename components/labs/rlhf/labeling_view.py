@@ -134,26 +134,35 @@ def _label(prompt: str, samples, room: str, current=None, everyone: bool = True)
                       help="Your labels are saved for this browser and survive a reload or a server restart, "
                            "whatever you type here: the name only says how they are shown.")
     closed = current is not None and not current.open
-    if st.button("Save my ranking", key=f"{KEY}_add_{tag}", disabled=not pairs or closed, type="primary"):
-        _save(labeler(), prompt, texts, ranking, room, current, len(pairs))
+    st.button("Save my ranking", key=f"{KEY}_add_{tag}", disabled=not pairs or closed, type="primary",
+              on_click=_save, args=(labeler(), prompt, texts, dict(ranking), room, current, len(pairs), tag))
+    outcome = st.session_state.get(f"{KEY}_saved_{tag}")
+    if outcome:
+        getattr(st, outcome[0])(outcome[1])
     if everyone:
         _everyone(prompt, texts, names, room)
 
 
-def _save(name, prompt, texts, ranking, room, current, n_pairs) -> None:
+def _save(name, prompt, texts, ranking, room, current, n_pairs, tag) -> None:
+    """The Save button's callback. Callbacks run before the script and are never cut short by the next rerun (a
+    heartbeat tick arriving mid-run used to end the run between the write and its "Saved" message: the ranking was
+    kept but its owner never saw it); the outcome stays in session state for every later run to show."""
     from core.workshop.store import StoreError
+    result = f"{KEY}_saved_{tag}"
     try:
         if current is not None:
             now = store().current_round(room)
             if now is None or now.id != current.id or not now.open:
-                st.warning("The presenter closed this round before you saved, so your ranking was not saved (it is "
-                           "still on your screen).")
+                st.session_state[result] = ("warning", "The presenter closed this round before you saved, so your "
+                                                       "ranking was not saved (it is still on your screen).")
                 return
         store().record_label(identity.key(), name, prompt, texts, ranking, room=room)
-        st.success(f"Saved for {literal(name)}: {n_pairs} pair(s). Ranking the same answers again replaces this ranking. "
-                   "Your saved pairs join the reward model's training below.")
+        st.session_state[result] = ("success", f"Saved for {literal(name)}: {n_pairs} pair(s). Ranking the same "
+                                               "answers again replaces this ranking. Your saved pairs join the "
+                                               "reward model's training below.")
     except StoreError as exc:
-        st.warning(f"The labels database did not answer, so the ranking was not saved: {exc}")
+        st.session_state[result] = ("warning", f"The labels database did not answer, so the ranking was not saved: "
+                                               f"{literal(str(exc))}")
 
 
 def _round_panel(room: str, prompt: str | None, texts: list[str] | None) -> None:
