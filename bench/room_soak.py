@@ -72,6 +72,7 @@ class Results:
     samples: list[dict] = field(default_factory=list)
     runs: int = 0
     code: str = ""
+    witness: dict = field(default_factory=dict)      # the one participant in a real browser
     joined_at: float = 0.0                 # when the last participant had joined (seconds since the start)
 
     def count(self, table: dict, key) -> None:
@@ -218,6 +219,9 @@ class Participant:
             self.results.rankings_acknowledged += 1
         except TimeoutError:
             self.results.errors.append(f"{self.name}: no acknowledgement for the ranking")
+            if os.environ.get("SOAK_DEBUG"):
+                print(self.name, "no ack:", s.describe(), [(w.label, w.value, w.disabled) for w in s.widgets("button")][:5],
+                      [t[:60] for t in s.texts() if "aved" in t or "round" in t], flush=True)
         finally:
             self.results.rankings_done += 1
 
@@ -252,6 +256,7 @@ async def present(url: str, results: Results, participants: list[Participant], t
         code = re.search(r"room=([A-Z0-9]{5})", await page.inner_text("body")).group(1)
         results.code = code
         print(f"room {code}: {n} participants joining", flush=True)
+        witness_task = asyncio.create_task(witness(browser, url, code, results, args.labeling))
         for i, participant in enumerate(participants):
             participant.code = code
             tasks.append(asyncio.create_task(participant.run(stop)))
@@ -302,7 +307,7 @@ async def present(url: str, results: Results, participants: list[Participant], t
 
         # One labeling round on page 9: the presenter samples three answers and hands them to the room.
         if not args.labeling:
-            await idle_until_the_end(results, minutes, stop, page, browser)
+            await idle_until_the_end(results, minutes, stop, page, browser, witness_task)
             return
         await settle()
         await page.locator("[data-testid=stSidebarNav]").get_by_role("link", name="9. RLHF").click()
@@ -324,14 +329,45 @@ async def present(url: str, results: Results, participants: list[Participant], t
         print(f"labeling round: {results.rankings_acknowledged} rankings acknowledged "
               f"({time.monotonic() - results.started:.0f} s)", flush=True)
 
-        await idle_until_the_end(results, minutes, stop, page, browser)
+        await idle_until_the_end(results, minutes, stop, page, browser, witness_task)
 
 
-async def idle_until_the_end(results: Results, minutes: float, stop: asyncio.Event, page, browser) -> None:
+async def witness(browser, url: str, code: str, results: Results, labeling: bool) -> None:
+    """One participant in a real browser among the simulated ones: joins, and ranks the labeling round; what it
+    sees is the check that the simulated participants' experience is what a browser gets under the same load."""
+    page = await (await browser.new_context(viewport={"width": 1200, "height": 900})).new_page()
+    page.set_default_timeout(240_000)
+    page.on("pageerror", lambda exc: results.errors.append(f"witness page error: {exc}"))
+    try:
+        await page.goto(f"{url}/live-quiz?room={code}")
+        main = page.locator("[data-testid=stMain]")
+        await main.get_by_label("Nickname").fill("Witness")
+        await main.get_by_role("button", name="Join").click()
+        await page.get_by_text("you are Witness", exact=False).first.wait_for()
+        results.witness["joined"] = True
+        if not labeling:
+            return
+        await page.get_by_text("from the presenter", exact=False).first.wait_for(timeout=900_000)
+        started = time.monotonic()
+        groups = page.get_by_role("radiogroup")
+        for group, choice in zip(await groups.all(), ("1", "2", "3")):
+            await group.get_by_text(choice, exact=True).click()
+        save = page.get_by_role("button", name="Save my ranking")
+        await save.wait_for()
+        await save.click()
+        await page.get_by_text("Saved for Witness", exact=False).wait_for(timeout=120_000)
+        results.witness["ranking saved and shown after s"] = round(time.monotonic() - started, 1)
+    except Exception as exc:                             # noqa: BLE001 — reported
+        results.witness["failed"] = f"{type(exc).__name__}: {str(exc)[:200]}"
+
+
+async def idle_until_the_end(results: Results, minutes: float, stop: asyncio.Event, page, browser,
+                             witness_task) -> None:
     """The rest of the session: a lecture, the room's heartbeats ticking; then the presenter's page is checked."""
     while time.monotonic() - results.started < minutes * 60:
         await asyncio.sleep(1)
     stop.set()
+    witness_task.cancel()
     boxes = await page.locator("[data-testid=stException]").count()
     if boxes:
         results.errors.append(f"the presenter's page shows {boxes} exception box(es)")
@@ -342,8 +378,10 @@ async def sample(pid: int, results: Results, stop: asyncio.Event, every: float) 
     process = psutil.Process(pid)
     while True:
         try:
+            cpu = process.cpu_times()
             results.samples.append({"t": round(time.monotonic() - results.started), "files": process.num_fds(),
-                                    "threads": process.num_threads(), "rss_mb": round(process.memory_info().rss / 1e6)})
+                                    "threads": process.num_threads(), "rss_mb": round(process.memory_info().rss / 1e6),
+                                    "cpu_s": cpu.user + cpu.system})
         except psutil.Error:
             return
         try:
@@ -424,9 +462,14 @@ async def soak(args) -> dict:
         "follow_me_s": {"n": len(latencies), "median": round(statistics.median(latencies), 2) if latencies else None,
                         "p95": round(percentile(latencies, 0.95), 2) if latencies else None,
                         "max": round(max(latencies), 2) if latencies else None},
+        "witness (a real browser among them)": results.witness,
         "labeling": {"sent": results.rankings_sent, "acknowledged": results.rankings_acknowledged, "stored": labels,
                      "refused by the page (random ranks)": results.rankings_refused},
         "script_runs_per_s": round(results.runs / duration, 1),
+        "cpu_share (server, this simulator; of the machine's cores)": (
+            round((results.samples[-1]["cpu_s"] - results.samples[0]["cpu_s"]) / duration / psutil.cpu_count(), 2)
+            if len(results.samples) > 1 else None,
+            round(sum(psutil.Process().cpu_times()[:2]) / duration / psutil.cpu_count(), 2)),
         "after warm-up (min, max)": {k: (min(x[k] for x in warm), max(x[k] for x in warm)) if warm else None
                                      for k in ("files", "threads", "rss_mb")},
         "samples (t s: open files, threads, RSS MB)": [f"{x['t']}: {x['files']}, {x['threads']}, {x['rss_mb']}"

@@ -29,7 +29,8 @@ def is_clear_cache(data: bytes | None) -> bool:
 
 
 class RefuseClientCacheClear:
-    """ASGI middleware: WebSocket frames that ask to clear the server's caches are dropped (and logged)."""
+    """ASGI middleware: WebSocket frames that ask to clear the server's caches are dropped (and logged); a socket
+    whose browser left is closed without a traceback in the log."""
 
     def __init__(self, app):
         self.app = app
@@ -39,9 +40,14 @@ class RefuseClientCacheClear:
             await self.app(scope, receive, send)
             return
 
+        gone = False                    # the browser left: the socket is closed or a send to it failed
+
         async def filtered_receive():
+            nonlocal gone
             while True:
                 message = await receive()
+                if message.get("type") == "websocket.disconnect":
+                    gone = True
                 if message.get("type") == "websocket.receive" and is_clear_cache(message.get("bytes")):
                     client = scope.get("client") or ("?", 0)
                     log.warning("Ignored a request from %s to clear the server's caches (clients may not do that)",
@@ -49,4 +55,20 @@ class RefuseClientCacheClear:
                     continue
                 return message
 
-        await self.app(scope, filtered_receive, send)
+        async def tracked_send(message):
+            nonlocal gone
+            try:
+                await send(message)
+            except Exception:           # noqa: BLE001 — re-raised; only noted
+                gone = True
+                raise
+
+        try:
+            await self.app(scope, filtered_receive, tracked_send)
+        except Exception as exc:
+            # Streamlit 1.67's socket loop, when a browser vanishes while its page is being sent, mistakes the closed
+            # socket for a text frame and tries to close it again; uvicorn then logs "Exception in ASGI application"
+            # with two tracebacks for a tab someone closed. That is not an error of the server.
+            if not gone:
+                raise
+            log.info("A browser left while its page was being sent (%s)", type(exc).__name__)

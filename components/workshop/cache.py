@@ -32,3 +32,9 @@ def room_pulse(url: str, code: str):
     from core.workshop.workshop import Workshop
 
     return Workshop(quiz_store(url)).pulse(code)
+
+
+def room_changed() -> None:
+    """After a presenter's action (a move, a question, a reveal): followers' next check reads the room afresh
+    instead of the pulse of up to a second ago."""
+    room_pulse.clear()

@@ -360,14 +360,17 @@ def _quiz_panel(code: str, key: str) -> None:
             st.session_state[keys.PRESENTER_LIMIT] = limit
             try:
                 ws.launch(code, bank.by_id(qid), limit)
+                workshop_cache.room_changed()
             except WorkshopError as exc:
                 st.warning(str(exc))
             st.rerun()
         if c2.button("Show the podium", key=f"{key}_podium", disabled=not asked):
             ws.finish(code)
+            workshop_cache.room_changed()
             st.rerun()
         if room.phase != "lobby" and c3.button("Back to the lesson", key=f"{key}_lobby"):
             ws.back_to_lesson(code)
+            workshop_cache.room_changed()
             st.rerun()
     # The toggle's own key differs from PRESENTER_AUTO, which outlives the page (a widget's state is dropped on pages
     # that do not draw it); sharing one key made Streamlit warn on every run of the console.
@@ -416,6 +419,7 @@ def _live_results(code: str, key: str) -> None:
         st.html(countdown_html(left, current.time_limit, f"p{code}-{current.seq}"))
         if st.button("Reveal the answer", key=f"{key}_reveal_{current.seq}", type="primary"):
             ws.reveal(code)
+            workshop_cache.room_changed()
             st.rerun()
     counts = answer_distribution(ws, code, current.seq, question)
     st.plotly_chart(distribution_chart(counts, right_labels(question, counts) if current.revealed else None),

@@ -240,12 +240,14 @@ def sidebar(current_page: str) -> None:
 
 
 def _room(code: str | None):
-    """(workshop, room) for a room code, or None: no code, no store, or a warning saying why the room is gone."""
+    """(workshop, room) for a room code, or None: no code, no store, or a warning saying why the room is gone.
+    The room comes from the one-second pulse every session shares: a presenter's move makes a room of 100 rerun
+    their pages at once, and each of those runs would otherwise read the room from the database again."""
     ws = workshop()
     if not code or ws is None:
         return None
     try:
-        return ws, ws.live_room(code)
+        return ws, cache.room_pulse(database_url(), code).room
     except WorkshopError as exc:
         st.warning(str(exc))
         return None
@@ -357,6 +359,7 @@ def auto_step() -> str:
                              seen.get((code, current.seq)) if current is not None else None)
         if action == "reveal":
             ws.reveal(code)
+            cache.room_changed()
             seen[(code, current.seq)] = now
         elif action == "next":
             bank = quiz_view.bank()
@@ -367,6 +370,7 @@ def auto_step() -> str:
                 action = "podium"
             else:
                 ws.launch(code, bank.by_id(qid), st.session_state.get(keys.PRESENTER_LIMIT, 20))
+            cache.room_changed()
         return action
     except WorkshopError:
         return "wait"                # the console says why (a closed room, a store error)
@@ -383,13 +387,10 @@ def follow_presenter(current_page: str) -> None:
     code = st.session_state.get(keys.WS_ROOM)
     if not code or not st.session_state.get(keys.WS_FOLLOW, True):
         return
-    ws = workshop()
-    if ws is None:
-        return
-    try:
-        room = ws.live_room(code)
-    except WorkshopError:
+    found = pulse(code)
+    if found is None:
         return  # the sidebar box says why
+    room = found.room
     if st.session_state.get(keys.WS_SEEN) == room.version:
         return
     st.session_state[keys.WS_SEEN] = room.version
@@ -430,6 +431,7 @@ def sync_presenter(current_page: str) -> None:
     try:
         if ws.live_room(code).section != current_page:
             ws.go_to(code, current_page)
+            cache.room_changed()
     except WorkshopError:
         pass  # an expired room is reported in the sidebar box
 

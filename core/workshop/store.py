@@ -545,7 +545,7 @@ class SQLiteStore(_SQLStore):
     dialect = "sqlite"
     _integrity_error = sqlite3.IntegrityError
 
-    def __init__(self, path: Path | str, timeout_s: float = 10.0, max_connections: int = 4):
+    def __init__(self, path: Path | str, timeout_s: float = 10.0, max_connections: int = 8):
         if max_connections < 1:
             raise ValueError("max_connections must be at least 1")
         self.path = Path(path).expanduser()

@@ -38,6 +38,13 @@ def console_with_a_room() -> AppTest:
     return at
 
 
+def followers_catch_up() -> None:
+    """Followers read the room from a pulse every session shares for one second (components/workshop/cache.py);
+    a test that moves the room itself does not wait that second."""
+    from components.workshop import cache
+    cache.room_pulse.clear()
+
+
 def submit(at: AppTest) -> None:
     next(b for b in at.button if b.label == "Check answer").click().run()
     assert not at.exception, [e.value for e in at.exception]
@@ -263,6 +270,7 @@ def test_followers_see_the_presenters_lesson_with_demos_behind_a_button(temp_db)
     at.button[0].click().run()
     assert at.session_state["ws_room"] == room.code
     ws.go_to(room.code, "inside-transformer")
+    followers_catch_up()
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("Inside a transformer" in t.value for t in at.title)
@@ -289,6 +297,7 @@ def test_live_ordering_question_is_answered_with_up_and_down_and_send(temp_db):
     at.button[0].click().run()
     question = BANK.by_id("lo-stages")
     live = ws.launch(room.code, question, 120)
+    followers_catch_up()
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     key = next(b.key for b in at.button if b.key and b.key.endswith("_up_0"))[:-len("_up_0")]
@@ -319,6 +328,7 @@ def test_a_tile_press_whose_run_a_timer_tick_took_is_still_sent(temp_db):
     ada, bo = joined
     question = next(q for q in BANK.questions if q.type == "single")
     live = ws.launch(room.code, question, 120)
+    followers_catch_up()
     ada.run()
     bo.run()
     tiles = [b for b in ada.button if b.key and "_tile_button_" in b.key]

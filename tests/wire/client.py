@@ -92,6 +92,10 @@ Usage (one participant; run many with asyncio.gather):
 Mid-run the page shows what the browser shows: the new run's elements on top of the old run's, so act after
 `wait_idle()` or after waiting for the widget or text itself.
 
+Tracing: with GENAI_WIRE_TRACE=<folder>, every session writes one line per rerun it requests and per message
+other than a delta it receives, with a monotonic timestamp, to <folder>/<id>.log (how a stalled server was found:
+every session's requests going unanswered at once).
+
 Not simulated: file uploads, chat input, date/time/color inputs, data editors, download buttons, dialogs'
 dismissal, a component's JS state (`setStateValue`), widgets bound to query params, reconnecting a dropped
 socket, and runs that `runner.fastReruns = false` would interrupt (wait_idle assumes the default).
@@ -101,6 +105,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import random
 import time
 import urllib.error
@@ -134,6 +139,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.typing import Origin, Subprotocol
 
 log = logging.getLogger(__name__)
+TRACE_ENV = "GENAI_WIRE_TRACE"
 
 STREAM_PATH = "_stcore/stream"
 # What the browser puts in the token position of Sec-WebSocket-Protocol when it has no XSRF cookie.
@@ -543,6 +549,8 @@ class Session:
     """One simulated browser tab on one Streamlit page. Create it with `await Session.open(...)`."""
 
     def __init__(self, base_url: str, path: str, query: str, jar: dict[str, str], auto_rerun: bool) -> None:
+        trace_dir = os.environ.get(TRACE_ENV)
+        self._trace_file = open(f"{trace_dir}/{id(self)}.log", "w") if trace_dir else None
         self.base_url = base_url
         self.cookies = jar
         self.session_id: str | None = None
@@ -625,6 +633,8 @@ class Session:
             await self._ws.close()
         if self._reader is not None:
             await asyncio.gather(self._reader, return_exceptions=True)
+        if self._trace_file is not None:
+            self._trace_file.close()
 
     async def __aenter__(self) -> Session:
         return self
@@ -869,7 +879,15 @@ class Session:
             setattr(state.context_info, name, value)
         return state
 
+    def _trace(self, line: str) -> None:
+        """One line of this session's trace (TRACE_ENV), when tracing is on."""
+        if self._trace_file is not None:
+            self._trace_file.write(f"{time.monotonic():.3f} {line}\n")
+            self._trace_file.flush()
+
     async def _send_rerun(self, client_state: ClientState) -> None:
+        self._trace(f"SEND rerun frag={client_state.fragment_id[:8]} states={len(client_state.widget_states.widgets)} "
+                    f"hash={client_state.page_script_hash[:8]}")
         if client_state.fragment_id:
             self._fragments_requested.add(client_state.fragment_id)
         else:
@@ -948,6 +966,10 @@ class Session:
 
     def _handle(self, msg: ForwardMsg) -> None:
         kind = msg.WhichOneof("type")
+        if self._trace_file is not None and kind != "delta":
+            run = msg.metadata.run
+            extra = f" status={msg.script_finished}" if kind == "script_finished" else ""
+            self._trace(f"RECV {kind} run={run.script_run_id[:8]} frags={[f[:8] for f in run.fragment_ids]}{extra}")
         if kind == "new_session":
             self._on_new_session(msg.new_session, msg.metadata.run)
         elif kind == "delta":

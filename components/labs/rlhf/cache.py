@@ -56,3 +56,18 @@ def toxicity_classifier():
     train = [i for i, s in enumerate(shipped) if s.split == "train"]
     test = [i for i, s in enumerate(shipped) if s.split == "test"]
     return toxicity.train(vectors[train], labels[train], vectors[test], labels[test])
+
+
+@st.cache_data(show_spinner=False, ttl=1.0, max_entries=256)
+def room_round(url: str, room: str):
+    """The room's latest labeling round (a store.LabelingRound, or None), shared by every session for one second:
+    a room of 100 whose round panels refresh every 3 s costs one read a second, not 33 (raises StoreError)."""
+    from components.common.cache import store
+    return store(url).current_round(room)
+
+
+@st.cache_data(show_spinner=False, ttl=1.0, max_entries=256)
+def room_labels(url: str, room: str | None) -> list[dict]:
+    """Every ranking saved in `room` (None: on the whole server), shared for one second like `room_round`."""
+    from components.common.cache import store
+    return store(url).labels(room=room)

@@ -11,6 +11,7 @@ from components.common import errors, heartbeat, identity, keys
 from components.common.text import literal
 from components.common.decoder import ensure_decoder
 from components.labs.rlhf import cache
+from core.workshop.store import database_url
 
 KEY = "rlhf_label"
 NAME = "rlhf_labeler"            # the name labels are saved under when the learner is not in a room or the quiz
@@ -72,7 +73,7 @@ def _participant(room: str) -> None:
     from core.workshop.store import StoreError
     heartbeat.beat(f"{KEY}_round_beat", ROUND_REFRESH_S)
     try:
-        current = store().current_round(room)
+        current = cache.room_round(database_url(), room)
     except StoreError:
         current = None
     if current is None:
@@ -157,6 +158,7 @@ def _save(name, prompt, texts, ranking, room, current, n_pairs, tag) -> None:
                                                        "ranking was not saved (it is still on your screen).")
                 return
         store().record_label(identity.key(), name, prompt, texts, ranking, room=room)
+        cache.room_labels.clear()                    # everyone's distribution counts this ranking from now
         st.session_state[result] = ("success", f"Saved for {literal(name)}: {n_pairs} pair(s). Ranking the same "
                                                "answers again replaces this ranking. Your saved pairs join the "
                                                "reward model's training below.")
@@ -169,7 +171,7 @@ def _round_panel(room: str, prompt: str | None, texts: list[str] | None) -> None
     """The presenter's labeling round: launch one with the completions on screen, close it, watch rankings arrive."""
     from core.workshop.store import StoreError
     try:
-        current = store().current_round(room)
+        current = cache.room_round(database_url(), room)
     except StoreError as exc:
         st.warning(f"The workshop database did not answer: {exc}")
         return
@@ -205,6 +207,7 @@ def _store_call(method: str, *args) -> None:
     from core.workshop.store import StoreError
     try:
         getattr(store(), method)(*args)
+        cache.room_round.clear()                     # the panels show the new round at once, not a second later
     except StoreError as exc:
         st.session_state[f"{KEY}_store_error"] = str(exc)
 
@@ -212,7 +215,8 @@ def _store_call(method: str, *args) -> None:
 def _saved(room: str, prompt: str, texts: list[str]) -> list[dict]:
     from core.workshop.store import StoreError
     try:
-        return [r for r in store().labels(room=room or None) if r["prompt"] == prompt and r["completions"] == texts]
+        return [r for r in cache.room_labels(database_url(), room or None)
+                if r["prompt"] == prompt and r["completions"] == texts]
     except StoreError:
         return []
 
@@ -249,7 +253,6 @@ def _everyone(prompt: str, texts: list[str], names: list[str], room: str, key: s
 
 
 def store():
-    from core.workshop.store import database_url
     return app_cache.store(database_url())
 
 
