@@ -97,11 +97,35 @@ def whose(snap, mine: str = "your run") -> str:
     return snap.who or snap.title
 
 
+FOLLOWER_REFRESH_S = 5.0     # how often someone else's run is checked for news (the owner's: the view's refresh_s)
+
+
+def _watched(kind: str):
+    """Called on every tick of a live panel: keeps the shown job alive (a viewer is there) and returns what the
+    panel shows of it, so the panel is redrawn only when that changed (heartbeat.live)."""
+    job = to_show(kind)
+    if job is None:
+        return None
+    job.touch()
+    snap = job.snapshot()
+    return snap.id, snap.state, snap.position, snap.version
+
+
+def live(kind: str, key: str, draw: Callable[[], None], refresh_s: float = 1.5) -> None:
+    """Draw a `kind` panel (`draw` calls `panel`) that follows the shown run: redrawn when the run reports progress
+    or changes state, checked every `refresh_s` seconds for one's own run (or the presenter's), every
+    FOLLOWER_REFRESH_S for someone else's, so a room of 100 watching the presenter's race does not redraw 100
+    loss charts a second."""
+    job = to_show(kind)
+    own = job is not None and (job.owner == owner() or bool(st.session_state.get(keys.PRESENTER_OK)))
+    heartbeat.live(f"{key}_live", draw, refresh_s if own or job is None else FOLLOWER_REFRESH_S,
+                   lambda: _watched(kind))
+
+
 def panel(kind: str, what: str, key: str, progress_key: str, *, empty: str, mine: str = "your run",
-          detail: Callable[[Any], str] = lambda payload: "", cancelled_note: str = "", refresh_s: float = 1.5):
-    """The top of a live panel for `kind` jobs (call it inside a fragment): keeps the job alive while viewed, ticks
-    the heartbeat while it runs, says whose run it shows, its queue place, a Cancel button (the owner's or the
-    presenter's), and what went wrong. Returns (snapshot, payload) — the payload is the job's result once finished,
+          detail: Callable[[Any], str] = lambda payload: "", cancelled_note: str = ""):
+    """The top of a live panel for `kind` jobs (draw it with `live`): keeps the job alive while viewed, says whose
+    run it shows, its queue place, a Cancel button (the owner's or the presenter's), and what went wrong. Returns (snapshot, payload) — the payload is the job's result once finished,
     else its latest `progress_key` progress (None before the first) — or None when nothing ran yet (`empty` is
     shown; a participant in a room reads that the presenter's run will appear). `what` names the run in sentences
     ("The race")."""
@@ -114,8 +138,6 @@ def panel(kind: str, what: str, key: str, progress_key: str, *, empty: str, mine
         return None
     job.touch()
     snap = job.snapshot()
-    if not snap.finished:
-        heartbeat.beat(f"{key}_beat", refresh_s)
     who = whose(snap, mine)
     if snap.state == "queued":
         st.info(f"Waiting for the training queue: {snap.position - 1} run(s) ahead of {who}.")

@@ -85,6 +85,7 @@ class JobSnapshot:
     started_at: float | None
     finished_at: float | None
     position: int
+    version: int           # grows with every progress report and change of state: equal means nothing new to draw
 
     @property
     def finished(self) -> bool:
@@ -118,6 +119,7 @@ class Job:
     error: str | None = None
     cancel_reason: str | None = None
     last_seen: float = field(default_factory=time.monotonic, repr=False)     # monotonic, for staleness
+    version: int = 0                    # +1 at every progress report and change of state
     _progress: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -165,6 +167,7 @@ class JobContext:
         copied = {key: _own_copy(value) for key, value in progress.items()}
         with self.job._pool._lock:
             self.job._progress.update(copied)
+            self.job.version += 1
 
 
 def _own_copy(value: Any) -> Any:
@@ -325,7 +328,7 @@ class Jobs:
                 who=job.who, state=job.state,
                 progress=dict(job._progress), result=job.result, error=job.error, cancel_reason=job.cancel_reason,
                 submitted_at=job.submitted_at, started_at=job.started_at, finished_at=job.finished_at,
-                position=self._position(job),
+                position=self._position(job), version=job.version,
             )
 
     def _wait_finished(self, job: Job, timeout: float | None) -> bool:
@@ -352,6 +355,7 @@ class Jobs:
 
     def _finish(self, job: Job, state: str, *, reason: str | None = None) -> None:
         job.state = state
+        job.version += 1
         job.finished_at = time.time()
         if reason and not job.cancel_reason:
             job.cancel_reason = reason
@@ -381,6 +385,7 @@ class Jobs:
                     continue
                 job = self._queue.popleft()
                 job.state = RUNNING
+                job.version += 1
                 job.started_at = time.time()
                 self._running.append(job)
                 self._changed.notify_all()

@@ -24,11 +24,12 @@ def test_label_rank_pairs_and_train(lab):
     expect(box.get_by_text("yours gives 2 (1 tie gives no preference)", exact=False)).to_have_count(1,
                                                                                                     timeout=60_000)
     name = f"Ada {uuid.uuid4().hex[:6]}"                      # the test database outlives a run: a fresh labeler
-    field = box.get_by_role("textbox", name="Your name, to keep your labels")
+    field = box.get_by_role("textbox", name="Your name next to your labels (optional)")
     field.fill(name)
     field.press("Enter")
     save = box.get_by_role("button", name="Save my ranking")
-    expect(save).to_be_enabled(timeout=60_000)                      # the name reached the server
+    expect(save).to_be_enabled(timeout=60_000)
+    lab.settle()                                                     # the name reached the server
     save.click()
     expect(box.get_by_text(f"Saved for {name}: 2 pair(s)", exact=False)).to_have_count(1, timeout=60_000)
     expect(box.get_by_text("Everyone's rankings of these answers", exact=False)).to_have_count(1)

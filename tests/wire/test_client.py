@@ -5,6 +5,7 @@ depend on each other's order. Waits are on conditions the client tracks, never o
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import socket
 import subprocess
@@ -144,7 +145,10 @@ def server_url(tmp_path_factory):
 
 
 def run(coro):
-    return asyncio.run(asyncio.wait_for(coro, 60))
+    """Runs a scenario on its own thread: a browser test earlier in the same pytest process leaves Playwright's
+    event loop running on the main thread, where asyncio.run refuses to start another."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, asyncio.wait_for(coro, 60)).result()
 
 
 async def _opened(url: str, **kwargs) -> Session:

@@ -7,7 +7,7 @@ import tempfile
 import streamlit as st
 
 from components.common import cache as app_cache
-from components.common import errors, heartbeat, keys, roles, training
+from components.common import errors, keys, roles, training
 from components.labs.fine_tuning_peft import cache
 
 KEY = "ft_lora"
@@ -102,7 +102,6 @@ def _panel() -> None:
     job.touch()
     snap = job.snapshot()
     if not snap.finished:
-        heartbeat.beat(f"{KEY}_beat", 1.5)
         where = (f"waiting: {snap.position - 1} run(s) ahead" if snap.state == "queued"
                  else snap.progress.get("phase", "starting"))
         st.info(f"Adapters ({training.whose(snap)}): {where}…")
@@ -126,4 +125,4 @@ def show_adapters() -> None:
     if roles.start_button("Train, save and swap two adapters", f"{KEY}_start", icon=":material/swap_horiz:"):
         with errors.shown("The adapters could not start"):
             _start()
-    st.fragment(_panel)()
+    training.live("adapters", KEY, _panel)

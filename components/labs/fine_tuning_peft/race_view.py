@@ -375,7 +375,7 @@ def _results(result, live: bool, private_hidden: bool = False) -> None:
 
 
 def _live_panel() -> None:
-    shown = training.panel("race", "The race", KEY, "race", mine="your race", refresh_s=REFRESH_S,
+    shown = training.panel("race", "The race", KEY, "race", mine="your race",
                            empty="No race has run on this server yet. Press **Start the race** (about two minutes "
                                  "with the defaults on a 2-core CPU; much faster on a GPU).",
                            cancelled_note=" What it finished is below.")
@@ -402,4 +402,4 @@ def show() -> None:
         else:
             with errors.shown("The race could not start"):
                 _start(settings, uploaded)
-    st.fragment(_live_panel)()
+    training.live("race", KEY, _live_panel, REFRESH_S)

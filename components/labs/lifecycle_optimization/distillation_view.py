@@ -221,7 +221,7 @@ def show() -> None:
                     _start(settings)
                 except DistillationError as exc:
                     st.warning(str(exc))
-    st.fragment(_panel)()
+    training.live(KIND, KEY, _panel)
 
 
 def frontier_points() -> list[tuple[str, str, float, float, float]]:

@@ -41,7 +41,7 @@ def show() -> None:
     st.markdown("#### Try it: label SmolLM2's answers like a labeler")
     room, presenter = room_of_session()
     if room and not presenter:
-        st.fragment(_participant)(room)
+        heartbeat.live(f"{KEY}_round", lambda: _participant(room), ROUND_REFRESH_S, lambda: _round_signature(room))
         return
     _own(room, presenter)
 
@@ -68,10 +68,9 @@ def _own(room: str, presenter: bool) -> None:
 
 
 def _participant(room: str) -> None:
-    """A workshop participant: the presenter's labeling round when there is one (checked every few seconds),
-    else labeling on their own."""
+    """A workshop participant: the presenter's labeling round when there is one (redrawn when the round opens or
+    closes, checked every few seconds), else labeling on their own."""
     from core.workshop.store import StoreError
-    heartbeat.beat(f"{KEY}_round_beat", ROUND_REFRESH_S)
     try:
         current = cache.room_round(database_url(), room)
     except StoreError:
@@ -86,6 +85,17 @@ def _participant(room: str) -> None:
     st.markdown("**Prompt:**")
     st.text(current.prompt)
     _label(current.prompt, [(t, None, None) for t in current.completions], room, current)
+
+
+def _round_signature(room: str):
+    """What a participant's round panel shows of the room: the round and whether it is open (others' rankings show
+    at the participant's own next click, not on every one of a room's 100 saves)."""
+    from core.workshop.store import StoreError
+    try:
+        current = cache.room_round(database_url(), room)
+    except StoreError:
+        return None
+    return None if current is None else (current.id, current.open)
 
 
 def _label(prompt: str, samples, room: str, current=None, everyone: bool = True) -> None:
@@ -136,7 +146,7 @@ def _label(prompt: str, samples, room: str, current=None, everyone: bool = True)
                            "whatever you type here: the name only says how they are shown.")
     closed = current is not None and not current.open
     st.button("Save my ranking", key=f"{KEY}_add_{tag}", disabled=not pairs or closed, type="primary",
-              on_click=_save, args=(labeler(), prompt, texts, dict(ranking), room, current, len(pairs), tag))
+              on_click=_save, args=(prompt, texts, dict(ranking), room, current, len(pairs), tag))
     outcome = st.session_state.get(f"{KEY}_saved_{tag}")
     if outcome:
         getattr(st, outcome[0])(outcome[1])
@@ -144,12 +154,12 @@ def _label(prompt: str, samples, room: str, current=None, everyone: bool = True)
         _everyone(prompt, texts, names, room)
 
 
-def _save(name, prompt, texts, ranking, room, current, n_pairs, tag) -> None:
+def _save(prompt, texts, ranking, room, current, n_pairs, tag) -> None:
     """The Save button's callback. Callbacks run before the script and are never cut short by the next rerun (a
     heartbeat tick arriving mid-run used to end the run between the write and its "Saved" message: the ranking was
     kept but its owner never saw it); the outcome stays in session state for every later run to show."""
     from core.workshop.store import StoreError
-    result = f"{KEY}_saved_{tag}"
+    result, name = f"{KEY}_saved_{tag}", labeler()
     try:
         if current is not None:
             now = store().current_round(room)
@@ -267,9 +277,10 @@ def _known_name() -> str:
 
 
 def labeler() -> str:
-    """How this session's labels are shown: the workshop nickname, the quiz name, the one typed here, or
-    "anonymous". Only a name: labels are saved under the browser's id (identity.key)."""
-    return _known_name() or _name_in(NAME) or "anonymous"
+    """How this session's labels are shown: the workshop nickname, the quiz name, the one typed here (its box, read
+    first: the Save button's callback may run before the box's own), or "anonymous". Only a name: labels are saved
+    under the browser's id (identity.key)."""
+    return _known_name() or _name_in(NAME_BOX) or _name_in(NAME) or "anonymous"
 
 
 def pairs_of(rows: list[dict]) -> list[tuple[str, str, str]]:

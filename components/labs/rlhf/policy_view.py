@@ -208,7 +208,7 @@ def _results(run, live: bool) -> None:
 
 
 def _panel() -> None:
-    shown = training.panel(KIND, "The policy update", KEY, "run", refresh_s=REFRESH_S,
+    shown = training.panel(KIND, "The policy update", KEY, "run",
                            empty="No policy update has run on this server yet. Press **Start the policy update** "
                                  "(about two minutes with the defaults on a 2-core CPU; about 5 seconds a step).",
                            detail=lambda run: f" (β = {run.settings.beta:g})",
@@ -247,4 +247,4 @@ def show() -> None:
                     _start(settings)
                 except PolicyError as exc:
                     st.warning(str(exc))
-    st.fragment(_panel)()
+    training.live(KIND, KEY, _panel, REFRESH_S)

@@ -397,3 +397,14 @@ def test_a_private_run_says_so(make_jobs):
     jobs = make_jobs()
     job = jobs.submit("learner", "race on my data", lambda ctx: 1, private=True)
     assert finish(job).private and job.snapshot().who == "race on my data"
+
+
+def test_the_version_grows_with_every_report_and_state(make_jobs, gates):
+    jobs = make_jobs()
+    gate = gates()
+    job = jobs.submit("a", "run", lambda ctx: (ctx.update(step=1), ctx.update(step=2), gate(ctx)))
+    assert gate.started.wait(WAIT)
+    running = job.snapshot().version
+    assert running == 3                        # started, two reports
+    gate.release.set()
+    assert finish(job).version == running + 1
