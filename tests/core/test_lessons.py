@@ -111,7 +111,8 @@ def test_outline_lists_second_level_headings_with_streamlit_anchors():
 
 def test_learner_facing_text_does_not_speak_of_slides_the_learner_never_saw():
     """A self-paced learner has no deck: lessons and quiz files say what is true, not what "the deck" says. A
-    lesson may name its sources in a final "Sources and corrections" section."""
+    lesson may name its sources (and where course slides got something wrong) in a final "Sources and corrections"
+    section, the last of the page."""
     import re
     from pathlib import Path
 
@@ -121,5 +122,46 @@ def test_learner_facing_text_does_not_speak_of_slides_the_learner_never_saw():
         text = path.read_text(encoding="utf-8")
         text = re.split(r"^## Sources and corrections\s*$", text, flags=re.MULTILINE)[0]
         lines = [ln for ln in text.splitlines() if not ln.lstrip().startswith("#") or path.suffix == ".md"]
-        found += [f"{path.name}: {ln.strip()[:80]}" for ln in lines if re.search(r"\bdecks?\b", ln, re.IGNORECASE)]
+        found += [f"{path.name}: {ln.strip()[:80]}" for ln in lines if SLIDE_WORDS.search(ln)]
     assert not found, found
+
+
+SLIDE_WORDS = re.compile(r"\bdecks?\b|\bdeck's\b|\bslides?\b", re.IGNORECASE)
+
+
+def test_strings_the_app_shows_do_not_speak_of_slides_either():
+    """The same rule for the code's strings (captions, chart titles, table headers, messages); docstrings and
+    comments are for developers and may name the deck the lessons come from."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    found = []
+    for path in [root / "app.py", *sorted((root / "components").rglob("*.py")), *sorted((root / "core").rglob("*.py")),
+                 *sorted((root / "app_pages").rglob("*.py"))]:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                      if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+                      and node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+        found += [f"{path.relative_to(root)}:{node.lineno}: {node.value[:80]!r}" for node in ast.walk(tree)
+                  if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
+                  and SLIDE_WORDS.search(node.value)]
+    assert not found, found
+
+
+def test_the_held_out_audit_of_sections_7_to_11_stays_fixed():
+    fine_tuning, evaluation = _lesson("fine-tuning-peft"), _lesson("evaluation-benchmarks")
+    rlhf, lifecycle = _lesson("rlhf"), _lesson("lifecycle-optimization")
+    # SmolLM2-Instruct's preference data was rated by GPT-4 (UltraFeedback), not by human labellers
+    assert "UltraFeedback" in fine_tuning and "tuned it further on human preferences" not in fine_tuning
+    assert "usually graded only on the completion" in fine_tuning
+    # HELM lets the model write the letter; only lm-evaluation-harness scores log-likelihoods by default
+    assert "(EleutherAI's lm-evaluation-harness, HELM) usually do not let the model write" not in evaluation
+    assert "HELM does exactly that" in evaluation and "without the space in front of it" in evaluation
+    assert "effective order" in evaluation
+    # the reward model trained on rankings gives one scalar score, not a classifier's logit
+    assert "scalar score" in rlhf and "Think of it as a binary classifier" not in rlhf
+    assert "positive-class logit is the reward" not in rlhf
+    # LLM.int8() keeps outlier feature dimensions in 16-bit inside every multiply; FP32 only on a CPU
+    assert "feature dimensions that carry outliers are multiplied in 16-bit" in lifecycle
+    assert "On a CPU the app expands it back to FP32" in lifecycle

@@ -34,6 +34,9 @@ def test_the_short_bleu_example_shows_its_brevity_penalty():
     at.selectbox(key="metric_counter_preset").set_value("BLEU: short output").run()
     assert "e^(1 − 6/4) = 0.6065" in texts(ok(at))
     assert "BLEU = 0.6065 × 1.0000 = 0.6065" in texts(at)
+    assert "Geometric mean of the four precisions: 1.0000" in texts(at)
+    at.text_area(key="metric_counter_cand").input("It is").run()      # no 3- or 4-grams: effective order 2
+    assert "Geometric mean of the two precisions (an output this short has no longer n-grams" in texts(ok(at))
 
 
 def test_failure_cases_have_every_metric_and_the_paraphrase_beats_ngrams_on_embeddings():

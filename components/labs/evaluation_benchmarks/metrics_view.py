@@ -51,6 +51,9 @@ SAME_MEANING = {"Meaning flipped: “not cold”": "no", "Same words shuffled": 
                 "Wrong answer, high score": "no"}
 
 
+_ORDERS = {1: "one", 2: "two", 3: "three", 4: "four"}
+
+
 def _fraction(a: int, b: int, value: float) -> str:
     return f"{a}/{b} = {value:.3f}" if b else "— (nothing to count)"
 
@@ -110,7 +113,9 @@ def _bleu_section(cand: str, refs: list[str], tokenize: str, smooth: str, lowerc
     else:
         bp_text = f"output {c} tokens < reference {r}: brevity penalty = e^(1 − {r}/{c}) = {b.brevity_penalty:.4f}"
     st.markdown(f"- Brevity penalty: {bp_text}\n"
-                f"- Geometric mean of the four precisions: {b.geometric_mean:.4f}\n"
+                f"- Geometric mean of the {_ORDERS[b.orders_used]} precisions"
+                f"{'' if b.orders_used == mx.BLEU_MAX_ORDER else ' (an output this short has no longer n-grams: effective order)'}"
+                f": {b.geometric_mean:.4f}\n"
                 f"- **BLEU = {b.brevity_penalty:.4f} × {b.geometric_mean:.4f} = {b.score:.4f}** "
                 f"(sacrebleu: {library:.4f}; sacrebleu prints it ×100 as {library * 100:.1f})")
     if b.clipped:

@@ -166,6 +166,12 @@ def task_chart(result):
     return fig
 
 
+GENERAL_SCORE_NOTE = (
+    "A general question counts as answered right when its true answer gets the highest **mean log-probability per "
+    "token** of the options, after the question. That is this lab's own rule: lm-evaluation-harness's `acc` sums the "
+    "log-probabilities instead, and its `acc_norm` divides the sum by the answer's characters.")
+
+
 def forgetting_chart(result):
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
@@ -198,7 +204,7 @@ def _summary_rows(result):
         rows.append({"method": o.method.title, "trainable parameters": f"{run.trainable:,}",
                      "share trained": f"{run.share:.4%}", "s / step": _rounded(run.seconds_per_step, 2),
                      "tokens / s": _rounded(run.tokens_per_second), "memory measured (MB)": round(measured / MB),
-                     "deck's rule (MB)": _rounded(deck / MB),
+                     "rule of thumb (MB)": _rounded(deck / MB),
                      "result": {"done": "finished", "running": "training…"}.get(run.state, run.state),
                      "settings": o.method.describe()})
     return rows
@@ -224,9 +230,9 @@ def memory_chart(result):
         fig.add_trace(go.Bar(x=names, y=[o.run.memory.get(part, 0.0) / MB for o in done], name=part,
                              marker_color=colour))
     fig.add_trace(go.Scatter(x=names, y=[sum(deck_memory(o.method, o.run.trainable, o.run.total).values()) / MB
-                                         for o in done], name="the deck's rule of thumb", mode="markers",
+                                         for o in done], name="page 6's rule of thumb", mode="markers",
                              marker=dict(symbol="diamond", size=16, color="#212121")))
-    fig.update_layout(title="Training memory: measured on the first step, and the deck's rule", barmode="stack",
+    fig.update_layout(title="Training memory: measured on the first step, and page 6's rule of thumb", barmode="stack",
                       height=380, margin=dict(l=10, r=10, t=50, b=40), legend=dict(orientation="h", y=-0.2))
     fig.update_yaxes(title_text="MB", rangemode="tozero")
     return fig
@@ -341,6 +347,7 @@ def _results(result, live: bool, private_hidden: bool = False) -> None:
         if any(r[2].task for r in _score_rows(result) if r[2] is not None):
             st.plotly_chart(task_chart(result), width="stretch", key=f"{KEY}_task_chart")
         st.plotly_chart(forgetting_chart(result), width="stretch", key=f"{KEY}_forgetting")
+        st.caption(GENERAL_SCORE_NOTE)
         from core.labs.fine_tuning_peft.race import GENERAL_TEST_ROWS
         st.caption(f"The general score is {GENERAL_TEST_ROWS} held-out multiple-choice questions (each option scored "
                    f"by its log-probability), so one question moves it by {100 / GENERAL_TEST_ROWS:.0f} points: read "
@@ -361,7 +368,7 @@ def _results(result, live: bool, private_hidden: bool = False) -> None:
         st.plotly_chart(memory_chart(result), width="stretch", key=f"{KEY}_memory")
         st.caption("Measured from the tensors on the first step: the weights, the gradients of what trains, Adam's "
                    "two states per trainable parameter, and the activations autograd keeps for the backward pass. "
-                   "The deck's rule: 4 bytes per weight, +12 per trainable parameter, +8 per parameter for "
+                   "Page 6's rule of thumb: 4 bytes per weight, +12 per trainable parameter, +8 per parameter for "
                    "activations — its high end; a batch of short examples needs far less. Full fine-tuning pays for "
                    "gradients and Adam on every weight; LoRA and prompt tuning on almost none.")
         with st.expander("Memory by part (MB, measured)"):

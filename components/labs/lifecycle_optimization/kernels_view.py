@@ -64,7 +64,9 @@ def show() -> None:
                "time, the part a user waits for. Timings are single runs on a shared server and wobble by 10–20 %. "
                "Int8 everywhere is fastest but drifts most: the inputs of each MLP's down_proj hold a few huge "
                "activations, and one int8 scale for them flattens all the small ones. Keeping just those layers "
-               "in FP32 gives back most of the quality for part of the speed: the idea behind LLM.int8().")
+               "in FP32 gives back most of the quality for part of the speed. LLM.int8() is finer-grained: inside "
+               "every matrix multiply it keeps only the few outlier feature dimensions in 16-bit and the rest in "
+               "int8; a whole layer in FP32 is a coarser version of the same idea.")
 
 
 def _speed_chart(rows):

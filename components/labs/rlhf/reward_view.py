@@ -139,7 +139,7 @@ def show() -> None:
     st.caption("The grey bars need no model: on the succinct axis, always preferring the shorter reply is enough, "
                "so a reward model that learned “short is good” would look clever there. On the other axes the "
                "longer reply wins about half the time by design, so only content can separate them.")
-    st.markdown("**Score any reply** — the reward is the model's raw score (a logit): higher means it looks more "
+    st.markdown("**Score any reply** — the reward is the model's one scalar score (unbounded, not a probability): higher means it looks more "
                 "like the replies people preferred.")
     prompt = st.text_input("Prompt", "How do I boil an egg?", max_chars=300, key=f"{KEY}_prompt")
     reply = st.text_area("Reply", "Put the egg in boiling water for about nine minutes.", max_chars=reward.MAX_TEXT_CHARS,
@@ -202,8 +202,8 @@ def show_toxicity() -> None:
     from core.labs.rlhf import reward
     st.markdown("#### Try it: a toxicity score")
     st.markdown("A small classifier over MiniLM's sentence vectors (logistic regression), trained on 120 sentences "
-                "written for this app and tested on 40 more. It gives P(toxic) for any text — the kind of score the "
-                "deck uses to compare a model before and after alignment.")
+                "written for this app and tested on 40 more. It gives P(toxic) for any text — the kind of score used "
+                "to compare a model before and after alignment.")
     if not st.toggle("Train the toxicity classifier", key="rlhf_tox_on"):
         st.caption("Switch on: a few seconds the first time (MiniLM reads 160 sentences once for the server).")
         return
@@ -229,7 +229,7 @@ def show_toxicity() -> None:
         p_rejected = clf.probability(cache.vectors(tuple(pairs[i].rejected for i in polite)))
         st.markdown(f"On the 20 held-out *polite vs rude* pairs of the reward model's data, the preferred replies "
                     f"average **{np.mean(p_chosen):.0%}** toxic and the rejected ones **{np.mean(p_rejected):.0%}**: "
-                    "the score the deck would track while a policy is aligned.")
+                    "the score one would track while a policy is aligned.")
         st.caption("Its limits: 120 training sentences of everyday English, rudeness aimed at the reader. Sarcasm, "
                    "other languages, subtle harm and polite but dangerous advice are beyond it.")
         _aligned_toxicity()

@@ -139,12 +139,19 @@ def generation_message(bench: Benchmark, question: Question, k: int = 0) -> str:
 
 
 _LETTER = re.compile(r"\b([ABCD])\b")
+# "A" followed by a lower-case word is the article ("A mammal"), unless the word reads as a sentence about the
+# letter ("A is right", "A or B").
+_ARTICLE = re.compile(r"\s+(?!(?:is|or|and|was|would|seems|looks|fits)\b)[a-z]")
 
 
 def parse_letter(reply: str) -> int | None:
-    """The first stand-alone letter A–D in a reply ("B", "B.", "(B)", "The answer is B"), or None."""
-    match = _LETTER.search(reply or "")
-    return LETTERS.index(match.group(1)) if match else None
+    """The first stand-alone letter A–D in a reply ("B", "B.", "(B)", "The answer is B"), or None. An article
+    ("A mammal") is not the letter A."""
+    for match in _LETTER.finditer(reply or ""):
+        if match.group(1) == "A" and _ARTICLE.match(reply, match.end()):
+            continue
+        return LETTERS.index(match.group(1))
+    return None
 
 
 # ---- scoring one question ----------------------------------------------------------------------------------
@@ -162,7 +169,7 @@ class Scored:
     mode: str
     k: int
     loglik: tuple[float, ...] = ()          # summed log-probability of each choice's continuation
-    lengths: tuple[int, ...] = ()           # each continuation's length in characters (for acc_norm)
+    lengths: tuple[int, ...] = ()           # each choice's length in characters, no leading space (acc_norm)
     tokens: tuple[int, ...] = ()            # each continuation's length in tokens
     reply: str = ""                         # generate mode: what the model wrote
     predicted: int | None = None            # argmax of loglik (acc), or the parsed letter
@@ -203,7 +210,7 @@ def score_question(bench: Benchmark, question: Question, index: int, k: int, mod
     cont_ids = [encode(c) for c in conts]
     logprobs = score(context_ids, cont_ids)
     loglik = tuple(float(np.sum(lp)) for lp in logprobs)
-    lengths = tuple(len(c) for c in conts)
+    lengths = tuple(len(c.removeprefix(" ")) for c in conts)     # lm-evaluation-harness: len(choice), no space
     norm = [ll / n for ll, n in zip(loglik, lengths)]
     return Scored(index, question, mode, k, loglik=loglik, lengths=lengths, tokens=tuple(len(c) for c in cont_ids),
                   predicted=int(np.argmax(loglik)), predicted_norm=int(np.argmax(norm)),

@@ -190,5 +190,5 @@ def deck_memory(method: Method, trainable: int, total: int) -> dict[str, float]:
     """The deck's rule of thumb, in bytes by component: 4 bytes per weight, 8 for Adam's two states and 4 for the
     gradient of each trainable parameter, and the high-end 8 bytes per parameter for activations (page 6)."""
     parts = {"weights": 4.0 * total, "optimizer (Adam)": 8.0 * trainable, "gradients": 4.0 * trainable,
-             "activations (deck's high end)": 8.0 * total}
+             "activations (the rule's high end)": 8.0 * total}
     return parts

@@ -7,10 +7,12 @@ The objective is the deck's: maximise reward − β · KL(policy ‖ reference).
 2. the reward model scores each: r_i = RM(prompt, completion_i);
 3. the reference is the same copy with the adapter switched off (peft's `disable_adapter`, so no second model in
    memory); KL_i = Σ_t KL(π(·|y_<t) ‖ π_ref(·|y_<t)) over the completion's tokens, exact over the vocabulary;
-4. the reward's gradient by REINFORCE with a leave-one-out baseline ("RLOO", Ahmadian et al. 2024 — PPO's simpler
-   cousin, no value network): A_i = r_i − mean of the other k − 1 rewards, term −mean_i A_i · Σ_t log π(y_t | y_<t);
-5. the KL's gradient exactly (it is computed over the whole vocabulary, so it needs no sampling): term β · mean_i KL_i;
-6. one Adam step on the LoRA matrices. The page shows r, KL and the shaped reward r − β · KL.
+4. each completion's KL-penalised reward, as trl's RLOO trainer computes it: R_i = r_i − β · KL_i (the exact KL
+   per position, which trl's sampled log-ratio log π(y_t) − log π_ref(y_t) estimates);
+5. REINFORCE with a leave-one-out baseline ("RLOO", Ahmadian et al. 2024 — PPO's simpler cousin, no value network):
+   A_i = R_i − mean of the other k − 1 penalised rewards, loss −mean_i A_i · Σ_t log π(y_t | y_<t). So an answer
+   that beats the others on reward but drifted far from the reference can still be pushed down;
+6. one Adam step on the LoRA matrices. The page shows r, KL and the shaped reward R = r − β · KL.
 
 With β = 0 nothing holds the policy near the reference, so it drifts toward whatever the reward model over-rewards;
 with β > 0 drifting costs reward. Every `eval_every` steps the policy answers held-out prompts greedily, scored by the
@@ -109,12 +111,19 @@ def reinforce_loss(token_logprobs: torch.Tensor, mask: torch.Tensor, advantages:
     return -(advantages.detach() * (token_logprobs * mask).sum(-1)).mean()
 
 
+def shaped_rewards(rewards: torch.Tensor, token_kls: torch.Tensor, mask: torch.Tensor, beta: float) -> torch.Tensor:
+    """R_i = r_i − β · Σ_t KL_t over each completion's own tokens (padding excluded). -> (k,)"""
+    return rewards - beta * (token_kls * mask).sum(-1)
+
+
 def policy_loss(token_logprobs: torch.Tensor, token_kls: torch.Tensor, mask: torch.Tensor, rewards: torch.Tensor,
                 beta: float) -> torch.Tensor:
-    """The step's loss: REINFORCE on the reward-model scores (leave-one-out baseline) + β · the mean KL per answer.
-    Its gradient is the gradient of −(reward − β · KL), the deck's penalised reward."""
-    pg = reinforce_loss(token_logprobs, mask, leave_one_out(rewards))
-    return pg + beta * (token_kls * mask).sum(-1).mean()
+    """The step's loss, RLOO's: REINFORCE with advantages = leave-one-out of the KL-penalised rewards
+    (r − β · Σ_t KL_t). The advantages are constants (no gradient flows through the KL or the scores); what the
+    gradient does is raise the log-probability of completions whose penalised reward beats the others' and lower
+    the rest."""
+    advantages = leave_one_out(shaped_rewards(rewards, token_kls.detach(), mask, beta))
+    return reinforce_loss(token_logprobs, mask, advantages)
 
 
 # ------------------------------------------------------------------------------------------------------ model work
@@ -347,7 +356,7 @@ def run(model, tokenizer, prompts: Sequence[str], reward_fn: Callable[[str, list
         logits = completion_logits(policy, ids, tokens)
         with torch.no_grad(), policy.disable_adapter():
             reference_logits = completion_logits(policy, ids, tokens)
-        kls = token_kl(logits, reference_logits)
+        kls = token_kl(logits.detach(), reference_logits)      # a constant in the advantage, not a loss term
         logprobs = torch.log_softmax(logits.float(), -1).gather(-1, tokens[..., None]).squeeze(-1)
         loss = policy_loss(logprobs, kls, mask, rewards, settings.beta)
         optimizer.zero_grad()
@@ -355,7 +364,8 @@ def run(model, tokenizer, prompts: Sequence[str], reward_fn: Callable[[str, list
         optimizer.step()
         kl = (kls.detach() * mask).sum(-1)
         result.steps.append(Step(
-            step, prompt, float(rewards.mean()), float(kl.mean()), float((rewards - settings.beta * kl).mean()),
+            step, prompt, float(rewards.mean()), float(kl.mean()),
+            float(shaped_rewards(rewards, kls.detach(), mask, settings.beta).mean()),
             float(mask.sum(-1).mean()), float(np.mean([repeated_share(r) for r in replies])),
             time.perf_counter() - t0,
             replies[0] if (step == 1 or step % settings.sample_every == 0 or step == settings.steps) else ""))

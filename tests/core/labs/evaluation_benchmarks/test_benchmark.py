@@ -84,7 +84,9 @@ def test_cloze_prompt_scores_the_choice_words():
 
 
 @pytest.mark.parametrize("reply, letter", [("B", 1), ("B.", 1), ("(C)", 2), ("The answer is D", 3),
-                                           ("Answer: A. Berlin", 0), ("Paris", None), ("", None), ("ABBA", None)])
+                                           ("Answer: A. Berlin", 0), ("Paris", None), ("", None), ("ABBA", None),
+                                           ("A mammal, so B", 1), ("A bird.", None), ("A is right", 0),
+                                           ("A or B? A.", 0), ("A", 0)])
 def test_parse_letter(reply, letter):
     assert bm.parse_letter(reply) == letter
 
@@ -103,13 +105,20 @@ def fixed_scorer(values: dict[str, list[float]]):
 def test_acc_takes_the_highest_log_likelihood_and_acc_norm_divides_by_length():
     encode, score = fixed_scorer({" Berlin": [-3.0], " Paris": [-2.0, -2.5], " Rome": [-4.0], " Madrid": [-9.0]})
     s = bm.score_question(TINY, Q, 0, 0, "text", encode, score)
-    assert s.loglik == (-3.0, -4.5, -4.0, -9.0) and s.lengths == (7, 6, 5, 7)
+    assert s.loglik == (-3.0, -4.5, -4.0, -9.0) and s.lengths == (6, 5, 4, 6)
     assert s.predicted == 0 and not s.correct                       # Berlin: -3.0 is the highest sum
-    # per character: -0.4286, -0.75, -0.8, -1.2857 -> Berlin again; make Paris win when normalised
+    # per character: -0.5, -0.9, -1.0, -1.5 -> Berlin again; make Paris win when normalised
     encode, score = fixed_scorer({" Berlin": [-6.0], " Paris": [-2.0, -2.5], " Rome": [-4.4], " Madrid": [-9.0]})
     s = bm.score_question(TINY, Q, 0, 0, "text", encode, score)
     assert s.predicted == 2 and s.predicted_norm == 1 and s.correct_norm and not s.correct
     assert math.isclose(s.probabilities.sum(), 1.0) and s.confidence == pytest.approx(s.probabilities[2])
+
+
+def test_acc_norm_counts_the_choice_without_its_leading_space():
+    """lm-evaluation-harness divides by len(choice): with the space, Rome (-3.7 / 5) would beat Paris (-4.5 / 6)."""
+    encode, score = fixed_scorer({" Berlin": [-9.0], " Paris": [-2.0, -2.5], " Rome": [-3.7], " Madrid": [-9.0]})
+    s = bm.score_question(TINY, Q, 0, 0, "text", encode, score)
+    assert s.predicted == 2 and s.predicted_norm == 1
 
 
 def test_generate_mode_parses_the_reply():

@@ -50,22 +50,36 @@ def test_reinforce_loss_pushes_up_the_completion_with_a_positive_advantage():
     assert (logprobs.grad[0] < 0).all() and logprobs.grad[1, 0] > 0 and logprobs.grad[1, 1] == 0
 
 
-def test_policy_loss_adds_beta_times_the_kl_per_answer():
-    logprobs = torch.tensor([[-1.0, -2.0], [-1.5, -0.5]])
-    kls = torch.tensor([[0.2, 0.4], [0.1, 9.0]])
-    mask = torch.tensor([[1.0, 1.0], [1.0, 0.0]])          # the 9.0 is padding and must not count
-    rewards = torch.tensor([2.0, 1.0])
-    pg = policy.reinforce_loss(logprobs, mask, policy.leave_one_out(rewards))
-    assert float(policy.policy_loss(logprobs, kls, mask, rewards, 0.0)) == pytest.approx(float(pg))
-    assert float(policy.policy_loss(logprobs, kls, mask, rewards, 0.5)) == pytest.approx(
-        float(pg) + 0.5 * ((0.2 + 0.4) + 0.1) / 2)
-    # the KL term pulls toward the reference: its gradient on the policy's logits points up the KL
-    p_logits = torch.tensor([[[2.0, 0.0, -1.0]]], requires_grad=True)
-    q_logits = torch.zeros(1, 1, 3)
-    kl = policy.token_kl(p_logits, q_logits)
-    (1.0 * kl.sum()).backward()
-    stepped = p_logits.detach() - 0.1 * p_logits.grad
-    assert float(policy.token_kl(stepped, q_logits)) < float(kl.detach())
+def test_the_advantage_is_rloo_of_the_kl_penalised_reward_as_trl_computes_it():
+    """trl's RLOO trainer: rlhf_reward = score − β · Σ_t KL_t, baseline = mean of the other k − 1, advantage =
+    rlhf_reward − baseline; loss = −mean advantage · Σ_t log π. Worked by hand here."""
+    logprobs = torch.tensor([[-1.0, -2.0], [-1.5, -0.5], [-0.2, -0.3]], requires_grad=True)
+    kls = torch.tensor([[0.2, 0.4], [0.1, 9.0], [3.0, 2.0]])
+    mask = torch.tensor([[1.0, 1.0], [1.0, 0.0], [1.0, 1.0]])          # the 9.0 is padding and must not count
+    rewards = torch.tensor([2.0, 1.0, 3.0])
+    beta = 0.5
+    penalised = [2.0 - 0.5 * 0.6, 1.0 - 0.5 * 0.1, 3.0 - 0.5 * 5.0]     # 1.7, 0.95, 0.5
+    advantages = [penalised[i] - (sum(penalised) - penalised[i]) / 2 for i in range(3)]
+    sums = [-3.0, -1.5, -0.5]
+    expected = -sum(a * s for a, s in zip(advantages, sums)) / 3
+    assert policy.shaped_rewards(rewards, kls, mask, beta).tolist() == pytest.approx(penalised)
+    loss = policy.policy_loss(logprobs, kls, mask, rewards, beta)
+    assert float(loss) == pytest.approx(expected)
+    loss.backward()
+    # the highest raw reward (3.0) drifted furthest (KL 5): penalised, it is the worst answer and is pushed down
+    assert advantages[2] < 0 and (logprobs.grad[2] > 0).all()
+    assert (logprobs.grad[0] < 0).all()                                  # the best penalised answer goes up
+    # at β = 0 the advantage is the raw rewards' leave-one-out and the same answer is pushed up
+    logprobs.grad = None
+    policy.policy_loss(logprobs, kls, mask, rewards, 0.0).backward()
+    assert (logprobs.grad[2] < 0).all()
+
+
+def test_the_kl_is_a_constant_of_the_loss():
+    logprobs = torch.tensor([[-1.0, -2.0], [-1.5, -0.5]], requires_grad=True)
+    kls = torch.tensor([[0.2, 0.4], [0.1, 0.3]], requires_grad=True)
+    policy.policy_loss(logprobs, kls, torch.ones(2, 2), torch.tensor([1.0, 0.0]), 0.5).backward()
+    assert kls.grad is None and logprobs.grad is not None
 
 
 @pytest.mark.parametrize("change, words", [
