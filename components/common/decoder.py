@@ -5,6 +5,7 @@ import html
 
 import streamlit as st
 
+from components.common.palette import probability_style
 from components.common.model_status import load_with_progress
 from core.serving.tokens import make_visible
 
@@ -23,19 +24,12 @@ def ensure_decoder(service, model: str) -> bool:
     return load_with_progress(service, model, "causal-lm")
 
 
-def probability_colour(p: float) -> str:
-    """Background for a token the model gave probability p: red (unlikely) → yellow → green (likely)."""
-    p = min(max(float(p), 0.0), 1.0)
-    hue = int(120 * p)                           # 0 = red, 60 = yellow, 120 = green
-    return f"hsl({hue}, 75%, 82%)"
-
-
 TOKEN_STYLE = """<style>
 .lab-out{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:1.05rem;line-height:2;white-space:pre-wrap;
 overflow-wrap:anywhere}
 .lab-tok{border-radius:3px;padding:1px 1px;color:#1b1b1b}
 .lab-stop{border:2px solid #c62828;border-radius:4px;padding:0 4px;color:#c62828;font-weight:600}
-.lab-held{color:#999;text-decoration:line-through}
+.lab-held{opacity:.55;text-decoration:line-through}
 </style>"""
 
 
@@ -45,7 +39,7 @@ def coloured_tokens_html(tokens, stop_sequence: str = "", held: str = "") -> str
     for t in tokens:
         p = t.model_prob or t.prob
         tip = f"probability {p:.1%} · rank {t.rank} · id {t.id}"
-        spans.append(f'<span class="lab-tok" style="background:{probability_colour(p)}" title="{html.escape(tip, True)}">'
+        spans.append(f'<span class="lab-tok" style="{probability_style(p)}" title="{html.escape(tip, True)}">'
                      f'{html.escape(t.text)}</span>')
     if stop_sequence:
         spans.append(f'<span class="lab-stop" title="generation stopped here">■ stop: '

@@ -5,7 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from components.common import keys
+from components.common import keys, palette
 
 from components.workshop import quiz_view
 from components.workshop import store_guard
@@ -21,7 +21,7 @@ def heatmap_figure(data) -> go.Figure:
     hover = [[f"{label}<br>{n} answers" for label, n in zip(lrow, crow)] for lrow, crow in zip(data.labels, data.counts)]
     fig = go.Figure(go.Heatmap(
         z=z, x=data.columns, y=[quiz_view.section_title(s) for s in data.sections], text=text,
-        texttemplate="%{text}", customdata=hover, zmin=0, zmax=100, colorscale="RdYlGn",
+        texttemplate="%{text}", customdata=hover, zmin=0, zmax=100, colorscale=palette.SEQUENTIAL,
         colorbar=dict(title="% correct"), hoverongaps=False,
         hovertemplate="%{y} · %{x}: %{z}% correct<br>%{customdata}<extra></extra>"))
     fig.update_layout(yaxis=dict(autorange="reversed"), height=48 * len(data.sections) + 120,

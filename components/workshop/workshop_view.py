@@ -87,7 +87,9 @@ def distribution_chart(counts: dict[str, int], right: set[str] | None = None) ->
     labels = list(counts)
     colors = ["#2e7d32" if right is not None and label in right else
               ("#9e9e9e" if right is not None else "#1976d2") for label in labels]
-    fig = go.Figure(go.Bar(x=[counts[k] for k in labels], y=[html.escape(label[:60]) for label in labels], orientation="h",
+    # The right answer is marked by a tick as well as by its colour (a colour-blind learner sees both).
+    shown = [("✓ " if right is not None and label in right else "") + html.escape(label[:60]) for label in labels]
+    fig = go.Figure(go.Bar(x=[counts[k] for k in labels], y=shown, orientation="h",
                            marker_color=colors, text=[str(counts[k]) for k in labels], textposition="outside",
                            cliponaxis=False, hovertemplate="%{y}: %{x}<extra></extra>"))
     most = max(list(counts.values()) + [1])
@@ -608,5 +610,5 @@ def countdown_html(left: float, limit: float, name: str) -> str:
             f'<div role="timer" aria-label="time left" style="background:#e0e0e0;border-radius:6px;height:12px;'
             f'margin:4px 0 2px 0"><div style="height:12px;border-radius:6px;background:#1976d2;width:{share * 100:.1f}%;'
             f'animation:{anim} {left:.1f}s linear forwards"></div></div>'
-            f'<div style="font-size:0.9rem;color:#555">{limit:.0f} s to answer; about {left:.0f} s were left when this '
+            f'<div style="font-size:0.9rem;opacity:.75">{limit:.0f} s to answer; about {left:.0f} s were left when this '
             f"question appeared. The bar runs out when time is up.</div>")

@@ -105,9 +105,11 @@ class LabPage:
             self.errors.append(f"console error: {message.text[:300]}")
 
     @classmethod
-    def new(cls, browser, base_url: str, width: int = 1400, height: int = 900, timeout_ms: int = 60_000) -> "LabPage":
-        """A tab in its own browser context (its own cookies, so its own Streamlit session)."""
-        page = browser.new_context(viewport={"width": width, "height": height}).new_page()
+    def new(cls, browser, base_url: str, width: int = 1400, height: int = 900, timeout_ms: int = 60_000,
+            color_scheme: str = "light") -> "LabPage":
+        """A tab in its own browser context (its own cookies, so its own Streamlit session); `color_scheme` is the
+        operating system's preference the browser reports ("dark" opens the app in its dark theme)."""
+        page = browser.new_context(viewport={"width": width, "height": height}, color_scheme=color_scheme).new_page()
         page.set_default_timeout(timeout_ms)
         return cls(page, base_url)
 

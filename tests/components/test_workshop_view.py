@@ -30,6 +30,8 @@ def test_answer_counts_are_whole_numbers_and_scores_are_never_clipped():
 
     fig = distribution_chart({"A": 1, "B": 0})
     assert fig.layout.xaxis.dtick == 1 and fig.layout.xaxis.range[1] > 1
+    revealed = distribution_chart({"A": 1, "B": 0}, right={"B"})
+    assert revealed.data[0].y == ("A", "✓ B")           # the right answer is marked by more than its colour
     standings = [Standing(rank=1, nickname="Ada", points=809, correct=1, answered=1, time_s=2.0)]
     board = leaderboard_chart(standings)
     assert board.layout.xaxis.range[1] >= 809 * 1.2 and board.data[0].cliponaxis is False

@@ -29,7 +29,7 @@ def bits_html(label: str, fields: list[tuple[str, str, str]]) -> str:
     for name, bits, colour in fields:
         boxes = "".join(_box(b, colour) for b in bits)
         groups.append(f"<div style='display:inline-block;margin-right:10px;vertical-align:top'>{boxes}"
-                      f"<div style='font-size:0.8rem;color:#555'>{html.escape(name)}</div></div>")
+                      f"<div style='font-size:0.8rem;opacity:.75'>{html.escape(name)}</div></div>")
     return (f"<div style='margin:4px 0 10px 0'><div style='font-weight:600;margin-bottom:2px'>{html.escape(label)}"
             f"</div>{''.join(groups)}</div>")
 

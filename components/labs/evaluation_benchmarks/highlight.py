@@ -8,7 +8,7 @@ STYLE = """<style>
 .ev-text{font-size:1.1rem;line-height:1.9;white-space:pre-wrap;overflow-wrap:anywhere;padding:.4rem .6rem;
 border:1px solid #e0e0e0;border-radius:6px;background:#fafafa;color:#1b1b1b;max-height:22rem;overflow-y:auto}
 .ev-hit{background:#FFE082;border-radius:3px;padding:0 1px;box-shadow:0 0 0 1px #FFB300 inset}
-.ev-who{font-size:.85rem;color:#555;margin:.3rem 0 .1rem}
+.ev-who{font-size:.85rem;opacity:.75;margin:.3rem 0 .1rem}
 </style>"""
 
 MAX_SHOWN = 20_000

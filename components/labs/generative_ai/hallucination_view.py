@@ -8,7 +8,7 @@ import streamlit as st
 
 from components.common.generate import generate, queue_note, streaming
 from components.common import cache as app_cache
-from components.common import errors, guard
+from components.common import errors, guard, palette
 from components.common.text import literal
 
 MAX_QUESTION_CHARS = 1_000    # a longer question is cut (with a note)
@@ -24,8 +24,12 @@ PRESETS = {
 }
 
 # (lowest probability of the band, colour, label) — from most to least confident.
-BANDS = ((0.8, "#b7e4a7", "80–100 % (confident)"), (0.5, "#e8f0a0", "50–80 %"),
-         (0.2, "#ffd59a", "20–50 %"), (0.0, "#ffb3b3", "under 20 % (a guess)"))
+# Blue for confident, orange for a guess (palette.py: no red–green); the guess band is also underlined.
+BANDS = ((0.8, palette.probability_colour(0.9), "80–100 % (confident)"),
+         (0.5, palette.probability_colour(0.65), "50–80 %"),
+         (0.2, palette.probability_colour(0.35), "20–50 %"),
+         (0.0, palette.probability_colour(0.05), "under 20 % (a guess)"))
+GUESS_MARK = "text-decoration:underline dotted 2px;text-underline-offset:3px"
 
 
 def band(prob: float) -> tuple[str, str]:
@@ -50,7 +54,8 @@ def answer_html(tokens: list[tuple[str, float, int]], streaming: bool = False) -
         colour, _ = band(prob)
         title = f"probability {prob:.1%} · rank {rank} among all tokens"
         body = html.escape(text).replace("\n", "<br>")
-        spans.append(f'<span title="{html.escape(title, quote=True)}" style="background:{colour};'
+        mark = f"{GUESS_MARK};" if prob < BANDS[-2][0] else ""
+        spans.append(f'<span title="{html.escape(title, quote=True)}" style="background:{colour};{mark}'
                      f'border-radius:3px;padding:1px 0">{body}</span>')
     cursor = '<span style="opacity:.5">▌</span>' if streaming else ""
     return ('<div style="font-size:1.15rem;line-height:1.9;padding:10px 12px;border:1px solid #ddd;'
@@ -58,8 +63,9 @@ def answer_html(tokens: list[tuple[str, float, int]], streaming: bool = False) -
 
 
 def legend_html() -> str:
-    items = "".join(f'<span style="background:{c};padding:1px 8px;border-radius:3px;margin-right:8px">{html.escape(lbl)}'
-                    "</span>" for _, c, lbl in BANDS)
+    items = "".join(f'<span style="background:{c};color:{palette.TEXT_ON_TINT};padding:1px 8px;border-radius:3px;'
+                    f'margin-right:8px;{GUESS_MARK if low == 0 else ""}">{html.escape(lbl)}</span>'
+                    for low, c, lbl in BANDS)
     return f'<div style="font-size:.9rem;margin:6px 0">Probability the model gave each token: {items}</div>'
 
 

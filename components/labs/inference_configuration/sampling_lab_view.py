@@ -16,7 +16,8 @@ import streamlit as st
 from components.common.generate import generate, queue_note, streaming
 from components.common import cache as app_cache
 from components.common.decoder import (DECODER_KEY, coloured_tokens_html, context_meter, current_decoder,
-                                       TOKEN_STYLE, ensure_decoder, probability_colour)
+                                       TOKEN_STYLE, ensure_decoder)
+from components.common.palette import probability_style
 from components.common import errors, guard
 from core.serving.sampling import (SamplingSettings, cap_max_new_tokens, chart_rows, parse_stop_sequences,
                            repeated_token_share, step_rows, trace)
@@ -295,7 +296,7 @@ def _step_through(service, model: str, key: str, t, path: list[dict]) -> None:
 def _path_chip(token: dict, is_stop: bool) -> str:
     tip = f"{token['how']} · model probability {token['prob']:.1%} · id {token['id']}"
     text = "■ end of answer" if is_stop else html.escape(token["text"])
-    return (f'<span class="lab-tok" style="background:{probability_colour(token["prob"])}" '
+    return (f'<span class="lab-tok" style="{probability_style(token["prob"])}" '
             f'title="{html.escape(tip, True)}">{text}</span>')
 
 
@@ -318,8 +319,8 @@ def _stop(key: str) -> None:
 
 def show_generation(key: str = "generation", lab_key: str = "sampling") -> None:
     st.markdown("#### Try it: generate with your settings")
-    st.markdown("The answer streams in token by token, each coloured by the probability the model gave it (green "
-                "= likely, red = a long shot that sampling picked). Stop sequences end the answer where they appear; "
+    st.markdown("The answer streams in token by token, each coloured by the probability the model gave it (blue "
+                "= likely, orange with a dotted underline = a long shot that sampling picked; hover for the number). Stop sequences end the answer where they appear; "
                 "max new tokens is a hard cap; a fixed seed makes sampling repeat exactly.")
     prompt = guard.usable_text(st.session_state.get(f"{lab_key}_prompt", DEFAULT_PROMPT),
                                "Type a prompt in the lab above first.", MAX_PROMPT_CHARS, keep="last", warn=False)

@@ -23,15 +23,15 @@ STAGES = (
 )
 
 STYLE = """<style>
-.lc{display:grid;grid-template-columns:repeat(4,1fr);gap:.5rem;align-items:stretch;color:#1b1b1b}
-.lc-stage{border-radius:10px;padding:.6rem .7rem;position:relative}
+.lc{display:grid;grid-template-columns:repeat(4,1fr);gap:.5rem;align-items:stretch}
+.lc-stage{color:#1b1b1b;border-radius:10px;padding:.6rem .7rem;position:relative}
 .lc-stage:nth-child(-n+3)::after{content:"➜";position:absolute;right:-.55rem;top:40%;font-size:1.1rem;color:#5B3CC4}
 .lc-name{font-weight:700;margin-bottom:.4rem}
 .lc-step{display:block;background:#fff;border:1px solid rgba(0,0,0,.15);border-radius:6px;padding:.3rem .5rem;
 margin:.3rem 0;color:#1b1b1b;text-decoration:none;line-height:1.3}
 .lc-step:hover{border-color:#5B3CC4}
 .lc-step small{color:#5B3CC4}
-.lc-loop{grid-column:1/5;text-align:center;color:#555;font-size:.9rem}
+.lc-loop{grid-column:1/5;text-align:center;opacity:.75;font-size:.9rem}
 @media (max-width:700px){.lc{grid-template-columns:1fr}.lc-loop{grid-column:1}.lc-stage::after{display:none}}
 </style>"""
 

@@ -293,16 +293,22 @@ def _masked(key: str) -> None:
 
 
 def _mlm_html(example: arch.MaskedExample) -> str:
-    style = {"masked": "background:#ffd6d6;border:2px solid #d62728;font-weight:600",
-             "random": "background:#fff0c2;border:2px solid #e6a700", "kept": "background:#d9f2d0;border:2px solid #2ca02c",
-             "": "background:#eef1f5"}
+    # Told apart by border pattern as well as by colour (orange / yellow / blue: no red-green pair), dark text on
+    # light tints in either theme.
+    style = {"masked": "background:#fdb863;border:2px solid #b35806;font-weight:600",
+             "random": "background:#fff0c2;border:2px dashed #8c6d00", "kept": "background:#cfe3f2;border:3px double #2166ac",
+             "": "background:#eef1f5;border:2px solid transparent"}
     spans = []
     for token, shown, action in zip(example.tokens, example.inputs, example.actions):
         title = f"{action}: the model must predict {token!r}" if action else "not chosen (no loss here)"
         spans.append(f'<span title="{html.escape(title, quote=True)}" style="display:inline-block;margin:2px;'
-                     f'padding:0 5px;border-radius:4px;{style[action]}">{html.escape(shown)}</span>')
-    legend = ('<div style="font-size:.85rem;color:#555;margin-top:4px">red = replaced by [MASK] · yellow = replaced '
-              'by a random token · green = chosen but left unchanged · grey = not chosen</div>')
+                     f'padding:0 5px;border-radius:4px;color:#1b1b1b;{style[action]}">{html.escape(shown)}</span>')
+    swatch = lambda action, text: (f'<span style="padding:0 5px;border-radius:4px;color:#1b1b1b;{style[action]}">'
+                                   f'{text}</span>')
+    legend = (f'<div style="font-size:.85rem;opacity:.8;margin-top:4px;line-height:2">'
+              f'{swatch("masked", "orange, solid")} replaced by [MASK] · {swatch("random", "yellow, dashed")} replaced '
+              f'by a random token · {swatch("kept", "blue, double")} chosen but left unchanged · '
+              f'{swatch("", "grey")} not chosen</div>')
     return ('<div style="font-family:ui-monospace,Menlo,monospace;font-size:1.05rem;line-height:2">'
             f'<b>What the encoder reads:</b><br>{"".join(spans)}</div>{legend}')
 

@@ -17,7 +17,7 @@ STYLE = """<style>
 .stk-name{font-weight:700;font-size:1.05rem;margin-bottom:.35rem}
 .stk-parts{display:flex;flex-wrap:wrap;gap:.4rem}
 .stk-part{background:#fff;border:1px solid rgba(0,0,0,.15);border-radius:6px;padding:.3rem .55rem;line-height:1.35}
-.stk-part small{color:#555}
+.stk-part small{opacity:.75}
 </style>"""
 
 
