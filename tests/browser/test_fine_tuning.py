@@ -1,5 +1,7 @@
 """Page 7 in a real browser: a tiny race (2 steps of 1 example) draws three live loss curves, then the task and
 forgetting charts and the side-by-side replies. Screenshots go to screenshots/."""
+import json
+import zipfile
 import pytest
 from playwright.sync_api import expect
 
@@ -32,6 +34,13 @@ def test_a_tiny_race_draws_three_curves_and_the_forgetting_chart(lab):
     lab.settle()
     lab.assert_healthy()
     shoot(lab, RACE, "fine-tuning-race")
+    # The trained LoRA adapter comes away as a file peft can load.
+    with lab.page.expect_download() as download:
+        race.get_by_role("button", name="Download the LoRA adapter", exact=False).click()
+    path = download.value.path()
+    with zipfile.ZipFile(path) as z:
+        assert sorted(z.namelist()) == ["adapter_config.json", "adapter_model.safetensors"]
+        assert json.loads(z.read("adapter_config.json"))["peft_type"] == "LORA"
 
     # A new learner opening page 7 after that race finished: the race's results, then every later demo, with no
     # error box (the task chart once shared its key with the task radio and broke the page for everyone).

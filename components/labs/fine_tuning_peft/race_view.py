@@ -334,6 +334,21 @@ def _progress(result) -> None:
                                               f"{result.seconds:.0f} s")
 
 
+def _adapter_downloads(result) -> None:
+    """The race's trained adapters as files peft loads back (full fine-tuning changed the whole model: no file)."""
+    files = [(o, o.adapter_zip()) for o in result.outcomes if o.adapter is not None]
+    if not files:
+        return
+    cols = st.columns(len(files))
+    for col, (outcome, blob) in zip(cols, files):
+        col.download_button(f"Download the {outcome.method.title} adapter ({len(blob) / 1e6:.1f} MB)", blob,
+                            file_name=f"smollm2-{outcome.method.kind}-{result.settings.task}-adapter.zip",
+                            mime="application/zip", key=f"{KEY}_adapter_{outcome.method.kind}",
+                            icon=":material/download:", on_click="ignore")
+    st.caption("Each file is the adapter as peft saves it (adapter_config.json and adapter_model.safetensors): "
+               "unzip it and load it onto SmolLM2-135M-Instruct with `PeftModel.from_pretrained(model, folder)`.")
+
+
 def _results(result, live: bool, private_hidden: bool = False) -> None:
     if result.outcomes:
         st.plotly_chart(loss_chart(result.outcomes), width="stretch", key=f"{KEY}_loss")
@@ -355,6 +370,8 @@ def _results(result, live: bool, private_hidden: bool = False) -> None:
                    "text the model never trained on here.")
         for line in _observations(result):
             st.markdown(line)
+        if not private_hidden:
+            _adapter_downloads(result)
         if private_hidden:
             st.caption("This race trained on a learner's own file: its prompts and replies stay with that learner.")
         else:

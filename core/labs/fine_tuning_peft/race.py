@@ -46,6 +46,14 @@ class Outcome:
     samples: tuple[str, ...] = ()
     eval_seconds: float = 0.0
     adapter: dict | None = None      # peft's state dict (LoRA matrices or the soft prompt), on the CPU
+    adapter_config: dict | None = None   # peft's config for it (what adapter_config.json holds)
+    zipped: bytes | None = field(default=None, repr=False)   # adapter_file's bytes, made once
+
+    def adapter_zip(self) -> bytes | None:
+        """adapter_file(self), made on first use and kept (every viewer of the race offers the same file)."""
+        if self.zipped is None:
+            self.zipped = adapter_file(self)
+        return self.zipped
 
 
 @dataclass
@@ -117,6 +125,36 @@ def _adapter_state(model) -> dict | None:
     return {k: v.detach().cpu().clone() for k, v in get_peft_model_state_dict(model).items()}
 
 
+def _adapter_config(model) -> dict | None:
+    if not hasattr(model, "peft_config"):
+        return None
+    config = model.peft_config["default"].to_dict()
+    return {k: sorted(v) if isinstance(v, set) else v for k, v in config.items()}
+
+
+BASE_MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"
+
+
+def adapter_file(outcome: Outcome, base_model: str = BASE_MODEL) -> bytes | None:
+    """The trained adapter as peft saves it, zipped: adapter_config.json and adapter_model.safetensors (load it with
+    `PeftModel.from_pretrained(base, folder)`), or None for full fine-tuning (no adapter: the whole model changed)."""
+    if outcome.adapter is None or outcome.adapter_config is None:
+        return None
+    import io
+    import json
+    import zipfile
+
+    from safetensors.torch import save as safetensors_bytes
+
+    config = dict(outcome.adapter_config, base_model_name_or_path=base_model)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("adapter_config.json", json.dumps(config, indent=2, default=str))
+        z.writestr("adapter_model.safetensors",
+                   safetensors_bytes({k: v.contiguous() for k, v in outcome.adapter.items()}))
+    return buffer.getvalue()
+
+
 def run_race(make_copy: Callable[[], torch.nn.Module], tokenizer, settings: RaceSettings, *,
              uploaded: list[data.Example] | None = None,
              before: tuple[evaluation.Scores, tuple[str, ...]] | None = None,
@@ -163,6 +201,7 @@ def run_race(make_copy: Callable[[], torch.nn.Module], tokenizer, settings: Race
         outcome.after, outcome.samples = score(model, tokenizer, work)
         outcome.eval_seconds = time.perf_counter() - t0
         outcome.adapter = _adapter_state(model)
+        outcome.adapter_config = _adapter_config(model)
         del model
         gc.collect()
     else:

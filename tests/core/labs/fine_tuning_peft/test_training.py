@@ -126,6 +126,7 @@ def test_a_race_trains_private_copies_and_leaves_the_shared_model_alone(tiny, to
     assert result.state == "done" and [o.run.state for o in result.outcomes] == ["done"] * 3
     assert result.before is not None and all(o.after is not None for o in result.outcomes)
     assert [o.adapter is None for o in result.outcomes] == [True, False, False]
+    assert race.adapter_file(result.outcomes[0]) is None                  # full fine-tuning has no adapter
     assert len(result.sample_prompts) == len(result.before_samples) == 3
     assert "Scoring the original model" in updates and updates[-1] == "Finished"
 
@@ -192,3 +193,24 @@ def test_two_adapters_are_saved_reloaded_swapped_and_one_merged(tiny, tokenizer,
     assert set(swap.zipped) == {"sentiment", "aspect"} and phases[0] == "Training the sentiment adapter"
     assert adapters.swap_demo(lambda: copy.deepcopy(tiny), tokenizer, tmp_path / "x", steps=2,
                               cancelled=lambda: True) is None
+
+
+def test_the_race_s_adapters_download_as_files_peft_loads_back(tiny, tokenizer, tmp_path):
+    import io
+    import zipfile
+
+    from peft import PeftModel, set_peft_model_state_dict
+
+    settings = race.RaceSettings(steps=2, batch=2, methods=race.DEFAULT_METHODS[1:])
+    result = race.run_race(lambda: copy.deepcopy(tiny), tokenizer, settings)
+    ids = _rows(tokenizer)[0].ids
+    for outcome in result.outcomes:                                       # LoRA, then prompt tuning
+        blob = race.adapter_file(outcome)
+        with zipfile.ZipFile(io.BytesIO(blob)) as z:
+            assert sorted(z.namelist()) == ["adapter_config.json", "adapter_model.safetensors"]
+            z.extractall(tmp_path / outcome.method.kind)
+        loaded = PeftModel.from_pretrained(copy.deepcopy(tiny), str(tmp_path / outcome.method.kind))
+        rebuilt = methods.apply(copy.deepcopy(tiny), outcome.method, tokenizer)
+        set_peft_model_state_dict(rebuilt, outcome.adapter)              # the adapter as the race held it
+        loaded.eval(), rebuilt.eval()
+        assert (adapters.logits(loaded, ids) - adapters.logits(rebuilt, ids)).abs().max() < 1e-5
