@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from components.common import cache as app_cache
-from components.common import errors
+from components.common import errors, share
 from components.common.model_status import load_with_progress
 from components.common.text import literal
 from components.labs.evaluation_benchmarks import cache
@@ -52,6 +52,15 @@ SAME_MEANING = {"Meaning flipped: “not cold”": "no", "Same words shuffled": 
 
 
 _ORDERS = {1: "one", 2: "two", 3: "three", 4: "four"}
+
+
+def _mean_label(orders: int) -> str:
+    """What the geometric mean averages: sentence BLEU uses only the n-gram orders a short output has."""
+    if orders <= 0:
+        return "Geometric mean of the precisions (nothing matched, so 0)"
+    label = f"Geometric mean of the {_ORDERS.get(orders, orders)} precisions"
+    return label if orders == mx.BLEU_MAX_ORDER else label + (
+        " (an output this short has no longer n-grams: effective order)")
 
 
 def _fraction(a: int, b: int, value: float) -> str:
@@ -113,9 +122,7 @@ def _bleu_section(cand: str, refs: list[str], tokenize: str, smooth: str, lowerc
     else:
         bp_text = f"output {c} tokens < reference {r}: brevity penalty = e^(1 − {r}/{c}) = {b.brevity_penalty:.4f}"
     st.markdown(f"- Brevity penalty: {bp_text}\n"
-                f"- Geometric mean of the {_ORDERS[b.orders_used]} precisions"
-                f"{'' if b.orders_used == mx.BLEU_MAX_ORDER else ' (an output this short has no longer n-grams: effective order)'}"
-                f": {b.geometric_mean:.4f}\n"
+                f"- {_mean_label(b.orders_used)}: {b.geometric_mean:.4f}\n"
                 f"- **BLEU = {b.brevity_penalty:.4f} × {b.geometric_mean:.4f} = {b.score:.4f}** "
                 f"(sacrebleu: {library:.4f}; sacrebleu prints it ×100 as {library * 100:.1f})")
     if b.clipped:
@@ -157,6 +164,9 @@ def _similarity(a: str, b: str) -> float | None:
 
 def show(key: str = "metric_counter") -> None:
     st.markdown("#### Try it: watch ROUGE and BLEU count")
+    fields = [share.Field("refs", f"{key}_refs"), share.Field("output", f"{key}_cand")]
+    if share.apply(key, fields):
+        st.session_state.setdefault(f"{key}_preset", next(iter(PRESETS)))
     if f"{key}_refs" not in st.session_state:
         st.session_state[f"{key}_preset"] = next(iter(PRESETS))
         _apply_preset(key)
@@ -166,6 +176,7 @@ def show(key: str = "metric_counter") -> None:
     left, right = st.columns(2)
     refs_text = left.text_area("Reference(s), one per line", key=f"{key}_refs", height=110)
     cand = right.text_area("Output to score", key=f"{key}_cand", height=110)
+    share.link(key, fields, "this reference and output")
     with st.expander("Tokenizer and scoring choices"):
         a, b, c, d = st.columns(4)
         stem = a.checkbox("ROUGE: stemming", key=f"{key}_stem", help="Porter stemmer on words longer than 3 "
