@@ -106,3 +106,49 @@ def test_few_shot_prompt_runs_and_a_bench_subset_runs(lab):
     lab.assert_healthy()
     lab.page.get_by_text("Try it: measure what examples").scroll_into_view_if_needed()
     lab.screenshot("prompt-bench")
+
+
+def test_a_shared_link_opens_the_same_experiment_and_draws_the_same_seeded_answer(lab):
+    open_page(lab, "inference-configuration")
+    final_bars(lab)
+    prompt = lab.page.get_by_role("textbox", name="Prompt (sent as a chat message)")
+    prompt.fill("Name a fruit and say why you like it.")
+    prompt.press("Control+Enter")
+    lab.settle()
+    seed = lab.page.get_by_role("spinbutton", name="Seed (-1 = random)")
+    seed.fill("7")
+    seed.press("Enter")
+    tokens = lab.page.get_by_role("spinbutton", name="Max new tokens")
+    tokens.fill("12")
+    tokens.press("Enter")
+    lab.settle()
+    lab.page.get_by_role("button", name="Link to this experiment").last.click()
+    code = lab.page.locator("[data-testid=stPopoverBody] [data-testid=stCode]")
+    expect(code).to_contain_text("sampling.seed=7", timeout=30_000)
+    link = code.inner_text().strip()
+    assert link.startswith(lab.base_url) and "sampling.max_new=12" in link and "sampling.temperature=" in link
+    lab.page.keyboard.press("Escape")
+
+    def answer(tab) -> str:
+        tab.page.get_by_role("button", name="Generate", exact=True).click()
+        tab.page.locator(".lab-out .lab-tok").first.wait_for(timeout=180_000)
+        tab.settle()
+        expect(tab.page.get_by_role("button", name="Stop generating")).to_have_count(0, timeout=120_000)
+        return tab.page.locator(".lab-out").first.inner_text()
+
+    mine = answer(lab)
+    classmate = type(lab).new(lab.page.context.browser, lab.base_url)
+    try:
+        classmate.page.goto(link)
+        classmate.page.wait_for_selector("[data-testid=stApp][data-test-connection-state=CONNECTED]")
+        classmate.page.locator("[data-testid=stSidebar]").get_by_text("Running on").wait_for(timeout=120_000)
+        classmate.settle()
+        expect(classmate.page.get_by_role("textbox", name="Prompt (sent as a chat message)")).to_have_value(
+            "Name a fruit and say why you like it.")
+        expect(classmate.page.get_by_role("spinbutton", name="Seed (-1 = random)")).to_have_value("7")
+        expect(classmate.page.get_by_role("spinbutton", name="Max new tokens")).to_have_value("12")
+        assert answer(classmate) == mine
+        classmate.assert_healthy()
+    finally:
+        classmate.close()
+    lab.assert_healthy()

@@ -18,7 +18,7 @@ from components.common import cache as app_cache
 from components.common.decoder import (DECODER_KEY, coloured_tokens_html, context_meter, current_decoder,
                                        TOKEN_STYLE, ensure_decoder)
 from components.common.palette import probability_style
-from components.common import errors, guard
+from components.common import errors, guard, share
 from core.serving.sampling import (SamplingSettings, cap_max_new_tokens, chart_rows, parse_stop_sequences,
                            repeated_token_share, step_rows, trace)
 from components.common.text import literal
@@ -186,11 +186,27 @@ def _chart(rows: list[dict], texts: list[str], key: str) -> None:
     st.plotly_chart(fig, key=f"{key}_chart", config={"displayModeBar": False})
 
 
+def share_fields(key: str = "sampling", generation: str = "generation") -> list:
+    """What a link to the sampling lab carries: the prompt, every knob, and the generation's seed, length and stop
+    sequences (so a fixed seed draws the same answer for whoever opens it)."""
+    return [share.Field("prompt", f"{key}_prompt", max_chars=MAX_PROMPT_CHARS),
+            share.Field("temperature", f"{key}_temperature", float, 0.0, 2.0),
+            share.Field("top_k", f"{key}_top_k", int, 0, 200),
+            share.Field("top_p", f"{key}_top_p", float, 0.0, 1.0),
+            share.Field("repetition_penalty", f"{key}_repetition_penalty", float, 0.5, 2.0),
+            share.Field("frequency_penalty", f"{key}_frequency_penalty", float, -2.0, 2.0),
+            share.Field("presence_penalty", f"{key}_presence_penalty", float, -2.0, 2.0),
+            share.Field("seed", f"{generation}_seed", int, -1, 2**31 - 1),
+            share.Field("max_new", f"{generation}_max_new", int, 0, 10_000_000),
+            share.Field("stops", f"{generation}_stops", max_chars=500)]
+
+
 def show_lab(key: str = "sampling") -> None:
     st.markdown("#### Try it: watch the next-token distribution as you turn each knob")
     st.markdown("The grey bars are the model's own probabilities for the next token of its answer. The blue bars "
                 "are what is actually sampled after your settings; a red bar with ✕ names the step that removed it. "
                 f"The steps always run in this order: **{ORDER}**.")
+    share.apply(key, share_fields(key))
     st.session_state.setdefault(f"{key}_prompt", DEFAULT_PROMPT)
     prompt = st.text_area("Prompt (sent as a chat message)", key=f"{key}_prompt", height=80)
     prompt = guard.usable_text(prompt, "Type a prompt above to see the model's next-token probabilities.",
@@ -334,11 +350,13 @@ def show_generation(key: str = "generation", lab_key: str = "sampling") -> None:
     st.caption(f"Prompt: “{literal(prompt, 120)}” · {_settings_summary(base)} "
                "(change them in the lab above)")
     a, b, c = st.columns([1, 1, 2])
-    requested = a.number_input("Max new tokens", min_value=0, max_value=10_000_000, value=48, step=16,
-                               key=f"{key}_max_new")
-    seed = b.number_input("Seed (-1 = random)", min_value=-1, max_value=2**31 - 1, value=42, key=f"{key}_seed")
-    stop_text = c.text_area("Stop sequences (one per line; \\n = line break)", value="", height=68,
+    for name, default in (("max_new", 48), ("seed", 42), ("stops", "")):   # a shared link may have set them
+        st.session_state.setdefault(f"{key}_{name}", default)
+    requested = a.number_input("Max new tokens", min_value=0, max_value=10_000_000, step=16, key=f"{key}_max_new")
+    seed = b.number_input("Seed (-1 = random)", min_value=-1, max_value=2**31 - 1, key=f"{key}_seed")
+    stop_text = c.text_area("Stop sequences (one per line; \\n = line break)", height=68,
                             key=f"{key}_stops", placeholder="e.g.  .   or  \\n")
+    share.link(lab_key, share_fields(lab_key, key), "the same prompt, knobs, seed and length")
     stops, notes = parse_stop_sequences(stop_text or "")
     for note in notes:
         st.warning(note)

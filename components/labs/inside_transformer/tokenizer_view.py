@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components.common import cache as app_cache
-from components.common import errors, guard
+from components.common import errors, guard, share
 from components.common.token_chips import chips_html, token_rows
 
 MAX_CHARS = 200_000     # longer text is cut here (with a note) before tokenizing
@@ -58,11 +58,14 @@ def _one_side(service, text: str, kind: str, heading: str, key: str) -> None:
 
 def show(key: str = "tokenizer") -> None:
     st.markdown("#### Try it: how do two real tokenizers split your text?")
+    fields = [share.Field("text", f"{key}_text")]
+    share.apply(key, fields)
     st.session_state.setdefault(f"{key}_text", EXAMPLES["A plain sentence"])
     st.selectbox("Start from an example", ["—"] + list(EXAMPLES), key=f"{key}_example",
                  on_change=_on_example, args=(key,))
     text = st.text_area("Your text", key=f"{key}_text", height=110,
                         help="Anything goes: other languages, emoji, code, HTML. Hover a token to see its id.")
+    share.link(key, fields, "this text")
     # Whitespace alone is still text to split: the tokenizers have tokens for it.
     text = guard.usable_text(text, "Type some text above to see it split into tokens.", MAX_CHARS, used="tokenized",
                              allow_blank=True)

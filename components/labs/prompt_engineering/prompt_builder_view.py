@@ -8,7 +8,7 @@ import streamlit as st
 from components.common.generate import generate, queue_note, streaming
 from components.common import cache as app_cache
 from components.common.decoder import coloured_tokens_html, context_meter, current_decoder, ensure_decoder
-from components.common import errors, guard
+from components.common import errors, guard, share
 from components.common.text import literal
 from core.labs.prompt_engineering.prompting import MAX_INPUT_CHARS, SHOTS, Example, build_prompt, grade
 from core.serving.sampling import SamplingSettings
@@ -118,6 +118,12 @@ def show(key: str = "prompt_builder") -> None:
     except Exception as exc:  # a broken data file must not take the page down
         errors.show("The task presets could not be loaded", exc)
         return
+    linked = st.query_params.get(f"{key}.task")
+    shown = linked if linked in tasks else st.session_state.get(f"{key}_task", next(iter(tasks)))
+    fields = [share.Field("task", f"{key}_task", choices=tuple(tasks)),
+              share.Field("input", f"{key}_input_{shown}", max_chars=MAX_INPUT_CHARS),
+              share.Field("shots", f"{key}_shots", choices=tuple(SHOTS)), share.Field("cot", f"{key}_cot", bool)]
+    share.apply(key, fields)
     task_id = st.selectbox("Task", list(tasks), format_func=lambda t: tasks[t].name, key=f"{key}_task")
     task = tasks[task_id]
     input_key = f"{key}_input_{task.id}"
@@ -126,6 +132,9 @@ def show(key: str = "prompt_builder") -> None:
     shots = st.radio("Examples in the prompt", list(SHOTS), horizontal=True, key=f"{key}_shots",
                      format_func=lambda s: f"{s} ({SHOTS[s]})")
     cot = st.toggle("Chain of thought (ask for the steps, examples show their reasoning)", key=f"{key}_cot")
+    share.link(key, [fields[0], share.Field("input", input_key, max_chars=MAX_INPUT_CHARS), *fields[2:]],
+               "this task, input, number of examples and chain-of-thought switch (the worked examples are the "
+               "task's own)")
     with st.expander("Edit the worked examples (used by one- and few-shot)"):
         edited = st.data_editor(_examples_state(key, task), num_rows="dynamic", key=f"{key}_editor_{task.id}",
                                 column_config={"input": st.column_config.TextColumn(task.input_label, width="large"),

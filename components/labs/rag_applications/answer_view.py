@@ -8,7 +8,7 @@ import html
 import streamlit as st
 
 from components.common.generate import generate
-from components.common import errors
+from components.common import errors, share
 from components.common.text import literal
 from components.labs.rag_applications import cache, knowledge
 from components.labs.rag_applications.retrieval_view import question_input
@@ -150,7 +150,10 @@ def show() -> None:
     st.markdown("Ask about the handbook. On the left SmolLM2 answers from its weights alone; on the right the same "
                 "model gets the retrieved chunks pasted into its prompt. Both answers are greedy (temperature 0), "
                 "so the difference comes only from the prompt.")
+    fields = [share.Field("question", f"{KEY}_question", max_chars=1000)]
+    share.apply(KEY, fields)
     question = question_input(KEY)
+    share.link(KEY, fields, "this question")
     a, b = st.columns([1, 2])
     k = a.slider("Chunks in the prompt (k)", 1, 5, 3, key=f"{KEY}_k")
     layout_name = b.radio("Prompt layout", list(LAYOUTS), key=f"{KEY}_layout", horizontal=False,
