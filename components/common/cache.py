@@ -78,6 +78,15 @@ def sections() -> list[Section]:
     return load_sections()
 
 
+@st.cache_resource(show_spinner=False, ttl=30)
+def question_bank():
+    """The quiz questions (lessons/quiz/*.yaml). A short TTL lets an instructor edit them and see it within half a
+    minute."""
+    from core.workshop.quiz import load_bank
+
+    return load_bank(section_ids=[s.id for s in sections()])
+
+
 @st.cache_data(show_spinner=False, ttl=10)
 def lesson(section: Section) -> str:
     # A short TTL lets an instructor edit a lesson file and see it on the next rerun.

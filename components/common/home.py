@@ -3,8 +3,14 @@ from __future__ import annotations
 
 import streamlit as st
 
+import logging
+
 from components.common import cache as app_cache
+from components.common import identity, progress
 from core.lessons import LESSONS_DIR, LessonError, split_demos
+
+log = logging.getLogger("genai_lab.home")
+LABELS = "home_labels_saved"      # how many RLHF rankings this learner saved (read with the course map)
 
 # The whole card is the link: the page link's hit area is stretched over its bordered box (a "stretched link").
 CARD_CSS = """<style>
@@ -15,11 +21,71 @@ CARD_CSS = """<style>
 </style>"""
 
 
-def _demo_count(section) -> int:
+def _demo_names(section) -> list[str]:
     try:
-        return sum(part.kind == "demo" for part in split_demos(app_cache.lesson(section)))
+        return [part.content for part in split_demos(app_cache.lesson(section)) if part.kind == "demo"]
     except LessonError:
-        return 0
+        return []
+
+
+def _course(sections) -> list[progress.SectionProgress] | None:
+    """This browser's progress per section, or None when the database is away (the cards still show)."""
+    try:
+        from core.workshop.store import database_url
+        store = app_cache.store(database_url())
+        learner = identity.key()
+        rows, attempts = store.progress(learner), store.attempts(learner)
+        st.session_state[LABELS] = len(store.labels(labeler_key=learner))
+        bank = app_cache.question_bank()
+    except Exception as exc:
+        log.warning("course map unavailable: %s", exc)
+        return None
+    by_section = {s.id: [q.id for q in bank.for_section(s.id)] for s in sections}
+    return progress.course(sections, {s.id: _demo_names(s) for s in sections}, rows, attempts, by_section)
+
+
+def _course_map(course: list[progress.SectionProgress]) -> None:
+    st.markdown("#### Your course map")
+    where = "this browser" if identity.current().persistent else "this tab"
+    opened = sum(r.opened for r in course)
+    if not opened:
+        st.caption(f"Open any lesson to start: this map then shows where you are and what is left, kept for {where}.")
+        return
+    demos, tried = sum(r.demos for r in course), sum(r.tried for r in course)
+    questions, right = sum(r.questions for r in course), sum(r.right for r in course)
+    lessons = len(course)
+    done = (opened + tried + right) / max(lessons + demos + questions, 1)
+    st.progress(done, text=f"{opened} of {lessons} lessons opened · {tried} of {demos} demos tried · {right} of "
+                           f"{questions} quiz questions answered right")
+    current, upcoming = progress.here(course), progress.next_up(course)
+    cols = st.columns(2)
+    with cols[0]:
+        st.page_link(current.section.page, label=f"You are here: {current.section.number}. {current.section.title}",
+                     icon=":material/location_on:")
+    if upcoming is not None:
+        left = [f"{upcoming.demos - upcoming.tried} demo(s) to try"] if upcoming.tried < upcoming.demos else []
+        if upcoming.right < upcoming.questions:
+            left.append(f"{upcoming.questions - upcoming.right} question(s) to answer")
+        what = "not opened yet" if not upcoming.opened else ", ".join(left) or "to finish"
+        with cols[1]:
+            st.page_link(upcoming.section.page, icon=":material/arrow_forward:",
+                         label=f"Next: {upcoming.section.number}. {upcoming.section.title} ({what})")
+    else:
+        cols[1].success("Every lesson opened, every demo tried and every question answered right.")
+    labels = st.session_state.get(LABELS, 0)
+    saved = (f" Your {labels} RLHF ranking{'s are' if labels != 1 else ' is'} on page 9 kept too." if labels
+             else "")
+    st.caption(f"Kept for {where}, across visits and server restarts; nobody else sees it.{saved}")
+
+
+def _card_status(r: progress.SectionProgress, current) -> str:
+    parts = [":blue-badge[:material/location_on: you are here]"] if r is current else []
+    parts.append(":material/check_circle: opened" if r.opened else ":material/radio_button_unchecked: not opened")
+    if r.demos:
+        parts.append(f"{r.tried}/{r.demos} demos tried")
+    if r.questions:
+        parts.append(f"{r.right}/{r.questions} quiz right")
+    return " · ".join(parts)
 
 
 def show() -> None:
@@ -29,13 +95,20 @@ def show() -> None:
         sections = app_cache.sections()
     except LessonError:
         return  # the navigation already shows the error
+    course = _course(sections)
+    if course is not None:
+        _course_map(course)
+    current = progress.here(course) if course else None
+    status = {r.section.id: r for r in course or []}
     st.html(CARD_CSS)
     columns = st.columns(3, gap="medium")
     for i, section in enumerate(sections):
         with columns[i % 3].container(border=True, key=f"home_card_{section.id}"):
             st.page_link(section.page, label=f"{section.number}. {section.title}", icon=section.icon)
             st.caption(section.summary)
-            demos = _demo_count(section)
+            demos = len(_demo_names(section))
+            if section.id in status and status[section.id].opened:
+                st.caption(_card_status(status[section.id], current))
             if section.id == "quiz":
                 st.markdown(":violet-badge[:material/quiz: self-check quiz]")
             elif demos:

@@ -6,6 +6,7 @@ from typing import Callable
 import streamlit as st
 
 from components.common import cache as app_cache
+from components.common import progress
 from core.lessons import LessonError, outline, section_by_id, split_demos
 
 
@@ -23,6 +24,7 @@ def show(section_id: str, demos: dict[str, Callable[[], None]] | None = None) ->
         return
     st.title(f"{section.number}. {section.title}")
     st.caption(section.summary)
+    progress.lesson_opened(section.id)
     headings = outline(text)
     if len(headings) >= MIN_HEADINGS_FOR_OUTLINE:
         # Long lessons (page 6 is ~12,000 px) get a line of links to their sections; Streamlit gives each heading
@@ -30,26 +32,26 @@ def show(section_id: str, demos: dict[str, Callable[[], None]] | None = None) ->
         st.markdown("**On this page:** " + " · ".join(f"[{title}](#{slug})" for title, slug in headings))
     # All the lesson's text is drawn first, with an empty box where each demo goes; the demos (which may load
     # a model) then fill their boxes. A learner reads on while SmolLM2 loads instead of facing half a page.
-    slots: list[tuple[Callable[[], None], object]] = []
+    slots: list[tuple[str, Callable[[], None], object]] = []
     shown = set()
     for part in parts:
         if part.kind == "markdown":
             st.markdown(part.content)
         elif part.content in demos:
-            slots.append((demos[part.content], _demo_box()))
+            slots.append((part.content, demos[part.content], _demo_box()))
             shown.add(part.content)
         else:
             st.info(f"This lesson refers to a demo called “{part.content}” that this version of the app does not have.")
     for name, demo in demos.items():  # a demo the lesson forgot to place goes at the end
         if name not in shown:
-            slots.append((demo, _demo_box()))
+            slots.append((name, demo, _demo_box()))
     if section.id != "quiz":  # the quiz page has the whole quiz already
         from components.workshop import quiz_view
 
         quiz_view.end_of_lesson(section.id)
-    for demo, (box, waiting) in slots:
+    for name, demo, (box, waiting) in slots:
         waiting.empty()
-        with box:
+        with box, progress.demo(name):
             demo()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components.common.cache import process_wide, sections
+from components.common.cache import process_wide, question_bank, sections  # noqa: F401  (question_bank: here too)
 from components.common.cache import store as quiz_store  # noqa: F401  (the quiz, the workshop and page 9's labels)
 
 
@@ -15,14 +15,6 @@ def unlock_backoff():
     from core.workshop.workshop import Backoff
 
     return Backoff()
-
-
-@st.cache_resource(show_spinner=False, ttl=30)
-def question_bank():
-    # A short TTL lets an instructor edit lessons/quiz/*.yaml and see it within half a minute.
-    from core.workshop.quiz import load_bank
-
-    return load_bank(section_ids=[s.id for s in sections()])
 
 
 @st.cache_data(show_spinner=False, ttl=1.0, max_entries=256)

@@ -146,6 +146,17 @@ MIGRATION_TEMPLATES: list[str] = [
         revoked_at {real}
     );
     """,
+    # 7: a learner's course progress, by browser id: the lessons they opened and the demos they tried
+    """
+    CREATE TABLE progress (
+        learner_key TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        item TEXT NOT NULL,
+        first_at {real} NOT NULL,
+        last_at {real} NOT NULL,
+        PRIMARY KEY (learner_key, kind, item)
+    );
+    """,
 ]
 DIALECT_TYPES = {
     "sqlite": {"serial_pk": "INTEGER PRIMARY KEY AUTOINCREMENT", "real": "REAL"},
@@ -253,6 +264,14 @@ class Store(ABC):
     @abstractmethod
     def remove_participant(self, code: str, nickname_key: str) -> bool:
         """The presenter removes someone: their answers go, their nickname stays taken; False if unknown."""
+
+    # course progress: `learner_key` is the browser's id; kind is "lesson" (opened) or "demo" (tried)
+    @abstractmethod
+    def record_progress(self, learner_key: str, kind: str, item: str) -> None:
+        """Note that this learner opened a lesson or tried a demo (the first and latest time are kept)."""
+    @abstractmethod
+    def progress(self, learner_key: str) -> list[dict]:
+        """This learner's progress rows (kind, item, first_at, last_at), oldest first."""
 
     # the server's own settings
     @abstractmethod
@@ -455,6 +474,18 @@ class _SQLStore(Store):
             conn.execute("DELETE FROM live_answers WHERE room = ? AND nickname_key = ?", (code, nickname_key))
             conn.execute("UPDATE rooms SET version = version + 1 WHERE code = ?", (code,))
         return True
+
+    # -- course progress
+    def record_progress(self, learner_key, kind, item):
+        now = time.time()
+        with self._write() as conn:
+            conn.execute("INSERT INTO progress (learner_key, kind, item, first_at, last_at) VALUES (?, ?, ?, ?, ?) "
+                         "ON CONFLICT (learner_key, kind, item) DO UPDATE SET last_at = excluded.last_at",
+                         (learner_key, kind, item, now, now))
+
+    def progress(self, learner_key):
+        return self._read("SELECT kind, item, first_at, last_at FROM progress WHERE learner_key = ? "
+                          "ORDER BY first_at, item", (learner_key,))
 
     # -- the server's own settings
     def server_secret(self) -> str:

@@ -250,3 +250,16 @@ def test_a_removed_participant_keeps_the_nickname_taken(store):
     assert store.participant("ABCDE", "bo").removed and store.participant_by_seat("ABCDE", "seat-b").removed
     with pytest.raises(AlreadyExists):
         store.add_participant("ABCDE", "BO", "bo")
+
+
+def test_course_progress_is_kept_per_learner_with_its_first_and_latest_time(open_backend):
+    store = open_backend()
+    store.record_progress("b-ada", "lesson", "tokenization")
+    store.record_progress("b-ada", "demo", "tokenizer")
+    store.record_progress("b-bob", "lesson", "rlhf")
+    first = store.progress("b-ada")
+    store.record_progress("b-ada", "lesson", "tokenization")            # again: one row, a later last_at
+    again = open_backend().progress("b-ada")                            # a new connection (a restart) sees it
+    assert [(r["kind"], r["item"]) for r in again] == [("lesson", "tokenization"), ("demo", "tokenizer")]
+    assert again[0]["first_at"] == first[0]["first_at"] and again[0]["last_at"] >= first[0]["last_at"]
+    assert [r["item"] for r in store.progress("b-bob")] == ["rlhf"] and store.progress("b-nobody") == []
