@@ -4,14 +4,17 @@ files stay flat, and nothing goes wrong in its log."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 from argparse import Namespace
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from core.workshop.store import SQLiteStore
 from tests.browser.harness import ROOT
 
 pytestmark = pytest.mark.browser
+POOL = inspect.signature(SQLiteStore).parameters["max_connections"].default
 
 
 def test_ten_participants_for_a_minute(chromium_path):
@@ -27,7 +30,9 @@ def test_ten_participants_for_a_minute(chromium_path):
     for seq, q in report["questions"].items():
         assert q["seen"] == q["answered"] == q["acknowledged"] == q["stored"] == 10, (seq, q)
     assert report["follow_me_s"]["n"] == 20
+    # Flat, not constant: the SQLite pool opens up to 8 connections (2 files each) as load comes and goes, and sockets
+    # come and go with reconnects. The leak this guards against grew by about a hundred files a minute.
     low, high = report["after warm-up (min, max)"]["files"]
-    assert high - low <= 4, report["samples (t s: open files, threads, RSS MB)"]
+    assert high - low <= 2 * POOL + 6, report["samples (t s: open files, threads, RSS MB)"]
     assert not report["server_log_errors"], report["server_log_errors"]
     assert not report["client_errors"], report["client_errors"]
