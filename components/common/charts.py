@@ -5,6 +5,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+# The chart's toolbar, reduced to "Download as PNG" (twice the screen's resolution, for slides and notes): a learner
+# takes a result away without the zoom and pan buttons that only get in the way of a teaching chart.
+PNG_ONLY = {"modeBarButtons": [["toImage"]], "displaylogo": False,
+            "toImageButtonOptions": {"format": "png", "scale": 2}}
+
 # plotly's textposition names, in the order they are tried, with the label box's offset from the marker
 # (dx, dy in units of the box's width/height; the marker's radius is added on the side the label sits).
 _CANDIDATES = (("middle right", 0.0, -0.5), ("middle left", -1.0, -0.5), ("top center", -0.5, 0.0),

@@ -10,6 +10,7 @@ from components.common import keys, palette
 from components.workshop import quiz_view
 from components.workshop import store_guard
 from components.workshop.presenter_view import unlocked
+from components.common.charts import PNG_ONLY
 from core.workshop.quiz import answers_csv, heatmap, per_participant
 
 SELF_PACED = "Self-paced quizzes (all learners)"
@@ -66,7 +67,7 @@ def show(key: str = "analytics") -> None:
                 f"participant{'s' if people != 1 else ''}. "
                 "Red cells are the ideas to revisit; hover a cell for the question.")
     data = heatmap(answers, bank)
-    st.plotly_chart(heatmap_figure(data), key=f"{key}_heatmap", config={"displayModeBar": False})
+    st.plotly_chart(heatmap_figure(data), key=f"{key}_heatmap", config=PNG_ONLY)
     with st.expander("Which question is which?"):
         for s, labels in zip(data.sections, data.labels):
             st.markdown(f"**{quiz_view.section_title(s)}** — " + "; ".join(

@@ -19,6 +19,7 @@ from core.workshop.quiz import Question, QuestionBank, QuizRun
 from core.workshop.store import Store, database_url
 from core.workshop.workshop import WorkshopError, clean_nickname
 from components.workshop import cache
+from components.common.charts import PNG_ONLY
 
 END_OF_LESSON_QUESTIONS = 3
 
@@ -319,7 +320,7 @@ def show(key: str = "quiz") -> None:
     done = sum(r["correct"] for r in rows)
     where = "this browser" if identity.current().persistent else "this tab"
     st.caption(f"{done} of {len(questions.questions)} questions answered correctly at least once, saved for {where}.")
-    st.plotly_chart(progress_chart(rows), key=f"{key}_progress", config={"displayModeBar": False})
+    st.plotly_chart(progress_chart(rows), key=f"{key}_progress", config=PNG_ONLY)
 
 
 @store_guard.guarded

@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from components.common.text import literal
+from components.common.charts import PNG_ONLY
 from core.labs.compute_quantization import compute as cp
 from core.labs.compute_quantization import memory as mem
 
@@ -77,7 +78,7 @@ def show_budget(key: str = "compute") -> None:
                            text=[sci(values[i]) for i in order], textposition="outside", cliponaxis=False))
     fig.update_layout(title=f"Training compute, petaflop/s-days (log scale) — your run: {sci(pfs)}",
                       xaxis_type="log", height=400, margin=dict(t=60, b=40, l=10, r=90), font=dict(size=14))
-    st.plotly_chart(fig, key=f"{key}_chart", config={"displayModeBar": False})
+    st.plotly_chart(fig, key=f"{key}_chart", config=PNG_ONLY)
     st.caption("Known models: 6·N·D from their published parameter and token counts (sources in the Chinchilla "
                "table below); 6·N·D ignores attention's extra cost, which is small for these sizes.")
 
@@ -122,6 +123,6 @@ def show_chinchilla(key: str = "chinchilla") -> None:
     fig.update_layout(xaxis_type="log", yaxis_type="log", xaxis_title="parameters", yaxis_title="training tokens",
                       title="Models against the 20-tokens-per-parameter line", height=460, font=dict(size=14),
                       margin=dict(t=60, b=40, l=60, r=20), legend=dict(orientation="h", y=-0.2))
-    st.plotly_chart(fig, key=f"{key}_chart", config={"displayModeBar": False})
+    st.plotly_chart(fig, key=f"{key}_chart", config=PNG_ONLY)
     st.caption("The small SmolLM2 sits far above the line on purpose: training a small model far past its "
                "compute-optimal point costs more once, but gives a better model that is cheap to run for everyone.")

@@ -9,6 +9,7 @@ from components.common.charts import dashed_reference
 from components.common.text import literal
 from core.labs.compute_quantization import memory as mem
 from components.labs.compute_quantization import cache
+from components.common.charts import PNG_ONLY
 
 COLOURS = {"weights": "#1f77b4", "FP32 master weights": "#9ecae1", "Adam optimizer (2 states)": "#ff7f0e",
            "gradients": "#2ca02c", "activations & temporaries": "#9467bd", "KV cache": "#d62728",
@@ -160,7 +161,7 @@ def show(key: str = "memcalc") -> None:
             st.caption(f"{_gb(chosen.total_gb)} ÷ {gpu.memory_gb:g} GB = {chosen.total_gb / gpu.memory_gb:,.2f} → at least "
                        f"{gpus:,} GPUs — a lower bound: splitting a model costs extra memory (see the multi-GPU demo below).")
     fig = stacked_chart(estimates, gpu, f"Memory for {label} parameters — {mode}", precision)
-    st.plotly_chart(fig, key=f"{key}_chart", config={"displayModeBar": False})
+    st.plotly_chart(fig, key=f"{key}_chart", config=PNG_ONLY)
     if skipped:
         st.caption(f"{', '.join(skipped)}: no full training directly in integer weights — use LoRA training (QLoRA).")
     rows = [{"component": part, "bytes / parameter": f"{chosen.per_param[part]:.4g}" if part in chosen.per_param else "—",
@@ -209,7 +210,7 @@ def show_multi_gpu(key: str = "multigpu") -> None:
     fig.update_layout(barmode="stack", title=f"Per-GPU memory, {label} parameters on {int(gpus):,} GPUs ({precision})",
                       yaxis_title="GB per GPU", height=430, margin=dict(t=60, b=40, l=60, r=20), font=dict(size=14),
                       legend=dict(orientation="h", y=-0.25), yaxis_range=[0, top])
-    st.plotly_chart(fig, key=f"{key}_chart", config={"displayModeBar": False})
+    st.plotly_chart(fig, key=f"{key}_chart", config=PNG_ONLY)
     st.dataframe([{"scheme": s, "per GPU": _gb(t), "fits": "yes" if t <= gpu.memory_gb else "no",
                    f"fewest {gpu.memory_gb:g} GB GPUs": (f"{fewest[s]:,}" if fewest[s] else "never")}
                   for s, t in zip(per_gpu, totals)], hide_index=True, key=f"{key}_table")

@@ -10,6 +10,7 @@ from components.common.text import literal
 from core.labs.compute_quantization import memory as mem
 from core.labs.compute_quantization import quantization as qz
 from components.labs.compute_quantization import cache
+from components.common.charts import PNG_ONLY
 
 DEFAULT_PROMPT = "What is the capital of France? Answer in one sentence."
 MAX_PROMPT_CHARS = 500      # keeps the (tokens × 49,152) logit arrays compared per scheme small
@@ -135,7 +136,7 @@ def _draw(result: dict, key: str) -> None:
                       yaxis=dict(title="stored size, MB"), margin=dict(t=60, b=40, l=60, r=60),
                       yaxis2=dict(title="KL divergence (nats)", overlaying="y", side="right", rangemode="tozero", tickformat=".2g"),
                       legend=dict(orientation="h", y=-0.2))
-    st.plotly_chart(fig, key=f"{key}_chart", config={"displayModeBar": False})
+    st.plotly_chart(fig, key=f"{key}_chart", config=PNG_ONLY)
     st.markdown(f"**Greedy answers to:** {literal(result['prompt'])}")
     answers = result["answers"]
     cols = st.columns(len(answers))

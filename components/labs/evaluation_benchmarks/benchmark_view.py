@@ -5,6 +5,8 @@ Every run is kept in the session (`RUNS`), so runs under different settings sit 
 calibration and robustness demos reuse what the learner already computed."""
 from __future__ import annotations
 
+import zlib
+
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -13,6 +15,7 @@ from components.common import errors
 from components.common.decoder import current_decoder, ensure_decoder
 from components.common.text import literal
 from components.labs.evaluation_benchmarks import cache
+from components.common.charts import PNG_ONLY
 from core.labs.evaluation_benchmarks import benchmark as bm
 
 RUNS = "eval_benchmark_runs"        # session key: {run label: Run}
@@ -87,7 +90,7 @@ def _choices_chart(scored: bm.Scored, key: str) -> None:
     fig.update_layout(height=300, margin=dict(l=10, r=10, t=40, b=10), font=dict(size=14),
                       yaxis=dict(range=[0, 1.2], tickformat=".0%", title="share of the four"),
                       title=dict(text="The model's probability for each choice (green = right answer)", font=dict(size=15)))
-    st.plotly_chart(fig, key=f"{key}_choices", config={"displayModeBar": False})
+    st.plotly_chart(fig, key=f"{key}_choices", config=PNG_ONLY)
 
 
 def _inspect(data: bm.Benchmark, model: str, mode: str, k: int, key: str) -> None:
@@ -151,7 +154,25 @@ def _results_chart(runs: dict, key: str) -> None:
     fig.update_layout(height=400, margin=dict(l=10, r=10, t=40, b=10), font=dict(size=14),
                       yaxis=dict(range=[0, 1.1], tickformat=".0%", title="accuracy"),
                       title=dict(text="Accuracy of each run, with its 95% confidence interval", font=dict(size=15)))
-    st.plotly_chart(fig, key=f"{key}_runs_chart", config={"displayModeBar": False})
+    st.plotly_chart(fig, key=f"{key}_runs_chart", config=PNG_ONLY)
+
+
+def run_csv(data: bm.Benchmark, summary, mode: str) -> str:
+    """One row per question of a run: what was asked, the key, the model's pick, and what it was based on (the four
+    log-likelihoods, or the reply in generate mode)."""
+    import csv
+    import io
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["#", "subject", "question", "answer", "model", "right", "mode", "shots", "confidence",
+                     "loglik A", "loglik B", "loglik C", "loglik D", "reply"])
+    for r in summary.rows:
+        logliks = list(r.loglik) + [""] * (4 - len(r.loglik))
+        writer.writerow([r.index + 1, data.subject_title(r.question.subject), r.question.question,
+                         r.question.answer_letter, bm.LETTERS[r.predicted] if r.predicted is not None else "",
+                         int(r.correct), mode, r.k, "" if mode == "generate" else f"{r.confidence:.4f}",
+                         *[f"{v:.4f}" if v != "" else "" for v in logliks], r.reply])
+    return out.getvalue()
 
 
 def _show_run(data: bm.Benchmark, label: str, run: dict, key: str) -> None:
@@ -199,6 +220,9 @@ def _show_run(data: bm.Benchmark, label: str, run: dict, key: str) -> None:
     with st.expander(f"Every question of this run ({s.n})"):
         st.dataframe(rows, hide_index=True, key=f"{key}_rows",
                      column_config={"question": st.column_config.TextColumn(width="large")})
+    st.download_button("Download this run (CSV)", run_csv(data, s, run["mode"]), icon=":material/download:",
+                       file_name=f"mini-benchmark-{run['mode']}-{s.rows[0].k}-shot.csv", mime="text/csv",
+                       key=f"{key}_csv_{zlib.crc32(label.encode())}", on_click="ignore")
 
 
 def _service_and_model():
@@ -269,7 +293,7 @@ def _reliability_chart(bins: list[bm.Bin], key: str) -> None:
                       legend=dict(orientation="h", y=-0.25),
                       title=dict(text="Reliability diagram: bars on the dashed line = honest confidence",
                                  font=dict(size=15)))
-    st.plotly_chart(fig, key=f"{key}_reliability", config={"displayModeBar": False})
+    st.plotly_chart(fig, key=f"{key}_reliability", config=PNG_ONLY)
 
 
 def show_calibration(key: str = "calibration") -> None:
@@ -340,7 +364,7 @@ def show_robustness(key: str = "robustness") -> None:
     fig.update_layout(height=340, margin=dict(l=10, r=10, t=40, b=10), font=dict(size=14),
                       yaxis=dict(range=[0, 1.1], tickformat=".0%", title="accuracy"),
                       title=dict(text=f"Same {count} questions, three ways of writing them", font=dict(size=15)))
-    st.plotly_chart(fig, key=f"{key}_chart", config={"displayModeBar": False})
+    st.plotly_chart(fig, key=f"{key}_chart", config=PNG_ONLY)
     st.markdown(f"Shuffling the choices changed right ↔ wrong on **{flips['shuffled']}** of {count} questions; one "
                 f"typo changed it on **{flips['typo']}**. A model that knows the answer should not care; a model that "
                 "partly guesses (for example, prefers the letter A) moves.")

@@ -6,6 +6,7 @@ import streamlit as st
 
 from components.common import errors
 from components.labs.evaluation_benchmarks import cache
+from components.common.charts import PNG_ONLY
 
 COLOURS = ["#1565C0", "#64B5F6", "#2E7D32", "#81C784", "#EF6C00", "#8E24AA"]
 
@@ -38,7 +39,7 @@ def show(key: str = "benchmark_chart") -> None:
                       yaxis=dict(range=[0, 100], title="score (0–100)"), legend=dict(orientation="h", y=-0.15),
                       title=dict(text="Reported scores (hover a bar for its setup: shots, CoT, who measured it)",
                                  font=dict(size=15)))
-    st.plotly_chart(fig, key=f"{key}_chart", config={"displayModeBar": False})
+    st.plotly_chart(fig, key=f"{key}_chart", config=PNG_ONLY)
     missing = sum(r.cells[m].value is None for r in rows for m, name in enumerate(table.models) if name in models)
     st.caption("Scores are percentages except DROP (F1 × 100) and WMT23 (BLEURT × 100). A missing bar means no "
                f"result was reported ({missing} here). Bars next to each other are not always like-for-like: "

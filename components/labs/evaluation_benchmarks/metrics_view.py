@@ -13,6 +13,7 @@ from components.common.model_status import load_with_progress
 from components.common.text import literal
 from components.labs.evaluation_benchmarks import cache
 from components.labs.evaluation_benchmarks.highlight import STYLE, marked_html
+from components.common.charts import PNG_ONLY
 from core.labs.evaluation_benchmarks import metrics as mx
 
 MAX_CHARS = 100_000
@@ -244,7 +245,7 @@ def show_failures(key: str = "metric_failures") -> None:
                       yaxis=dict(range=[0, 1.15], title="score (1 = perfect match)"),
                       legend=dict(orientation="h", y=-0.2),
                       title=dict(text="Each metric's score for each pair", font=dict(size=15)))
-    st.plotly_chart(fig, key=f"{key}_chart", config={"displayModeBar": False})
+    st.plotly_chart(fig, key=f"{key}_chart", config=PNG_ONLY)
     st.dataframe([{k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()} for r in rows],
                  hide_index=True, key=f"{key}_table")
     st.markdown(

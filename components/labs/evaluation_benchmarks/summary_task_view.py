@@ -12,6 +12,7 @@ from components.common.decoder import current_decoder, ensure_decoder
 from components.common.text import literal
 from components.labs.evaluation_benchmarks import cache
 from components.labs.evaluation_benchmarks.highlight import STYLE, marked_html
+from components.common.charts import PNG_ONLY
 from core.labs.evaluation_benchmarks import metrics
 from core.labs.evaluation_benchmarks import summaries as sm
 from core.serving.sampling import SamplingSettings
@@ -49,7 +50,7 @@ def _chart(scored: list[sm.ScoredSummary], key: str) -> None:
                       yaxis=dict(range=[0, 1], title="F1"), xaxis=dict(title="dialogue (worst ROUGE-L first)"),
                       legend=dict(orientation="h", y=1.12),
                       title=dict(text="ROUGE F1 of each summary against its reference(s)", font=dict(size=15)))
-    st.plotly_chart(fig, key=f"{key}_chart", config={"displayModeBar": False})
+    st.plotly_chart(fig, key=f"{key}_chart", config=PNG_ONLY)
 
 
 def show(key: str = "summary_task") -> None:

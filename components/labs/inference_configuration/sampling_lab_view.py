@@ -24,6 +24,7 @@ from core.serving.sampling import (SamplingSettings, cap_max_new_tokens, chart_r
 from components.common.text import literal
 from core.serving.tokens import make_visible
 from components.labs.inference_configuration import cache
+from components.common.charts import PNG_ONLY
 
 MAX_PROMPT_CHARS = 100_000           # longer prompts are cut here, with a note, before tokenizing
 DEFAULT_PROMPT = "Tell me a short story about a dragon."
@@ -183,7 +184,7 @@ def _chart(rows: list[dict], texts: list[str], key: str) -> None:
                       yaxis=dict(autorange="reversed", tickfont=dict(family="monospace", size=15)),
                       xaxis=dict(tickformat=".0%", range=[0, top * 1.3], title="probability"),
                       legend=dict(orientation="h", y=1.08, x=0), font=dict(size=15))
-    st.plotly_chart(fig, key=f"{key}_chart", config={"displayModeBar": False})
+    st.plotly_chart(fig, key=f"{key}_chart", config=PNG_ONLY)
 
 
 def share_fields(key: str = "sampling", generation: str = "generation") -> list:

@@ -11,6 +11,7 @@ from components.common import errors
 from components.common.charts import label_positions
 from components.labs.lifecycle_optimization import cache
 from components.labs.lifecycle_optimization.pruning_view import CURVE, _ids
+from components.common.charts import PNG_ONLY
 
 KEY = "kernels"
 
@@ -49,7 +50,7 @@ def show() -> None:
         st.caption("Takes about half a minute on a 2-core CPU the first time; then everyone sees the results.")
         return
     fp32 = rows[0]
-    st.plotly_chart(_speed_chart(rows), key=f"{KEY}_chart", config={"displayModeBar": False})
+    st.plotly_chart(_speed_chart(rows), key=f"{KEY}_chart", config=PNG_ONLY)
     table = [{"variant": r.variant, "stored size (MB)": f"{r.bytes / 1e6:,.0f}",
               "reading speed (tokens/s)": f"{r.forward_tokens_per_second:,.0f}",
               "writing speed (tokens/s)": f"{r.generate_tokens_per_second:,.1f}",
@@ -165,7 +166,7 @@ def show_frontier() -> None:
     fig.update_xaxes(title_text="stored size, MB", range=list(x_ranges[2]), row=1, col=2)
     fig.update_layout(title="The optimization frontier on this server", height=430,
                       margin=dict(l=10, r=10, t=80, b=40), legend=dict(orientation="h", y=-0.2))
-    st.plotly_chart(fig, key=f"{KEY}_frontier", config={"displayModeBar": False})
+    st.plotly_chart(fig, key=f"{KEY}_frontier", config=PNG_ONLY)
     st.caption(f"{len(points)} point(s). The original (FP32) has KL 0 and is drawn at 0.0001 on the log scale. "
                "Reading speeds are single runs and wobble by 10–20 %. The students come from the server's latest "
                "distillation above.")

@@ -7,6 +7,7 @@ import streamlit as st
 from components.common import cache as app_cache
 from components.common import errors, roles
 from components.labs.lifecycle_optimization import cache
+from components.common.charts import PNG_ONLY
 
 KEY = "prune"
 CURVE = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 0.9)
@@ -73,7 +74,7 @@ def show() -> None:
                   delta_color="inverse")
         m3.metric("KL from the original", f"{chosen.kl:.3f}")
         m4.metric("Same top token", f"{chosen.top1:.0%}")
-        st.plotly_chart(_curve_chart(points, sparsity), key=f"{KEY}_chart", config={"displayModeBar": False})
+        st.plotly_chart(_curve_chart(points, sparsity), key=f"{KEY}_chart", config=PNG_ONLY)
         st.caption(f"Speed of one pass over the paragraph: {base.tokens_per_second:,.0f} tokens/s unpruned, "
                    f"{chosen.tokens_per_second:,.0f} tokens/s at {chosen.sparsity:.0%} zeros; size "
                    f"{chosen.bytes / 1e6:,.0f} MB either way. Zeros in a dense matrix are multiplied like any other "

@@ -13,6 +13,7 @@ from components.common import errors, guard
 from core.labs.model_cards_architectures import architectures as arch
 from core.serving.tokens import make_visible
 from components.labs.model_cards_architectures import cache
+from components.common.charts import PNG_ONLY
 
 MAX_CHARS = 2_000          # longer text is cut (with a note) before it reaches a model
 MASK_TOKENS = 24           # tokens drawn in each small attention heatmap
@@ -100,7 +101,7 @@ def _real_mask(service, text: str, kind: str, key: str, title: str) -> None:
     nonzero = mean[mean > 0]
     zmax = float(np.quantile(nonzero, 0.9)) if nonzero.size else None
     st.plotly_chart(heatmap(mean, labels, labels, title, zmax=zmax), key=f"{key}_{kind}_heatmap",
-                    config={"displayModeBar": False})
+                    config=PNG_ONLY)
     above = float(np.triu(mean, k=1).sum() / mean.sum())
     st.caption(f"Real attention, averaged over every layer and head (darkest = top 10 % of weights). "
                f"Share of attention on *later* tokens: "
@@ -145,7 +146,7 @@ def _constructed_mask(text: str, key: str) -> None:
     labels = ["in: " + _label(w) for w in source] + ["out: " + _label(w) for w in target]
     st.plotly_chart(heatmap(mask.astype(float), labels, labels, "Constructed mask (T5 rule), not a model",
                             colorscale=[[0, "#f4f4f4"], [1, "#6a51a3"]], zmax=1, hover="allowed"),
-                    key=f"{key}_encdec_heatmap", config={"displayModeBar": False})
+                    key=f"{key}_encdec_heatmap", config=PNG_ONLY)
     st.caption("Input = your sentence with a span replaced by a sentinel; output = what T5 would learn to write. "
                "Dark = may attend. Top-left block: encoder (full); bottom-left: cross-attention (full); "
                "bottom-right: decoder (causal).")
@@ -201,7 +202,7 @@ def show_parameters(key: str = "arch_params") -> None:
                                                  help="Positions the model was built for (BLOOM: its training length)")})
     scale = st.segmented_control("Chart shows", ["share", "linear", "log"], default="share", key=f"{key}_scale",
                                  format_func={"share": "% of each model", "linear": "counts", "log": "counts, log scale"}.get)
-    st.plotly_chart(breakdown_figure(breakdowns, scale or "share"), key=f"{key}_chart", config={"displayModeBar": False})
+    st.plotly_chart(breakdown_figure(breakdowns, scale or "share"), key=f"{key}_chart", config=PNG_ONLY)
     big = max(breakdowns, key=lambda b: b.total)
     small = min(breakdowns, key=lambda b: b.total)
     st.caption(f"Tied weights (an output layer that reuses the input embedding matrix) are counted once. "
@@ -247,7 +248,7 @@ def _causal(key: str) -> None:
     fig.update_layout(height=max(260, 28 * len(top)), margin=dict(l=10, r=40, t=10, b=10),
                       xaxis=dict(title="probability of being the next token", tickformat=".0%"))
     fig.update_yaxes(autorange="reversed")
-    st.plotly_chart(fig, key=f"{key}_clm_chart", config={"displayModeBar": False})
+    st.plotly_chart(fig, key=f"{key}_clm_chart", config=PNG_ONLY)
     st.caption(f"Computed by SmolLM2 from your {n_tokens} token(s). Training pushed up the probability of the token "
                "that really came next in its training text — that is the whole causal-LM objective.")
 

@@ -11,6 +11,7 @@ from components.common.charts import dashed_reference
 from components.common.decoder import current_decoder, ensure_decoder
 from core.labs.prompt_engineering.prompting import ALL_SETTINGS, BenchSummary
 from components.labs.prompt_engineering import cache
+from components.common.charts import PNG_ONLY
 
 SETS = {"reviews": ("sentiment", "Review sentiment (30 reviews, positive / negative)"),
         "arithmetic": ("arithmetic", "Arithmetic word problems (20 problems, numeric answers)")}
@@ -33,7 +34,7 @@ def _chart(summaries: list[BenchSummary], key: str, baseline: tuple[str, float] 
                       yaxis=dict(range=[0, 1.15], tickformat=".0%", title="accuracy"),
                       title=dict(text="Accuracy per prompting style (blue = direct, purple = chain of thought)",
                                  font=dict(size=15)))
-    st.plotly_chart(fig, key=f"{key}_chart", config={"displayModeBar": False})
+    st.plotly_chart(fig, key=f"{key}_chart", config=PNG_ONLY)
 
 
 def _table(summaries: list[BenchSummary]) -> list[dict]:

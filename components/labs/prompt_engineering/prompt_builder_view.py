@@ -13,6 +13,7 @@ from components.common.text import literal
 from core.labs.prompt_engineering.prompting import MAX_INPUT_CHARS, SHOTS, Example, build_prompt, grade
 from core.serving.sampling import SamplingSettings
 from components.labs.prompt_engineering import cache
+from components.common.charts import PNG_ONLY
 
 
 def _examples_state(key: str, task) -> list[dict]:
@@ -93,7 +94,7 @@ def _label_odds(service, model: str, task, prompts: dict[str, str], key: str) ->
     fig.update_layout(barmode="group", height=320, margin=dict(l=10, r=10, t=30, b=10), font=dict(size=14),
                       yaxis=dict(range=[0, 1.1], tickformat=".0%", title="probability of the first word"),
                       legend=dict(orientation="h", y=1.15))
-    st.plotly_chart(fig, key=f"{key}_odds", config={"displayModeBar": False})
+    st.plotly_chart(fig, key=f"{key}_odds", config=PNG_ONLY)
     first, last = list(odds)[0], list(odds)[-1]
 
     def share(name: str, label: str) -> float:

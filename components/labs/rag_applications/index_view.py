@@ -7,6 +7,7 @@ import streamlit as st
 from components.common import errors
 from components.common.text import literal
 from components.labs.rag_applications import cache, knowledge
+from components.common.charts import PNG_ONLY
 
 KEY = "rag_metrics"
 SIZES = (32, 64, 128, 256)
@@ -68,7 +69,7 @@ def show_metrics() -> None:
     key, scores = saved
     if key != base.key:
         st.caption("Measured before your knowledge base changed: press the button again to update.")
-    st.plotly_chart(_chart(scores), key=f"{KEY}_chart", config={"displayModeBar": False})
+    st.plotly_chart(_chart(scores), key=f"{KEY}_chart", config=PNG_ONLY)
     rows = [{"chunk size": s.size, "chunks": s.n_chunks, **{f"recall@{k}": f"{v:.0%}" for k, v in s.recall.items()},
              "MRR": round(s.mrr, 3), "not found in top 10": ", ".join(s.missing) or "—"} for s in scores]
     st.dataframe(rows, hide_index=True, width="stretch")
@@ -124,7 +125,7 @@ def show_index() -> None:
         m3.metric("HNSW recall@10", f"{chosen.recall:.0%}")
         m4.metric("Index size exact / HNSW", f"{chosen.exact_bytes / 1e6:.0f} / {chosen.approx_bytes / 1e6:.0f} MB")
         st.plotly_chart(_tradeoff_chart(points, chosen.exact_ms), key="rag_vec_chart",
-                        config={"displayModeBar": False})
+                        config=PNG_ONLY)
         st.caption(f"{n:,} vectors; build time: exact {chosen.exact_build_s:.1f} s, HNSW {chosen.approx_build_s:.1f} s; "
                    "median of 50 queries, one at a time. Exact search grows with the corpus; HNSW grows roughly "
                    "with its logarithm, at the price of a slower build, more memory, and sometimes missing a true "

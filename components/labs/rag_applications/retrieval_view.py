@@ -7,6 +7,7 @@ import streamlit as st
 from components.common import errors
 from components.common.text import literal
 from components.labs.rag_applications import cache, knowledge
+from components.common.charts import PNG_ONLY
 
 KEY = "rag_retrieve"
 
@@ -73,7 +74,7 @@ def show() -> None:
         if k > n:
             st.info(f"The knowledge base has only {n} chunk(s), so only {n} can be returned.")
         st.plotly_chart(hits_chart(hits, f"The {len(hits)} closest chunks ({base.settings})"),
-                        key=f"{KEY}_chart", config={"displayModeBar": False})
+                        key=f"{KEY}_chart", config=PNG_ONLY)
         rows = []
         for h in hits:
             row = {"rank": h.rank, "source": h.chunk.citation, "cosine": round(h.score, 3),

@@ -9,6 +9,7 @@ import streamlit as st
 from components.common import errors
 from components.common.text import literal
 from components.labs.rag_applications import cache, knowledge, replies
+from components.common.charts import PNG_ONLY
 
 KEY = "rag_tools"
 
@@ -61,7 +62,7 @@ def show_calculator() -> None:
     results = st.session_state.get(f"{KEY}_pal")
     if not results:
         return
-    st.plotly_chart(_chart(results), key=f"{KEY}_chart", config={"displayModeBar": False})
+    st.plotly_chart(_chart(results), key=f"{KEY}_chart", config=PNG_ONLY)
     rows = [{"problem": r.question, "correct answer": f"{r.gold:g}",
              "alone: reply": r.direct_reply.strip()[:60], "alone": "✓" if r.direct_correct else "✗",
              "expression written": r.expression or "—",
