@@ -20,7 +20,7 @@ POOL = inspect.signature(SQLiteStore).parameters["max_connections"].default
 def test_ten_participants_for_a_minute(chromium_path):
     from bench.room_soak import soak
 
-    args = Namespace(participants=10, minutes=1.5, database="sqlite", open_files=1024, sample_every=10.0, lessons=2,
+    args = Namespace(participants=10, minutes=1.0, database="sqlite", open_files=1024, sample_every=10.0, lessons=2,
                      questions=2, labeling=False, root=str(ROOT), entry="server.py")
     # Its own thread: the other browser tests' Playwright keeps an event loop running on this one.
     with ThreadPoolExecutor(1) as pool:

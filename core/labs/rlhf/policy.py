@@ -97,7 +97,8 @@ def token_kl(policy_logits: torch.Tensor, reference_logits: torch.Tensor) -> tor
     """KL(π ‖ π_ref) at every position, exact over the vocabulary: Σ_v π(v) (log π(v) − log π_ref(v)). -> (...,)"""
     logp = F.log_softmax(policy_logits.float(), dim=-1)
     logq = F.log_softmax(reference_logits.float(), dim=-1)
-    return (logp.exp() * (logp - logq)).sum(-1)
+    p = logp.exp()
+    return torch.where(p > 0, p * (logp - logq), torch.zeros_like(p)).sum(-1)     # 0 · log 0 = 0 (removed tokens)
 
 
 def leave_one_out(rewards: torch.Tensor) -> torch.Tensor:
@@ -128,6 +129,15 @@ def policy_loss(token_logprobs: torch.Tensor, token_kls: torch.Tensor, mask: tor
 
 # ------------------------------------------------------------------------------------------------------ model work
 
+def without_stops(logits: torch.Tensor, stops: set[int]) -> torch.Tensor:
+    """The logits with the stop tokens made impossible (−inf): the distribution the training answers were drawn
+    from. -> same shape, float."""
+    out = logits.float().clone()
+    if stops:
+        out[..., sorted(stops)] = float("-inf")
+    return out
+
+
 def stop_ids(tokenizer) -> set[int]:
     ids = {tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids("<|im_end|>")}
     return {int(i) for i in ids if isinstance(i, int) and i >= 0}
@@ -135,17 +145,22 @@ def stop_ids(tokenizer) -> set[int]:
 
 @torch.no_grad()
 def sample(model, prompt: Sequence[int], k: int, max_new_tokens: int, stops: set[int],
-           generator: torch.Generator | None, temperature: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+           generator: torch.Generator | None, temperature: float = 1.0,
+           min_new_tokens: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """k completions of one prompt with a KV cache: (tokens (k, T), mask (k, T)); the stop token is kept in the mask
-    (stopping is one of the policy's choices) and everything after it is padding. temperature 0 is greedy."""
+    (stopping is one of the policy's choices) and everything after it is padding. temperature 0 is greedy. The stop
+    tokens cannot be chosen before `min_new_tokens` tokens."""
     device = next(model.parameters()).device
     ids = torch.tensor([list(prompt)] * k, device=device)
     out = model(input_ids=ids, use_cache=True)
     tokens, mask = [], []
     alive = torch.ones(k, dtype=torch.bool, device=device)
     pad = next(iter(stops)) if stops else 0
-    for _ in range(max_new_tokens):
+    banned = torch.tensor(sorted(stops), device=device, dtype=torch.long)
+    for position in range(max_new_tokens):
         logits = out.logits[:, -1].float()
+        if position < min_new_tokens and len(banned):
+            logits[:, banned] = float("-inf")
         if temperature > 0:
             probs = torch.softmax(logits / temperature, dim=-1)
             nxt = torch.multinomial(probs.cpu(), 1, generator=generator).squeeze(1).to(device)
@@ -349,13 +364,21 @@ def run(model, tokenizer, prompts: Sequence[str], reward_fn: Callable[[str, list
         prompt = order[(step - 1) % len(order)]
         ids = prompt_ids(tokenizer, prompt)
         policy.eval()
-        tokens, mask = sample(policy, ids, settings.samples, settings.max_new_tokens, stops, generator)
+        # Every training answer is max_new_tokens long. The KL is summed over an answer's tokens, so an answer that
+        # stops early pays less penalty: allowed to stop, the policy at β = 0.2 learned to end every answer at once
+        # (measured: empty answers from step 13 on). Held-out answers (greedy) still stop when the model says so.
+        tokens, mask = sample(policy, ids, settings.samples, settings.max_new_tokens, stops, generator,
+                              min_new_tokens=settings.max_new_tokens)
         replies = texts_of(tokenizer, tokens, mask)
         rewards = torch.tensor(np.asarray(reward_fn(prompt, replies), dtype=np.float32))
         policy.train()
-        logits = completion_logits(policy, ids, tokens)
+        # The answers were drawn from the tokens that are not a stop: log-probabilities and KL are taken over that
+        # same choice (stop tokens removed and the rest renormalised), so training leaves the stop tokens' logits
+        # alone. Without this, every pushed-down token raised the stop token's share, and after 12 steps the
+        # greedy held-out answers were empty at every β.
+        logits = without_stops(completion_logits(policy, ids, tokens), stops)
         with torch.no_grad(), policy.disable_adapter():
-            reference_logits = completion_logits(policy, ids, tokens)
+            reference_logits = without_stops(completion_logits(policy, ids, tokens), stops)
         kls = token_kl(logits.detach(), reference_logits)      # a constant in the advantage, not a loss term
         logprobs = torch.log_softmax(logits.float(), -1).gather(-1, tokens[..., None]).squeeze(-1)
         loss = policy_loss(logprobs, kls, mask, rewards, settings.beta)

@@ -3,6 +3,7 @@ tiny Llama with SmolLM2's vocabulary (the reward here is a plain function of the
 reply, not a trained reward model)."""
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -115,6 +116,22 @@ def test_sample_masks_everything_after_the_stop_token(tiny, tokenizer):
     assert torch.equal(greedy[0], greedy[1])
 
 
+def test_training_answers_cannot_stop_early(tiny, tokenizer):
+    """With the KL summed over an answer's tokens, stopping early would be the cheapest answer: training samples are
+    all max_new_tokens long, whatever probability the stop tokens get."""
+    stops = policy.stop_ids(tokenizer)
+    ids = policy.prompt_ids(tokenizer, "Hi")
+    with torch.no_grad():                                  # make the stop token the model's favourite
+        tiny_copy = copy.deepcopy(tiny)
+        tiny_copy.lm_head.bias = torch.nn.Parameter(torch.zeros(tiny_copy.lm_head.out_features))
+        for i in stops:
+            tiny_copy.lm_head.bias[i] = 50.0
+    free = policy.sample(tiny_copy, ids, 2, 8, stops, torch.Generator().manual_seed(0))[1]
+    assert free.sum(-1).tolist() == [1.0, 1.0]              # allowed to stop, it stops at once
+    tokens, mask = policy.sample(tiny_copy, ids, 2, 8, stops, torch.Generator().manual_seed(0), min_new_tokens=8)
+    assert mask.sum(-1).tolist() == [8.0, 8.0] and not any(t in stops for t in tokens.flatten().tolist())
+
+
 def test_a_short_run_trains_only_the_adapter_and_starts_at_kl_zero(tiny, tokenizer):
     base = {k: v.clone() for k, v in tiny.state_dict().items()}
 
@@ -172,3 +189,15 @@ def test_batched_greedy_equals_one_prompt_at_a_time(tiny, tokenizer):
         tokens, mask = policy.sample(tiny, ids, 1, 6, stops, None, temperature=0)
         alone = [t for t, keep in zip(tokens[0].tolist(), mask[0].tolist()) if keep and t not in stops]
         assert got == alone
+
+
+def test_removed_stop_tokens_leave_the_kl_finite_and_get_no_gradient():
+    logits = torch.tensor([[[1.0, 2.0, 3.0, 0.5]]], requires_grad=True)
+    reference = torch.tensor([[[0.5, 2.0, 1.0, 0.0]]])
+    kl = policy.token_kl(policy.without_stops(logits, {2}), policy.without_stops(reference, {2}))
+    p = torch.softmax(torch.tensor([1.0, 2.0, 0.5]), -1)
+    q = torch.softmax(torch.tensor([0.5, 2.0, 0.0]), -1)
+    assert float(kl) == pytest.approx(float((p * (p / q).log()).sum()), abs=1e-6)
+    logprob = torch.log_softmax(policy.without_stops(logits, {2}), -1)[0, 0, 1]
+    logprob.backward()
+    assert logits.grad[0, 0, 2] == 0                     # the stop token's logit is left as it was
