@@ -55,12 +55,16 @@ def live(key: str, draw: Callable[[], None], seconds: float, signature: Callable
         st.session_state[drawn] = signature()      # taken first: a change while drawing shows at the next tick
         draw()
 
+    watch = f"{key}_watch"
+
     def changed() -> None:
         if signature() != st.session_state.get(drawn):
-            st.rerun(scope=key)
+            # Both fragments: a keyed rerun replaces the tick's own rerun of the watcher, and a watcher left out of
+            # the run could lose its timer (the panel then froze on its first redraw, now and then, in CI).
+            st.rerun(scope=[key, watch])
 
     def watcher() -> None:
         _COMPONENT(key=f"{key}_beat", data={"ms": int(seconds * 1000)}, on_tick_change=changed, height=0)
 
     st.fragment(drawing, key=key)()
-    st.fragment(watcher)()
+    st.fragment(watcher, key=watch)()
