@@ -10,7 +10,6 @@ from components.common import identity, progress
 from core.lessons import LESSONS_DIR, LessonError, split_demos
 
 log = logging.getLogger("genai_lab.home")
-LABELS = "home_labels_saved"      # how many RLHF rankings this learner saved (read with the course map)
 
 # The whole card is the link: the page link's hit area is stretched over its bordered box (a "stretched link").
 CARD_CSS = """<style>
@@ -28,23 +27,24 @@ def _demo_names(section) -> list[str]:
         return []
 
 
-def _course(sections) -> list[progress.SectionProgress] | None:
-    """This browser's progress per section, or None when the database is away (the cards still show)."""
+def _course(sections, demo_names: dict[str, list[str]]) -> tuple[list[progress.SectionProgress], int] | None:
+    """This browser's progress per section and how many RLHF rankings it saved, or None when the database is away
+    (the cards still show)."""
     try:
         from core.workshop.store import database_url
         store = app_cache.store(database_url())
         learner = identity.key()
         rows, attempts = store.progress(learner), store.attempts(learner)
-        st.session_state[LABELS] = len(store.labels(labeler_key=learner))
+        labels = len(store.labels(labeler_key=learner))
         bank = app_cache.question_bank()
     except Exception as exc:
         log.warning("course map unavailable: %s", exc)
         return None
     by_section = {s.id: [q.id for q in bank.for_section(s.id)] for s in sections}
-    return progress.course(sections, {s.id: _demo_names(s) for s in sections}, rows, attempts, by_section)
+    return progress.course(sections, demo_names, rows, attempts, by_section), labels
 
 
-def _course_map(course: list[progress.SectionProgress]) -> None:
+def _course_map(course: list[progress.SectionProgress], labels: int) -> None:
     st.markdown("#### Your course map")
     where = "this browser" if identity.current().persistent else "this tab"
     opened = sum(r.opened for r in course)
@@ -72,7 +72,6 @@ def _course_map(course: list[progress.SectionProgress]) -> None:
                          label=f"Next: {upcoming.section.number}. {upcoming.section.title} ({what})")
     else:
         cols[1].success("Every lesson opened, every demo tried and every question answered right.")
-    labels = st.session_state.get(LABELS, 0)
     saved = (f" Your {labels} RLHF ranking{'s are' if labels != 1 else ' is'} on page 9 kept too." if labels
              else "")
     st.caption(f"Kept for {where}, across visits and server restarts; nobody else sees it.{saved}")
@@ -95,9 +94,11 @@ def show() -> None:
         sections = app_cache.sections()
     except LessonError:
         return  # the navigation already shows the error
-    course = _course(sections)
-    if course is not None:
-        _course_map(course)
+    demo_names = {s.id: _demo_names(s) for s in sections}
+    found = _course(sections, demo_names)
+    course = found[0] if found is not None else None
+    if found is not None:
+        _course_map(*found)
     current = progress.here(course) if course else None
     status = {r.section.id: r for r in course or []}
     st.html(CARD_CSS)
@@ -106,7 +107,7 @@ def show() -> None:
         with columns[i % 3].container(border=True, key=f"home_card_{section.id}"):
             st.page_link(section.page, label=f"{section.number}. {section.title}", icon=section.icon)
             st.caption(section.summary)
-            demos = len(_demo_names(section))
+            demos = len(demo_names[section.id])
             if section.id in status and status[section.id].opened:
                 st.caption(_card_status(status[section.id], current))
             if section.id == "quiz":

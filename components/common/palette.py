@@ -15,20 +15,25 @@ HIGH = (146, 197, 222)       # #92c5de: the model was confident
 LONG_SHOT = 0.2              # below this, a token is also underlined (not hue alone)
 SEQUENTIAL = "Cividis"       # for heatmaps of a share or a score (light = high)
 TEXT_ON_TINT = "#1b1b1b"     # the text colour on any of these tints, in either theme
+LONG_SHOT_MARK = "text-decoration:underline dotted 2px;text-underline-offset:3px"   # inline CSS: not hue alone
 
 
 def _hex(rgb) -> str:
     return "#" + "".join(f"{round(c):02x}" for c in rgb)
 
 
+def _probability(p) -> float:
+    """p as a number in [0, 1]; anything unreadable (None, text, NaN) counts as 0."""
+    try:
+        p = float(p)
+    except (TypeError, ValueError):
+        return 0.0
+    return 0.0 if p != p else min(max(p, 0.0), 1.0)
+
+
 def probability_colour(p: float) -> str:
     """Background for a token the model gave probability p: orange (0) → light grey (0.5) → blue (1)."""
-    try:
-        p = min(max(float(p), 0.0), 1.0)
-    except (TypeError, ValueError):
-        p = 0.0
-    if p != p:                                   # NaN
-        p = 0.0
+    p = _probability(p)
     a, b, t = (LOW, MIDDLE, p / 0.5) if p < 0.5 else (MIDDLE, HIGH, (p - 0.5) / 0.5)
     return _hex(x + (y - x) * t for x, y in zip(a, b))
 
@@ -36,11 +41,7 @@ def probability_colour(p: float) -> str:
 def probability_style(p: float) -> str:
     """Inline CSS for a token span: its background, and a dotted underline when it was a long shot."""
     style = f"background:{probability_colour(p)};color:{TEXT_ON_TINT}"
-    try:
-        low = float(p) < LONG_SHOT
-    except (TypeError, ValueError):
-        low = True
-    return style + (";text-decoration:underline dotted 2px;text-underline-offset:3px" if low else "")
+    return style + (f";{LONG_SHOT_MARK}" if _probability(p) < LONG_SHOT else "")
 
 
 def legend_html(label: str = "Probability the model gave each token:") -> str:

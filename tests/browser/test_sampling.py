@@ -13,6 +13,14 @@ def open_page(lab, path: str):
     return lab.open(path)
 
 
+def enter(lab, role: str, name: str, value: str, key: str = "Enter") -> None:
+    """Type into a field and commit it (Enter; Control+Enter for a text area), then wait for the rerun."""
+    field = lab.page.get_by_role(role, name=name)
+    field.fill(value)
+    field.press(key)
+    lab.settle()
+
+
 def final_bars(lab) -> str:
     lab.page.wait_for_function(f"({FINAL_BARS})() !== null", timeout=180_000)
     return lab.page.evaluate(FINAL_BARS)
@@ -60,14 +68,9 @@ def test_generation_streams_coloured_tokens_and_marks_a_stop(lab):
 def test_stop_ends_a_long_answer_and_keeps_what_arrived(lab):
     open_page(lab, "inference-configuration")
     final_bars(lab)
-    prompt = lab.page.get_by_role("textbox", name="Prompt (sent as a chat message)")
-    prompt.fill("Count from 1 to 500, separated by commas.")
-    prompt.press("Control+Enter")
-    lab.settle()
-    tokens = lab.page.get_by_role("spinbutton", name="Max new tokens")
-    tokens.fill("1000")
-    tokens.press("Enter")
-    lab.settle()
+    enter(lab, "textbox", "Prompt (sent as a chat message)", "Count from 1 to 500, separated by commas.",
+          "Control+Enter")
+    enter(lab, "spinbutton", "Max new tokens", "1000")
     lab.page.get_by_role("button", name="Generate", exact=True).click()
     lab.page.locator(".lab-out .lab-tok").first.wait_for(timeout=180_000)
     lab.page.get_by_role("button", name="Stop generating").click()
@@ -111,17 +114,9 @@ def test_few_shot_prompt_runs_and_a_bench_subset_runs(lab):
 def test_a_shared_link_opens_the_same_experiment_and_draws_the_same_seeded_answer(lab):
     open_page(lab, "inference-configuration")
     final_bars(lab)
-    prompt = lab.page.get_by_role("textbox", name="Prompt (sent as a chat message)")
-    prompt.fill("Name a fruit and say why you like it.")
-    prompt.press("Control+Enter")
-    lab.settle()
-    seed = lab.page.get_by_role("spinbutton", name="Seed (-1 = random)")
-    seed.fill("7")
-    seed.press("Enter")
-    tokens = lab.page.get_by_role("spinbutton", name="Max new tokens")
-    tokens.fill("12")
-    tokens.press("Enter")
-    lab.settle()
+    enter(lab, "textbox", "Prompt (sent as a chat message)", "Name a fruit and say why you like it.", "Control+Enter")
+    enter(lab, "spinbutton", "Seed (-1 = random)", "7")
+    enter(lab, "spinbutton", "Max new tokens", "12")
     lab.page.get_by_role("button", name="Link to this experiment").last.click()
     code = lab.page.locator("[data-testid=stPopoverBody] [data-testid=stCode]")
     expect(code).to_contain_text("sampling.seed=7", timeout=30_000)

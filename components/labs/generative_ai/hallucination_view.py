@@ -29,7 +29,6 @@ BANDS = ((0.8, palette.probability_colour(0.9), "80–100 % (confident)"),
          (0.5, palette.probability_colour(0.65), "50–80 %"),
          (0.2, palette.probability_colour(0.35), "20–50 %"),
          (0.0, palette.probability_colour(0.05), "under 20 % (a guess)"))
-GUESS_MARK = "text-decoration:underline dotted 2px;text-underline-offset:3px"
 
 
 def band(prob: float) -> tuple[str, str]:
@@ -54,7 +53,7 @@ def answer_html(tokens: list[tuple[str, float, int]], streaming: bool = False) -
         colour, _ = band(prob)
         title = f"probability {prob:.1%} · rank {rank} among all tokens"
         body = html.escape(text).replace("\n", "<br>")
-        mark = f"{GUESS_MARK};" if prob < BANDS[-2][0] else ""
+        mark = f"{palette.LONG_SHOT_MARK};" if prob < BANDS[-2][0] else ""
         spans.append(f'<span title="{html.escape(title, quote=True)}" style="background:{colour};{mark}'
                      f'border-radius:3px;padding:1px 0">{body}</span>')
     cursor = '<span style="opacity:.5">▌</span>' if streaming else ""
@@ -64,7 +63,7 @@ def answer_html(tokens: list[tuple[str, float, int]], streaming: bool = False) -
 
 def legend_html() -> str:
     items = "".join(f'<span style="background:{c};color:{palette.TEXT_ON_TINT};padding:1px 8px;border-radius:3px;'
-                    f'margin-right:8px;{GUESS_MARK if low == 0 else ""}">{html.escape(lbl)}</span>'
+                    f'margin-right:8px;{palette.LONG_SHOT_MARK if low == 0 else ""}">{html.escape(lbl)}</span>'
                     for low, c, lbl in BANDS)
     return f'<div style="font-size:.9rem;margin:6px 0">Probability the model gave each token: {items}</div>'
 
