@@ -273,7 +273,7 @@ def test_a_labeling_round_with_two_participants(browser, workshop_url):
             groups = page.get_by_role("radiogroup")
             expect(groups).to_have_count(3)
             for group, choice in zip(groups.all(), choices):
-                group.get_by_text(choice, exact=True).click()
+                pick(people[name], group, choice)
             save = page.get_by_role("button", name="Save my ranking")
             expect(save).to_be_enabled(timeout=60_000)
             save.click()
@@ -292,6 +292,22 @@ def test_a_labeling_round_with_two_participants(browser, workshop_url):
         for lab in [presenter, *people.values()]:
             lab.settle()
             lab.assert_healthy()
+
+
+def pick(lab: LabPage, group, choice: str) -> None:
+    """Choose `choice` in a radio group and wait until the app ran with it (the option checked, the script idle).
+    A click that lands while a live panel is being redrawn can hit the element being replaced: the option then
+    stays unchecked, and it is clicked again, as a person would."""
+    option = group.get_by_role("radio", name=choice, exact=True)
+    for _ in range(3):
+        group.get_by_text(choice, exact=True).click()
+        try:
+            expect(option).to_be_checked(timeout=15_000)
+            break
+        except AssertionError:
+            continue
+    expect(option).to_be_checked()
+    lab.settle()
 
 
 def unlock_and_open_room(presenter: LabPage) -> str:

@@ -5,7 +5,6 @@ import ast
 import math
 import random
 import re
-import time
 
 import pytest
 import sacrebleu
@@ -207,19 +206,16 @@ def test_long_texts_use_the_fast_lcs_and_say_so(monkeypatch):
     assert r.matches == 4 and r.candidate_marks == [] and "long" in r.note
 
 
-def test_a_100k_character_candidate_is_quick():
+def test_a_100k_character_candidate_is_scored_whole():
+    """A learner can paste a whole book: every metric counts all of it (its speed is in bench/evaluation.py)."""
     rng = random.Random(5)
     candidate = " ".join(rng.choice(_VOCAB) for _ in range(40_000))[:100_000]
     assert len(candidate) == 100_000
     ref = "the cat is on the mat"
     for kind in ROUGE_KINDS:
-        start = time.perf_counter()
         r = rouge(candidate, ref, kind, stem=True)
-        assert time.perf_counter() - start < 2.0, kind
         assert r.candidate_total > 10_000
-    start = time.perf_counter()
     b = bleu(candidate, ref, smooth="exp")
-    assert time.perf_counter() - start < 2.0
     assert b.candidate_length > 10_000
 
 
