@@ -92,7 +92,8 @@ def send_answer(lab: LabPage, timeout: int) -> None:
 def run(participants: int, rounds: int, wait_s: float, headed_log: str) -> dict:
     from playwright.sync_api import sync_playwright
 
-    from core.workshop.store import SQLiteStore
+    from core.storage.database import SQLiteDatabase
+    from core.workshop.rooms import Rooms
 
     figures = {"rounds": [], "errors": 0, "exceptions": 0}
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
@@ -123,7 +124,7 @@ def run(participants: int, rounds: int, wait_s: float, headed_log: str) -> dict:
                 "Waiting for the presenter").wait_for(timeout=t), time.monotonic() + wait_s)
             print(f"{participants} joined in {time.monotonic() - t0:.1f} s ({len(not_joined)} not shown as joined)",
                   flush=True)
-            store = SQLiteStore(db)
+            store = Rooms(SQLiteDatabase(db))
             sidebar = presenter.page.locator("[data-testid=stSidebarNav]")
             for r in range(rounds):
                 lesson, title = LESSONS[r % len(LESSONS)]

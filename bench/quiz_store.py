@@ -1,10 +1,10 @@
-"""50 simulated participants answer one live question within 5 seconds, against the real store (SQLite by default).
+"""50 simulated participants answer one live question within 5 seconds, against the real database (SQLite by default).
 
 Prints: answers recorded (of those sent), time per answer (the whole Workshop.answer call: checks + one write
 transaction), and the presenter view's refresh time (the reads and computations behind one refresh of the
 live-results fragment: room, question, answers, participants, distribution, leaderboard), measured while the
 answers arrive. Run: .venv/bin/python bench/quiz_store.py [participants] [seconds] [--url postgresql://...]
-(--url: any database URL open_store accepts, e.g. a PostgreSQL server; default: a temporary SQLite file).
+(--url: any database URL open_database accepts, e.g. a PostgreSQL server; default: a temporary SQLite file).
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ openmp.configure()  # before torch is imported, as app.py does
 
 from core.lessons import load_sections  # noqa: E402
 from core.workshop.quiz import distribution, leaderboard, load_bank  # noqa: E402
-from core.workshop.store import open_store  # noqa: E402
+from core.storage.database import open_database  # noqa: E402
 from core.workshop.workshop import Workshop  # noqa: E402
 
 
@@ -33,12 +33,12 @@ def ms(values: list[float], q: float) -> str:
 
 
 def presenter_refresh(ws: Workshop, code: str, question) -> None:
-    room = ws.store.room(code)
-    current = ws.store.current_question(code)
-    participants = ws.store.participants(code)
-    answers = ws.store.answers(code, current.seq)
+    room = ws.rooms.room(code)
+    current = ws.rooms.current_question(code)
+    participants = ws.rooms.participants(code)
+    answers = ws.rooms.answers(code, current.seq)
     distribution(question, [a["response"] for a in answers])
-    leaderboard(ws.store.answers(code), participants)
+    leaderboard(ws.rooms.answers(code), participants)
     ws.seconds_left(current), room.phase
 
 
@@ -69,7 +69,7 @@ def main(n: int = 50, window_s: float = 5.0, url: str | None = None) -> None:
     question = bank.by_id("cq-train-7b")
     with tempfile.TemporaryDirectory() as tmp:
         url = url or f"sqlite:///{Path(tmp) / 'bench.db'}"
-        ws = Workshop(open_store(url))
+        ws = Workshop(open_database(url))
         room = ws.open_room()
         names = [f"participant-{i:02d}" for i in range(n)]
         for name in names:
@@ -108,7 +108,7 @@ def main(n: int = 50, window_s: float = 5.0, url: str | None = None) -> None:
         elapsed = time.perf_counter() - start
         done.set()
         watcher.join()
-        recorded = ws.store.answers(room.code, live.seq)
+        recorded = ws.rooms.answers(room.code, live.seq)
         # a second answer from everybody must be refused
         dupes = 0
         for name in names:
@@ -121,7 +121,7 @@ def main(n: int = 50, window_s: float = 5.0, url: str | None = None) -> None:
             presenter_refresh(ws, room.code, question)
         full_refresh = (time.perf_counter() - t0) / 20
         page_runs = presenter_page_runs(url, room.code)
-    print(f"store: {type(ws.store).__name__}")
+    print(f"database: {type(ws.rooms.db).__name__}")
     print(f"participants: {n}, answers sent within {window_s:.0f} s (finished after {elapsed:.2f} s)")
     print(f"answers recorded: {len(recorded)} of {n}; failures: {len(failures)}; second answers refused: {dupes} of {n}")
     print(f"time per answer (ms): median {statistics.median(latencies) * 1000:.1f}, p95 {ms(latencies, 95)}, "

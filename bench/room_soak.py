@@ -414,7 +414,9 @@ def postgres_url() -> tuple[str, object]:
 
 
 async def soak(args) -> dict:
-    from core.workshop.store import open_store
+    from core.labs.rlhf.labels import Labels
+    from core.storage.database import open_database
+    from core.workshop.rooms import Rooms
 
     results = Results()
     folder = Path(tempfile.mkdtemp(prefix="genai-lab-soak-"))
@@ -430,7 +432,8 @@ async def soak(args) -> dict:
     log_name = f"room-soak-{args.participants}-{args.database}.log"
     with streamlit_server(log_name, env, open_files=args.open_files, proc_out=proc_out,
                           root=Path(args.root), entry=args.entry) as url:
-        store = open_store(db_url)
+        db = open_database(db_url)
+        store = Rooms(db)
         stop = asyncio.Event()
         participants = [Participant(i + 1, url, "", results) for i in range(args.participants)]
         tasks: list = []
@@ -443,8 +446,8 @@ async def soak(args) -> dict:
             await sampler
         code = results.code
         stored = {q.seq: len(store.answers(code, q.seq)) for q in store.questions(code)} if code else {}
-        labels = len(store.labels(room=code)) if code else 0
-        store.close()
+        labels = len(Labels(db).rows(room=code)) if code else 0
+        db.close()
     log_path = Path(args.root) / ".cache" / log_name
     log_text = log_path.read_text(errors="replace") if log_path.exists() else ""
     if cleanup:

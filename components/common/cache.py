@@ -1,5 +1,8 @@
-"""Streamlit caches for every page (the shared model service, the lesson files, chat prompts), and the objects
-of which a server process must have exactly one (the training queue, the store).
+"""Streamlit caches for every page (the shared model service, the lesson files, chat prompts), the objects of
+which a server process must have exactly one (the training queue, the database's connection pool), and the
+repositories over that database that pages of every kind read (course progress, quiz attempts, RLHF labels).
+Views reach the database only through these accessors (and the workshop's and labs' cache.py); StoreError is
+re-exported here for the views that catch it.
 
 Only files named cache.py use st.cache_data / st.cache_resource (tests/test_layering.py checks it)."""
 from __future__ import annotations
@@ -10,7 +13,12 @@ import threading
 import streamlit as st
 
 from components.common import errors
+from core.labs.rlhf.labels import Labels
 from core.lessons import Section, lesson_text, load_sections
+from core.progress import Progress
+from core.storage.database import StoreError  # noqa: F401  (re-exported for the views that catch it)
+from core.storage.database import Database, database_url, open_database
+from core.workshop.attempts import Attempts
 
 
 def _release_service(service) -> None:
@@ -47,12 +55,30 @@ def process_wide(factory):
 
 
 @process_wide
-def store(url: str):
-    """The app's store (quiz attempts, workshop rooms, RLHF labels): one per database URL, shared by every session
-    (keyed on the URL so tests can point elsewhere)."""
-    from core.workshop.store import open_store
+def _open(url: str) -> Database:
+    return open_database(url)
 
-    return open_store(url)
+
+def database(url: str | None = None) -> Database:
+    """The app's database (quiz attempts, workshop rooms, RLHF labels, course progress): one pool of connections per
+    database URL, shared by every session. Without a URL, the one the settings name now (GENAI_LAB_DATABASE_URL,
+    GENAI_LAB_DB), read on every call so tests can point elsewhere. Raises StoreError when it cannot be opened."""
+    return _open(url or database_url())
+
+
+def progress() -> Progress:
+    """This app's course progress (the lessons opened and demos tried, per browser)."""
+    return Progress(database())
+
+
+def attempts() -> Attempts:
+    """This app's self-paced quiz attempts (the quiz, and the home page's course map)."""
+    return Attempts(database())
+
+
+def labels() -> Labels:
+    """This app's RLHF preference labels (page 9, and the home page's count of a learner's rankings)."""
+    return Labels(database())
 
 
 @process_wide

@@ -31,11 +31,9 @@ def _course(sections, demo_names: dict[str, list[str]]) -> tuple[list[progress.S
     """This browser's progress per section and how many RLHF rankings it saved, or None when the database is away
     (the cards still show)."""
     try:
-        from core.workshop.store import database_url
-        store = app_cache.store(database_url())
         learner = identity.key()
-        rows, attempts = store.progress(learner), store.attempts(learner)
-        labels = len(store.labels(labeler_key=learner))
+        rows, attempts = app_cache.progress().rows(learner), app_cache.attempts().rows(learner)
+        labels = len(app_cache.labels().rows(labeler_key=learner))
         bank = app_cache.question_bank()
     except Exception as exc:
         log.warning("course map unavailable: %s", exc)

@@ -25,18 +25,13 @@ LAST = "progress_demo_last"       # session: demo -> fingerprint of those keys' 
 _OWN_PREFIXES = ("progress_", "share_", "FormSubmitter:")
 
 
-def _store():
-    from core.workshop.store import database_url
-    return app_cache.store(database_url())
-
-
 def record(kind: str, item: str) -> None:
     """Store that this learner opened a lesson ("lesson") or tried a demo ("demo"), once per session."""
     written = st.session_state.setdefault(WRITTEN, set())
     if (kind, item) in written:
         return
     try:
-        _store().record_progress(identity.key(), kind, item)
+        app_cache.progress().record(identity.key(), kind, item)
     except Exception as exc:             # the course map is a convenience: a lesson never fails for it
         log.warning("progress not saved (%s %s): %s", kind, item, exc)
         return

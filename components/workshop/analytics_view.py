@@ -7,7 +7,7 @@ import streamlit as st
 
 from components.common import keys, palette
 
-from components.workshop import quiz_view
+from components.workshop import cache, quiz_view
 from components.workshop import store_guard
 from components.workshop.presenter_view import unlocked
 from components.common.charts import PNG_ONLY
@@ -49,16 +49,16 @@ def show(key: str = "analytics") -> None:
     if store is None:
         return
     bank = quiz_view.bank()
-    rooms = store.rooms()
+    rooms = cache.workshop().rooms.rooms()
     sources = [SELF_PACED] + [r.code for r in rooms]
     presenting = st.session_state.get(keys.PRESENTER_ROOM)           # open on the presenter's current room
     source = st.selectbox("Whose answers?", sources, key=f"{key}_source",
                           index=sources.index(presenting) if presenting in sources else 0,
                           format_func=lambda s: s if s == SELF_PACED else f"Workshop room {s}")
     if source == SELF_PACED:
-        answers = self_paced_answers(store.attempts())
+        answers = self_paced_answers(store.rows())
     else:
-        answers = store.answers(source)
+        answers = cache.workshop().rooms.answers(source)
     if not answers:
         st.info("No answers yet for this choice. Answers appear here as soon as learners submit them.")
         return

@@ -110,7 +110,7 @@ def _server_secret() -> str | None:
     if value and str(value).strip():
         return str(value).strip()
     ws = workshop()
-    return ws.store.server_secret() if ws is not None else None
+    return ws.sessions.server_secret() if ws is not None else None
 
 
 def _open_console_session() -> None:
@@ -119,7 +119,7 @@ def _open_console_session() -> None:
     ws = workshop()
     session = secrets.token_urlsafe(18)
     if ws is not None:
-        ws.store.open_presenter_session(session_hash(session), time.time() + PRESENTER_TOKEN_HOURS * 3600)
+        ws.sessions.open(session_hash(session), time.time() + PRESENTER_TOKEN_HOURS * 3600)
     st.session_state.update({keys.PRESENTER_OK: True, SESSION: session, COOKIE_FOR: None})
 
 
@@ -143,7 +143,7 @@ def restore_presenter() -> None:
     ws = workshop()
     now = time.time()
     found = read_presenter_token(token, _server_secret(), configured, now)
-    if ws is None or found is None or not ws.store.presenter_session_live(session_hash(found[1]), now):
+    if ws is None or found is None or not ws.sessions.live(session_hash(found[1]), now):
         return
     room, session = found
     st.session_state.update({keys.PRESENTER_OK: True, SESSION: session, COOKIE_FOR: room})
@@ -181,7 +181,7 @@ def lock_console() -> None:
     session = st.session_state.get(SESSION)
     ws = workshop()
     if session and ws is not None:
-        ws.store.revoke_presenter_session(session_hash(session))
+        ws.sessions.revoke(session_hash(session))
     for name in (keys.PRESENTER_OK, keys.PRESENTER_ROOM, keys.PRESENTER_MODE, keys.PRESENTER_AUTO, SESSION):
         st.session_state.pop(name, None)
     st.session_state[COOKIE_FOR] = "locked"
@@ -266,7 +266,7 @@ def show(key: str = "presenter") -> None:
 
 def _room_panel(code: str, key: str) -> None:
     ws = workshop()
-    room = ws.store.room(code)
+    room = ws.rooms.room(code)
     link = join_link(code)
     url = link.url
     left, right = st.columns([3, 2])
@@ -296,7 +296,7 @@ def _room_panel(code: str, key: str) -> None:
 
 def _participants(code: str) -> None:
     ws = workshop()
-    names = ws.store.participants(code)
+    names = ws.rooms.participants(code)
     st.markdown(f"**{len(names)} joined**" + (f" (a room takes at most {MAX_PARTICIPANTS})"
                                               if len(names) > MAX_PARTICIPANTS * 0.8 else ""))
     if not names:
@@ -342,9 +342,9 @@ def _server_runs(key: str) -> None:
 def _quiz_panel(code: str, key: str) -> None:
     ws = workshop()
     bank = quiz_view.bank()
-    room = ws.store.room(code)
-    current = ws.store.current_question(code)
-    asked = {q.question_id for q in ws.store.questions(code)}
+    room = ws.rooms.room(code)
+    current = ws.rooms.current_question(code)
+    asked = {q.question_id for q in ws.rooms.questions(code)}
     if room.phase != "question" or current is None or current.revealed:
         sections = bank.sections
         default = sections.index(room.section) if room.section in sections else 0
@@ -387,12 +387,12 @@ def _quiz_panel(code: str, key: str) -> None:
 def _live_results(code: str, key: str) -> None:
     """The presenter's live screen: countdown and answer distribution, then the reveal and the leaderboard."""
     ws = workshop()
-    room = ws.store.room(code)
-    current = ws.store.current_question(code)
-    participants = ws.store.participants(code)
+    room = ws.rooms.room(code)
+    current = ws.rooms.current_question(code)
+    participants = ws.rooms.participants(code)
     if room.phase == "podium":
         st.subheader("Podium")
-        standings = leaderboard(ws.store.answers(code), participants)
+        standings = leaderboard(ws.rooms.answers(code), participants)
         st.html(podium_html(standings))
         st.plotly_chart(leaderboard_chart(standings), key=f"{key}_final_board", config={"displayModeBar": False})
         return
@@ -403,7 +403,7 @@ def _live_results(code: str, key: str) -> None:
     if question is None:
         st.warning(f"Question {current.question_id} is no longer in the bank.")
         return
-    answers = ws.store.answers(code, current.seq)
+    answers = ws.rooms.answers(code, current.seq)
     st.markdown(f"#### Question {current.seq}")
     st.markdown("### " + " ".join(question.prompt.split()))      # large: the back row reads it off the projector
     if question.type == "single":                                  # the tiles' colours and shapes, as phones show them
@@ -430,5 +430,5 @@ def _live_results(code: str, key: str) -> None:
         st.success(f"Answer: **{question.answer_text()}**")
         st.markdown(question.explanation)
         st.markdown("#### Leaderboard")
-        standings = leaderboard(ws.store.answers(code), participants)
+        standings = leaderboard(ws.rooms.answers(code), participants)
         st.plotly_chart(leaderboard_chart(standings), key=f"{key}_board_{current.seq}", config={"displayModeBar": False})

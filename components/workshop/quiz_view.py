@@ -16,7 +16,7 @@ from components.common import cache as app_cache
 from components.workshop import store_guard
 from core.lessons import LessonError, section_by_id
 from core.workshop.quiz import Question, QuestionBank, QuizRun
-from core.workshop.store import Store, database_url
+from core.workshop.attempts import Attempts
 from core.workshop.workshop import WorkshopError, clean_nickname
 from components.workshop import cache
 from components.common.charts import PNG_ONLY
@@ -26,10 +26,10 @@ END_OF_LESSON_QUESTIONS = 3
 
 # ---------------------------------------------------------------- shared helpers
 
-def store_or_none() -> Store | None:
+def store_or_none() -> Attempts | None:
     """The quiz database, or None after a warning (then answers are only kept in this browser tab)."""
     try:
-        return cache.quiz_store(database_url())
+        return cache.attempts()
     except Exception as exc:
         st.warning(f"The quiz database is not available, so progress is not saved: {exc}")
         return None
@@ -179,16 +179,16 @@ def _learner_name() -> str:
     return st.session_state.get(keys.WS_NAME) or st.session_state.get(keys.QUIZ_LEARNER) or "anonymous"
 
 
-def _record(store: Store | None, question: Question, correct: bool, response: Any) -> None:
+def _record(store: Attempts | None, question: Question, correct: bool, response: Any) -> None:
     if store is None:
         return
     try:
-        store.record_attempt(identity.key(), _learner_name(), question.id, question.section, correct, response)
+        store.record(identity.key(), _learner_name(), question.id, question.section, correct, response)
     except Exception as exc:
         st.warning(f"Your answer could not be saved: {exc}")
 
 
-def run_quiz(questions: list[Question], key: str, store: Store | None, here: str | None = None) -> None:
+def run_quiz(questions: list[Question], key: str, store: Attempts | None, here: str | None = None) -> None:
     """One question at a time with feedback; at the end the score, a review of mistakes and a retry button.
 
     `here` is the section whose lesson page draws the quiz (None on the Quiz page): a question answered with a
@@ -316,7 +316,7 @@ def show(key: str = "quiz") -> None:
     if store is None:
         st.caption("Progress cannot be saved while the database is away.")
         return
-    rows = progress_by_section(questions, store.attempts(identity.key()))
+    rows = progress_by_section(questions, store.rows(identity.key()))
     done = sum(r["correct"] for r in rows)
     where = "this browser" if identity.current().persistent else "this tab"
     st.caption(f"{done} of {len(questions.questions)} questions answered correctly at least once, saved for {where}.")

@@ -6,7 +6,7 @@ import functools
 
 import streamlit as st
 
-from core.workshop.store import StoreError
+from components.workshop.cache import StoreError
 
 
 def guarded(fn):

@@ -26,7 +26,6 @@ from components.common import cache as app_cache
 from components.workshop import store_guard
 from core.lessons import LessonError, section_by_id
 from core.workshop.quiz import LATE_GRACE_S, Standing, distribution, leaderboard
-from core.workshop.store import database_url
 from core.workshop.workshop import (REMOVED, Pulse, Workshop, WorkshopError, auto_action, next_question_id,
                                    nickname_key, presenter_key_problem, presenter_key_setting, seat_hash)
 
@@ -41,7 +40,7 @@ PRESENTER_URL = "presenter-console"
 
 def workshop() -> Workshop | None:
     store = quiz_view.store_or_none()
-    return Workshop(store) if store is not None else None
+    return cache.workshop() if store is not None else None
 
 
 def configured_presenter_key() -> str | None:
@@ -191,7 +190,7 @@ def _still_seated() -> bool:
     ws = workshop()
     if ws is None or not seat:
         return True
-    held = ws.store.participant_by_seat(code, seat_hash(seat))
+    held = ws.rooms.participant_by_seat(code, seat_hash(seat))
     if held is not None and held.removed:
         leave()
         st.warning(REMOVED)
@@ -249,7 +248,7 @@ def _room(code: str | None):
     if not code or ws is None:
         return None
     try:
-        return ws, cache.room_pulse(database_url(), code).room
+        return ws, cache.room_pulse(code).room
     except WorkshopError as exc:
         st.warning(str(exc))
         return None
@@ -276,7 +275,7 @@ def pulse(code: str | None) -> Pulse | None:
     if not code:
         return None
     try:
-        return cache.room_pulse(database_url(), code)
+        return cache.room_pulse(code)
     except (WorkshopError, Exception):   # the page's own full run reports why (store_guard, _room)
         return None
 
@@ -351,13 +350,13 @@ def auto_step() -> str:
         return "wait"
     try:
         room = ws.live_room(code)
-        current = ws.store.current_question(code)
+        current = ws.rooms.current_question(code)
         seen = st.session_state.setdefault(keys.PRESENTER_REVEALED, {})
         now = ws.clock()
         if current is not None and current.revealed:        # revealed by hand or by an earlier step: pause from now
             seen.setdefault((code, current.seq), now)
-        answered = len(ws.store.answers(code, current.seq)) if current is not None else 0
-        action = auto_action(room.phase, current, answered, len(ws.store.participants(code)), now,
+        answered = len(ws.rooms.answers(code, current.seq)) if current is not None else 0
+        action = auto_action(room.phase, current, answered, len(ws.rooms.participants(code)), now,
                              seen.get((code, current.seq)) if current is not None else None)
         if action == "reveal":
             ws.reveal(code)
@@ -365,7 +364,7 @@ def auto_step() -> str:
             seen[(code, current.seq)] = now
         elif action == "next":
             bank = quiz_view.bank()
-            asked = {q.question_id for q in ws.store.questions(code)}
+            asked = {q.question_id for q in ws.rooms.questions(code)}
             qid = next_question_id([q.id for q in bank.for_section(current.section)], asked, current.question_id)
             if qid is None:
                 ws.finish(code)
@@ -477,10 +476,10 @@ def _live_question(key: str) -> None:
         return
     ws, room = found
     bank = quiz_view.bank()
-    current = ws.store.current_question(code)
+    current = ws.rooms.current_question(code)
     if room.phase == "podium":
         st.subheader("Final results")
-        standings = leaderboard(ws.store.answers(code), ws.store.participants(code))
+        standings = leaderboard(ws.rooms.answers(code), ws.rooms.participants(code))
         st.html(podium_html(standings))
         _my_rank(standings, name)
         return
@@ -492,7 +491,7 @@ def _live_question(key: str) -> None:
         st.warning("The presenter's question is not in this app's question bank.")
         return
     sent = st.session_state.get(keys.WS_SENT_RUN)        # an answer clicked since the last full run (_mark_sent)
-    mine = [a for a in ws.store.answers(code, current.seq) if a["nickname_key"] == nickname_key(name)]
+    mine = [a for a in ws.rooms.answers(code, current.seq) if a["nickname_key"] == nickname_key(name)]
     st.markdown(f"**Question {current.seq}** · {quiz_view.section_title(question.section)}")
     if current.revealed:
         st.markdown(question.prompt)
@@ -504,7 +503,7 @@ def _live_question(key: str) -> None:
         else:
             st.info("You did not answer this one.")
         st.markdown(f"Answer: **{question.answer_text()}**. {question.explanation}")
-        standings = leaderboard(ws.store.answers(code), ws.store.participants(code))
+        standings = leaderboard(ws.rooms.answers(code), ws.rooms.participants(code))
         st.plotly_chart(leaderboard_chart(standings, highlight=name), key=f"{key}_board_{current.seq}",
                         config={"displayModeBar": False})
         _my_rank(standings, name)
@@ -594,7 +593,7 @@ def _my_rank(standings: list[Standing], name: str | None) -> None:
 
 
 def answer_distribution(ws: Workshop, code: str, seq: int, question) -> dict[str, int]:
-    return distribution(question, [a["response"] for a in ws.store.answers(code, seq)])
+    return distribution(question, [a["response"] for a in ws.rooms.answers(code, seq)])
 
 
 def _clock() -> float:

@@ -1,6 +1,7 @@
 """Live workshops: rooms with a join code, participants, the presenter's position, live questions and points.
 
-Pure logic on top of a core.workshop.store.Store; the Streamlit views live in components/.
+Pure logic on top of the workshop's repositories over the app's database (core/workshop/rooms.py and
+presenter_sessions.py); the Streamlit views live in components/.
 Every check that protects the data happens here, not in the UI:
 - join codes use an alphabet without look-alikes (no 0/O, 1/I/L) and are compared case-insensitively;
 - nicknames are trimmed, limited to 24 visible characters, never blank-looking, and unique per room ignoring case,
@@ -8,7 +9,7 @@ Every check that protects the data happens here, not in the UI:
 - a participant's device keeps a seat token (only its hash is stored), so a reload returns them to their seat;
 - an answer counts once, and only while the question is open (server time, small grace for the network);
 - presenter keys are compared in constant time, refused when weak, and guessing them is slowed down (Backoff);
-- the presenter's console cookie is signed with the server's secret and names a session the store can revoke.
+- the presenter's console cookie is signed with the server's secret and names a session the database can revoke.
 """
 from __future__ import annotations
 
@@ -22,7 +23,9 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from core.workshop.quiz import LATE_GRACE_S, Question, live_points
-from core.workshop.store import AlreadyExists, LiveQuestion, Room, Store
+from core.storage.database import AlreadyExists, Database
+from core.workshop.presenter_sessions import PresenterSessions
+from core.workshop.rooms import LiveQuestion, Room, Rooms
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"   # no 0/O, 1/I/L
 CODE_LENGTH = 5
@@ -86,7 +89,7 @@ def _key_fingerprint(configured: str) -> str:
 
 
 def session_hash(session: str) -> str:
-    """What the store keeps of a console session id (the id itself only ever lives in the presenter's cookie)."""
+    """What the database keeps of a console session id (the id itself only ever lives in the presenter's cookie)."""
     return hashlib.sha256(f"presenter-session|{session}".encode("utf-8")).hexdigest()
 
 
@@ -95,7 +98,7 @@ def presenter_token(secret: str, configured: str, room: str, session: str, now: 
     """A token a presenter's browser keeps (a cookie) so a reload keeps the console unlocked and on its room:
     "ROOM.EXPIRY.SESSION.SIGNATURE", signed (HMAC-SHA256) with the server's own secret, never with the presenter
     key: a stolen cookie gives nothing to guess the key from offline. The signature also covers a fingerprint of the
-    key, so every token stops working when the key changes; SESSION is a random id the store can revoke ("Lock
+    key, so every token stops working when the key changes; SESSION is a random id the database can revoke ("Lock
     console")."""
     payload = f"{room or '-'}.{int(now + hours * 3600)}.{session}"
     signature = hmac.new(secret.encode("utf-8"), f"presenter|{payload}|{_key_fingerprint(configured)}".encode("utf-8"),
@@ -106,7 +109,7 @@ def presenter_token(secret: str, configured: str, room: str, session: str, now: 
 def read_presenter_token(token: object, secret: str | None, configured: str | None,
                          now: float) -> tuple[str, str] | None:
     """(room, session) of a valid, unexpired token ('' for a presenter without a room), or None. Whether the session
-    was revoked is the store's to say (Store.presenter_session_live)."""
+    was revoked is the database's to say (PresenterSessions.live)."""
     if not secret or not configured or not isinstance(token, str) or token.count(".") != 3:
         return None
     room, expiry, session, signature = token.split(".")
@@ -273,23 +276,24 @@ def next_question_id(section_ids: list[str], asked: set[str], current: str | Non
 
 
 class Workshop:
-    """Room operations for presenters and participants. `clock` is injectable for tests."""
+    """Room operations for presenters and participants, over one database: `rooms` (rooms, seats, live questions and
+    answers) and `sessions` (presenter console sessions). `clock` is injectable for tests."""
 
-    def __init__(self, store: Store, clock: Callable[[], float] = time.time):
-        self.store, self.clock = store, clock
+    def __init__(self, db: Database, clock: Callable[[], float] = time.time):
+        self.rooms, self.sessions, self.clock = Rooms(db), PresenterSessions(db), clock
 
     # presenter
     def open_room(self, section: str = "", hours: float = ROOM_HOURS) -> Room:
         for _ in range(20):
             try:
-                return self.store.create_room(new_code(), self.clock() + hours * 3600, section)
+                return self.rooms.create_room(new_code(), self.clock() + hours * 3600, section)
             except AlreadyExists:
                 continue
         raise WorkshopError("Could not find a free room code; try again.")
 
     def live_room(self, code: str) -> Room:
         """The open room for a code; raises WorkshopError for unknown or expired codes."""
-        room = self.store.room(normalize_code(code))
+        room = self.rooms.room(normalize_code(code))
         if room is None:
             raise WorkshopError(f"There is no room {normalize_code(code)}. Check the code on the presenter's screen.")
         if room.expires_at <= self.clock():
@@ -299,37 +303,37 @@ class Workshop:
     def pulse(self, code: str) -> Pulse:
         """Room, current question and the two counts, in four small reads (raises WorkshopError like live_room)."""
         room = self.live_room(code)
-        current = self.store.current_question(room.code)
-        answers = len(self.store.answers(room.code, current.seq)) if current is not None else 0
-        return Pulse(room, current, len(self.store.participants(room.code)), answers)
+        current = self.rooms.current_question(room.code)
+        answers = len(self.rooms.answers(room.code, current.seq)) if current is not None else 0
+        return Pulse(room, current, len(self.rooms.participants(room.code)), answers)
 
     def go_to(self, code: str, section: str) -> Room:
         """The presenter opens a lesson: followers move there. A question still open keeps the room in the quiz (the
         presenter may show a demo while people answer); once it is revealed, or after the podium, opening a lesson
         ends the quiz moment, so followers see the lesson instead of the last answer."""
         room = self.live_room(code)
-        current = self.store.current_question(room.code)
+        current = self.rooms.current_question(room.code)
         done = room.phase == "podium" or (room.phase == "question" and (current is None or current.revealed))
-        return self.store.update_room(code, section=section, phase="lobby" if done else None)
+        return self.rooms.update_room(code, section=section, phase="lobby" if done else None)
 
     def launch(self, code: str, question: Question, time_limit: float) -> LiveQuestion:
         if not 5 <= time_limit <= 300:
             raise WorkshopError("The time limit must be between 5 and 300 seconds.")
         self.live_room(code)
-        return self.store.start_question(code, question.id, question.section, float(time_limit))
+        return self.rooms.start_question(code, question.id, question.section, float(time_limit))
 
     def reveal(self, code: str) -> LiveQuestion | None:
-        current = self.store.current_question(code)
+        current = self.rooms.current_question(code)
         if current is not None and not current.revealed:
-            self.store.reveal(code, current.seq)
-        return self.store.current_question(code)
+            self.rooms.reveal(code, current.seq)
+        return self.rooms.current_question(code)
 
     def finish(self, code: str) -> Room:
         self.reveal(code)
-        return self.store.update_room(code, phase="podium")
+        return self.rooms.update_room(code, phase="podium")
 
     def back_to_lesson(self, code: str) -> Room:
-        return self.store.update_room(code, phase="lobby")
+        return self.rooms.update_room(code, phase="lobby")
 
     # participants
     def join(self, code: str, nickname: str, seat: str | None = None) -> tuple[Room, str]:
@@ -346,23 +350,23 @@ class Workshop:
         room = self.live_room(code)
         name = clean_nickname(nickname)
         if seat:
-            held = self.store.participant_by_seat(room.code, seat_hash(seat))
+            held = self.rooms.participant_by_seat(room.code, seat_hash(seat))
             if held is not None:
                 if held.removed:
                     raise WorkshopError(REMOVED)
                 return room, held.nickname, seat
         key = nickname_key(name)
-        taken = self.store.participant(room.code, key)
+        taken = self.rooms.participant(room.code, key)
         if taken is None:
-            if len(self.store.participants(room.code)) >= MAX_PARTICIPANTS:
+            if len(self.rooms.participants(room.code)) >= MAX_PARTICIPANTS:
                 raise WorkshopError(f"Room {room.code} is full ({MAX_PARTICIPANTS} participants). Ask the presenter "
                                     "to open a second room.")
             token = seat or secrets.token_urlsafe(18)
             try:
-                self.store.add_participant(room.code, name, key, seat_hash(token))
+                self.rooms.add_participant(room.code, name, key, seat_hash(token))
                 return room, name, token
             except AlreadyExists:          # someone took it a moment ago
-                taken = self.store.participant(room.code, key)
+                taken = self.rooms.participant(room.code, key)
         holder = taken.nickname if taken is not None else name
         raise WorkshopError(f"Someone in room {room.code} is already called “{holder}”. Pick another nickname.")
 
@@ -374,14 +378,14 @@ class Workshop:
             room = self.live_room(code)
         except WorkshopError:
             return None
-        held = self.store.participant_by_seat(room.code, seat_hash(seat))
+        held = self.rooms.participant_by_seat(room.code, seat_hash(seat))
         return (room, held.nickname) if held is not None and not held.removed else None
 
     def remove(self, code: str, nickname: str) -> bool:
         """The presenter removes a participant (an offensive nickname, someone who left): their answers leave the
         leaderboard, their device loses its seat, and the nickname stays taken."""
         self.live_room(code)
-        return self.store.remove_participant(code, nickname_key(nickname))
+        return self.rooms.remove_participant(code, nickname_key(nickname))
 
     def seconds_left(self, question: LiveQuestion) -> float:
         return max(0.0, question.started_at + question.time_limit - self.clock())
@@ -392,11 +396,11 @@ class Workshop:
     def answer(self, code: str, seq: int, nickname: str, question: Question, response: Any) -> AnswerResult:
         """Record one answer. Raises WorkshopError if the question is closed, already answered, or not the current one."""
         room = self.live_room(code)
-        current = self.store.current_question(room.code)
+        current = self.rooms.current_question(room.code)
         if current is None or current.seq != seq or current.question_id != question.id:
             raise WorkshopError("This question is no longer open.")
         key = nickname_key(nickname)
-        seated = self.store.participant(room.code, key)
+        seated = self.rooms.participant(room.code, key)
         if seated is None:
             raise WorkshopError("Join the room before answering.")
         if seated.removed:
@@ -407,7 +411,7 @@ class Workshop:
         correct = question.is_correct(response)
         points = live_points(correct, elapsed, current.time_limit)
         try:
-            self.store.add_answer(room.code, seq, nickname, key, response, correct, elapsed, points)
+            self.rooms.add_answer(room.code, seq, nickname, key, response, correct, elapsed, points)
         except AlreadyExists:
             raise WorkshopError("You already answered this question; only your first answer counts.") from None
         return AnswerResult(correct, points, round(elapsed, 3))

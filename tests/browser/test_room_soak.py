@@ -10,11 +10,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from core.workshop.store import SQLiteStore
+from core.storage.database import SQLiteDatabase
 from tests.browser.harness import ROOT
 
 pytestmark = pytest.mark.browser
-POOL = inspect.signature(SQLiteStore).parameters["max_connections"].default
+POOL = inspect.signature(SQLiteDatabase).parameters["max_connections"].default
 
 
 def test_ten_participants_for_a_minute(chromium_path):

@@ -334,7 +334,8 @@ def test_the_console_cookie_cannot_be_forged_outlives_nothing_and_locks(browser,
     cookie; the presenter removes a participant, who loses the seat and cannot come back."""
     import time
 
-    from core.workshop.store import SQLiteStore
+    from core.storage.database import SQLiteDatabase
+    from core.workshop.presenter_sessions import PresenterSessions
     from core.workshop.workshop import presenter_token
 
     with browsers("workshop-console-failure") as (contexts, labs):
@@ -346,7 +347,7 @@ def test_the_console_cookie_cannot_be_forged_outlives_nothing_and_locks(browser,
         token = next(c["value"] for c in ctx.cookies() if c["name"] == "genai_lab_presenter")
         room, expiry, session, signature = token.split(".")
         forged = ".".join([room, str(int(expiry) + 86_400), session, signature])          # a longer life
-        secret = SQLiteStore(workshop_db).server_secret()
+        secret = PresenterSessions(SQLiteDatabase(workshop_db)).server_secret()
         expired = presenter_token(secret, KEY, room, session, time.time() - 9 * 3600, hours=8)
         for bad in (forged, expired, "K7MPQ.9999999999.abc.0000"):
             lab = console_with_cookie(browser, workshop_url, bad, contexts, labs)

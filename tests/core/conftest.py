@@ -1,4 +1,5 @@
-"""A throwaway PostgreSQL server for the store tests (tests/core/test_store*.py).
+"""A throwaway PostgreSQL server for the database and repository tests (tests/core/storage/, the repositories' tests
+in tests/core/workshop/, tests/core/labs/rlhf/test_labels.py, tests/core/test_progress.py).
 
 `postgres_server_url` (session): GENAI_LAB_TEST_POSTGRES_URL when set (an existing server; the tests create and
 drop their own schemas there), else a temporary cluster made with initdb in a temp folder, listening on a free
@@ -7,6 +8,9 @@ root, so as root the cluster runs as the `postgres` system user (created with us
 Without the binaries, psycopg or a startable cluster, the tests that need it SKIP and say why.
 
 `postgres_url` (function): the server URL with a fresh schema as search_path, so each test starts empty.
+
+`open_db` (function, SQLite and PostgreSQL): opens this test's database, the same one on every call, so a test can
+reopen it as a restarted app would; `db` is one opened database.
 """
 from __future__ import annotations
 
@@ -124,3 +128,28 @@ def postgres_url(postgres_server_url):
     yield _with_search_path(postgres_server_url, schema)
     with psycopg.connect(postgres_server_url, autocommit=True) as admin:
         admin.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def open_db(request, tmp_path):
+    """Opens a database on this test's data (the same one each call, so reopening sees the data), on SQLite and on
+    PostgreSQL (skipped where no server can start); every database opened is closed at the end."""
+    from core.storage.database import PostgresDatabase, SQLiteDatabase
+
+    if request.param == "sqlite":
+        def opener():
+            return SQLiteDatabase(tmp_path / "quiz.db")
+    else:
+        url = request.getfixturevalue("postgres_url")
+
+        def opener():
+            return PostgresDatabase(url)
+    opened = []
+    yield lambda: opened.append(opener()) or opened[-1]
+    for db in opened:
+        db.close()
+
+
+@pytest.fixture
+def db(open_db):
+    return open_db()

@@ -42,7 +42,7 @@ def followers_catch_up() -> None:
     """Followers read the room from a pulse every session shares for one second (components/workshop/cache.py);
     a test that moves the room itself does not wait that second."""
     from components.workshop import cache
-    cache.room_pulse.clear()
+    cache.room_changed()
 
 
 def submit(at: AppTest) -> None:
@@ -96,9 +96,10 @@ def test_quiz_page_one_question_at_a_time_with_feedback_progress_and_retry(temp_
     next(b for b in at.button if b.label.startswith("Retry")).click().run()
     assert at.session_state[f"{prefix}_run"].question_ids == ["cq-store-1b-bf16"]
     # progress is saved for this learner (the browser's id; in AppTest the session's own), shown under the name
-    from core.workshop.store import SQLiteStore
+    from core.storage.database import SQLiteDatabase
+    from core.workshop.attempts import Attempts
 
-    saved = SQLiteStore(temp_db).attempts("s-" + at.session_state["session_owner"])
+    saved = Attempts(SQLiteDatabase(temp_db)).rows("s-" + at.session_state["session_owner"])
     assert [(a["question_id"], a["correct"], a["learner"]) for a in saved] == [
         ("cq-train-7b", 1, "Ada"), ("cq-store-1b-bf16", 0, "Ada"), ("cq-training-bill", 1, "Ada")]
     assert any("2 of 83" in c.value for c in at.caption)
@@ -242,15 +243,16 @@ def test_live_page_join_errors():
 
 
 def test_a_database_that_stops_answering_shows_a_warning_not_a_traceback(monkeypatch):
-    from core.workshop.store import StoreError, _SQLStore
+    from core.storage.database import StoreError
+    from core.workshop.attempts import Attempts
 
     def down(*args, **kwargs):
         raise StoreError("cannot connect to the PostgreSQL database quiz@db:5432/lab: connection refused")
 
     at = open_page("app_pages/12_quiz.py")
     at.text_input(key="quiz_nickname").input("Ada").run()
-    monkeypatch.setattr(_SQLStore, "attempts", down)
-    monkeypatch.setattr(_SQLStore, "record_attempt", down)
+    monkeypatch.setattr(Attempts, "rows", down)
+    monkeypatch.setattr(Attempts, "record", down)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("database did not answer" in w.value for w in at.warning)
@@ -259,10 +261,10 @@ def test_a_database_that_stops_answering_shows_a_warning_not_a_traceback(monkeyp
 def test_followers_see_the_presenters_lesson_with_demos_behind_a_button(temp_db):
     """A follower's Live page draws the presenter's lesson as text; each demo waits for "Try … here" (a room of
     thirty arriving on page 2 would otherwise run all its demos thirty times on the shared server)."""
-    from core.workshop.store import SQLiteStore
+    from core.storage.database import SQLiteDatabase
     from core.workshop.workshop import Workshop
 
-    ws = Workshop(SQLiteStore(temp_db))
+    ws = Workshop(SQLiteDatabase(temp_db))
     room = ws.open_room()
     at = open_page("app_pages/91_live.py")
     at.text_input(key="live_main_code").input(room.code)
@@ -286,10 +288,10 @@ def test_followers_see_the_presenters_lesson_with_demos_behind_a_button(temp_db)
 
 def test_live_ordering_question_is_answered_with_up_and_down_and_send(temp_db):
     """The live page shares answer_form: the ordering list with ↑/↓ and its own "Send answer" button."""
-    from core.workshop.store import SQLiteStore
+    from core.storage.database import SQLiteDatabase
     from core.workshop.workshop import Workshop
 
-    ws = Workshop(SQLiteStore(temp_db))
+    ws = Workshop(SQLiteDatabase(temp_db))
     room = ws.open_room()
     at = open_page("app_pages/91_live.py")
     at.text_input(key="live_main_code").input(room.code)
@@ -305,7 +307,7 @@ def test_live_ordering_question_is_answered_with_up_and_down_and_send(temp_db):
     put_in_order(at, key, question.items)
     next(b for b in at.button if b.label == "Send answer").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    [answer] = ws.store.answers(room.code, live.seq)
+    [answer] = ws.rooms.answers(room.code, live.seq)
     assert answer["correct"] and answer["response"] == list(question.items)
     assert any("Your answer is in" in s.value for s in at.success)
 
@@ -313,10 +315,10 @@ def test_live_ordering_question_is_answered_with_up_and_down_and_send(temp_db):
 def test_a_tile_press_whose_run_a_timer_tick_took_is_still_sent(temp_db):
     """A tile press records itself in its callback. When the heartbeat's fragment run takes the click (the button
     reads True in no full run), the next full run sends the answer anyway; a normal press answers at once."""
-    from core.workshop.store import SQLiteStore
+    from core.storage.database import SQLiteDatabase
     from core.workshop.workshop import Workshop
 
-    ws = Workshop(SQLiteStore(temp_db))
+    ws = Workshop(SQLiteDatabase(temp_db))
     room = ws.open_room()
     joined = []
     for name in ("Ada", "Bo"):
@@ -338,23 +340,24 @@ def test_a_tile_press_whose_run_a_timer_tick_took_is_still_sent(temp_db):
     bo.session_state["ws_sent"] = (room.code, live.seq, question.options[1])   # what the lost press's callback left
     bo.run()
     assert not bo.exception, [e.value for e in bo.exception]
-    answers = {a["nickname"]: a["response"] for a in ws.store.answers(room.code, live.seq)}
+    answers = {a["nickname"]: a["response"] for a in ws.rooms.answers(room.code, live.seq)}
     assert answers == {"Ada": question.options[0], "Bo": question.options[1]}
     assert any("Your answer is in" in s.value for s in bo.success)
     bo.run()                                                  # sent once: no second answer, no warning
-    assert len(ws.store.answers(room.code, live.seq)) == 2 and not bo.warning
+    assert len(ws.rooms.answers(room.code, live.seq)) == 2 and not bo.warning
 
 
 def test_a_self_running_live_quiz_reveals_and_launches_the_next_question(temp_db):
     """The presenter switches on "Run the quiz on its own": once everyone answered, the next run reveals; after
     the pause, the next question of the section is launched with the same time limit; after the last, the podium."""
-    from core.workshop.store import SQLiteStore
+    from core.storage.database import SQLiteDatabase
     from core.workshop.workshop import AUTO_PAUSE_S, Workshop
 
     at = console_with_a_room()
     code = at.session_state["presenter_room"]
-    store = SQLiteStore(temp_db)
-    ws = Workshop(store)
+    db = SQLiteDatabase(temp_db)
+    ws = Workshop(db)
+    rooms = ws.rooms
     ws.join(code, "Ada")
     at.toggle(key="presenter_auto_toggle").set_value(True).run()
     section = min(BANK.sections, key=lambda s: len(BANK.for_section(s)))
@@ -363,26 +366,26 @@ def test_a_self_running_live_quiz_reveals_and_launches_the_next_question(temp_db
     at.selectbox(key="presenter_q_pick").select(ids[0]).run()
     at.select_slider(key="presenter_q_limit").set_value(45).run()
     at.button(key="presenter_launch").click().run()
-    first = store.current_question(code)
+    first = rooms.current_question(code)
     assert first.question_id == ids[0] and not first.revealed
     at.run()
-    assert not store.current_question(code).revealed               # Ada has not answered, 45 s left
+    assert not rooms.current_question(code).revealed               # Ada has not answered, 45 s left
     question = BANK.by_id(ids[0])
     ws.answer(code, first.seq, "Ada", question, question.answer)
     at.run()
-    assert store.current_question(code).revealed                    # everyone answered
+    assert rooms.current_question(code).revealed                    # everyone answered
     assert any("Running on its own" in c.value for c in at.caption)
     for n, qid in enumerate(ids[1:], start=2):
         at.session_state["presenter_revealed_at"][(code, n - 1)] -= AUTO_PAUSE_S   # the pause has passed
         at.run()
-        current = store.current_question(code)
+        current = rooms.current_question(code)
         assert (current.seq, current.question_id, current.time_limit) == (n, qid, 45)
         ws.reveal(code)                                             # the presenter may still reveal by hand
         at.run()
     at.session_state["presenter_revealed_at"][(code, len(ids))] -= AUTO_PAUSE_S
     at.run()
-    assert store.room(code).phase == "podium" and not at.exception
-    store.close()
+    assert rooms.room(code).phase == "podium" and not at.exception
+    db.close()
 
 
 @pytest.mark.parametrize("weak, why", [("change-me-to-a-long-random-phrase", "example key"),
@@ -412,14 +415,15 @@ def test_twenty_wrong_keys_in_a_row_back_off_and_the_right_key_waits_too():
 
 
 def test_lock_console_ends_the_session_on_the_server(temp_db):
-    from core.workshop.store import SQLiteStore
+    from core.storage.database import SQLiteDatabase
+    from core.workshop.presenter_sessions import PresenterSessions
     from core.workshop.workshop import session_hash
 
     at = console_with_a_room()
     session = at.session_state["presenter_session"]
-    store = SQLiteStore(temp_db)
-    assert store.presenter_session_live(session_hash(session), now=0)
+    sessions = PresenterSessions(SQLiteDatabase(temp_db))
+    assert sessions.live(session_hash(session), now=0)
     at.button(key="presenter_lock").click().run()
-    assert not store.presenter_session_live(session_hash(session), now=0)
+    assert not sessions.live(session_hash(session), now=0)
     assert "presenter_ok" not in at.session_state and "presenter_room" not in at.session_state
     assert at.text_input(key="presenter_key_input")                     # locked again: the key box is back

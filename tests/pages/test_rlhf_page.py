@@ -2,6 +2,8 @@
 best-of-n picks the highest reward. Labeling runs in tests/browser/test_rlhf.py."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from tests.pages import apptest
@@ -50,17 +52,22 @@ ROOM = "RLHF1"
 
 @pytest.fixture
 def room_db(tmp_path, monkeypatch):
-    """A temporary database with one workshop room and two participants, and a presenter key."""
+    """A temporary database with one workshop room and two participants, and a presenter key; the labels and
+    labeling rounds repositories over it."""
     import time
-    from core.workshop.store import SQLiteStore
+    from core.labs.rlhf.labels import Labels
+    from core.storage.database import SQLiteDatabase
+    from core.workshop.rooms import Rooms
+    from core.workshop.rounds import LabelingRounds
     monkeypatch.setenv("GENAI_LAB_DB", str(tmp_path / "labels.db"))
     monkeypatch.setenv("GENAI_LAB_PRESENTER_KEY", "test-presenter-key")
     monkeypatch.delenv("GENAI_LAB_DATABASE_URL", raising=False)
-    db = SQLiteStore(tmp_path / "labels.db")
-    db.create_room(ROOM, time.time() + 3600)
+    db = SQLiteDatabase(tmp_path / "labels.db")
+    rooms = Rooms(db)
+    rooms.create_room(ROOM, time.time() + 3600)
     for name in ("Ada", "Bo"):
-        db.add_participant(ROOM, name, name.casefold())
-    yield db
+        rooms.add_participant(ROOM, name, name.casefold())
+    yield SimpleNamespace(labels=Labels(db), rounds=LabelingRounds(db))
     db.close()
 
 
@@ -100,7 +107,7 @@ def test_a_labeling_round_from_the_presenter_to_two_participants(room_db):
     assert "No round yet" in texts(presenter)
     presenter.toggle(key="rlhf_label_on").set_value(True).run()
     button(ok(presenter), "rlhf_label_launch").click().run()
-    current = room_db.current_round(ROOM)
+    current = room_db.rounds.current(ROOM)
     assert current is not None and current.open and len(current.completions) == 3
     assert "Round 1 is **open**: 0 ranking(s)" in texts(ok(presenter))
 
@@ -110,25 +117,25 @@ def test_a_labeling_round_from_the_presenter_to_two_participants(room_db):
         _rank(at, 1, choices)
         button(at, "rlhf_label_add_r1").click().run()
         assert any("Saved for" in s.value for s in ok(at).success)
-    saved = room_db.labels(room=ROOM)
+    saved = room_db.labels.rows(room=ROOM)
     assert sorted(r["labeler"] for r in saved) == ["Ada", "Bo"]
     assert all(r["completions"] == list(current.completions) for r in saved)
     _rank(ada, 1, (2, 1, "F"))                 # Ada changes her mind: her ranking is replaced, not added
     button(ada, "rlhf_label_add_r1").click().run()
-    assert len(room_db.labels(room=ROOM)) == 2
+    assert len(room_db.labels.rows(room=ROOM)) == 2
 
     presenter.run()
     assert "2 ranking(s) saved" in texts(ok(presenter))
     assert metric(presenter, "pairwise agreement").endswith("%")
     button(presenter, "rlhf_label_close").click().run()
-    assert not room_db.current_round(ROOM).open
+    assert not room_db.rounds.current(ROOM).open
 
     assert button(bo, "rlhf_policy_start").disabled     # in a room only the presenter trains on the shared server
     assert not button(presenter, "rlhf_policy_start").disabled
     bo.run()                                   # Bo's page learns the round closed: no save any more
     assert "closed: rankings are no longer saved" in texts(ok(bo))
     assert button(bo, "rlhf_label_add_r1").disabled
-    assert len(room_db.labels(room=ROOM)) == 2
+    assert len(room_db.labels.rows(room=ROOM)) == 2
 
     # the room's labels train the room's reward model (the default source in a room)
     presenter.run()

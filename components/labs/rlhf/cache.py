@@ -1,12 +1,16 @@
 """Streamlit caches for page 9, RLHF: the shipped pairs' MiniLM vectors and sampled completions, shared by every
-session (a room labelling the same prompt reads the same completions, generated once).
+session (a room labelling the same prompt reads the same completions, generated once); the preference labels and
+the room's labeling rounds over the app's database (StoreError re-exported for the views that catch it).
 
 Only files named cache.py use st.cache_data / st.cache_resource (tests/test_layering.py checks it)."""
 from __future__ import annotations
 
 import streamlit as st
 
-from components.common.cache import model_service
+from components.common.cache import StoreError, database, labels, model_service  # noqa: F401  (re-exported)
+from core.labs.rlhf.labels import Labels
+from core.storage.database import database_url
+from core.workshop.rounds import LabelingRounds
 
 TEMPERATURES = (0.3, 0.7, 1.0, 1.2)       # completions differ in seed and temperature, as the deck's step 1 asks
 
@@ -58,16 +62,37 @@ def toxicity_classifier():
     return toxicity.train(vectors[train], labels[train], vectors[test], labels[test])
 
 
-@st.cache_data(show_spinner=False, ttl=1.0, max_entries=256)
-def room_round(url: str, room: str):
-    """The room's latest labeling round (a store.LabelingRound, or None), shared by every session for one second:
-    a room of 100 whose round panels refresh every 3 s costs one read a second, not 33 (raises StoreError)."""
-    from components.common.cache import store
-    return store(url).current_round(room)
+def rounds() -> LabelingRounds:
+    """The workshop's labeling rounds over the app's database (raises StoreError when it cannot be opened)."""
+    return LabelingRounds(database())
 
 
 @st.cache_data(show_spinner=False, ttl=1.0, max_entries=256)
-def room_labels(url: str, room: str | None) -> list[dict]:
+def _round(url: str, room: str):
+    return LabelingRounds(database(url)).current(room)
+
+
+def room_round(room: str):
+    """The room's latest labeling round (a LabelingRound, or None), shared by every session for one second: a room
+    of 100 whose round panels refresh every 3 s costs one read a second, not 33 (raises StoreError)."""
+    return _round(database_url(), room)
+
+
+def round_changed() -> None:
+    """After the presenter opens or closes a round: every panel shows it at once, not a second later."""
+    _round.clear()
+
+
+@st.cache_data(show_spinner=False, ttl=1.0, max_entries=256)
+def _room_labels(url: str, room: str | None) -> list[dict]:
+    return Labels(database(url)).rows(room=room)
+
+
+def room_labels(room: str | None) -> list[dict]:
     """Every ranking saved in `room` (None: on the whole server), shared for one second like `room_round`."""
-    from components.common.cache import store
-    return store(url).labels(room=room)
+    return _room_labels(database_url(), room)
+
+
+def labels_changed() -> None:
+    """After a save: everyone's distribution counts the new ranking from now."""
+    _room_labels.clear()

@@ -1,5 +1,5 @@
 """Page 9 demo "labeling": rank SmolLM2's completions the way the deck's labelers do, and see the ranking become
-pairwise training data (y_j preferred). Rankings are saved in the app's store (SQLite or PostgreSQL) under the
+pairwise training data (y_j preferred). Rankings are saved in the app's database (SQLite or PostgreSQL) under the
 browser's id (a typed name only labels them: typing someone's name neither shows nor replaces their rankings), and
 their pairs join the reward model's training on the next demo."""
 from __future__ import annotations
@@ -11,7 +11,7 @@ from components.common import errors, heartbeat, identity, keys
 from components.common.text import literal
 from components.common.decoder import ensure_decoder
 from components.labs.rlhf import cache
-from core.workshop.store import database_url
+from components.labs.rlhf.cache import StoreError
 
 KEY = "rlhf_label"
 NAME = "rlhf_labeler"            # the name labels are saved under when the learner is not in a room or the quiz
@@ -70,9 +70,8 @@ def _own(room: str, presenter: bool) -> None:
 def _participant(room: str) -> None:
     """A workshop participant: the presenter's labeling round when there is one (redrawn when the round opens or
     closes, checked every few seconds), else labeling on their own."""
-    from core.workshop.store import StoreError
     try:
-        current = cache.room_round(database_url(), room)
+        current = cache.room_round(room)
     except StoreError:
         current = None
     if current is None:
@@ -90,9 +89,8 @@ def _participant(room: str) -> None:
 def _round_signature(room: str):
     """What a participant's round panel shows of the room: the round and whether it is open (others' rankings show
     at the participant's own next click, not on every one of a room's 100 saves)."""
-    from core.workshop.store import StoreError
     try:
-        current = cache.room_round(database_url(), room)
+        current = cache.room_round(room)
     except StoreError:
         return None
     return None if current is None else (current.id, current.open)
@@ -158,17 +156,16 @@ def _save(prompt, texts, ranking, room, current, n_pairs, tag) -> None:
     """The Save button's callback. Callbacks run before the script and are never cut short by the next rerun (a
     heartbeat tick arriving mid-run used to end the run between the write and its "Saved" message: the ranking was
     kept but its owner never saw it); the outcome stays in session state for every later run to show."""
-    from core.workshop.store import StoreError
     result, name = f"{KEY}_saved_{tag}", labeler()
     try:
         if current is not None:
-            now = store().current_round(room)
+            now = cache.rounds().current(room)
             if now is None or now.id != current.id or not now.open:
                 st.session_state[result] = ("warning", "The presenter closed this round before you saved, so your "
                                                        "ranking was not saved (it is still on your screen).")
                 return
-        store().record_label(identity.key(), name, prompt, texts, ranking, room=room)
-        cache.room_labels.clear()                    # everyone's distribution counts this ranking from now
+        cache.labels().record(identity.key(), name, prompt, texts, ranking, room=room)
+        cache.labels_changed()                    # everyone's distribution counts this ranking from now
         st.session_state[result] = ("success", f"Saved for {literal(name)}: {n_pairs} pair(s). Ranking the same "
                                                "answers again replaces this ranking. Your saved pairs join the "
                                                "reward model's training below.")
@@ -179,9 +176,8 @@ def _save(prompt, texts, ranking, room, current, n_pairs, tag) -> None:
 
 def _round_panel(room: str, prompt: str | None, texts: list[str] | None) -> None:
     """The presenter's labeling round: launch one with the completions on screen, close it, watch rankings arrive."""
-    from core.workshop.store import StoreError
     try:
-        current = cache.room_round(database_url(), room)
+        current = cache.room_round(room)
     except StoreError as exc:
         st.warning(f"The workshop database did not answer: {exc}")
         return
@@ -202,9 +198,9 @@ def _round_panel(room: str, prompt: str | None, texts: list[str] | None) -> None
             st.markdown("No round yet: sample completions, then launch a round so the whole room ranks them.")
         cols = st.columns(2)
         cols[0].button("Launch a round with these answers", key=f"{KEY}_launch", disabled=texts is None,
-                       icon=":material/how_to_vote:", on_click=_store_call, args=("open_round", room, prompt, texts))
+                       icon=":material/how_to_vote:", on_click=_store_call, args=("open", room, prompt, texts))
         cols[1].button("Close the round", key=f"{KEY}_close", disabled=current is None or not current.open,
-                       icon=":material/lock:", on_click=_store_call, args=("close_round", room))
+                       icon=":material/lock:", on_click=_store_call, args=("close", room))
         if current is not None:
             names = [f"Completion {NAMES[i]}" for i in range(len(current.completions))]
             if texts is None or list(current.completions) != texts:
@@ -214,18 +210,16 @@ def _round_panel(room: str, prompt: str | None, texts: list[str] | None) -> None
 
 def _store_call(method: str, *args) -> None:
     """A button's callback (it runs before the rerun, so the panel draws the new state at once)."""
-    from core.workshop.store import StoreError
     try:
-        getattr(store(), method)(*args)
-        cache.room_round.clear()                     # the panels show the new round at once, not a second later
+        getattr(cache.rounds(), method)(*args)
+        cache.round_changed()                     # the panels show the new round at once, not a second later
     except StoreError as exc:
         st.session_state[f"{KEY}_store_error"] = str(exc)
 
 
 def _saved(room: str, prompt: str, texts: list[str]) -> list[dict]:
-    from core.workshop.store import StoreError
     try:
-        return [r for r in cache.room_labels(database_url(), room or None)
+        return [r for r in cache.room_labels(room or None)
                 if r["prompt"] == prompt and r["completions"] == texts]
     except StoreError:
         return []
@@ -262,9 +256,6 @@ def _everyone(prompt: str, texts: list[str], names: list[str], room: str, key: s
                    help="1 = perfect agreement, 0 = what chance alone would give, below 0 = worse than chance.")
 
 
-def store():
-    return app_cache.store(database_url())
-
 
 def _name_in(key: str) -> str:
     value = st.session_state.get(key)
@@ -284,7 +275,7 @@ def labeler() -> str:
 
 
 def pairs_of(rows: list[dict]) -> list[tuple[str, str, str]]:
-    """(prompt, preferred, other) from saved rankings (rows of the store's `labels`)."""
+    """(prompt, preferred, other) from saved rankings (rows of core.labs.rlhf.labels.Labels)."""
     from core.labs.rlhf.pairs import RankingError, to_pairs
     out = []
     for row in rows:
@@ -298,21 +289,19 @@ def pairs_of(rows: list[dict]) -> list[tuple[str, str, str]]:
 
 
 def my_pairs() -> list[tuple[str, str, str]]:
-    """The pairs from every ranking this browser saved (none when the store is down)."""
-    from core.workshop.store import StoreError
+    """The pairs from every ranking this browser saved (none when the database is down)."""
     try:
-        return pairs_of(store().labels(identity.key()))
+        return pairs_of(cache.labels().rows(identity.key()))
     except StoreError:
         return []
 
 
 def room_pairs() -> tuple[str, list[tuple[str, str, str]]]:
     """(the room, the pairs from every ranking saved in it); ("", []) outside a workshop."""
-    from core.workshop.store import StoreError
     room, _ = room_of_session()
     if not room:
         return "", []
     try:
-        return room, pairs_of(store().labels(room=room))
+        return room, pairs_of(cache.labels().rows(room=room))
     except StoreError:
         return room, []

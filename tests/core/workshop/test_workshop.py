@@ -3,7 +3,7 @@ import pytest
 
 from core.lessons import load_sections
 from core.workshop.quiz import load_bank
-from core.workshop.store import SQLiteStore
+from core.storage.database import SQLiteDatabase
 from core.workshop.workshop import (CODE_ALPHABET, CODE_LENGTH, Workshop, WorkshopError, clean_nickname, new_code,
                            nickname_key, normalize_code, presenter_key_matches)
 
@@ -19,11 +19,11 @@ class Clock:
 @pytest.fixture
 def setup(tmp_path, monkeypatch):
     clock = Clock()
-    monkeypatch.setattr("core.workshop.store.time.time", clock)       # the store stamps rows with the same clock
-    store = SQLiteStore(tmp_path / "w.db")
+    monkeypatch.setattr("core.workshop.rooms.time.time", clock)       # the database stamps rows with the same clock
+    db = SQLiteDatabase(tmp_path / "w.db")
     bank = load_bank(section_ids=[s.id for s in load_sections()])
-    yield Workshop(store, clock=clock), clock, bank
-    store.close()
+    yield Workshop(db, clock=clock), clock, bank
+    db.close()
 
 
 def test_codes_are_unambiguous():
@@ -63,11 +63,11 @@ def test_join_wrong_expired_and_duplicate(setup):
         ws.join(room.code, " ada ")
     with pytest.raises(WorkshopError, match="at most"):
         ws.join(room.code, "x" * 500)
-    assert ws.store.participants(room.code) == ["Ada"]
+    assert ws.rooms.participants(room.code) == ["Ada"]
     clock.t += 3601
     with pytest.raises(WorkshopError, match="expired"):
         ws.join(room.code, "Bo")
-    assert ws.store.participants(room.code) == ["Ada"]
+    assert ws.rooms.participants(room.code) == ["Ada"]
 
 
 def test_live_question_scoring_timing_and_leaderboard(setup):
@@ -88,9 +88,9 @@ def test_live_question_scoring_timing_and_leaderboard(setup):
     assert fast.points == 950 and slow.points == 750 and wrong.points == 0
     with pytest.raises(WorkshopError, match="already answered"):
         ws.answer(room.code, live.seq, "Ada", q, 1)
-    board = leaderboard(ws.store.answers(room.code), ws.store.participants(room.code))
+    board = leaderboard(ws.rooms.answers(room.code), ws.rooms.participants(room.code))
     assert [s.nickname for s in board] == ["Ada", "Bo", "Cy"]
-    assert len(ws.store.answers(room.code, live.seq)) == 3
+    assert len(ws.rooms.answers(room.code, live.seq)) == 3
 
 
 def test_late_answers_and_strangers_are_refused(setup):
@@ -111,7 +111,7 @@ def test_late_answers_and_strangers_are_refused(setup):
     clock.t -= 5                      # even within the time, a revealed question takes no answers
     with pytest.raises(WorkshopError, match="Time is up"):
         ws.answer(room.code, live.seq, "Bo", q, "Hallucination")
-    assert ws.store.answers(room.code) == []
+    assert ws.rooms.answers(room.code) == []
 
 
 def test_presenter_moves_bump_the_version(setup):
@@ -120,7 +120,7 @@ def test_presenter_moves_bump_the_version(setup):
     moved = ws.go_to(room.code, "rlhf")
     assert moved.section == "rlhf" and moved.version > room.version
     live = ws.launch(room.code, bank.by_id("rl-pairs"), 15)
-    assert ws.store.room(room.code).phase == "question"
+    assert ws.rooms.room(room.code).phase == "question"
     assert ws.reveal(room.code).revealed and live.seq == 1
     assert ws.finish(room.code).phase == "podium"
     with pytest.raises(WorkshopError):
@@ -183,7 +183,7 @@ def test_a_reload_returns_to_the_seat_and_another_device_cannot_take_it(setup):
     assert ws.take_seat(room.code, "ada", seat=seat)[1:] == ("Ada", seat)   # the same device, back after a reload
     assert ws.rejoin(room.code, seat)[1] == "Ada"
     assert ws.rejoin(room.code, "forged") is None and ws.rejoin("ZZZZZ", seat) is None
-    assert ws.store.participants(room.code) == ["Ada"]
+    assert ws.rooms.participants(room.code) == ["Ada"]
 
 
 def test_presenter_tokens_are_signed_with_the_server_secret_expire_and_never_hold_the_key():
@@ -250,8 +250,8 @@ def test_a_removed_participant_loses_seat_answers_and_nickname(setup):
     live = ws.launch(room.code, q, 20)
     ws.answer(room.code, live.seq, "Rude name", q, q.answer)
     assert ws.remove(room.code, "RUDE NAME")
-    assert ws.store.participants(room.code) == ["Ada"]
-    assert ws.store.answers(room.code) == []
+    assert ws.rooms.participants(room.code) == ["Ada"]
+    assert ws.rooms.answers(room.code) == []
     assert ws.rejoin(room.code, "rude-browser") is None
     with pytest.raises(WorkshopError, match="removed you"):
         ws.take_seat(room.code, "Nice name", seat="rude-browser")             # the same browser, a new name
@@ -283,9 +283,9 @@ def test_a_self_running_quiz_reveals_pauses_then_moves_on(setup):
     live = ws.launch(room.code, q, 20)
 
     def action(revealed_at=None):
-        current = ws.store.current_question(room.code)
-        return auto_action(ws.store.room(room.code).phase, current, len(ws.store.answers(room.code, live.seq)),
-                           len(ws.store.participants(room.code)), clock.t, revealed_at)
+        current = ws.rooms.current_question(room.code)
+        return auto_action(ws.rooms.room(room.code).phase, current, len(ws.rooms.answers(room.code, live.seq)),
+                           len(ws.rooms.participants(room.code)), clock.t, revealed_at)
 
     assert action() == "wait"                                   # nobody answered, time left
     ws.answer(room.code, live.seq, "Ada", q, 168)
