@@ -70,10 +70,7 @@ def _own(room: str, presenter: bool) -> None:
 def _participant(room: str) -> None:
     """A workshop participant: the presenter's labeling round when there is one (redrawn when the round opens or
     closes, checked every few seconds), else labeling on their own."""
-    try:
-        current = cache.room_round(room)
-    except StoreError:
-        current = None
+    current = _room_round(room)
     if current is None:
         st.caption("When the presenter launches a labeling round, everyone in the room ranks the same answers here. "
                    "Until then, label on your own:")
@@ -89,11 +86,20 @@ def _participant(room: str) -> None:
 def _round_signature(room: str):
     """What a participant's round panel shows of the room: the round and whether it is open (others' rankings show
     at the participant's own next click, not on every one of a room's 100 saves)."""
-    try:
-        current = cache.room_round(room)
-    except StoreError:
-        return None
+    current = _room_round(room)
     return None if current is None else (current.id, current.open)
+
+
+def _room_round(room: str):
+    """The room's labeling round; the last one this session saw when the store does not answer for a moment (a
+    busy database must not swap a participant's half-ranked round for the own-labeling screen: the radios would
+    then leave the page and lose their choices)."""
+    seen = f"{KEY}_last_round_{room}"
+    try:
+        st.session_state[seen] = cache.room_round(room)
+    except StoreError:
+        pass
+    return st.session_state.get(seen)
 
 
 def _label(prompt: str, samples, room: str, current=None, everyone: bool = True) -> None:
