@@ -51,9 +51,9 @@ check: install-dev
 	GENAI_LAB_FAST_TIER=1 $(PY) -m pytest -q -m "not model and not browser and not postgres and not server"
 
 bench: install
-	$(PY) bench/startup.py
-	$(PY) bench/tokenizer.py
-	$(PY) bench/memory.py
+	$(PY) -m bench.startup
+	$(PY) -m bench.tokenizer
+	$(PY) -m bench.memory
 
 clean:
 	rm -rf $(VENV) .pytest_cache screenshots

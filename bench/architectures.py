@@ -1,21 +1,13 @@
 """Time and memory to build each shipped configuration on the meta device and count its parameters;
 time to read the GGUF header and build the two model cards.
 
-Usage: .venv/bin/python bench/architectures.py
+Usage: .venv/bin/python -m bench.architectures
 """
 from __future__ import annotations
 
-import sys
 import time
-from pathlib import Path
 
 import psutil
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from core.serving import openmp  # noqa: E402
-
-openmp.configure()  # before torch is imported, as app.py does
 
 
 def rss_mb() -> float:
@@ -26,6 +18,7 @@ def main() -> None:
     t0 = time.perf_counter()
     import torch  # noqa: F401
     import transformers  # noqa: F401
+
     from core.labs.model_cards_architectures import architectures as arch
     print(f"import torch + transformers: {time.perf_counter() - t0:.2f} s, resident {rss_mb():,.0f} MB")
     print(f"{'model':24s} {'parameters':>18s} {'published':>10s} {'diff':>7s} {'build+count':>12s} {'RSS +MB':>8s}")
@@ -46,9 +39,9 @@ def main() -> None:
     # Model cards: reading the GGUF header (our reader vs gguf's GGUFReader) and building both cards.
     from gguf import GGUFReader
 
-    from core.serving.loaders import resolve_files
     from core.labs.model_cards_architectures.model_card import build_card
     from core.serving.gguf import read_header
+    from core.serving.loaders import resolve_files
     from core.serving.registry import load_registry
     from core.serving.settings import Settings
 

@@ -7,23 +7,17 @@ greedy continuation + attention. Also reports the first (cold) call, which inclu
 With --browser it also starts `streamlit run` and headless chromium, types the text into the attention
 demo and times until the heatmaps and both bertviz views are drawn with the new tokens (models warm).
 
-Usage: .venv/bin/python bench/attention.py [--browser | --browser-only]   (GENAI_LAB_CACHE as for the app; HF_HUB_OFFLINE=1)
+Usage: .venv/bin/python -m bench.attention [--browser | --browser-only]   (GENAI_LAB_CACHE as for the app; HF_HUB_OFFLINE=1)
 """
 from __future__ import annotations
 
-import os
 import statistics
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from core.serving import openmp  # noqa: E402
-
-openmp.configure()  # before torch is imported, as app.py does
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 TEXT = ("Once upon a time, in a small village by the sea, there lived an old fisherman and his cat. "
         "The dog ignored the ball because it was tired. Later that evening, the children took it to the park, "
@@ -44,11 +38,17 @@ def timed(fn, repeat=3):
 def main() -> None:
     import logging
     logging.getLogger("streamlit").setLevel(logging.ERROR)          # "No runtime found" from cached helpers
+    from components.labs.inside_transformer.attention_view import (
+        BERTVIZ_LAYERS,
+        BERTVIZ_TOKENS,
+        MAX_TOKENS,
+        attention_heatmap,
+        overview_figure,
+    )
     from core.labs.inside_transformer.attention_stats import STATISTICS, head_grid
     from core.labs.inside_transformer.bertviz_offline import head_view_html, load_vendor, model_view_html
     from core.serving.model_service import ModelService
     from core.serving.settings import Settings
-    from components.labs.inside_transformer.attention_view import BERTVIZ_LAYERS, BERTVIZ_TOKENS, MAX_TOKENS, attention_heatmap, overview_figure
 
     svc = ModelService(Settings.from_env())
     print(f"device: {svc.device_label}")
@@ -91,6 +91,7 @@ def browser() -> None:
     import socket
     import subprocess
     import urllib.request
+
     from playwright.sync_api import expect, sync_playwright
 
     with socket.socket() as sock:

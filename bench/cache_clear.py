@@ -5,7 +5,7 @@ Each cycle here does what the app does next: clear both caches, get the cached m
 one, which loads the decoder), and generate ~16 tokens through it. Before the service was released on
 clear, each cycle kept the old model alive (the generation worker held it) and memory grew ~0.5 GB a cycle.
 
-Usage: .venv/bin/python bench/cache_clear.py [--cycles 10] [--tokens 16]
+Usage: .venv/bin/python -m bench.cache_clear [--cycles 10] [--tokens 16]
 """
 from __future__ import annotations
 
@@ -13,18 +13,10 @@ import argparse
 import gc
 import logging
 import os
-import sys
 import threading
 import time
-from pathlib import Path
 
 import psutil
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from core.serving import openmp  # noqa: E402
-
-openmp.configure()  # before torch is imported, as app.py does
 
 
 def rss_mb() -> float:

@@ -1,28 +1,17 @@
 """Page 10's distillation race on this machine (issue 16): seconds for the default race, and each model's size,
 reading speed, held-out perplexity, KL to the teacher and top-1 agreement; the curves' points.
 
-Usage: .venv/bin/python bench/distillation.py [--steps 30] [--temperature 1] [--alpha 0.9] [--lr 3e-4]
+Usage: .venv/bin/python -m bench.distillation [--steps 30] [--temperature 1] [--alpha 0.9] [--lr 3e-4]
 """
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from core.serving import openmp  # noqa: E402
-
-openmp.configure()  # before torch is imported, as app.py does
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-from core.labs.compute_quantization.quantization import FIXED_TEXT  # noqa: E402
-from core.labs.lifecycle_optimization import distillation as dl  # noqa: E402
-from core.serving.model_service import ModelService  # noqa: E402
-from core.serving.settings import Settings  # noqa: E402
+from core.labs.compute_quantization.quantization import FIXED_TEXT
+from core.labs.lifecycle_optimization import distillation as dl
+from core.serving.model_service import ModelService
+from core.serving.settings import Settings
 
 
 def main() -> None:

@@ -5,29 +5,19 @@
 2. Summaries: the shipped dialogues generated together through the model service (batched), wall time, mean ROUGE.
 3. Metrics: ROUGE-1/2/L and BLEU on a 100,000-character output.
 
-Usage: .venv/bin/python bench/evaluation.py [questions, default all] [--quick: letter 0-shot and generate only]
+Usage: .venv/bin/python -m bench.evaluation [questions, default all] [--quick: letter 0-shot and generate only]
 """
 from __future__ import annotations
 
-import os
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from core.serving import openmp  # noqa: E402
-
-openmp.configure()  # before torch is imported, as app.py does
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-from core.labs.evaluation_benchmarks import benchmark as bm  # noqa: E402
-from core.labs.evaluation_benchmarks import metrics  # noqa: E402
-from core.labs.evaluation_benchmarks import summaries as sm  # noqa: E402
-from core.serving.model_service import ModelService  # noqa: E402
-from core.serving.sampling import SamplingSettings  # noqa: E402
-from core.serving.settings import Settings  # noqa: E402
+from core.labs.evaluation_benchmarks import benchmark as bm
+from core.labs.evaluation_benchmarks import metrics
+from core.labs.evaluation_benchmarks import summaries as sm
+from core.serving.model_service import ModelService
+from core.serving.sampling import SamplingSettings
+from core.serving.settings import Settings
 
 
 def run_set(svc: ModelService, data: bm.Benchmark, n: int, mode: str, k: int, perturbation: str = "original"):

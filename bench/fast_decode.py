@@ -12,35 +12,24 @@ same greedy chat answer (--new-tokens tokens, no early stop) for the same questi
   llama.cpp          llama-cpp-python on the bundled 4-bit GGUF itself (the file the app de-quantizes to float32);
                      measured only when `llama_cpp` can be imported (not a project dependency: it builds from source)
 
-Usage: [PYTHONPATH=/path/with/llama_cpp] .venv/bin/python bench/fast_decode.py [--new-tokens 64] [--runs 3]
+Usage: [PYTHONPATH=/path/with/llama_cpp] .venv/bin/python -m bench.fast_decode [--new-tokens 64] [--runs 3]
        [--skip compile]
 """
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import torch
 
-from core.serving import openmp  # noqa: E402
-
-openmp.configure()  # before torch is imported, as app.py does
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-import torch  # noqa: E402
-
-from core.labs.lifecycle_optimization import kernels  # noqa: E402
-from core.serving.batching import GenerationRequest  # noqa: E402
-from core.serving.device import usable_cores  # noqa: E402
-from core.serving.generation import GenerationResult  # noqa: E402
-from core.serving.model_service import ModelService  # noqa: E402
-from core.serving.sampling import SamplingSettings  # noqa: E402
-from core.serving.settings import Settings  # noqa: E402
+from core.labs.lifecycle_optimization import kernels
+from core.serving.batching import GenerationRequest
+from core.serving.device import usable_cores
+from core.serving.generation import GenerationResult
+from core.serving.model_service import ModelService
+from core.serving.sampling import SamplingSettings
+from core.serving.settings import Settings
 
 QUESTION = [{"role": "user", "content": "Explain in a few sentences why the sky is blue."}]
 

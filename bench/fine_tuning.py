@@ -4,29 +4,18 @@ in, and the two-adapter swap, on the bundled SmolLM2-135M.
 Per method: seconds per step, tokens/s, total seconds, measured memory by part next to the deck's rule, trainable
 share, the task score before/after, general questions and perplexity before/after (forgetting), the greedy replies.
 
-Usage: .venv/bin/python bench/fine_tuning.py [--share 0.3] [--skip-swap]
+Usage: .venv/bin/python -m bench.fine_tuning [--share 0.3] [--skip-swap]
 """
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from core.serving import openmp  # noqa: E402
-
-openmp.configure()  # before torch is imported, as app.py does
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-from core.labs.fine_tuning_peft import adapters, race  # noqa: E402
-from core.labs.fine_tuning_peft.methods import deck_memory  # noqa: E402
-from core.serving.model_service import ModelService  # noqa: E402
-from core.serving.settings import Settings  # noqa: E402
+from core.labs.fine_tuning_peft import adapters, race
+from core.labs.fine_tuning_peft.methods import deck_memory
+from core.serving.model_service import ModelService
+from core.serving.settings import Settings
 
 
 def report(result, seconds: float) -> None:

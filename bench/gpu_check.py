@@ -9,23 +9,18 @@ user count there). Needs only torch and transformers (no streamlit).
 Then the same prompts through `model.generate` with a static KV cache and `torch.compile` (batch 1 and --users),
 compile time apart.
 
-    python bench/gpu_check.py [--users 32] [--new-tokens 48] [--dtype auto|float32|bfloat16] [--no-compile]
+    python -m bench.gpu_check [--users 32] [--new-tokens 48] [--dtype auto|float32|bfloat16] [--no-compile]
 """
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from core.serving import openmp  # noqa: E402
-
-openmp.configure()  # before torch is imported, as app.py does
 
 
 def pct(values: list[float], q: float) -> float:

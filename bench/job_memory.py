@@ -5,29 +5,18 @@ Each run is a small race (full fine-tuning, LoRA and prompt tuning; a few steps)
 submitted to a `Jobs` queue like the app does. "Before" is measured with the decoder loaded and used once;
 the target is to be back within 10% of it after each run.
 
-Usage: .venv/bin/python bench/job_memory.py [--runs 3] [--steps 4]
+Usage: .venv/bin/python -m bench.job_memory [--runs 3] [--steps 4]
 """
 from __future__ import annotations
 
 import argparse
-import os
-import sys
-from pathlib import Path
 
 import psutil
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from core.serving import openmp  # noqa: E402
-
-openmp.configure()  # before torch is imported, as app.py does
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-from core.labs.fine_tuning_peft import race  # noqa: E402
-from core.serving.jobs import Jobs  # noqa: E402
-from core.serving.model_service import ModelService  # noqa: E402
-from core.serving.settings import Settings  # noqa: E402
+from core.labs.fine_tuning_peft import race
+from core.serving.jobs import Jobs
+from core.serving.model_service import ModelService
+from core.serving.settings import Settings
 
 
 def rss_mb() -> float:

@@ -6,28 +6,17 @@
 3. FP32, BF16 and the two INT8 variants (int8 kernels): stored size, reading and writing speed (median of 3),
    KL, top-1 and perplexity.
 
-Usage: .venv/bin/python bench/lifecycle.py
+Usage: .venv/bin/python -m bench.lifecycle
 """
 from __future__ import annotations
 
-import os
 import statistics
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from core.serving import openmp  # noqa: E402
-
-openmp.configure()  # before torch is imported, as app.py does
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-from core.labs.compute_quantization.quantization import FIXED_TEXT, forward_logits  # noqa: E402
-from core.labs.lifecycle_optimization import kernels, pruning  # noqa: E402
-from core.serving.model_service import ModelService  # noqa: E402
-from core.serving.settings import Settings  # noqa: E402
+from core.labs.compute_quantization.quantization import FIXED_TEXT, forward_logits
+from core.labs.lifecycle_optimization import kernels, pruning
+from core.serving.model_service import ModelService
+from core.serving.settings import Settings
 
 
 def main() -> None:

@@ -5,26 +5,20 @@ Each round: the presenter opens a lesson (followers must arrive), launches a liv
 to the lesson. The script counts, per round, blank participant pages, console/page errors, exception boxes,
 answers recorded in the database and how long follow-me took, and prints a summary. Nothing is asserted.
 
-    .venv/bin/python bench/live_round.py --participants 10 --rounds 3 [--repeat 5]
+    .venv/bin/python -m bench.live_round --participants 10 --rounds 3 [--repeat 5]
 """
 from __future__ import annotations
 
 import argparse
 import re
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from tests.browser.harness import LabPage, launch, streamlit_server
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from core.serving import openmp  # noqa: E402
-
-openmp.configure()  # before torch is imported, as app.py does
-
-from tests.browser.harness import LabPage, launch, streamlit_server  # noqa: E402
 
 KEY = "bench-presenter-key"
 # Lessons the presenter walks through, one per round: text-only pages and demo pages (page 2 loads tokenizers).

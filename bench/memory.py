@@ -1,21 +1,12 @@
 """Load time, resident memory with both models loaded and used once, and decoding speed on this machine.
 
-Usage: .venv/bin/python bench/memory.py
+Usage: .venv/bin/python -m bench.memory
 """
 from __future__ import annotations
 
-import sys
 import time
-from pathlib import Path
 
 import psutil
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from core.serving import openmp  # noqa: E402
-
-openmp.configure()  # before torch is imported, as app.py does
-
 
 
 def rss_mb() -> float:

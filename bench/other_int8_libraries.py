@@ -6,32 +6,20 @@ optimum-quanto (qint8 / qint4 weights, optionally qint8 activations) and torchao
 activations + weights). Each variant: stored size, reading speed (one pass over the fixed text, best of 3), writing
 speed (32 greedy tokens), KL and top-1 against FP32.
 
-Usage: PYTHONPATH=/path/to/extra/site-packages .venv/bin/python bench/other_int8_libraries.py
+Usage: PYTHONPATH=/path/to/extra/site-packages .venv/bin/python -m bench.other_int8_libraries
 """
 from __future__ import annotations
 
 import copy
 import importlib.util
-import os
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import torch
 
-from core.serving import openmp  # noqa: E402
-
-openmp.configure()  # before torch is imported, as app.py does
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-import torch  # noqa: E402
-
-from core.labs.compute_quantization.quantization import (FIXED_TEXT, compare_logits, forward_logits,  # noqa: E402
-                                                         greedy_generate)
-from core.labs.lifecycle_optimization import kernels, pruning  # noqa: E402
-from core.serving.model_service import ModelService  # noqa: E402
-from core.serving.settings import Settings  # noqa: E402
+from core.labs.compute_quantization.quantization import FIXED_TEXT, compare_logits, forward_logits, greedy_generate
+from core.labs.lifecycle_optimization import kernels, pruning
+from core.serving.model_service import ModelService
+from core.serving.settings import Settings
 
 
 def quanto_variants(calibration_ids):

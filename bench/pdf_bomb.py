@@ -6,7 +6,7 @@ The bomb: one compressed content stream of 4 MB of text operators, drawn by each
 to all 200; "after" is `uploads.read_pdf` as the app calls it now: the server's own resident memory and the child's
 peak are both printed.
 
-Usage: .venv/bin/python bench/pdf_bomb.py [--pages 2] [--megabytes 4]
+Usage: .venv/bin/python -m bench.pdf_bomb [--pages 2] [--megabytes 4]
 """
 from __future__ import annotations
 
@@ -16,15 +16,11 @@ import resource
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import psutil
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from core.labs.rag_applications import uploads  # noqa: E402
-from tests.core.labs.rag_applications.crafted_pdfs import bomb  # noqa: E402
+from core.labs.rag_applications import uploads
+from tests.core.labs.rag_applications.crafted_pdfs import bomb
 
 IN_PROCESS = """
 import io, json, resource, sys, time

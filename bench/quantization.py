@@ -2,20 +2,12 @@
 against FP32: stored size, time to quantize, forward speed, generation speed, KL, top-1 agreement, perplexity.
 Also prints the calculator's estimate next to the measured bytes, and a few calculator timings.
 
-Usage: .venv/bin/python bench/quantization.py [--repeats 3] [--new-tokens 32]
+Usage: .venv/bin/python -m bench.quantization [--repeats 3] [--new-tokens 32]
 """
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from core.serving import openmp  # noqa: E402
-
-openmp.configure()  # before torch is imported, as app.py does
 
 
 def main() -> None:

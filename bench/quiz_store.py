@@ -3,29 +3,22 @@
 Prints: answers recorded (of those sent), time per answer (the whole Workshop.answer call: checks + one write
 transaction), and the presenter view's refresh time (the reads and computations behind one refresh of the
 live-results fragment: room, question, answers, participants, distribution, leaderboard), measured while the
-answers arrive. Run: .venv/bin/python bench/quiz_store.py [participants] [seconds] [--url postgresql://...]
+answers arrive. Run: .venv/bin/python -m bench.quiz_store [participants] [seconds] [--url postgresql://...]
 (--url: any database URL open_database accepts, e.g. a PostgreSQL server; default: a temporary SQLite file).
 """
 from __future__ import annotations
 
 import random
 import statistics
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from core.serving import openmp  # noqa: E402
-
-openmp.configure()  # before torch is imported, as app.py does
-
-from core.lessons import load_sections  # noqa: E402
-from core.workshop.quiz import distribution, leaderboard, load_bank  # noqa: E402
-from core.storage.database import open_database  # noqa: E402
-from core.workshop.workshop import Workshop  # noqa: E402
+from core.lessons import load_sections
+from core.storage.database import open_database
+from core.workshop.quiz import distribution, leaderboard, load_bank
+from core.workshop.workshop import Workshop
 
 
 def ms(values: list[float], q: float) -> str:

@@ -9,11 +9,10 @@
    gold answer; the calculator (program-aided) against answering alone on the 20 arithmetic problems; the
    injection demo's three answers; the ReAct loop on the three shipped questions.
 
-Usage: .venv/bin/python bench/rag.py [--chunks N, default 50000] [--quick: skip the 50,000-chunk corpus]
+Usage: .venv/bin/python -m bench.rag [--chunks N, default 50000] [--quick: skip the 50,000-chunk corpus]
 """
 from __future__ import annotations
 
-import os
 import re
 import sys
 import tempfile
@@ -22,18 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from core.serving import openmp  # noqa: E402
-
-openmp.configure()  # before torch is imported, as app.py does
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-from core.labs.rag_applications import answering, chunking, documents, index, injection, retrieval, tools  # noqa: E402
-from core.serving.model_service import ModelService  # noqa: E402
-from core.serving.sampling import SamplingSettings  # noqa: E402
-from core.serving.settings import Settings  # noqa: E402
+from core.labs.rag_applications import answering, chunking, documents, index, injection, retrieval, tools
+from core.serving.model_service import ModelService
+from core.serving.sampling import SamplingSettings
+from core.serving.settings import Settings
 
 WORDS = ("tide", "salt", "gauge", "kelp", "storm", "buoy", "sensor", "plankton", "current", "reef", "gull", "fjord",
          "sample", "drift", "pressure", "algae", "shelf", "trawl", "sonar", "beacon")

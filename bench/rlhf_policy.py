@@ -2,29 +2,18 @@
 policy update (LoRA + KL penalty, RLOO) with β = 0 and β > 0 — seconds per step, reward and KL per step, samples, and
 the held-out reward and toxicity of the reference and the policy.
 
-Usage: .venv/bin/python bench/rlhf_policy.py [--betas 0 0.1] [--steps 16] [--lr 3e-3] [--seed 0]
+Usage: .venv/bin/python -m bench.rlhf_policy [--betas 0 0.1] [--steps 16] [--lr 3e-3] [--seed 0]
 """
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import numpy as np
 
-from core.serving import openmp  # noqa: E402
-
-openmp.configure()  # before torch is imported, as app.py does
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-import numpy as np  # noqa: E402
-
-from core.labs.rlhf import policy, reward, toxicity  # noqa: E402
-from core.serving.model_service import ModelService  # noqa: E402
-from core.serving.settings import Settings  # noqa: E402
+from core.labs.rlhf import policy, reward, toxicity
+from core.serving.model_service import ModelService
+from core.serving.settings import Settings
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ in") and how many answers the database holds; follow-me latency (the presenter's
 participant's page: median, p95, max); labeling rankings acknowledged vs stored; script runs per second (counted by
 the clients); the server samples; errors seen by the clients and in the server log.
 
-Usage: .venv/bin/python bench/room_soak.py [--participants 100] [--minutes 10] [--database sqlite|postgres]
+Usage: .venv/bin/python -m bench.room_soak [--participants 100] [--minutes 10] [--database sqlite|postgres]
        [--open-files 1024] [--root DIR --entry app.py]   (--root: another checkout, e.g. the code before a fix)
 `--database postgres` needs GENAI_LAB_TEST_POSTGRES_URL, or initdb/pg_ctl on the machine (a throwaway cluster).
 tests/server/test_room_soak.py runs a short version (10 participants, one minute) and asserts on it.
@@ -25,7 +25,6 @@ import os
 import random
 import re
 import statistics
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -33,13 +32,12 @@ from pathlib import Path
 
 import psutil
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from core.lessons import load_sections
+from core.workshop.quiz import load_bank
+from tests.browser.harness import CHROMIUM, CHROMIUM_ARGS, streamlit_server
+from tests.wire.client import Session, SessionClosed
 
-from core.lessons import load_sections  # noqa: E402
-from core.workshop.quiz import load_bank  # noqa: E402
-from tests.browser.harness import CHROMIUM_ARGS, CHROMIUM, streamlit_server  # noqa: E402
-from tests.wire.client import Session, SessionClosed  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 KEY = "soak-presenter-key-0123"
 SECTIONS = load_sections()
@@ -396,8 +394,10 @@ async def sample(pid: int, results: Results, stop: asyncio.Event, every: float) 
 def postgres_url() -> tuple[str, object]:
     """(URL, cleanup) of a fresh schema on GENAI_LAB_TEST_POSTGRES_URL or a throwaway cluster."""
     import uuid
-    from tests.core.conftest import _start_cluster, _with_search_path
+
     import psycopg
+
+    from tests.core.conftest import _start_cluster, _with_search_path
     server = os.environ.get("GENAI_LAB_TEST_POSTGRES_URL")
     cluster = None
     if not server:

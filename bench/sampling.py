@@ -4,30 +4,20 @@
 2. Streaming generation: time to first token and tokens/s (greedy and sampled).
 3. Prompt bench: seconds per answer for each set and style on a small subset, extrapolated to the whole set.
 
-Usage: .venv/bin/python bench/sampling.py [items per style, default 3]
+Usage: .venv/bin/python -m bench.sampling [items per style, default 3]
 """
 from __future__ import annotations
 
-import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import torch
 
-from core.serving import openmp  # noqa: E402
-
-openmp.configure()  # before torch is imported, as app.py does
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-import torch  # noqa: E402
-
-from core.labs.prompt_engineering import prompting  # noqa: E402
-from core.serving.model_service import ModelService  # noqa: E402
-from core.serving.sampling import SamplingSettings, chart_rows, step_rows, trace  # noqa: E402
-from core.serving.settings import Settings  # noqa: E402
+from core.labs.prompt_engineering import prompting
+from core.serving.model_service import ModelService
+from core.serving.sampling import SamplingSettings, chart_rows, step_rows, trace
+from core.serving.settings import Settings
 
 PROMPT = [{"role": "user", "content": "Tell me a short story about a dragon."}]
 

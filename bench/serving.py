@@ -7,23 +7,15 @@ to first token p50/p95, completion p50/p95, the service/reference ratio, and how
 8-user round runs, a ninth thread tokenizes a sentence over and over: its latency next to the idle latency shows
 whether introspection waits behind generation.
 
-Usage: .venv/bin/python bench/serving.py [--users 1 8 32] [--new-tokens 48] [--repeat 1] [--temperature 0.8 --top-p 0.9]
+Usage: .venv/bin/python -m bench.serving [--users 1 8 32] [--new-tokens 48] [--repeat 1] [--temperature 0.8 --top-p 0.9]
 """
 from __future__ import annotations
 
 import argparse
 import os
 import statistics
-import sys
 import threading
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from core.serving import openmp  # noqa: E402
-
-openmp.configure()  # before torch is imported, as app.py does
 
 TOPICS = ["a lighthouse", "a lost key", "the first snow", "a robot chef", "an old map", "a quiet library", "a comet",
           "a bicycle race", "a talking cat", "a desert well", "a paper boat", "a night train", "a glass bridge",

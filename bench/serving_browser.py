@@ -8,24 +8,18 @@ token and its finished answer appeared. Printed: time to first token and to the 
 alone, then for the N (median and slowest, from each tab's own click), and the slowest against the lone session.
 Nothing is asserted.
 
-Usage: .venv/bin/python bench/serving_browser.py [--sessions 8]
+Usage: .venv/bin/python -m bench.serving_browser [--sessions 8]
 """
 from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
 from pathlib import Path
 
+from tests.browser.harness import LabPage, launch, streamlit_server
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from core.serving import openmp  # noqa: E402
-
-openmp.configure()  # before torch is imported, as app.py does
-
-from tests.browser.harness import LabPage, launch, streamlit_server  # noqa: E402
 
 RECORDER = """() => {
   window.__genai = {};

@@ -4,22 +4,14 @@ Prints tokens, tokens/s, stop reasons, the largest batch, and resident memory be
 the last answer (the scheduler hands freed memory back to the system when a batch empties: core/serving/batching.py
 `release_freed_memory`).
 
-Usage: .venv/bin/python bench/serving_burst.py [--requests 200] [--new-tokens 48]
+Usage: .venv/bin/python -m bench.serving_burst [--requests 200] [--new-tokens 48]
 """
 from __future__ import annotations
 
 import argparse
 import gc
 import os
-import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from core.serving import openmp  # noqa: E402
-
-openmp.configure()  # before torch is imported, as app.py does
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """Server start -> first page rendered in headless chromium (prints seconds; no asserts).
 
-Usage: .venv/bin/python bench/startup.py [--runs 3]
+Usage: .venv/bin/python -m bench.startup [--runs 3]
 """
 from __future__ import annotations
 
@@ -37,7 +37,6 @@ def one_run(browser) -> tuple[float, float, float]:
                 time.sleep(0.05)
         t_health = time.perf_counter() - t0
         page = browser.new_page()
-        t1 = time.perf_counter()
         page.goto(f"http://127.0.0.1:{port}/inside-transformer")
         page.wait_for_selector("h1:has-text('Inside a transformer')", timeout=120_000)
         t_text = time.perf_counter() - t0

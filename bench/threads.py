@@ -4,22 +4,14 @@ For each count: a forward pass over a 128-token text (prompt processing) and a 3
 (decoding, memory-bound), median of --repeats runs after a warm-up. The service sets the count once at start
 (GENAI_LAB_TORCH_THREADS, default: the cores this process may use, core/serving/device.py usable_cores).
 
-Usage: .venv/bin/python bench/threads.py [--threads 1 2 4] [--repeats 5] [--new-tokens 32]
+Usage: .venv/bin/python -m bench.threads [--threads 1 2 4] [--repeats 5] [--new-tokens 32]
 """
 from __future__ import annotations
 
 import argparse
 import os
 import statistics
-import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from core.serving import openmp  # noqa: E402
-
-openmp.configure()  # before torch is imported, as app.py does
 
 TEXT = ("The river rises in the hills to the north and flows slowly through farmland before it reaches the city. "
         "In spring the water is high and brown with mud, and the old stone bridge is sometimes closed to traffic. ") * 4

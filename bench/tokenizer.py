@@ -1,6 +1,6 @@
 """First tokenizer response in a fresh process, with an empty and with a warm converted-model cache.
 
-Usage: .venv/bin/python bench/tokenizer.py
+Usage: .venv/bin/python -m bench.tokenizer
 """
 from __future__ import annotations
 

@@ -30,3 +30,11 @@ def test_project_imports_of_bench_scripts_exist(script):
             missing += [a.name for a in node.names if a.name.split(".")[0] in PROJECT
                         and importlib.util.find_spec(a.name) is None]
     assert not missing, f"bench/{script} imports what does not exist: {missing}"
+
+
+@pytest.mark.parametrize("script", sorted(p.name for p in (ROOT / "bench").glob("*.py")))
+def test_bench_scripts_run_as_modules_without_path_patching(script):
+    """`python -m bench.NAME` from the repository root finds the project; bench/__init__.py sets the process up."""
+    text = (ROOT / "bench" / script).read_text(encoding="utf-8")
+    assert "sys.path" not in text and "noqa: E402" not in text, script
+    assert f"bench/{script}" not in text or "-m bench." in text, f"{script}: say `python -m bench.{script[:-3]}`"
