@@ -4,15 +4,17 @@ Every session sees the server's latest run; finished runs stay, so β = 0 and β
 from __future__ import annotations
 
 import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
+from plotly.subplots import make_subplots
 
 from components.common import cache as app_cache
 from components.common import errors, roles, training
 from components.common.text import literal
 from components.labs.rlhf import cache
+from components.labs.rlhf.shared import POLICY_KIND, trained_model
 
 KEY = "rlhf_policy"
-KIND = "rlhf-policy"
 BETAS = (0.0, 0.01, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
 RATES = (1e-3, 3e-3, 5e-3, 1e-2, 3e-2)
 REFRESH_S = 1.5
@@ -43,7 +45,6 @@ def _settings():
 def _start(settings) -> None:
     from core.labs.rlhf import policy
     from core.labs.rlhf.reward import text_of
-    from components.labs.rlhf.reward_view import trained_model
     policy.check(settings)
     with st.spinner("Preparing the reward model and the toxicity score…"):
         reward_model = trained_model()           # this session's reward model (its own labels included)
@@ -60,7 +61,7 @@ def _start(settings) -> None:
                           settings, held_out=policy.held_out_prompts(), toxicity_fn=toxicity_fn,
                           on_update=lambda r: ctx.update(run=r), cancelled=ctx.cancelled)
 
-    training.start(KIND, "policy update", work)
+    training.start(POLICY_KIND, "policy update", work)
 
 
 # -------------------------------------------------------------------------------------------------------- charts
@@ -79,8 +80,6 @@ def _label(run) -> str:
 
 def progress_chart(runs):
     """Reward (moving average) and KL per step, one line per run: the latest solid, earlier ones dashed."""
-    import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
     palette = ("#C62828", "#1565C0", "#2E7D32", "#6A1B9A", "#EF6C00", "#00838F")
     fig = make_subplots(rows=1, cols=2, subplot_titles=(f"Reward-model score (mean of {WINDOW} steps)",
                                                          "KL to the reference (per answer)"))
@@ -102,8 +101,6 @@ def progress_chart(runs):
 
 
 def held_out_chart(run):
-    import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
     b, a = run.before, run.after
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Mean reward (higher = the reward model likes it)",
                                                         "Mean P(toxic) (the toxicity score)"))
@@ -129,7 +126,7 @@ def _comparable(run) -> list:
     """Finished runs on this server with the same steps, learning rate, seed and sizes as `run` (the latest per β),
     `run` last."""
     same = {}
-    for r in training.finished_results(KIND):
+    for r in training.finished_results(POLICY_KIND):
         if r is run or r.state != "done":
             continue
         a, b = r.settings, run.settings
@@ -208,7 +205,7 @@ def _results(run, live: bool) -> None:
 
 
 def _panel() -> None:
-    shown = training.panel(KIND, "The policy update", KEY, "run",
+    shown = training.panel(POLICY_KIND, "The policy update", KEY, "run",
                            empty="No policy update has run on this server yet. Press **Start the policy update** "
                                  "(about two minutes with the defaults on a 2-core CPU; about 5 seconds a step).",
                            detail=lambda run: f" (β = {run.settings.beta:g})",
@@ -248,4 +245,4 @@ def show() -> None:
                     _start(settings)
                 except PolicyError as exc:
                     st.warning(str(exc))
-    training.live(KIND, KEY, _panel, REFRESH_S)
+    training.live(POLICY_KIND, KEY, _panel, REFRESH_S)
