@@ -231,8 +231,8 @@ def show() -> None:
         "2. the reward model above scores each;\n"
         "3. the KL divergence between the policy's and the reference's next-token probabilities is added up over "
         "each answer, and **β × KL** is subtracted from its reward;\n"
-        "4. answers whose penalised reward beats the mean of the others' become more likely, the rest less likely, so a "
-        "high-scoring answer that drifted far can still lose (REINFORCE with a "
+        "4. answers whose penalised reward beats the mean of the others' become more likely, the rest less likely, "
+        "so a high-scoring answer that drifted far can still lose (REINFORCE with a "
         "leave-one-out baseline — a simpler cousin of PPO that needs no value network).\n\n"
         "Try **β = 0** first, then the same seed with a larger β, and compare the two lines.")
     settings = _settings()

@@ -100,11 +100,11 @@ def show() -> None:
     st.caption("The grey bars need no model: on the succinct axis, always preferring the shorter reply is enough, "
                "so a reward model that learned “short is good” would look clever there. On the other axes the "
                "longer reply wins about half the time by design, so only content can separate them.")
-    st.markdown("**Score any reply** — the reward is the model's one scalar score (unbounded, not a probability): higher means it looks more "
-                "like the replies people preferred.")
+    st.markdown("**Score any reply** — the reward is the model's one scalar score (unbounded, not a probability): "
+                "higher means it looks more like the replies people preferred.")
     prompt = st.text_input("Prompt", "How do I boil an egg?", max_chars=300, key=f"{KEY}_prompt")
-    reply = st.text_area("Reply", "Put the egg in boiling water for about nine minutes.", max_chars=reward.MAX_TEXT_CHARS,
-                         key=f"{KEY}_reply")
+    reply = st.text_area("Reply", "Put the egg in boiling water for about nine minutes.",
+                         max_chars=reward.MAX_TEXT_CHARS, key=f"{KEY}_reply")
     try:
         reward.check_text(reply)
         reward.check_text(prompt)
