@@ -1,6 +1,8 @@
 """Page 9 demo "policy": the deck's step 4 live — a LoRA adapter on a private copy of SmolLM2 trained against the
 reward model with the KL penalty to the frozen reference (β on a slider), as one job on the server's training queue.
-Every session sees the server's latest run; finished runs stay, so β = 0 and β > 0 can be laid side by side."""
+Every session sees the server's latest run; finished runs stay, so β = 0 and β > 0 can be laid side by side.
+
+core.labs.rlhf is imported inside the functions: it imports torch, which a view must not load at import time."""
 from __future__ import annotations
 
 import numpy as np

@@ -1,5 +1,7 @@
 """Page 9 demos "reward-model" (train a reward model on preference pairs, live, and score any reply) and
-"best-of-n" (sample n answers from SmolLM2, let the reward model pick one)."""
+"best-of-n" (sample n answers from SmolLM2, let the reward model pick one).
+
+core.labs.rlhf is imported inside the functions: it imports torch, which a view must not load at import time."""
 from __future__ import annotations
 
 import numpy as np
