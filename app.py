@@ -11,8 +11,7 @@ import streamlit as st  # noqa: E402
 
 from components.common import model_status
 from components.common import navigation
-from components.workshop import presenter_view
-from components.workshop import workshop_view
+from components.workshop import presenter_session, room, sidebar_view, sync
 
 st.set_page_config(page_title="GenAI Lab", page_icon=":material/school:", layout="wide")
 
@@ -20,17 +19,17 @@ home = st.Page("app_pages/00_home.py", title="Welcome", icon=":material/home:", 
 page = st.navigation({"GenAI Lab": [home], "Lessons": navigation.lesson_pages(),
                       "Workshop": navigation.workshop_pages()}, expanded=True)
 
-presenter_view.restore_presenter()  # a presenter's reload keeps the console unlocked and on its room
-presenter_view.apply_presenter_mode()
-workshop_view.restore_seat()  # a participant who reloaded (phones sleep) is back in their room, with their points
-workshop_view.sync_presenter(page.url_path)  # a presenter's move reaches followers before this page draws
-workshop_view.follow_presenter(page.url_path)  # a participant who follows goes to the presenter's page
-workshop_view.remember_drawn(page.url_path, page)  # what of the room this run draws (watch() compares against it)
+presenter_session.restore_presenter()  # a presenter's reload keeps the console unlocked and on its room
+presenter_session.apply_presenter_mode()
+room.restore_seat()  # a participant who reloaded (phones sleep) is back in their room, with their points
+sync.sync_presenter(page.url_path)  # a presenter's move reaches followers before this page draws
+sync.follow_presenter(page.url_path)  # a participant who follows goes to the presenter's page
+sync.remember_drawn(page.url_path, page)  # what of the room this run draws (watch() compares against it)
 with st.sidebar:
-    workshop_view.watch(page.url_path)  # the one timed update; first in the sidebar, drawn on every run
+    sync.watch(page.url_path)  # the one timed update; first in the sidebar, drawn on every run
 page.run()  # the page's text is drawn before the sidebar imports torch or touches a model
 with st.sidebar:
-    workshop_view.sidebar(page.url_path)
+    sidebar_view.sidebar(page.url_path)
     model_status.show()
-    presenter_view.keep_presenter_cookie()  # after everything else: an invisible element, drawn once per room
-    presenter_view.clear_presenter_cookie()  # once, after "Lock console"
+    presenter_session.keep_presenter_cookie()  # after everything else: an invisible element, drawn once per room
+    presenter_session.clear_presenter_cookie()  # once, after "Lock console"

@@ -1,4 +1,4 @@
 """Live quiz for workshop participants: join a room, answer live questions, see the leaderboard."""
-from components.workshop import workshop_view
+from components.workshop import participant_view
 
-workshop_view.live_page()
+participant_view.live_page()

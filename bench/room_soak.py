@@ -43,7 +43,7 @@ KEY = "soak-presenter-key-0123"
 SECTIONS = load_sections()
 BANK = load_bank(section_ids=[s.id for s in SECTIONS])
 TITLES = {s.id: f"{s.number}. {s.title}" for s in SECTIONS}
-HEARTBEAT_S = 2.0                                # components/workshop/workshop_view.REFRESH_S
+HEARTBEAT_S = 2.0                                # components/workshop/sync.REFRESH_S
 ROUND_BEAT_S = 3.0                               # components/labs/rlhf/labeling_view.ROUND_REFRESH_S
 
 

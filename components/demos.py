@@ -1,7 +1,7 @@
 """The live demos each lesson places with its `<!-- demo: NAME -->` markers: section id → {name: draw function}.
 
 One table for the lesson pages (app_pages/) and for the workshop's follow view, which draws the presenter's lesson
-inside the Live page (components/workshop/workshop_view.py). Each entry imports only its own lab's widgets, when
+inside the Live page (components/workshop/participant_view.py). Each entry imports only its own lab's widgets, when
 asked for. tests/test_layering.py checks the table against the markers in lessons/*.md.
 """
 from __future__ import annotations
@@ -86,7 +86,7 @@ def _rag_applications() -> Demos:
 
 
 def _quiz() -> Demos:
-    from components.workshop import quiz_view
+    from components.quiz import quiz_view
     return {"quiz": quiz_view.show}
 
 

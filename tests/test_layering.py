@@ -94,6 +94,43 @@ def test_labs_do_not_import_each_others_widgets():
             assert not other, f"{path.relative_to(ROOT)} imports another lab's widgets: {other}"
 
 
+def test_common_widgets_import_no_feature_folder_and_the_quiz_no_workshop():
+    # components/common is what every feature builds on; a hook it needs (the end-of-lesson quiz) is passed in by
+    # the page. The live workshop reuses the quiz's widgets, so the arrow goes workshop -> quiz -> common only.
+    allowed = {"common": ("components.common",), "quiz": ("components.common", "components.quiz")}
+    for folder, own in allowed.items():
+        for path in (ROOT / "components" / folder).rglob("*.py"):
+            other = {m for m in imported_modules(path) if m.startswith("components.") and not m.startswith(own)}
+            assert not other, f"{path.relative_to(ROOT)} imports {other}"
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def test_no_import_circles():
+    """No two modules of components/ or core/ import each other, directly or round a longer loop, counting
+    imports inside functions too (a lazy import hides a circle, it does not remove it)."""
+    modules = {module_name(p): p for d in ("components", "core") for p in (ROOT / d).rglob("*.py")}
+    graph = {m: {d for d in imported_modules(p) if d in modules and not m.startswith(d + ".") and d != m}
+             for m, p in modules.items()}
+    state: dict[str, int] = {}        # 1: on the current path, 2: done
+
+    def visit(m: str, path: list[str]) -> None:
+        state[m] = 1
+        for d in sorted(graph[m]):
+            if state.get(d) == 1:       # d is on the path that led here
+                raise AssertionError("import circle: " + " -> ".join(path[path.index(d):] + [m, d]))
+            if d not in state:
+                visit(d, path + [m])
+        state[m] = 2
+
+    for m in sorted(graph):
+        if m not in state:
+            visit(m, [])
+
+
 def test_pages_are_thin_and_only_use_components():
     for path in (ROOT / "app_pages").glob("*.py"):
         assert top_level(path) <= {"components"}, path

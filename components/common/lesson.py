@@ -1,4 +1,5 @@
-"""A lesson page: title, the lesson's Markdown, and live demos where the lesson marks them."""
+"""A lesson page: title, the lesson's Markdown, live demos where the lesson marks them, and what the page adds
+after the text (the end-of-lesson quiz, which the page passes in: this common module never imports the quiz)."""
 from __future__ import annotations
 
 from typing import Callable
@@ -13,7 +14,9 @@ from core.lessons import LessonError, outline, section_by_id, split_demos
 MIN_HEADINGS_FOR_OUTLINE = 4
 
 
-def show(section_id: str, demos: dict[str, Callable[[], None]] | None = None) -> None:
+def show(section_id: str, demos: dict[str, Callable[[], None]] | None = None,
+         end_of_lesson: Callable[[str], None] | None = None) -> None:
+    """Draw the lesson `section_id`; `end_of_lesson(section_id)` draws below the text, before the demos fill in."""
     demos = demos or {}
     try:
         section = section_by_id(section_id, app_cache.sections())
@@ -41,14 +44,13 @@ def show(section_id: str, demos: dict[str, Callable[[], None]] | None = None) ->
             slots.append((part.content, demos[part.content], _demo_box()))
             shown.add(part.content)
         else:
-            st.info(f"This lesson refers to a demo called “{part.content}” that this version of the app does not have.")
+            st.info(f"This lesson refers to a demo called “{part.content}” that this version of the app does not "
+                    "have.")
     for name, demo in demos.items():  # a demo the lesson forgot to place goes at the end
         if name not in shown:
             slots.append((name, demo, _demo_box()))
-    if section.id != "quiz":  # the quiz page has the whole quiz already
-        from components.workshop import quiz_view
-
-        quiz_view.end_of_lesson(section.id)
+    if end_of_lesson is not None:
+        end_of_lesson(section.id)
     for name, demo, (box, waiting) in slots:
         waiting.empty()
         with box, progress.demo(name):

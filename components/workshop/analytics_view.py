@@ -5,12 +5,11 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from components.common import keys, palette
-
-from components.workshop import cache, quiz_view
-from components.workshop import store_guard
-from components.workshop.presenter_view import unlocked
+from components.common import keys, palette, store_guard
 from components.common.charts import PNG_ONLY
+from components.quiz import quiz_view
+from components.workshop import cache
+from components.workshop.presenter_session import unlocked
 from core.workshop.quiz import answers_csv, heatmap, per_participant
 
 SELF_PACED = "Self-paced quizzes (all learners)"
@@ -19,7 +18,8 @@ SELF_PACED = "Self-paced quizzes (all learners)"
 def heatmap_figure(data) -> go.Figure:
     z = [[None if v is None else round(v * 100) for v in row] for row in data.share]
     text = [[("" if v is None else f"{v}%") for v in row] for row in z]
-    hover = [[f"{label}<br>{n} answers" for label, n in zip(lrow, crow)] for lrow, crow in zip(data.labels, data.counts)]
+    hover = [[f"{label}<br>{n} answers" for label, n in zip(lrow, crow)]
+             for lrow, crow in zip(data.labels, data.counts)]
     fig = go.Figure(go.Heatmap(
         z=z, x=data.columns, y=[quiz_view.section_title(s) for s in data.sections], text=text,
         texttemplate="%{text}", customdata=hover, zmin=0, zmax=100, colorscale=palette.SEQUENTIAL,

@@ -2,8 +2,8 @@
 
 Streamlit reads cookies but has no call to write one; this invisible component does it from the page, scoped to
 the app's path, SameSite=Strict, Secure when the page came over https, for a limited time. (The browser's id cookie,
-which must be HttpOnly, is set by the server instead: web/identity.py.) Used for the presenter's signed token (presenter_view), which
-must survive a reload without appearing in the address bar on the projector."""
+which must be HttpOnly, is set by the server instead: web/identity.py.) Used for the presenter's signed token
+(presenter_session.py), which must survive a reload without appearing in the address bar on the projector."""
 from __future__ import annotations
 
 import streamlit as st

@@ -11,7 +11,7 @@ from components.labs.evaluation_benchmarks.benchmark_view import run_csv
 from core.labs.evaluation_benchmarks import benchmark as bm
 
 ROOT = Path(__file__).resolve().parents[2]
-PROJECTOR = {"presenter_view.py", "workshop_view.py"}     # the room's big screen: no toolbar over the charts
+PROJECTOR = {"presenter_view.py", "participant_view.py"}     # the room's big screen: no toolbar over the charts
 
 
 def test_every_learner_chart_can_be_downloaded_as_png():

@@ -8,6 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from components.common.text import literal
+from core.lessons import load_sections
 from core.workshop.quiz import load_bank
 from tests.pages import apptest
 
@@ -203,6 +204,11 @@ def test_end_of_lesson_quiz_is_on_every_lesson_page():
     at = open_page("app_pages/09_rlhf.py")
     assert any("Check yourself" in e.label for e in at.expander)
     assert at.session_state["lessonquiz_rlhf_run"].question_ids == ["rl-steps", "rl-pairs", "rl-loss"]
+    # The lesson widget (components/common) cannot import the quiz, so each lesson page hands it the quiz.
+    for section in load_sections():
+        if section.id != "quiz":
+            assert "end_of_lesson=quiz_view.end_of_lesson" in (ROOT / section.page).read_text(encoding="utf-8"), \
+                section.page
 
 
 def test_presenter_and_instructor_pages_are_locked(monkeypatch):

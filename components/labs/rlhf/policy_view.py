@@ -1,18 +1,22 @@
 """Page 9 demo "policy": the deck's step 4 live — a LoRA adapter on a private copy of SmolLM2 trained against the
 reward model with the KL penalty to the frozen reference (β on a slider), as one job on the server's training queue.
-Every session sees the server's latest run; finished runs stay, so β = 0 and β > 0 can be laid side by side."""
+Every session sees the server's latest run; finished runs stay, so β = 0 and β > 0 can be laid side by side.
+
+core.labs.rlhf is imported inside the functions: it imports torch, which a view must not load at import time."""
 from __future__ import annotations
 
 import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
+from plotly.subplots import make_subplots
 
 from components.common import cache as app_cache
 from components.common import errors, roles, training
 from components.common.text import literal
 from components.labs.rlhf import cache
+from components.labs.rlhf.shared import POLICY_KIND, trained_model
 
 KEY = "rlhf_policy"
-KIND = "rlhf-policy"
 BETAS = (0.0, 0.01, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
 RATES = (1e-3, 3e-3, 5e-3, 1e-2, 3e-2)
 REFRESH_S = 1.5
@@ -43,7 +47,6 @@ def _settings():
 def _start(settings) -> None:
     from core.labs.rlhf import policy
     from core.labs.rlhf.reward import text_of
-    from components.labs.rlhf.reward_view import trained_model
     policy.check(settings)
     with st.spinner("Preparing the reward model and the toxicity score…"):
         reward_model = trained_model()           # this session's reward model (its own labels included)
@@ -60,7 +63,7 @@ def _start(settings) -> None:
                           settings, held_out=policy.held_out_prompts(), toxicity_fn=toxicity_fn,
                           on_update=lambda r: ctx.update(run=r), cancelled=ctx.cancelled)
 
-    training.start(KIND, "policy update", work)
+    training.start(POLICY_KIND, "policy update", work)
 
 
 # -------------------------------------------------------------------------------------------------------- charts
@@ -79,8 +82,6 @@ def _label(run) -> str:
 
 def progress_chart(runs):
     """Reward (moving average) and KL per step, one line per run: the latest solid, earlier ones dashed."""
-    import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
     palette = ("#C62828", "#1565C0", "#2E7D32", "#6A1B9A", "#EF6C00", "#00838F")
     fig = make_subplots(rows=1, cols=2, subplot_titles=(f"Reward-model score (mean of {WINDOW} steps)",
                                                          "KL to the reference (per answer)"))
@@ -102,8 +103,6 @@ def progress_chart(runs):
 
 
 def held_out_chart(run):
-    import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
     b, a = run.before, run.after
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Mean reward (higher = the reward model likes it)",
                                                         "Mean P(toxic) (the toxicity score)"))
@@ -129,7 +128,7 @@ def _comparable(run) -> list:
     """Finished runs on this server with the same steps, learning rate, seed and sizes as `run` (the latest per β),
     `run` last."""
     same = {}
-    for r in training.finished_results(KIND):
+    for r in training.finished_results(POLICY_KIND):
         if r is run or r.state != "done":
             continue
         a, b = r.settings, run.settings
@@ -208,7 +207,7 @@ def _results(run, live: bool) -> None:
 
 
 def _panel() -> None:
-    shown = training.panel(KIND, "The policy update", KEY, "run",
+    shown = training.panel(POLICY_KIND, "The policy update", KEY, "run",
                            empty="No policy update has run on this server yet. Press **Start the policy update** "
                                  "(about two minutes with the defaults on a 2-core CPU; about 5 seconds a step).",
                            detail=lambda run: f" (β = {run.settings.beta:g})",
@@ -234,8 +233,8 @@ def show() -> None:
         "2. the reward model above scores each;\n"
         "3. the KL divergence between the policy's and the reference's next-token probabilities is added up over "
         "each answer, and **β × KL** is subtracted from its reward;\n"
-        "4. answers whose penalised reward beats the mean of the others' become more likely, the rest less likely, so a "
-        "high-scoring answer that drifted far can still lose (REINFORCE with a "
+        "4. answers whose penalised reward beats the mean of the others' become more likely, the rest less likely, "
+        "so a high-scoring answer that drifted far can still lose (REINFORCE with a "
         "leave-one-out baseline — a simpler cousin of PPO that needs no value network).\n\n"
         "Try **β = 0** first, then the same seed with a larger β, and compare the two lines.")
     settings = _settings()
@@ -248,4 +247,4 @@ def show() -> None:
                     _start(settings)
                 except PolicyError as exc:
                     st.warning(str(exc))
-    training.live(KIND, KEY, _panel, REFRESH_S)
+    training.live(POLICY_KIND, KEY, _panel, REFRESH_S)

@@ -1,17 +1,21 @@
 """Page 9 demos "reward-model" (train a reward model on preference pairs, live, and score any reply) and
-"best-of-n" (sample n answers from SmolLM2, let the reward model pick one)."""
+"best-of-n" (sample n answers from SmolLM2, let the reward model pick one).
+
+core.labs.rlhf is imported inside the functions: it imports torch, which a view must not load at import time."""
 from __future__ import annotations
 
+import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
 
 from components.common import cache as app_cache
 from components.common import errors, training
 from components.common.decoder import ensure_decoder
 from components.labs.rlhf import cache
-from components.labs.rlhf.labeling_view import my_pairs, room_of_session, room_pairs
+from components.labs.rlhf.labeling_view import room_of_session
+from components.labs.rlhf.shared import POLICY_KIND, TRAINED, train_reward_model, trained_model
 
 KEY = "rlhf_reward"
-TRAINED = "rlhf_reward_model"    # (Training, settings) of this session's latest reward model
 AXIS_COLOURS = {"helpful": "#1565C0", "polite": "#2E7D32", "succinct": "#EF6C00", "room": "#6A1B9A"}
 
 PROBES = (
@@ -23,7 +27,6 @@ PROBES = (
 
 
 def _loss_chart(run):
-    import plotly.graph_objects as go
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=run.epochs, y=run.train_loss, name="training pairs", mode="lines",
                              line=dict(color="#5B3CC4", width=3)))
@@ -40,7 +43,6 @@ def _loss_chart(run):
 
 
 def _axis_chart(rows):
-    import plotly.graph_objects as go
     fig = go.Figure()
     fig.add_trace(go.Bar(x=[r["axis"] for r in rows], y=[r["reward model"] for r in rows], name="reward model",
                          marker_color="#5B3CC4", text=[f"{r['reward model']:.0%}" for r in rows],
@@ -57,45 +59,6 @@ def _axis_chart(rows):
 
 
 SOURCES = {"none": "none (only the shipped pairs)", "mine": "mine", "room": "everyone's in my workshop room"}
-
-
-def _extra_pairs(source: str) -> list[tuple[str, str, str]]:
-    if source == "mine":
-        return my_pairs()
-    if source == "room":
-        return room_pairs()[1]
-    return []
-
-
-def _train(epochs: int, lr: float, source: str):
-    import numpy as np
-    from core.labs.rlhf import reward
-    pairs, chosen, rejected = cache.pair_vectors()
-    train_idx = [i for i, p in enumerate(pairs) if p.split == "train"]
-    test_idx = [i for i, p in enumerate(pairs) if p.split == "test"]
-    a, b = chosen[train_idx], rejected[train_idx]
-    mine = _extra_pairs(source)
-    if mine:
-        texts = tuple(reward.text_of(p, t) for p, good, bad in mine for t in (good, bad))
-        v = cache.vectors(texts)
-        a, b = np.concatenate([a, v[0::2]]), np.concatenate([b, v[1::2]])
-    run = reward.train(a, b, chosen[test_idx], rejected[test_idx], epochs=epochs, lr=lr)
-    rows = []
-    test_pairs = [pairs[i] for i in test_idx]
-    for axis in reward.AXES:
-        idx = [k for k, p in enumerate(test_pairs) if p.axis == axis]
-        rows.append({"axis": axis, "reward model": reward.accuracy(run.model, chosen[test_idx][idx],
-                                                                   rejected[test_idx][idx]),
-                     "longer reply wins": reward.longer_wins([test_pairs[k] for k in idx]), "pairs": len(idx)})
-    return run, rows, len(mine)
-
-
-def trained_model():
-    """This session's reward model, training the default one first if there is none yet."""
-    if TRAINED not in st.session_state:
-        run, rows, mine = _train(300, 0.05, "room" if room_of_session()[0] else "mine")
-        st.session_state[TRAINED] = (run, rows, mine)
-    return st.session_state[TRAINED][0].model
 
 
 def _score(model, prompt: str, reply: str) -> float:
@@ -123,7 +86,7 @@ def show() -> None:
         service = app_cache.model_service_or_none()
         if service is not None:
             with errors.shown("The reward model could not be trained"), st.spinner("MiniLM reads the pairs…"):
-                st.session_state[TRAINED] = _train(int(epochs), float(lr), str(source))
+                st.session_state[TRAINED] = train_reward_model(int(epochs), float(lr), str(source))
     if TRAINED not in st.session_state:
         st.caption("Press the button: about 10 seconds the first time on a CPU (MiniLM reads 480 replies once for "
                    "the whole server), then under a second.")
@@ -139,11 +102,11 @@ def show() -> None:
     st.caption("The grey bars need no model: on the succinct axis, always preferring the shorter reply is enough, "
                "so a reward model that learned “short is good” would look clever there. On the other axes the "
                "longer reply wins about half the time by design, so only content can separate them.")
-    st.markdown("**Score any reply** — the reward is the model's one scalar score (unbounded, not a probability): higher means it looks more "
-                "like the replies people preferred.")
+    st.markdown("**Score any reply** — the reward is the model's one scalar score (unbounded, not a probability): "
+                "higher means it looks more like the replies people preferred.")
     prompt = st.text_input("Prompt", "How do I boil an egg?", max_chars=300, key=f"{KEY}_prompt")
-    reply = st.text_area("Reply", "Put the egg in boiling water for about nine minutes.", max_chars=reward.MAX_TEXT_CHARS,
-                         key=f"{KEY}_reply")
+    reply = st.text_area("Reply", "Put the egg in boiling water for about nine minutes.",
+                         max_chars=reward.MAX_TEXT_CHARS, key=f"{KEY}_reply")
     try:
         reward.check_text(reply)
         reward.check_text(prompt)
@@ -183,7 +146,6 @@ def show_best_of_n() -> None:
         with st.spinner(f"SmolLM2 writes {n} answers at once…"):
             samples = cache.completions(prompt, n)
         scored = sorted(((_score(model, prompt, text), text, t, seed) for text, t, seed in samples), reverse=True)
-        import plotly.graph_objects as go
         fig = go.Figure(go.Bar(x=[s[0] for s in scored][::-1], y=[f"#{i + 1} (T {s[2]:g})" for i, s in
                                                                   enumerate(scored)][::-1], orientation="h",
                                marker_color=["#2E7D32" if i == len(scored) - 1 else "#B0BEC5"
@@ -198,7 +160,6 @@ def show_best_of_n() -> None:
 
 
 def show_toxicity() -> None:
-    import numpy as np
     from core.labs.rlhf import reward
     st.markdown("#### Try it: a toxicity score")
     st.markdown("A small classifier over MiniLM's sentence vectors (logistic regression), trained on 120 sentences "
@@ -237,8 +198,7 @@ def show_toxicity() -> None:
 
 def _aligned_toxicity() -> None:
     """The deck's evaluation on the server's latest finished policy update: P(toxic) before and after."""
-    from components.labs.rlhf.policy_view import KIND
-    runs = [r for r in training.finished_results(KIND) if r.after is not None]
+    runs = [r for r in training.finished_results(POLICY_KIND) if r.after is not None]
     if not runs:
         st.caption("Run the policy update above: its held-out answers, before and after, are scored here.")
         return

@@ -1,7 +1,9 @@
 """Self-paced quizzes: one question at a time, instant feedback, score, review, retry, and progress per section.
 
-Used by page 12 (`show`, the whole bank) and at the end of every lesson (`end_of_lesson`, a few questions).
-The question widgets (`answer_form`) are shared with the live workshop quiz.
+Used by page 12 (`show`, the whole bank) and at the end of every lesson (`end_of_lesson`, a few questions, which
+each lesson page hands to `lesson.show`). The question widgets (`answer_form`) are shared with the live workshop
+quiz (components/workshop/participant_view.py), which imports them from here; this folder never imports the
+workshop's.
 """
 from __future__ import annotations
 
@@ -10,16 +12,14 @@ from typing import Any
 import plotly.graph_objects as go
 import streamlit as st
 
-from components.common import identity, keys
-from components.common.text import literal
 from components.common import cache as app_cache
-from components.workshop import store_guard
+from components.common import identity, keys, store_guard
+from components.common.charts import PNG_ONLY
+from components.common.text import literal
 from core.lessons import LessonError, section_by_id
 from core.workshop.quiz import Question, QuestionBank, QuizRun
 from core.workshop.attempts import Attempts
 from core.workshop.workshop import WorkshopError, clean_nickname
-from components.workshop import cache
-from components.common.charts import PNG_ONLY
 
 END_OF_LESSON_QUESTIONS = 3
 
@@ -29,7 +29,7 @@ END_OF_LESSON_QUESTIONS = 3
 def store_or_none() -> Attempts | None:
     """The quiz database, or None after a warning (then answers are only kept in this browser tab)."""
     try:
-        return cache.attempts()
+        return app_cache.attempts()
     except Exception as exc:
         st.warning(f"The quiz database is not available, so progress is not saved: {exc}")
         return None
@@ -37,7 +37,7 @@ def store_or_none() -> Attempts | None:
 
 def bank() -> QuestionBank:
     try:
-        questions = cache.question_bank()
+        questions = app_cache.question_bank()
     except LessonError as exc:
         st.error(f"The quiz questions could not be loaded: {exc}")
         return QuestionBank(())
@@ -76,7 +76,8 @@ def answer_form(question: Question, key: str, submit_label: str = "Check answer"
     learner rearranges with ↑/↓ buttons (buttons cannot live in a form, so it has its own submit button); its
     response is the list of items in the learner's order. Numeric responses come back as a float in the
     question's unit ("28.3M" for 28,300,000 parameters). `on_submit(*args)` runs when the submit button is pressed,
-    before the run that handles it (the live quiz uses it so a click is never lost; see workshop_view)."""
+    before the run that handles it (the live quiz uses it so a click is never lost; see
+    components/workshop/participant_view.py)."""
     if question.type == "ordering":
         return _ordering_form(question, key, submit_label, on_submit, args)
     with st.form(key=f"{key}_form", border=True):
@@ -139,7 +140,8 @@ def _move(state: str, index: int, step: int) -> None:
         st.session_state[state] = order
 
 
-def _ordering_form(question: Question, key: str, submit_label: str, on_submit=None, args: tuple = ()) -> tuple[bool, Any]:
+def _ordering_form(question: Question, key: str, submit_label: str, on_submit=None,
+                   args: tuple = ()) -> tuple[bool, Any]:
     state = _order_key(key)
     with st.container(border=True):
         st.markdown(question.prompt)
@@ -325,7 +327,10 @@ def show(key: str = "quiz") -> None:
 
 @store_guard.guarded
 def end_of_lesson(section_id: str, key: str | None = None) -> None:
-    """A few questions about this lesson in an expander at the bottom of the page."""
+    """A few questions about this lesson in an expander at the bottom of the page (none on the Quiz page's own
+    lesson, which has the whole quiz already)."""
+    if section_id == "quiz":
+        return
     key = key or f"lessonquiz_{section_id}"
     questions = bank().for_section(section_id)[:END_OF_LESSON_QUESTIONS]
     if not questions:

@@ -6,7 +6,7 @@ import functools
 
 import streamlit as st
 
-from components.workshop.cache import StoreError
+from components.common.cache import StoreError
 
 
 def guarded(fn):

@@ -1,6 +1,8 @@
-"""Pure helpers of the workshop views (no Streamlit run needed)."""
+"""The workshop's charts and projector graphics (components/workshop/charts.py), and the escaping of user text
+they rely on (no Streamlit run needed)."""
 from components.common.text import literal
-from components.workshop.workshop_view import countdown_html
+from components.workshop.charts import countdown_html, distribution_chart, leaderboard_chart
+from core.workshop.quiz import Standing
 
 
 def test_countdown_is_a_css_animation_that_runs_out_in_the_time_left():
@@ -23,11 +25,8 @@ def test_literal_escapes_every_markdown_construct():
     assert literal("x" * 50, max_chars=10) == "x" * 10 + "…"
 
 
-# ---- charts a room reads from the back row (issue 11) ------------------------------------------------------
+# ---- charts a room reads from the back row ----------------------------------------------------------------
 def test_answer_counts_are_whole_numbers_and_scores_are_never_clipped():
-    from core.workshop.quiz import Standing
-    from components.workshop.workshop_view import distribution_chart, leaderboard_chart
-
     fig = distribution_chart({"A": 1, "B": 0})
     assert fig.layout.xaxis.dtick == 1 and fig.layout.xaxis.range[1] > 1
     revealed = distribution_chart({"A": 1, "B": 0}, right={"B"})
