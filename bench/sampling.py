@@ -14,9 +14,10 @@ import time
 
 import torch
 
+from core.labs.inference_configuration.knobs import chart_rows, step_rows, trace
 from core.labs.prompt_engineering import prompting
 from core.serving.model_service import ModelService
-from core.serving.sampling import SamplingSettings, chart_rows, step_rows, trace
+from core.serving.sampling import SamplingSettings
 from core.serving.settings import Settings
 
 PROMPT = [{"role": "user", "content": "Tell me a short story about a dragon."}]

@@ -13,18 +13,31 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from components.common.generate import generate, queue_note, streaming
 from components.common import cache as app_cache
-from components.common.decoder import (DECODER_KEY, coloured_tokens_html, context_meter, current_decoder,
-                                       TOKEN_STYLE, ensure_decoder)
-from components.common.palette import probability_style
 from components.common import errors, guard, share
-from core.serving.sampling import (SamplingSettings, cap_max_new_tokens, chart_rows, parse_stop_sequences,
-                           repeated_token_share, step_rows, trace)
-from components.common.text import literal
-from core.serving.tokens import make_visible
-from components.labs.inference_configuration import cache
 from components.common.charts import PNG_ONLY
+from components.common.decoder import (
+    DECODER_KEY,
+    TOKEN_STYLE,
+    coloured_tokens_html,
+    context_meter,
+    current_decoder,
+    ensure_decoder,
+)
+from components.common.generate import generate, queue_note, streaming
+from components.common.palette import probability_style
+from components.common.text import literal
+from components.labs.inference_configuration import cache
+from core.labs.inference_configuration.knobs import (
+    cap_max_new_tokens,
+    chart_rows,
+    parse_stop_sequences,
+    repeated_token_share,
+    step_rows,
+    trace,
+)
+from core.serving.sampling import SamplingSettings
+from core.serving.tokens import make_visible
 
 MAX_PROMPT_CHARS = 100_000           # longer prompts are cut here, with a note, before tokenizing
 DEFAULT_PROMPT = "Tell me a short story about a dragon."

@@ -8,9 +8,8 @@ from transformers.generation.logits_process import (RepetitionPenaltyLogitsProce
                                                     TopKLogitsWarper, TopPLogitsWarper)
 
 from core.serving.generation import DONE, GenerationResult, GenerationStream, decode_stream
-from core.serving.sampling import (FrequencyPresencePenalty, RepetitionPenalty, SamplingSettings, StopSequences, Temperature,
-                           TopK, TopP, cap_max_new_tokens, parse_stop_sequences, process_logits, repeated_token_share,
-                           sampling_distribution, trace)
+from core.serving.sampling import (FrequencyPresencePenalty, RepetitionPenalty, SamplingSettings, StopSequences,
+                                   Temperature, TopK, TopP, process_logits, sampling_distribution)
 
 VOCAB = 1000
 
@@ -127,47 +126,12 @@ def test_bad_settings_are_refused(bad):
         SamplingSettings(**bad)
 
 
-def test_trace_reports_each_step(logits):
-    s = SamplingSettings(temperature=1.0, top_k=20, top_p=0.5, repetition_penalty=1.5)
-    t = trace(logits, s, seen=[int(logits.argmax())], generated=[])
-    assert [step.name for step in t.steps] == ["model output", "repetition penalty", "frequency & presence penalties",
-                                               "temperature", "top-k", "top-p"]
-    assert t.steps[1].changed == (int(logits.argmax()),) and not t.steps[1].removed
-    assert len(t.steps[4].removed) == VOCAB - 20 and t.steps[4].kept == 20
-    assert t.final.kept == 20 - len(t.steps[5].removed) >= 1
-    assert torch.allclose(t.final.probs, sampling_distribution(logits, s, [int(logits.argmax())], []))
-    assert t.removed_by(int(torch.argsort(logits)[0])) == "top-k"
-    assert t.base.probs.sum().item() == pytest.approx(1.0, abs=1e-5)
-
-
-# ---- stop sequences, helpers -----------------------------------------------------------
+# ---- stop sequences ------------------------------------------------------------------
 def test_stop_sequences_find_and_pending():
     stops = StopSequences(["\n\n", "Review:"])
     assert stops.find("positive\n\nReview: x") == (8, "\n\n")
     assert stops.find("no hit here") is None
     assert stops.pending("positive\nRev") == 3 and stops.pending("positive\n") == 1 and stops.pending("ok") == 0
-
-
-def test_parse_stop_sequences_handles_escapes_blanks_and_too_many():
-    seqs, notes = parse_stop_sequences("\\n\\n\n\nReview:\nReview:\n")
-    assert seqs == ("\n\n", "Review:") and not notes
-    seqs, notes = parse_stop_sequences("a\nb\nc\nd\ne\n" + "x" * 100)
-    assert len(seqs) == 4 and len(notes) == 2
-    assert parse_stop_sequences("") == ((), [])
-
-
-def test_cap_max_new_tokens():
-    assert cap_max_new_tokens(50, 100, 8192) == (50, "")
-    value, note = cap_max_new_tokens(1_000_000, 100, 8192)
-    assert value == 1024 and "capped" in note
-    value, note = cap_max_new_tokens(500, 8000, 8192)
-    assert value == 191 and "context window" in note
-    assert cap_max_new_tokens("lots", 10, 100)[0] == 64 and cap_max_new_tokens(0, 10, 100)[0] == 1
-
-
-def test_repeated_token_share():
-    assert repeated_token_share([1, 2, 3]) == 0 and repeated_token_share([5, 5, 5, 5]) == 0.75
-    assert repeated_token_share([]) == 0
 
 
 # ---- the decode loop with a fake model: stop sequences hold back text correctly ---------------
