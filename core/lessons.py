@@ -77,7 +77,7 @@ def anchor(heading: str) -> str:
     """The id Streamlit gives a Markdown heading: a word break where a lowercase letter meets a capital ("LoRA" ->
     "lo-ra", "GPUs" stays "gpus"), apostrophes dropped, lowercase, each run of other characters turned into one
     "-" ("Model cards: a model's leaflet" -> "model-cards-a-models-leaflet"). Checked against the page's real ids
-    by tests/browser/test_browser.py."""
+    by tests/browser/test_pages.py."""
     text = re.sub(r"['’]", "", re.sub(r"([a-z])([A-Z])", r"\1-\2", heading))
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 

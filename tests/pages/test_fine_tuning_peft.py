@@ -1,6 +1,6 @@
 """Page 7 (fine-tuning & PEFT) under AppTest, on the real tokenizer: the page draws, bad uploads get one sentence.
 
-Races themselves run in tests/core/labs/fine_tuning_peft (tiny model) and tests/browser/test_fine_tuning.py."""
+Races themselves run in tests/core/labs/fine_tuning_peft (tiny model) and tests/browser/test_fine_tuning_peft.py."""
 from __future__ import annotations
 
 import pytest

@@ -1,6 +1,6 @@
 """Page 10 in a real browser: the lifecycle map links to the labs; pruning a copy draws the quality curve, and its
 points appear on the frontier. Screenshots go to screenshots/. (The structured pruning table and the precisions
-are covered by tests/pages/test_lifecycle_page.py.)"""
+are covered by tests/pages/test_lifecycle_optimization.py.)"""
 import re
 
 import pytest

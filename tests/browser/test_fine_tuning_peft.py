@@ -2,6 +2,7 @@
 forgetting charts and the side-by-side replies. Screenshots go to screenshots/."""
 import json
 import zipfile
+
 import pytest
 from playwright.sync_api import expect
 
