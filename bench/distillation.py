@@ -1,4 +1,4 @@
-"""Page 10's distillation race on this machine (issue 16): seconds for the default race, and each model's size,
+"""Page 10's distillation race on this machine: seconds for the default race, and each model's size,
 reading speed, held-out perplexity, KL to the teacher and top-1 agreement; the curves' points.
 
 Usage: .venv/bin/python -m bench.distillation [--steps 30] [--temperature 1] [--alpha 0.9] [--lr 3e-4]

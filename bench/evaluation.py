@@ -1,4 +1,4 @@
-"""Evaluation lab timings and SmolLM2's scores on this machine (issue 14).
+"""Evaluation lab timings and SmolLM2's scores on this machine.
 
 1. Mini-benchmark: seconds per question and whole-set time for each scoring mode and k, SmolLM2's accuracy with
    its 95% Wilson interval, acc_norm, unparsed replies (generate mode), ECE, and the robustness variants.

@@ -1,6 +1,6 @@
 """One user alone on the CPU: which decode path is fastest for SmolLM2, and does it still give the same answer?
 
-Issue 12's stretch target: one user ≥ 2x `model.generate` through a faster decode path. Every variant writes the
+The stretch target: one user ≥ 2x `model.generate` through a faster decode path. Every variant writes the
 same greedy chat answer (--new-tokens tokens, no early stop) for the same question; printed per variant: tokens/s
 (median of --runs), its ratio to `model.generate`, how many of the answer's tokens equal the float32 reference's
 (in order, up to the first difference), and one-off costs (compiling, building).

@@ -1,4 +1,4 @@
-"""Fine-tuning lab timings and results on this machine (issue 13): the default race, the race with general data mixed
+"""Fine-tuning lab timings and results on this machine: the default race, the race with general data mixed
 in, and the two-adapter swap, on the bundled SmolLM2-135M.
 
 Per method: seconds per step, tokens/s, total seconds, measured memory by part next to the deck's rule, trainable

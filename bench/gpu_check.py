@@ -1,4 +1,4 @@
-"""One prepared GPU check (issue 12): SmolLM2-135M's architecture with random weights, through the app's batch scheduler.
+"""One prepared GPU check: SmolLM2-135M's architecture with random weights, through the app's batch scheduler.
 
 The bundled GGUF (98 MB) is too big to carry to a lent GPU machine, and speed does not depend on the weights' values,
 so the model is built from the shipped config (config/architectures/smollm2-135m-instruct.json). Prints the
@@ -127,7 +127,7 @@ def left_padded(prompts: list[list[int]], device):
 
 
 def static_compiled(model, prompts, new_tokens: int, sizes: list[int], device, sync) -> None:
-    """`model.generate` with a static KV cache, its forward pass compiled (`torch.compile`): the issue's GPU target
+    """`model.generate` with a static KV cache, its forward pass compiled (`torch.compile`): the GPU target
     for batch 1 (≥ 300 tok/s). The first call per batch size compiles (timed apart); the second is measured."""
     import torch
 

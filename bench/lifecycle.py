@@ -1,4 +1,4 @@
-"""Lifecycle lab timings on this machine (issue 16): pruning and real-kernel quantization of SmolLM2.
+"""Lifecycle lab timings on this machine: pruning and real-kernel quantization of SmolLM2.
 
 1. Unstructured magnitude pruning at 0–90 %: seconds to prune, perplexity, KL, top-1 agreement and reading speed.
 2. Structured MLP-channel pruning (10/25/50 %), ranked by weight size and by measured activity; then 1 and 2 of

@@ -1,4 +1,4 @@
-"""Integer-kernel libraries other than PyTorch's own, measured on SmolLM2 (issue 16's "choose by measurement").
+"""Integer-kernel libraries other than PyTorch's own, measured on SmolLM2 (choose a kernel by measurement).
 
 Page 10 quantizes with `torch.ao.quantization.quantize_dynamic` (core/labs/lifecycle_optimization/kernels.py). This
 script measures the alternatives the issue names when they are importable (they are not installed by the project):

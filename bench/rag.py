@@ -1,4 +1,4 @@
-"""RAG lab timings and SmolLM2's scores on this machine (issue 17).
+"""RAG lab timings and SmolLM2's scores on this machine.
 
 1. Index of the shipped corpus (handbook + biography + lessons): chunking, embedding and faiss build time, size,
    and the saved index's load time.

@@ -1,4 +1,4 @@
-"""RLHF lab timings and results on this machine (issue 15): the reward model's training time and accuracy, then the
+"""RLHF lab timings and results on this machine: the reward model's training time and accuracy, then the
 policy update (LoRA + KL penalty, RLOO) with β = 0 and β > 0 — seconds per step, reward and KL per step, samples, and
 the held-out reward and toxicity of the reference and the policy.
 

@@ -1,4 +1,4 @@
-"""A room pressing Generate on page 4 at once, in real browsers (issue 12's browser variant of bench/serving.py).
+"""A room pressing Generate on page 4 at once, in real browsers (the browser variant of bench/serving.py).
 
 One streamlit server; first one session alone presses Generate (after a warm-up answer in another tab that loads
 the model; every measured tab is fresh, so no earlier answer is on its screen), then

@@ -1,5 +1,5 @@
 """Measured rates for honest waiting times: "about 40 s" computed from how long the same kind of work took on
-this server, not a number typed once on another machine (issue 11: the bench said 24 s and took 115 s).
+this server, not a number typed once on another machine (a bench once said 24 s and the run took 115 s).
 
 One RateBook per server process (components/common/cache.py: `rate_book`), shared by every session: each finished
 piece of work is recorded once under its kind and its own key, so a cached answer that is shown again does not

@@ -5,7 +5,7 @@ Why: with ten participants on a loaded 2-core server, a participant's page somet
 blank page, no error, the script idle, and — the live-round bench's websocket log shows it — the tab had sent
 nothing to the server for 80 s and more. Streamlit keeps `run_every` timers in the browser and clears them all at the
 start of every full run, counting on the run to register them again; under load a follower occasionally ends up
-with no timer at all, so the room's next move never reaches it (bench/live_round.py, issue 10).
+with no timer at all, so the room's next move never reaches it (bench/live_round.py).
 
 This component owns its own `setInterval` in the page. Its life is the element's: the element is drawn inside
 `watch` on every full run, so while the page shows, the timer runs. Each tick sets a trigger value, which reruns

@@ -55,7 +55,7 @@ def test_malformed_sections_file(tmp_path):
         load_sections(tmp_path / "missing.yaml")
 
 
-# ---- issue 10: statements that would mislead a careful instructor -------------------------------------------
+# ---- statements that would mislead a careful instructor -------------------------------------------
 
 def _lesson(section_id: str) -> str:
     return lesson_text(next(s for s in load_sections() if s.id == section_id))

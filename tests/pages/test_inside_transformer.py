@@ -70,7 +70,7 @@ def test_token_heatmap_shows_the_first_dimensions_with_a_scale(page):
 
 
 def test_one_word_shows_its_start_and_mid_sentence_forms_side_by_side(page):
-    """Issue 11: "king" alone gave "ked, ks, kers, King"; one word now shows both forms, each named on the page."""
+    """The word "king" alone gave "ked, ks, kers, King"; one word now shows both forms, each named on the page."""
     word = page.text_input(key="embeddings_word")
     try:
         word.input("king").run()
@@ -141,7 +141,7 @@ def head_view_params(at) -> dict:
 
 
 def test_bertviz_head_view_opens_on_the_sliders_layer(page):
-    """Issue 11: the head view stayed on layer 0 while the slider said 12. Both count from 0: no offset."""
+    """The head view stayed on layer 0 while the slider said 12. Both count from 0: no offset."""
     page.slider(key="attention_dec_layer").set_value(12).run()
     assert not page.exception
     assert head_view_params(page)["layer"] == 12

@@ -1,4 +1,4 @@
-"""Text a learner types is echoed as literal text: captions and Markdown never read it as markup (issue 10).
+"""Text a learner types is echoed as literal text: captions and Markdown never read it as markup.
 
 The model's forward pass is stubbed (tests/pages/stubs.py): these run in the fast tier and take seconds."""
 from __future__ import annotations
@@ -86,7 +86,7 @@ def test_quantization_prompt_echo_is_literal(monkeypatch):
     assert_literal(echoes, f"**Greedy answers to:** {literal(MARKUP)}")
 
 
-# ---- page 3: saved comparison answers belong to the exact prompts sent (issue 10) -------------------------
+# ---- page 3: saved comparison answers belong to the exact prompts sent -----------------------------------
 def answer_captions(at) -> list[str]:
     return [c.value for c in ok(at).caption if " · prompt " in c.value]
 

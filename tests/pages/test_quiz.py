@@ -113,7 +113,7 @@ def test_quiz_page_one_question_at_a_time_with_feedback_progress_and_retry(temp_
 
 
 def test_ordering_question_with_up_and_down_buttons():
-    """Issue 11: the items are a visible numbered list with ↑/↓ on each row; the answer is the list as shown."""
+    """The items are a visible numbered list with ↑/↓ on each row; the answer is the list as shown."""
     at = open_page("app_pages/12_quiz.py")
     at.selectbox(key="quiz_section").select("rlhf").run()           # rl-steps, an ordering question, comes first
     key, question = "quiz_rlhf_0_rl-steps", BANK.by_id("rl-steps")
@@ -166,7 +166,7 @@ def test_numbers_with_separators_suffixes_and_tolerance_and_the_answer_repeated(
 
 
 def test_demo_questions_name_their_lesson_and_link_to_it_on_the_quiz_page():
-    """Issue 11: page 12 shows the tokenizer questions, whose demo is in lesson 2: never "on this page"."""
+    """Page 12 shows the tokenizer questions, whose demo is in lesson 2: never "on this page"."""
     at = open_page("app_pages/12_quiz.py")                         # "Everything": questions from all sections
     run = at.session_state["quiz_all_run"]
     demo_questions = [i for i, q in enumerate(run.question_ids) if BANK.by_id(q).demo]

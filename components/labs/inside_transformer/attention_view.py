@@ -128,7 +128,7 @@ def bertviz_stale(state, key: str, layers_by_model: dict[str, int]) -> tuple[str
     """(model, layer) the head view should now open on, when that differs from what it was last drawn with.
 
     The sliders live in the `_maps` fragment, whose reruns do not redraw bertviz (outside it): without this
-    the head view kept the layer of the last full run (issue 11). Only the layer of the model bertviz shows
+    the head view kept the layer of the last full run. Only the layer of the model bertviz shows
     counts; the head sliders and the other model's layer never make it stale."""
     drawn = state.get(f"{key}_bv_drawn")
     if not drawn:

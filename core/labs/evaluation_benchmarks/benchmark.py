@@ -1,4 +1,4 @@
-"""A mini-benchmark in MMLU's format, scored the ways real evaluation harnesses score one (issue 14).
+"""A mini-benchmark in MMLU's format, scored the ways real evaluation harnesses score one.
 
 Three ways to read the model's answer, because the score depends on how you ask:
 

@@ -1,4 +1,4 @@
-"""Benchmark contamination as n-gram overlap (issue 14).
+"""Benchmark contamination as n-gram overlap.
 
 If a benchmark question appeared in a model's training text, a good score may be memory, not skill. Labs that
 publish models check for it by looking for long word n-grams shared between each test item and the training data

@@ -1,4 +1,4 @@
-"""Score the model on a task: one-sentence summaries of short dialogues, graded with ROUGE (issue 14).
+"""Score the model on a task: one-sentence summaries of short dialogues, graded with ROUGE.
 
 The test set (lessons/data/summaries.yaml) was written for this app: each dialogue has one or two human reference
 summaries. The model's summary is scored against them with rouge-score (stemming on, best reference per metric,

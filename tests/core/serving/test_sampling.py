@@ -31,7 +31,7 @@ def test_top_p_keeps_smallest_set_reaching_p():
     assert torch.allclose(sampling_distribution(LOGITS, SamplingSettings(temperature=1.0, top_p=1.0)), full)
 
 
-# top_p=0 is valid since the processor pipeline (issue 4): like transformers, it keeps just the top token.
+# top_p=0 is valid since the processor pipeline: like transformers, it keeps just the top token.
 @pytest.mark.parametrize("kwargs", [dict(temperature=-1), dict(top_k=-2), dict(top_p=-0.1), dict(top_p=1.5),
                                     dict(max_new_tokens=0), dict(max_new_tokens=100_000)])
 def test_settings_are_validated(kwargs):

@@ -67,7 +67,7 @@ def test_parse_number():
 
 
 def test_parse_number_reads_separators_and_suffixes():
-    """Issue 11: learners write numbers the way people do, not the way Python does."""
+    """Learners write numbers the way people do, not the way Python does."""
     for text, value in {"1,234": 1234, "1 234": 1234, "1\u202f234": 1234, "28,311,552": 28_311_552,
                         "28 311 552": 28_311_552, "1_000": 1000, "1,234.5": 1234.5, "0,5": 0.5, "167,5": 167.5,
                         "5k": 5000, "5 K": 5000, "28.3M": 28_300_000, "1.2B": 1_200_000_000, "1.5bn": 1.5e9,
@@ -112,7 +112,7 @@ def test_response_text_repeats_the_learners_answer(bank):
 
 
 def test_no_prompt_depends_on_the_page_it_is_shown_on(bank):
-    """Issue 11: page 12 and the live quiz show questions from every lesson, so "on this page" is wrong there.
+    """Page 12 and the live quiz show questions from every lesson, so "on this page" is wrong there.
     A question answered with a demo names the lesson that has it."""
     sections = {s.id: s for s in load_sections()}
     for q in bank.questions:

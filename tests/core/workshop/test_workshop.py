@@ -159,7 +159,7 @@ def test_the_pulse_changes_exactly_when_a_page_should_redraw(setup):
         ws.pulse("ZZZZZ")
 
 
-# ---- look-alike and blank nicknames, seats that survive a reload (issue 11) --------------------------------
+# ---- look-alike and blank nicknames, seats that survive a reload -------------------------------------------
 @pytest.mark.parametrize("twin", ["Аda", "Αda", "Ａda", "ADA", " ada ", "Ada\u0301"])
 def test_look_alike_nicknames_are_the_same_nickname(twin):
     assert nickname_key(twin) == nickname_key("Ada")

@@ -66,7 +66,7 @@ def test_params_hold_the_weights_and_tokens(vendor):
 @pytest.mark.parametrize("layer", [0, 12, 29])
 def test_head_view_opens_on_the_given_layer(vendor, layer):
     """bertviz counts layers from 0 like the page's sliders: slider 12 -> params.layer 12, found at position 12
-    of include_layers by head_view.js (issue 11: the view must open on the slider's layer)."""
+    of include_layers by head_view.js (the view must open on the slider's layer)."""
     def params(page):
         return json.loads(re.search(r"const params = (\{.*?\}); //", page.html, re.DOTALL).group(1))
 

@@ -147,7 +147,7 @@ def test_nearest_tokens_agree_with_the_numpy_version(decoder):
 def test_the_two_forms_of_king_are_different_tokens_with_different_neighbours(decoder):
     start, mid = word_forms("king")
     ids = {f.kind: decoder.encode_ids(f.text) for f in (start, mid)}
-    assert len(ids["start"]) == 1 and len(ids["mid"]) == 1 and ids["start"] != ids["mid"]   # issue 11
+    assert len(ids["start"]) == 1 and len(ids["mid"]) == 1 and ids["start"] != ids["mid"]
     near = {kind: [t for _, t, _ in decoder.nearest_tokens(i[0], 10)] for kind, i in ids.items()}
     assert " queen" in near["mid"] and " King" in near["mid"]              # the word "king" as used mid-sentence
     assert " queen" not in near["start"] and "ked" in near["start"]       # word pieces: "ked, ks, kers, King"
