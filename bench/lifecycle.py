@@ -24,8 +24,8 @@ from core.serving import openmp  # noqa: E402
 openmp.configure()  # before torch is imported, as app.py does
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from core.labs.compute_quantization.quantization import FIXED_TEXT, forward_logits  # noqa: E402
 from core.labs.lifecycle_optimization import kernels, pruning  # noqa: E402
+from core.serving.measure import FIXED_TEXT, forward_logits  # noqa: E402
 from core.serving.model_service import ModelService  # noqa: E402
 from core.serving.settings import Settings  # noqa: E402
 

@@ -27,9 +27,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch  # noqa: E402
 
-from core.labs.compute_quantization.quantization import (FIXED_TEXT, compare_logits, forward_logits,  # noqa: E402
-                                                         greedy_generate)
 from core.labs.lifecycle_optimization import kernels, pruning  # noqa: E402
+from core.serving.measure import FIXED_TEXT, compare_logits, forward_logits, greedy_generate  # noqa: E402
 from core.serving.model_service import ModelService  # noqa: E402
 from core.serving.settings import Settings  # noqa: E402
 

@@ -10,7 +10,7 @@ from components.common.cache import model_service
 
 @st.cache_data(show_spinner=False)
 def arch_breakdowns():
-    from core.labs.model_cards_architectures.architectures import all_breakdowns
+    from core.architectures import all_breakdowns
     return all_breakdowns()
 
 
