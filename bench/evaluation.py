@@ -9,6 +9,7 @@ Usage: .venv/bin/python bench/evaluation.py [questions, default all] [--quick: l
 """
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import time
@@ -25,6 +26,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from core.labs.evaluation_benchmarks import benchmark as bm  # noqa: E402
 from core.labs.evaluation_benchmarks import metrics  # noqa: E402
 from core.labs.evaluation_benchmarks import summaries as sm  # noqa: E402
+from core.serving import inspection  # noqa: E402
 from core.serving.model_service import ModelService  # noqa: E402
 from core.serving.sampling import SamplingSettings  # noqa: E402
 from core.serving.settings import Settings  # noqa: E402
@@ -40,7 +42,7 @@ def run_set(svc: ModelService, data: bm.Benchmark, n: int, mode: str, k: int, pe
     for i in data.balanced_order()[:n]:
         q = data.questions[i]
         rows.append(bm.score_question(data, bm.perturb(q, perturbation, seed=i), i, k, mode, svc.encode_ids,
-                                      svc.continuation_logprobs, generate))
+                                      functools.partial(inspection.continuation_logprobs, svc), generate))
     return bm.Summary(rows), time.perf_counter() - start
 
 
@@ -61,7 +63,7 @@ def main() -> None:
     print(f"decoder loaded in {time.perf_counter() - t0:.1f} s on {svc.device_label}")
     data = bm.load()
     n = int(args[0]) if args else len(data.questions)
-    svc.continuation_logprobs(svc.encode_ids("warm up"), [svc.encode_ids(" A")])
+    inspection.continuation_logprobs(svc, svc.encode_ids("warm up"), [svc.encode_ids(" A")])
 
     print(f"\n== Mini-benchmark: {n} questions, {len(data.subjects)} subjects (random baseline 25%) ==")
     settings = [("letter", 0), ("generate", 0)] if quick else \

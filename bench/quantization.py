@@ -27,7 +27,7 @@ def main() -> None:
 
     from core.labs.compute_quantization import memory
     from core.labs.compute_quantization import quantization as qz
-    from core.serving import measure
+    from core.serving import inspection, measure
     from core.serving.model_service import ModelService
     from core.serving.settings import Settings, enforce_offline_default
 
@@ -58,7 +58,7 @@ def main() -> None:
     print(f"{'FP32':<6} {status.memory_bytes / 1e6:>9.1f} {memory.weights_bytes(status.parameters, 'FP32') / 1e6:>11.1f} "
           f"{'-':>10} {ref.tokens_per_second:>9.0f} {ref_gen.tokens_per_second:>9.1f} {0:>9.4f} {1:>6.1%} "
           f"{measure.compare_logits(ref.logits, ref.logits, text_ids).perplexity:>7.2f}")
-    texts = {"FP32": svc.decode_ids(ref_gen.ids)}
+    texts = {"FP32": inspection.decode_ids(svc, ref_gen.ids)}
     for scheme in qz.SCHEMES:
         t0 = time.perf_counter()
         q = qz.quantize_copy(svc.decoder_copy(), scheme, args.group_size)
@@ -70,7 +70,7 @@ def main() -> None:
         est = memory.weights_bytes(q.n_params, scheme)
         print(f"{scheme:<6} {q.stored_bytes / 1e6:>9.1f} {est / 1e6:>11.1f} {total:>10.2f} {fwd.tokens_per_second:>9.0f} "
               f"{gen.tokens_per_second:>9.1f} {agree.kl:>9.4f} {agree.top1:>6.1%} {agree.perplexity:>7.2f}")
-        texts[scheme] = svc.decode_ids(gen.ids)
+        texts[scheme] = inspection.decode_ids(svc, gen.ids)
         del q
     print("\ngreedy answers to 'What is the capital of France?':")
     for scheme, text in texts.items():

@@ -9,7 +9,7 @@ from components.common import errors, guard
 from components.common.text import literal
 from core.labs.compute_quantization import memory as mem
 from core.labs.compute_quantization import quantization as qz
-from core.serving import measure
+from core.serving import inspection, measure
 from components.labs.compute_quantization import cache
 from components.common.charts import PNG_ONLY
 
@@ -45,7 +45,7 @@ def _run(service, schemes: list[str], group_size: int, prompt: str, new_tokens: 
              "KL (fixed text)": 0.0, "top-1 (fixed text)": 1.0, "perplexity": measure.compare_logits(
                  ref_text.logits, ref_text.logits, list(text_ids)).perplexity,
              "KL (your prompt)": 0.0, "top-1 (your prompt)": 1.0}]
-    answers = {"FP32": service.decode_ids(ref_gen.ids)}
+    answers = {"FP32": inspection.decode_ids(service, ref_gen.ids)}
     notes = {}
     progress = st.progress(0.0, text="Quantizing…")
     for i, scheme in enumerate(schemes):
@@ -62,7 +62,7 @@ def _run(service, schemes: list[str], group_size: int, prompt: str, new_tokens: 
                      "quantize s": q.seconds, "tok/s (fixed text)": fwd.tokens_per_second,
                      "gen tok/s": gen.tokens_per_second, "KL (fixed text)": a_text.kl, "top-1 (fixed text)": a_text.top1,
                      "perplexity": a_text.perplexity, "KL (your prompt)": a_prompt.kl, "top-1 (your prompt)": a_prompt.top1})
-        answers[scheme] = service.decode_ids(gen.ids)
+        answers[scheme] = inspection.decode_ids(service, gen.ids)
         notes[scheme] = q.compute_note
     progress.empty()
     return {"rows": rows, "answers": answers, "notes": notes, "prompt": prompt, "group": group_size,

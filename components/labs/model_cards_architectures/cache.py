@@ -37,7 +37,8 @@ def arch_next_tokens(prefix: str, n: int):
 
 @st.cache_data(show_spinner=False)
 def arch_encoder_vocabulary():
-    return model_service().vocabulary(kind="sentence-encoder")
+    from core.serving import inspection
+    return inspection.vocabulary(model_service(), kind="sentence-encoder")
 
 
 @st.cache_data(show_spinner=False, ttl=300)
