@@ -19,7 +19,7 @@ def main() -> None:
     import torch  # noqa: F401
     import transformers  # noqa: F401
 
-    from core.labs.model_cards_architectures import architectures as arch
+    from core import architectures as arch
     print(f"import torch + transformers: {time.perf_counter() - t0:.2f} s, resident {rss_mb():,.0f} MB")
     print(f"{'model':24s} {'parameters':>18s} {'published':>10s} {'diff':>7s} {'build+count':>12s} {'RSS +MB':>8s}")
     for name in arch.known_models():

@@ -47,6 +47,7 @@ def main() -> None:
     )
     from core.labs.inside_transformer.attention_stats import STATISTICS, head_grid
     from core.labs.inside_transformer.bertviz_offline import head_view_html, load_vendor, model_view_html
+    from core.serving import inspection
     from core.serving.model_service import ModelService
     from core.serving.settings import Settings
 
@@ -69,7 +70,8 @@ def main() -> None:
     t_head, head = timed(lambda: head_view_html(dec.weights[:, :, :n, :n], list(dec.tokens[:n]), vendor))
     t_model, model = timed(lambda: model_view_html(dec.weights[:, :, :n, :n], list(dec.tokens[:n]), vendor,
                                                    layers=list(range(BERTVIZ_LAYERS))))
-    t_cont, (cont, prompt_len) = timed(lambda: svc.attentions_with_continuation(TEXT, 12, max_tokens=MAX_TOKENS), 2)
+    t_cont, (cont, prompt_len) = timed(
+        lambda: inspection.attentions_with_continuation(svc, TEXT, 12, max_tokens=MAX_TOKENS), 2)
 
     rows = [
         ("SmolLM2 attention, all 30 layers x 9 heads", t_dec),

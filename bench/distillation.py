@@ -8,8 +8,8 @@ from __future__ import annotations
 import argparse
 import time
 
-from core.labs.compute_quantization.quantization import FIXED_TEXT
 from core.labs.lifecycle_optimization import distillation as dl
+from core.serving.measure import FIXED_TEXT
 from core.serving.model_service import ModelService
 from core.serving.settings import Settings
 

@@ -9,12 +9,14 @@ Usage: .venv/bin/python -m bench.evaluation [questions, default all] [--quick: l
 """
 from __future__ import annotations
 
+import functools
 import sys
 import time
 
 from core.labs.evaluation_benchmarks import benchmark as bm
 from core.labs.evaluation_benchmarks import metrics
 from core.labs.evaluation_benchmarks import summaries as sm
+from core.serving import inspection
 from core.serving.model_service import ModelService
 from core.serving.sampling import SamplingSettings
 from core.serving.settings import Settings
@@ -30,7 +32,7 @@ def run_set(svc: ModelService, data: bm.Benchmark, n: int, mode: str, k: int, pe
     for i in data.balanced_order()[:n]:
         q = data.questions[i]
         rows.append(bm.score_question(data, bm.perturb(q, perturbation, seed=i), i, k, mode, svc.encode_ids,
-                                      svc.continuation_logprobs, generate))
+                                      functools.partial(inspection.continuation_logprobs, svc), generate))
     return bm.Summary(rows), time.perf_counter() - start
 
 
@@ -51,7 +53,7 @@ def main() -> None:
     print(f"decoder loaded in {time.perf_counter() - t0:.1f} s on {svc.device_label}")
     data = bm.load()
     n = int(args[0]) if args else len(data.questions)
-    svc.continuation_logprobs(svc.encode_ids("warm up"), [svc.encode_ids(" A")])
+    inspection.continuation_logprobs(svc, svc.encode_ids("warm up"), [svc.encode_ids(" A")])
 
     print(f"\n== Mini-benchmark: {n} questions, {len(data.subjects)} subjects (random baseline 25%) ==")
     settings = [("letter", 0), ("generate", 0)] if quick else \

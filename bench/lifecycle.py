@@ -13,8 +13,8 @@ from __future__ import annotations
 import statistics
 import time
 
-from core.labs.compute_quantization.quantization import FIXED_TEXT, forward_logits
 from core.labs.lifecycle_optimization import kernels, pruning
+from core.serving.measure import FIXED_TEXT, forward_logits
 from core.serving.model_service import ModelService
 from core.serving.settings import Settings
 

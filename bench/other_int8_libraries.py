@@ -16,8 +16,8 @@ import time
 
 import torch
 
-from core.labs.compute_quantization.quantization import FIXED_TEXT, compare_logits, forward_logits, greedy_generate
 from core.labs.lifecycle_optimization import kernels, pruning
+from core.serving.measure import FIXED_TEXT, compare_logits, forward_logits, greedy_generate
 from core.serving.model_service import ModelService
 from core.serving.settings import Settings
 

@@ -162,3 +162,14 @@ def test_no_pages_folder_next_to_app():
     # Streamlit would take a pages/ folder for an old-style page list and answer a fresh server's first deep
     # link with "Page not found" (see docs/ARCHITECTURE.md, "Layers").
     assert not (ROOT / "pages").exists()
+
+
+def test_core_labs_do_not_import_each_other():
+    # What two labs' computations share lives outside core/labs (core/serving/measure.py, core/architectures.py).
+    for lab in (ROOT / "core" / "labs").iterdir():
+        if not lab.is_dir():
+            continue
+        for path in lab.rglob("*.py"):
+            other = {m for m in imported_modules(path) if m.startswith("core.labs.")
+                     and not m.startswith(f"core.labs.{lab.name}")}
+            assert not other, f"{path.relative_to(ROOT)} imports another lab's computations: {other}"

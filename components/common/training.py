@@ -36,7 +36,7 @@ def start(kind: str, what: str, work: Callable[[Any, Any], Any], copies: float =
     """Queue `work(ctx, service)` as a job of `kind`; before it runs, check that `copies` × the decoder's size is
     free (a private copy plus its training). `private`: the run uses data the learner uploaded. Returns whether the
     job was queued (a participant in a room, a second run of the same person or a full queue get one sentence)."""
-    from core.labs.compute_quantization.quantization import check_free_memory
+    from core.serving.measure import check_free_memory
     from core.serving.jobs import JobRefused
     role = roles.current()
     if role.watches:

@@ -18,8 +18,8 @@ Each row's token choice runs through the same `SequenceDecoder` as the single-se
 the same prompt + settings + seed give the same tokens (tests/core/serving/test_batching.py).
 
 Why not transformers' continuous batching (`generate_batch` / `ContinuousBatchingManager`)? On this 2-core CPU it
-ran 8 answers at 25.9 tok/s against 41.6 for one padded `model.generate` of the same prompts (issue 12's
-measurements): its paged cache pays off on GPUs with many sequences, not here. This dynamic-cache batch is a
+ran 8 answers at 25.9 tok/s against 41.6 for one padded `model.generate` of the same prompts (bench/serving.py
+measured both): its paged cache pays off on GPUs with many sequences, not here. This dynamic-cache batch is a
 page of code, uses the model's own attention, and keeps the per-user sampling pipeline.
 
 Back-pressure: at most `max_waiting` requests wait (a further one raises `ServiceBusy` with a message to show);

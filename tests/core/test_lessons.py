@@ -86,7 +86,7 @@ def test_one_petaflop_s_day_in_a100s_matches_the_calculator():
 
 
 def test_minilm_lineage_is_told_right():
-    from core.labs.model_cards_architectures.architectures import entry
+    from core.architectures import entry
 
     text = _lesson("lifecycle-optimization")
     for fact in ("UniLMv2", "every second layer", "MiniLM-L12", "1 billion sentence pairs", "contrastive"):

@@ -53,7 +53,7 @@ def test_stop_sequence_caption_is_literal(monkeypatch):
 def test_embeddings_word_caption_is_literal(monkeypatch):
     """Page 2: a word of several tokens is named in a caption next to the neighbours chart."""
     from components.labs.inside_transformer import cache
-    from core.serving.model_service import TokenEmbeddings
+    from core.serving.inspection import TokenEmbeddings
 
     rng = np.random.default_rng(0)
     monkeypatch.setattr(cache, "token_embeddings", lambda text, max_tokens: TokenEmbeddings(

@@ -18,8 +18,9 @@ def memory_known_models():
 def quantized_decoder(scheme: str, group_size: int):
     """A private copy of the decoder quantized with `scheme`, shared by every session (read-only, with a lock).
 
-    Checks free memory before copying; raises core.labs.compute_quantization.quantization.MemoryShortError with a message when short."""
-    from core.labs.compute_quantization.quantization import build_quantized, check_free_memory
+    Checks free memory before copying; raises core.serving.measure.MemoryShortError with a message when short."""
+    from core.labs.compute_quantization.quantization import build_quantized
+    from core.serving.measure import check_free_memory
 
     service = model_service()
     status = service.load(kind="causal-lm")
@@ -30,7 +31,7 @@ def quantized_decoder(scheme: str, group_size: int):
 @st.cache_data(show_spinner=False, max_entries=16)
 def fp32_greedy(prompt_ids: tuple[int, ...], new_tokens: int, stop_ids: tuple[int, ...]):
     """The shared FP32 decoder's greedy answer, the reference for quantization (cached: it holds the model's lock)."""
-    from core.labs.compute_quantization.quantization import greedy_generate
+    from core.serving.measure import greedy_generate
 
     with model_service().borrowed_decoder() as net:
         return greedy_generate(net, list(prompt_ids), new_tokens, set(stop_ids))
@@ -39,7 +40,7 @@ def fp32_greedy(prompt_ids: tuple[int, ...], new_tokens: int, stop_ids: tuple[in
 @st.cache_data(show_spinner=False, max_entries=4)   # each entry is tokens × 49,152 float32 (~20 MB for 100 tokens)
 def fp32_logits(ids: tuple[int, ...]):
     """The shared FP32 decoder's logits for every position of `ids` (timed), the reference for quantization."""
-    from core.labs.compute_quantization.quantization import forward_logits
+    from core.serving.measure import forward_logits
 
     with model_service().borrowed_decoder() as net:
         return forward_logits(net, list(ids))

@@ -9,6 +9,7 @@ from components.common import errors, guard
 from components.common.text import literal
 from core.labs.compute_quantization import memory as mem
 from core.labs.compute_quantization import quantization as qz
+from core.serving import inspection, measure
 from components.labs.compute_quantization import cache
 from components.common.charts import PNG_ONLY
 
@@ -21,7 +22,7 @@ def _quantized(scheme: str, group_size: int):
     # Only INT4 depends on the group size: the other schemes share one copy whatever the slider says.
     try:
         return cache.quantized_decoder(scheme, group_size if scheme == "INT4" else qz.DEFAULT_GROUP_SIZE)
-    except qz.MemoryShortError as exc:
+    except measure.MemoryShortError as exc:
         st.warning(str(exc))
     except Exception as exc:
         errors.show(f"{scheme} quantization failed", exc)
@@ -30,7 +31,7 @@ def _quantized(scheme: str, group_size: int):
 
 def _run(service, schemes: list[str], group_size: int, prompt: str, new_tokens: int) -> dict:
     """Quantize (cached), then measure every scheme against FP32 on the fixed text and on the prompt."""
-    text_ids = tuple(service.encode_ids(qz.FIXED_TEXT))
+    text_ids = tuple(service.encode_ids(measure.FIXED_TEXT))
     prompt_ids = service.chat_ids([{"role": "user", "content": prompt}])
     stop = service.stop_token_ids()
     ref_text = cache.fp32_logits(text_ids)
@@ -41,10 +42,10 @@ def _run(service, schemes: list[str], group_size: int, prompt: str, new_tokens: 
     status = service.status(service.registry.default_decoder)
     rows = [{"scheme": "FP32", "size": status.memory_bytes, "estimate": mem.weights_bytes(status.parameters, "FP32"),
              "quantize s": 0.0, "tok/s (fixed text)": ref_text.tokens_per_second, "gen tok/s": ref_gen.tokens_per_second,
-             "KL (fixed text)": 0.0, "top-1 (fixed text)": 1.0, "perplexity": qz.compare_logits(
+             "KL (fixed text)": 0.0, "top-1 (fixed text)": 1.0, "perplexity": measure.compare_logits(
                  ref_text.logits, ref_text.logits, list(text_ids)).perplexity,
              "KL (your prompt)": 0.0, "top-1 (your prompt)": 1.0}]
-    answers = {"FP32": service.decode_ids(ref_gen.ids)}
+    answers = {"FP32": inspection.decode_ids(service, ref_gen.ids)}
     notes = {}
     progress = st.progress(0.0, text="Quantizing…")
     for i, scheme in enumerate(schemes):
@@ -52,16 +53,16 @@ def _run(service, schemes: list[str], group_size: int, prompt: str, new_tokens: 
         q = _quantized(scheme, group_size)
         if q is None:
             continue
-        fwd = qz.forward_logits(q.model, list(text_ids), q.lock)
-        on_prompt = qz.forward_logits(q.model, list(prompt_seq), q.lock)
-        gen = qz.greedy_generate(q.model, prompt_ids, new_tokens, stop, q.lock)
-        a_text = qz.compare_logits(ref_text.logits, fwd.logits, list(text_ids))
-        a_prompt = qz.compare_logits(ref_prompt.logits, on_prompt.logits, list(prompt_seq))
+        fwd = measure.forward_logits(q.model, list(text_ids), q.lock)
+        on_prompt = measure.forward_logits(q.model, list(prompt_seq), q.lock)
+        gen = measure.greedy_generate(q.model, prompt_ids, new_tokens, stop, q.lock)
+        a_text = measure.compare_logits(ref_text.logits, fwd.logits, list(text_ids))
+        a_prompt = measure.compare_logits(ref_prompt.logits, on_prompt.logits, list(prompt_seq))
         rows.append({"scheme": scheme, "size": q.stored_bytes, "estimate": mem.weights_bytes(q.n_params, scheme),
                      "quantize s": q.seconds, "tok/s (fixed text)": fwd.tokens_per_second,
                      "gen tok/s": gen.tokens_per_second, "KL (fixed text)": a_text.kl, "top-1 (fixed text)": a_text.top1,
                      "perplexity": a_text.perplexity, "KL (your prompt)": a_prompt.kl, "top-1 (your prompt)": a_prompt.top1})
-        answers[scheme] = service.decode_ids(gen.ids)
+        answers[scheme] = inspection.decode_ids(service, gen.ids)
         notes[scheme] = q.compute_note
     progress.empty()
     return {"rows": rows, "answers": answers, "notes": notes, "prompt": prompt, "group": group_size,

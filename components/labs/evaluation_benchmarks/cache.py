@@ -33,6 +33,7 @@ def leaderboard():
 def scored_question(index: int, k: int, mode: str, perturbation: str, model: str):
     """One benchmark question scored under (k shots, mode, perturbation) by `model`."""
     from core.labs.evaluation_benchmarks import benchmark as bench
+    from core.serving import inspection
     from core.serving.sampling import SamplingSettings
 
     service, data = model_service(), benchmark()
@@ -43,7 +44,7 @@ def scored_question(index: int, k: int, mode: str, perturbation: str, model: str
         return service.generate([{"role": "user", "content": message}], settings, model=model).collect().text
 
     return bench.score_question(data, question, index, k, mode, encode=lambda t: service.encode_ids(t, model),
-                                score=lambda c, conts: service.continuation_logprobs(c, conts, model),
+                                score=lambda c, conts: inspection.continuation_logprobs(service, c, conts, model),
                                 generate=generate)
 
 

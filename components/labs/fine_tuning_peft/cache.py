@@ -50,4 +50,5 @@ def encoded(task: str, index: int):
 @st.cache_data(show_spinner=False)
 def decoder_config() -> dict:
     """SmolLM2's config (read from its files; the weights are not loaded)."""
-    return model_service().model_config().to_dict()
+    from core.serving import inspection
+    return inspection.model_config(model_service()).to_dict()

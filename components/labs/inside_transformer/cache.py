@@ -16,12 +16,14 @@ def sentence_sets():
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def token_embeddings(text: str, max_tokens: int):
-    return model_service().token_embeddings(text, max_tokens=max_tokens)
+    from core.serving import inspection
+    return inspection.token_embeddings(model_service(), text, max_tokens=max_tokens)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def nearest_tokens(token_id: int, n: int):
-    return model_service().nearest_tokens(token_id, n)
+    from core.serving import inspection
+    return inspection.nearest_tokens(model_service(), token_id, n)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -36,7 +38,8 @@ def attentions(text: str, kind: str, max_tokens: int):
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def attentions_with_continuation(text: str, new_tokens: int, max_tokens: int):
-    return model_service().attentions_with_continuation(text, new_tokens, max_tokens=max_tokens)
+    from core.serving import inspection
+    return inspection.attentions_with_continuation(model_service(), text, new_tokens, max_tokens=max_tokens)
 
 
 @st.cache_resource(show_spinner=False)

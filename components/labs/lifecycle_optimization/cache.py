@@ -19,7 +19,7 @@ _ONE_FRESH_COPY = threading.Lock()
 @st.cache_resource(show_spinner=False)
 def pruning_copy():
     """(private copy of the decoder, lock): pruned and restored in place, one sparsity at a time."""
-    from core.labs.compute_quantization.quantization import check_free_memory
+    from core.serving.measure import check_free_memory
     service = model_service()
     status = service.load(kind="causal-lm")
     check_free_memory(int(status.memory_bytes * 1.3), service.device)
@@ -28,7 +28,7 @@ def pruning_copy():
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def reference_logits(ids: tuple[int, ...]):
-    from core.labs.compute_quantization.quantization import forward_logits
+    from core.serving.measure import forward_logits
     with model_service().borrowed_decoder() as net:
         return forward_logits(net, list(ids)).logits
 
@@ -50,7 +50,7 @@ def unstructured(ids: tuple[int, ...], sparsity: float):
 def structured(ids: tuple[int, ...], fraction: float, method: str):
     """A fresh copy with `fraction` of its MLP channels removed, ranked by `method`, measured (a
     pruning.Structured); the copy is freed."""
-    from core.labs.compute_quantization.quantization import check_free_memory
+    from core.serving.measure import check_free_memory
     from core.labs.lifecycle_optimization import pruning
     service = model_service()
     status = service.load(kind="causal-lm")
@@ -65,7 +65,7 @@ def structured(ids: tuple[int, ...], fraction: float, method: str):
 def structured_heads(ids: tuple[int, ...], per_group: int):
     """A fresh copy with `per_group` query heads removed from every group of heads sharing a key/value head,
     ranked by what each head writes on sample text, measured (a pruning.Structured); the copy is freed."""
-    from core.labs.compute_quantization.quantization import check_free_memory
+    from core.serving.measure import check_free_memory
     from core.labs.lifecycle_optimization import pruning
     service = model_service()
     status = service.load(kind="causal-lm")
@@ -94,7 +94,7 @@ def parameters() -> int:
 @st.cache_data(show_spinner=False, max_entries=8)
 def kernel_variant(ids: tuple[int, ...], variant: str):
     """One precision built from a private copy and measured against FP32 (a kernels.Measured); the copy is freed."""
-    from core.labs.compute_quantization.quantization import check_free_memory
+    from core.serving.measure import check_free_memory
     from core.labs.lifecycle_optimization import kernels
     service = model_service()
     status = service.load(kind="causal-lm")

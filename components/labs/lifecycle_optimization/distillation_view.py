@@ -98,7 +98,7 @@ def _settings():
 
 
 def _start(settings) -> None:
-    from core.labs.compute_quantization.quantization import FIXED_TEXT
+    from core.serving.measure import FIXED_TEXT
     from core.labs.lifecycle_optimization import distillation
     distillation.check_race(settings)
 

@@ -15,7 +15,7 @@ CHANNELS = (0.1, 0.25, 0.5)
 
 
 def _ids() -> tuple[int, ...]:
-    from core.labs.compute_quantization.quantization import FIXED_TEXT
+    from core.serving.measure import FIXED_TEXT
     return tuple(app_cache.model_service().encode_ids(FIXED_TEXT))
 
 

@@ -10,6 +10,7 @@ import streamlit as st
 
 from components.common import cache as app_cache
 from components.common import errors, guard
+from core import architectures
 from core.labs.model_cards_architectures import architectures as arch
 from core.serving.tokens import make_visible
 from components.labs.model_cards_architectures import cache
@@ -153,26 +154,26 @@ def _constructed_mask(text: str, key: str) -> None:
 
 
 # ---- 2. parameter counts -----------------------------------------------------------------------
-def breakdown_rows(breakdowns: list[arch.ParameterBreakdown]) -> list[dict]:
+def breakdown_rows(breakdowns: list[architectures.ParameterBreakdown]) -> list[dict]:
     rows = []
     for b in breakdowns:
-        e = arch.entry(b.name)
+        e = architectures.entry(b.name)
         rows.append({"model": b.name, "family": b.family,
-                     "parameters": b.total, "as published": arch.human_count(e.published),
+                     "parameters": b.total, "as published": architectures.human_count(e.published),
                      "layers": b.layers, "heads": b.heads, "hidden size": b.hidden_size,
                      "vocabulary": b.vocab_size, "context": b.context_length,
-                     **{f"{k} %": round(100 * b.share(k), 1) for k in arch.BUCKETS},
+                     **{f"{k} %": round(100 * b.share(k), 1) for k in architectures.BUCKETS},
                      "bundled": e.bundled, "objective": b.objective})
     return rows
 
 
-def breakdown_figure(breakdowns: list[arch.ParameterBreakdown], scale: str) -> go.Figure:
+def breakdown_figure(breakdowns: list[architectures.ParameterBreakdown], scale: str) -> go.Figure:
     """Stacked bars per model: 'share' (% of total), 'linear' counts, or 'log' counts (grouped, see below)."""
     names = [b.name for b in breakdowns]
     fig = go.Figure()
-    for bucket in arch.BUCKETS:
+    for bucket in architectures.BUCKETS:
         values = [100 * b.share(bucket) if scale == "share" else getattr(b, bucket) for b in breakdowns]
-        text = [arch.human_count(getattr(b, bucket)) for b in breakdowns]
+        text = [architectures.human_count(getattr(b, bucket)) for b in breakdowns]
         fig.add_bar(name=BUCKET_LABELS[bucket], x=names, y=values, marker_color=BUCKET_COLOURS[bucket],
                     customdata=text, hovertemplate="%{x}<br>" + BUCKET_LABELS[bucket] + ": %{customdata}<extra></extra>")
     # On a log axis stacked segments would look wrong (the lower ones swell), so bars stand side by side there.

@@ -10,7 +10,7 @@ from components.common.cache import model_service
 
 @st.cache_data(show_spinner=False)
 def arch_breakdowns():
-    from core.labs.model_cards_architectures.architectures import all_breakdowns
+    from core.architectures import all_breakdowns
     return all_breakdowns()
 
 
@@ -37,7 +37,8 @@ def arch_next_tokens(prefix: str, n: int):
 
 @st.cache_data(show_spinner=False)
 def arch_encoder_vocabulary():
-    return model_service().vocabulary(kind="sentence-encoder")
+    from core.serving import inspection
+    return inspection.vocabulary(model_service(), kind="sentence-encoder")
 
 
 @st.cache_data(show_spinner=False, ttl=300)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from core.architectures import all_breakdowns, config_dict
+
 GB = 1e9                     # the deck's unit: 4 × 10^9 bytes = 4 GB
 GIB = 2 ** 30
 MAX_PARAMETERS = 1e14        # 100 trillion: far beyond any model built so far; larger input is refused
@@ -376,9 +378,7 @@ class KnownModel:
 
 
 def known_models() -> list[KnownModel]:
-    """Models computed from shipped config files (core.labs.model_cards_architectures.architectures) plus published-only ones (PUBLISHED)."""
-    from core.labs.model_cards_architectures.architectures import all_breakdowns, config_dict
-
+    """Models computed from shipped config files (core/architectures.py) plus published-only ones (PUBLISHED)."""
     out = []
     for b in all_breakdowns():
         try:

@@ -10,16 +10,18 @@ INT8/INT4 are "fake-quantized" for running: the integers are de-quantized back t
 so the model computes with exactly the values the integers can represent, without special int kernels.
 The true stored size is measured from the packed integer tensors. Embeddings (tied to the output head) and
 norms are not quantized; in the packed form they are kept in BF16, as int8/int4 libraries usually do.
+Comparing a quantized copy with the original (forward_logits, compare_logits, greedy_generate on FIXED_TEXT) uses
+core/serving/measure.py, which the other labs that copy the decoder share.
 """
 from __future__ import annotations
 
-import math
 import threading
 import time
 from dataclasses import dataclass, field
 
-import numpy as np
 import torch
+
+from core.serving.measure import model_bytes
 
 SCHEMES = ("FP16", "BF16", "INT8", "INT4")
 DEFAULT_GROUP_SIZE = 64
@@ -32,15 +34,6 @@ DESCRIPTIONS = {
     "INT4": f"4-bit integers, one scale per group of {DEFAULT_GROUP_SIZE} weights, two weights per byte",
 }
 
-# A fixed English paragraph (written for this app) on which every scheme is compared.
-FIXED_TEXT = (
-    "The river rises in the hills to the north and flows slowly through farmland before it reaches the city. "
-    "In spring the water is high and brown with mud, and the old stone bridge is sometimes closed to traffic. "
-    "Most people in the town work in small shops, at the hospital or at the school, and many of them cycle "
-    "to work along the path beside the river. On Saturday mornings there is a market in the main square, "
-    "where farmers sell bread, cheese, apples and fresh vegetables."
-)
-
 QAT_TEXT = (
     "Everything here is post-training quantization: the weights were learned in full precision and rounded "
     "afterwards, so the model never had a chance to adapt to the rounding. Quantization-aware training (QAT) "
@@ -49,10 +42,6 @@ QAT_TEXT = (
     "settle where rounding hurts least. QAT typically recovers most of the accuracy lost at 4 bits and below, "
     "at the cost of a training run; at 8 and 16 bits post-training rounding is usually already close to lossless."
 )
-
-
-class MemoryShortError(RuntimeError):
-    """Not enough free memory to make another copy of the model (message meant for the learner)."""
 
 
 # ---- tensor-level quantizers ------------------------------------------------------------------------
@@ -140,36 +129,6 @@ class QuantizedModel:
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)   # one forward pass at a time
 
 
-def model_bytes(model: torch.nn.Module) -> int:
-    """Bytes of the parameters, a tied weight counted once (buffers such as rotary frequencies left out)."""
-    seen, total = set(), 0
-    for t in model.parameters():
-        if t.data_ptr() in seen:
-            continue
-        seen.add(t.data_ptr())
-        total += t.numel() * t.element_size()
-    return total
-
-
-def check_free_memory(needed_bytes: int, device: torch.device | str = "cpu", available: int | None = None) -> None:
-    """MemoryShortError when fewer than needed_bytes (+ 500 MB headroom) are free on the machine or GPU."""
-    import psutil
-
-    headroom = 500 * 2 ** 20
-    if available is None:
-        available = psutil.virtual_memory().available
-    if available < needed_bytes + headroom:
-        raise MemoryShortError(
-            f"Not enough free memory for another copy of the model: it needs about {needed_bytes / 1e6:,.0f} MB "
-            f"plus {headroom / 1e6:,.0f} MB headroom, and {available / 1e6:,.0f} MB are free. Close other programs "
-            "or compare fewer precisions at once.")
-    if torch.device(device).type == "cuda":
-        free, _ = torch.cuda.mem_get_info(torch.device(device))
-        if free < needed_bytes + headroom:
-            raise MemoryShortError(f"The GPU has {free / 1e6:,.0f} MB free; another copy of the model needs about "
-                                   f"{needed_bytes / 1e6:,.0f} MB plus headroom.")
-
-
 def _linear_layers(model: torch.nn.Module):
     """Linear layers whose weights get quantized: all but the output head (tied to the embeddings)."""
     head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
@@ -239,95 +198,3 @@ def quantize_copy(model: torch.nn.Module, scheme: str, group_size: int = DEFAULT
     return QuantizedModel(scheme=scheme, model=model.eval(), n_params=n_params, n_quantized=n_quantized,
                           stored_bytes=sum(parts.values()), stored_parts=parts, running_bytes=model_bytes(model),
                           seconds=seconds, compute_note=note)
-
-
-# ---- measuring -------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Forward:
-    logits: np.ndarray        # (seq, vocab) float32
-    seconds: float
-
-    @property
-    def tokens_per_second(self) -> float:
-        return self.logits.shape[0] / self.seconds if self.seconds > 0 else math.inf
-
-
-def forward_logits(model: torch.nn.Module, ids: list[int], lock: threading.Lock | None = None) -> Forward:
-    """One forward pass over `ids`; logits for every position, timed."""
-    if not ids:
-        raise ValueError("no tokens to run")
-    device = next(model.parameters()).device
-    x = torch.tensor([ids], device=device)                         # (1, seq)
-    import contextlib
-    with (lock or contextlib.nullcontext()), torch.inference_mode():
-        t0 = time.perf_counter()
-        logits = model(input_ids=x).logits[0]                      # (seq, vocab)
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        seconds = time.perf_counter() - t0
-    return Forward(logits=logits.float().cpu().numpy(), seconds=seconds)
-
-
-def _log_softmax(x: np.ndarray) -> np.ndarray:
-    x = x.astype(np.float64)
-    m = x.max(axis=-1, keepdims=True)
-    return x - m - np.log(np.exp(x - m).sum(axis=-1, keepdims=True))
-
-
-@dataclass(frozen=True)
-class Agreement:
-    kl: float                 # mean KL(P_fp32 || P_quantized) over positions, in nats
-    top1: float               # share of positions where both pick the same most likely next token
-    perplexity: float         # exp(mean negative log-likelihood of the actual next tokens)
-    reference_perplexity: float
-    positions: int
-
-
-def compare_logits(reference: np.ndarray, other: np.ndarray, ids: list[int]) -> Agreement:
-    """Next-token distributions of a quantized model against the FP32 reference on the same tokens."""
-    if reference.shape != other.shape or reference.shape[0] != len(ids):
-        raise ValueError("both logit arrays must be (len(ids), vocab)")
-    lp, lq = _log_softmax(reference), _log_softmax(other)                     # (seq, vocab)
-    kl = float(np.mean(np.sum(np.exp(lp) * (lp - lq), axis=-1)))
-    top1 = float(np.mean(reference.argmax(-1) == other.argmax(-1)))
-    targets = np.asarray(ids[1:])
-    if len(targets):
-        nll_q = -lq[np.arange(len(targets)), targets]                          # each token given the ones before
-        nll_p = -lp[np.arange(len(targets)), targets]
-        ppl, ref_ppl = float(np.exp(nll_q.mean())), float(np.exp(nll_p.mean()))
-    else:
-        ppl = ref_ppl = math.nan
-    return Agreement(kl=max(kl, 0.0), top1=top1, perplexity=ppl, reference_perplexity=ref_ppl,
-                     positions=reference.shape[0])
-
-
-@dataclass(frozen=True)
-class Generation:
-    ids: tuple[int, ...]
-    seconds: float
-
-    @property
-    def tokens_per_second(self) -> float:
-        return len(self.ids) / self.seconds if self.seconds > 0 else math.inf
-
-
-def greedy_generate(model: torch.nn.Module, prompt_ids: list[int], max_new_tokens: int, stop_ids: set[int],
-                    lock: threading.Lock | None = None) -> Generation:
-    """Greedy continuation (always the most likely token), so differences come from the weights alone.
-
-    The stop token that ends the answer is not part of `ids`."""
-    import contextlib
-
-    from core.serving.generation import greedy_continue
-
-    if not prompt_ids:
-        raise ValueError("the prompt is empty")
-    device = next(model.parameters()).device
-    x = torch.tensor([prompt_ids], device=device)                  # (1, seq)
-    with lock or contextlib.nullcontext():                         # timed once the lock is ours
-        t0 = time.perf_counter()
-        out = greedy_continue(model, x, max_new_tokens, stop_ids)
-        seconds = time.perf_counter() - t0
-    new = [i for i in out if i not in stop_ids]
-    return Generation(ids=tuple(new), seconds=seconds)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import torch
 
-from core.labs.compute_quantization.quantization import compare_logits, forward_logits, greedy_generate
+from core.serving.measure import compare_logits, forward_logits, greedy_generate
 
 VARIANTS = ("FP32", "BF16", "INT8, every linear layer", "INT8, down_proj kept in FP32")
 DESCRIPTIONS = {

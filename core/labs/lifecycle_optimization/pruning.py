@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import torch
 
-from core.labs.compute_quantization.quantization import compare_logits, forward_logits, model_bytes
+from core.serving.measure import compare_logits, forward_logits, model_bytes
 from core.serving.settings import PROJECT_ROOT
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import yaml
 
+from core import architectures
 from core.serving.gguf import read_header
 
 HEADINGS = ("Model details", "Uses", "Bias, risks & limitations", "Training details", "Evaluation")
@@ -310,13 +311,11 @@ def card_markdown(card: ModelCard) -> str:
 
 def computed_facts(arch_name: str, disk_bytes: int, measured_memory_bytes: int = 0, max_seq_length: int = 0,
                    max_seq_source: str = "") -> ComputedFacts:
-    """Facts from the shipped config (via core.labs.model_cards_architectures.architectures) plus the sizes the service reports.
+    """Facts from the shipped config (via core/architectures.py) plus the sizes the service reports.
 
     max_seq_length: the tokens a sentence encoder actually reads (sentence-transformers truncates there,
     e.g. 256 for all-MiniLM-L6-v2, whose network has 512 position embeddings); 0 = the position limit.
     """
-    from core.labs.model_cards_architectures import architectures
-
     b = architectures.parameter_breakdown(arch_name)
     config = architectures.config_dict(arch_name)
     kv = config.get("num_key_value_heads") or b.heads
@@ -342,7 +341,6 @@ def sentence_max_seq_length(folder: Path, registry_value: int = 0) -> tuple[int,
 
 def build_card(spec, measured_memory_bytes: int = 0) -> ModelCard:
     """The card of a bundled model (registry spec) from its shipped files."""
-    from core.labs.model_cards_architectures import architectures
     from core.serving.loaders import resolve_files
 
     if spec.label not in architectures.known_models():

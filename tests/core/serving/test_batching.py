@@ -12,6 +12,7 @@ import pytest
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
+from core.serving import inspection
 from core.serving.batching import BatchScheduler, GenerationRequest, ServiceBusy
 from core.serving.generation import GenerationResult, ServiceClosed, decode_stream
 from core.serving.sampling import SamplingSettings
@@ -331,7 +332,7 @@ def test_the_bundled_decoder_answers_a_room_in_batches_with_the_reference_tokens
     streams = [decoder.generate(m, s) for m, s in zip(messages, settings)]
     got = [[t.id for t in stream.collect().tokens] for stream in streams]
     assert got == expected
-    assert "Paris" in decoder.decode_ids(got[0])
+    assert "Paris" in inspection.decode_ids(decoder, got[0])
 
 
 def test_max_batch_setting():

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from core.serving import inspection
 from core.serving.model_service import MAX_TEXT_CHARS, LoadState, ModelService, fit_to_window
 from core.serving.sampling import SamplingSettings
 from core.serving.settings import Settings
@@ -119,7 +120,7 @@ def test_next_token_logits(decoder):
     assert logits.shape == (49152,) and logits.dtype == np.float32
     best = int(probs.argmax())
     assert decoder.token_texts([best]) == [" Paris"] and probs[best] > 0.5
-    assert decoder.decode_ids(ids) == "The capital of France is"
+    assert inspection.decode_ids(decoder, ids) == "The capital of France is"
     with pytest.raises(ValueError):
         decoder.next_token_logits([])
     assert decoder.encode_ids("") == []
@@ -213,18 +214,6 @@ def test_many_sessions_at_once_share_the_service_safely(decoder, encoder):
     [t.start() for t in threads]
     [t.join(120) for t in threads]
     assert not errors and len(results) == 8 and all(r.tokens for r in results)
-
-
-# ---- continuation log-likelihoods (the evaluation lab's benchmark scoring) ------------------------------
-def test_continuation_logprobs_one_value_per_token_and_bad_arguments(service):
-    ctx = service.encode_ids("The capital of France is")
-    conts = [service.encode_ids(" Paris"), service.encode_ids(" the city of Rome")]
-    out = service.continuation_logprobs(ctx, conts)
-    assert [len(o) for o in out] == [len(c) for c in conts] and all((o <= 0).all() for o in out)
-    assert out[0].sum() > out[1].sum()
-    for bad_ctx, bad_conts in (([], conts), (ctx, []), (ctx, [[]])):
-        with pytest.raises(ValueError):
-            service.continuation_logprobs(bad_ctx, bad_conts)
 
 
 def test_prefill_continues_the_assistant_turn(decoder):

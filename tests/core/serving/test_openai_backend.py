@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx2 as httpx
 import pytest
 
+from core.serving import inspection
 from core.serving.generation import ServiceClosed
 from core.serving.openai_backend import (BadStream, OpenAIBackend, RemoteModelError, ServerHTTPError, ServerTimeout,
                                          ServerUnreachable, request_body)
@@ -394,9 +395,9 @@ def test_logprobs_are_the_models_own_probabilities(decoder, server):
             if token in stop_ids:
                 finish = "stop"
                 break
-            text = decoder.decode_ids(new + [token])[len(decoder.decode_ids(new)):]
+            text = inspection.decode_ids(decoder, new + [token])[len(inspection.decode_ids(decoder, new)):]
             new.append(token)
-            alternatives = [{"token": decoder.decode_ids([int(i)]), "logprob": float(v)}
+            alternatives = [{"token": inspection.decode_ids(decoder, [int(i)]), "logprob": float(v)}
                             for i, v in zip(top.indices, top.values)]
             event(handler, chunk(text, [{"token": text, "logprob": float(logprobs[token]),
                                          "top_logprobs": alternatives}]))

@@ -1,11 +1,10 @@
-"""Quantize/de-quantize round trips on tiny tensors; metrics; one real run on the bundled decoder."""
-import math
-
-import numpy as np
+"""Quantize/de-quantize round trips on tiny tensors; one real run on the bundled decoder (the metrics it reads,
+core/serving/measure.py, are tested in tests/core/serving/test_measure.py)."""
 import pytest
 import torch
 
 from core.labs.compute_quantization import quantization as qz
+from core.serving import measure
 
 
 @pytest.fixture
@@ -61,36 +60,19 @@ def test_more_bits_less_error(w):
     assert errs[0] < errs[1] < errs[2] < errs[3]
 
 
-def test_compare_logits():
-    rng = np.random.default_rng(0)
-    ref = rng.normal(size=(5, 11)).astype(np.float32)
-    ids = [1, 2, 3, 4, 5]
-    same = qz.compare_logits(ref, ref, ids)
-    assert same.kl == 0 and same.top1 == 1 and same.perplexity == same.reference_perplexity
-    lp = ref - np.log(np.exp(ref).sum(1, keepdims=True))
-    assert same.perplexity == pytest.approx(math.exp(-np.mean([lp[i, ids[i + 1]] for i in range(4)])), rel=1e-6)
-    other = qz.compare_logits(ref, ref[::-1].copy(), ids)
-    assert other.kl > 0 and other.top1 < 1
-
-
-def test_memory_check_refuses_with_a_message():
-    with pytest.raises(qz.MemoryShortError, match="Not enough free memory"):
-        qz.check_free_memory(600_000_000, available=700_000_000)
-    qz.check_free_memory(1_000, available=10 ** 10)
-
-
 @pytest.mark.model
 def test_quantized_copy_of_the_real_decoder(decoder):
     shared = decoder.borrowed_decoder()
     with shared as net:
         before = net.model.layers[0].mlp.down_proj.weight.detach().clone()
-    ids = decoder.encode_ids(qz.FIXED_TEXT)
+    ids = decoder.encode_ids(measure.FIXED_TEXT)
     with decoder.borrowed_decoder() as net:
-        ref = qz.forward_logits(net, ids)
+        ref = measure.forward_logits(net, ids)
     results = {}
     for scheme in ("BF16", "INT8", "INT4"):
         q = qz.quantize_copy(decoder.decoder_copy(), scheme)
-        results[scheme] = (q, qz.compare_logits(ref.logits, qz.forward_logits(q.model, ids, q.lock).logits, ids))
+        logits = measure.forward_logits(q.model, ids, q.lock).logits
+        results[scheme] = (q, measure.compare_logits(ref.logits, logits, ids))
     with decoder.borrowed_decoder() as net:                           # the shared model is untouched
         assert torch.equal(net.model.layers[0].mlp.down_proj.weight, before)
         assert net.model.layers[0].mlp.down_proj.weight.dtype == torch.float32

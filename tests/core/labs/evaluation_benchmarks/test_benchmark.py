@@ -1,12 +1,14 @@
 """The mini-benchmark: the shipped set, prompts, log-likelihood scoring, intervals, calibration, perturbations."""
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 import pytest
 
 from core.labs.evaluation_benchmarks import benchmark as bm
+from core.serving import inspection
 
 
 @pytest.fixture(scope="module")
@@ -195,7 +197,7 @@ def test_log_likelihood_equals_a_direct_computation_from_the_logits(service, dat
 
     q = next(q for q in data.questions if q.subject == "geography")
     encode = service.encode_ids
-    s = bm.score_question(data, q, 0, k, mode, encode, service.continuation_logprobs)
+    s = bm.score_question(data, q, 0, k, mode, encode, functools.partial(inspection.continuation_logprobs, service))
     context = encode(bm.prompt(data, q, k, mode))
     lengths = []
     with service.borrowed_decoder() as net, torch.inference_mode():

@@ -76,19 +76,3 @@ def test_real_models_statistics(decoder, encoder):
     # SmolLM2 has at least one clear previous-token head, and (like most decoders) heads that park on token 0.
     assert head_grid(dec.weights, "previous").max() > 0.5
     assert head_grid(dec.weights, "first").max() > 0.5
-
-
-@pytest.mark.model
-def test_attention_over_a_generated_continuation(decoder):
-    att, prompt_len = decoder.attentions_with_continuation("The capital of France is", 6)
-    assert prompt_len == len(decoder.tokenize("The capital of France is").tokens)
-    assert prompt_len < len(att.tokens) <= prompt_len + 6
-    assert "Paris" in "".join(att.tokens[prompt_len:])
-    w = att.weights
-    assert w.shape[2] == w.shape[3] == len(att.tokens)
-    assert np.allclose(w.sum(-1), 1, atol=1e-4)
-    assert np.allclose(np.triu(w, k=1), 0)                    # causal, generated tokens included
-    long, kept = decoder.attentions_with_continuation(" ".join(["word"] * 500), 4, max_tokens=32)
-    assert kept == 28 and long.truncated_from == 500 and len(long.tokens) <= 32
-    with pytest.raises(ValueError):
-        decoder.attentions_with_continuation("", 4)

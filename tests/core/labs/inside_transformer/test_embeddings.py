@@ -2,8 +2,19 @@
 import numpy as np
 import pytest
 
-from core.labs.inside_transformer.embeddings import (cosine_matrix, duplicates, format_sentence_lines, load_sentence_sets, nearest_rows,
-                             normalize_rows, parse_sentence_lines, pca, search, word_forms)
+from core.labs.inside_transformer.embeddings import (
+    cosine_matrix,
+    duplicates,
+    format_sentence_lines,
+    load_sentence_sets,
+    nearest_rows,
+    normalize_rows,
+    parse_sentence_lines,
+    pca,
+    search,
+    word_forms,
+)
+from core.serving import inspection
 
 
 def test_cosine_of_known_vectors():
@@ -116,22 +127,9 @@ def test_preset_sentence_sets_load(tmp_path):
 
 # ---- the real models ---------------------------------------------------------------------------
 @pytest.mark.model
-def test_token_embeddings_are_rows_of_the_embedding_table(decoder):
-    emb = decoder.token_embeddings("The king ate 🍕")
-    table = decoder.load(kind="causal-lm") and decoder._slot(None, "causal-lm").model.get_input_embeddings().weight
-    assert emb.vectors.shape == (len(emb.ids), 576)
-    assert np.allclose(emb.vectors, table[list(emb.ids)].detach().numpy())
-    assert emb.tokens[1] == " king" and emb.truncated_from == 0
-    long = decoder.token_embeddings(" ".join(["word"] * 5000), max_tokens=48)
-    assert long.vectors.shape[0] == 48 and long.truncated_from == 5000
-    with pytest.raises(ValueError):
-        decoder.token_embeddings("")
-
-
-@pytest.mark.model
 def test_nearest_tokens_agree_with_the_numpy_version(decoder):
     king = decoder.tokenize(" king").tokens[0].id
-    hits = decoder.nearest_tokens(king, 10)
+    hits = inspection.nearest_tokens(decoder, king, 10)
     table = decoder._slot(None, "causal-lm").model.get_input_embeddings().weight.detach().numpy()
     expected = nearest_rows(table, king, 10)
     assert [i for i, _, _ in hits] == [h.index for h in expected]
@@ -140,7 +138,7 @@ def test_nearest_tokens_agree_with_the_numpy_version(decoder):
     assert "king" in words and ("queen" in words or "kings" in words)       # " King", " kings", " queen"...
     assert king not in [i for i, _, _ in hits]
     with pytest.raises(ValueError):
-        decoder.nearest_tokens(10**7)
+        inspection.nearest_tokens(decoder, 10**7)
 
 
 @pytest.mark.model
@@ -148,7 +146,7 @@ def test_the_two_forms_of_king_are_different_tokens_with_different_neighbours(de
     start, mid = word_forms("king")
     ids = {f.kind: decoder.encode_ids(f.text) for f in (start, mid)}
     assert len(ids["start"]) == 1 and len(ids["mid"]) == 1 and ids["start"] != ids["mid"]
-    near = {kind: [t for _, t, _ in decoder.nearest_tokens(i[0], 10)] for kind, i in ids.items()}
+    near = {kind: [t for _, t, _ in inspection.nearest_tokens(decoder, i[0], 10)] for kind, i in ids.items()}
     assert " queen" in near["mid"] and " King" in near["mid"]              # the word "king" as used mid-sentence
     assert " queen" not in near["start"] and "ked" in near["start"]       # word pieces: "ked, ks, kers, King"
     assert len(decoder.encode_ids("pizza")) > 1 and len(decoder.encode_ids(" pizza")) == 1

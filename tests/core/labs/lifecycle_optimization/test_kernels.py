@@ -14,7 +14,7 @@ def test_this_cpu_has_an_int8_engine():
 
 @pytest.mark.parametrize("variant", kernels.VARIANTS)
 def test_each_variant_runs_close_to_fp32_and_leaves_the_original_alone(tiny, variant):
-    from core.labs.compute_quantization.quantization import forward_logits
+    from core.serving.measure import forward_logits
     before = {k: v.clone() for k, v in tiny.state_dict().items()}
     ids = list(range(1, 40))                                        # the vocabulary has 64 tokens
     reference = forward_logits(tiny, ids).logits

@@ -139,7 +139,7 @@ def _digest(model) -> str:
 
 
 def test_pruning_a_copy_of_smollm2_leaves_the_shared_model_unchanged(decoder):
-    from core.labs.compute_quantization.quantization import FIXED_TEXT, forward_logits
+    from core.serving.measure import FIXED_TEXT, forward_logits
     ids = decoder.encode_ids(FIXED_TEXT)
     with decoder.borrowed_decoder() as net:
         before = _digest(net)
