@@ -9,8 +9,7 @@ openmp.configure()  # before anything imports torch: how its CPU threads wait (s
 
 import streamlit as st  # noqa: E402
 
-from components.common import model_status
-from components.common import navigation
+from components.common import model_status, navigation
 from components.workshop import presenter_session, room, sidebar_view, sync
 
 st.set_page_config(page_title="GenAI Lab", page_icon=":material/school:", layout="wide")

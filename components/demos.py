@@ -39,8 +39,12 @@ def _model_cards_architectures() -> Demos:
 
 
 def _compute_quantization() -> Demos:
-    from components.labs.compute_quantization import (chinchilla_view, float_explorer_view, memory_calculator_view,
-                                                       quantization_view)
+    from components.labs.compute_quantization import (
+        chinchilla_view,
+        float_explorer_view,
+        memory_calculator_view,
+        quantization_view,
+    )
     return {"memory_calculator": memory_calculator_view.show, "float_explorer": float_explorer_view.show,
             "quantization": quantization_view.show, "measured_memory": quantization_view.show_measured,
             "multi_gpu": memory_calculator_view.show_multi_gpu, "compute_budget": chinchilla_view.show_budget,
@@ -54,8 +58,13 @@ def _fine_tuning_peft() -> Demos:
 
 
 def _evaluation_benchmarks() -> Demos:
-    from components.labs.evaluation_benchmarks import (benchmark_view, contamination_view, leaderboard_view,
-                                                       metrics_view, summary_task_view)
+    from components.labs.evaluation_benchmarks import (
+        benchmark_view,
+        contamination_view,
+        leaderboard_view,
+        metrics_view,
+        summary_task_view,
+    )
     return {"metric-counter": metrics_view.show, "metric-failures": metrics_view.show_failures,
             "summary-task": summary_task_view.show, "mini-benchmark": benchmark_view.show,
             "calibration": benchmark_view.show_calibration, "robustness": benchmark_view.show_robustness,
@@ -76,8 +85,15 @@ def _lifecycle_optimization() -> Demos:
 
 
 def _rag_applications() -> Demos:
-    from components.labs.rag_applications import (answer_view, index_view, injection_view, knowledge_view,
-                                                  retrieval_view, stack_view, tools_view)
+    from components.labs.rag_applications import (
+        answer_view,
+        index_view,
+        injection_view,
+        knowledge_view,
+        retrieval_view,
+        stack_view,
+        tools_view,
+    )
     return {"knowledge-base": knowledge_view.show, "retrieval": retrieval_view.show,
             "vector-index": index_view.show_index, "rag-answer": answer_view.show,
             "retrieval-metrics": index_view.show_metrics, "prompt-injection": injection_view.show,

@@ -173,3 +173,146 @@ def test_core_labs_do_not_import_each_other():
             other = {m for m in imported_modules(path) if m.startswith("core.labs.")
                      and not m.startswith(f"core.labs.{lab.name}")}
             assert not other, f"{path.relative_to(ROOT)} imports another lab's computations: {other}"
+
+
+# ---- the project's import graph -------------------------------------------------------------------------------
+
+PACKAGES = ("core", "components", "web", "app_pages")
+
+
+def project_files() -> list[Path]:
+    return [p for pkg in PACKAGES for p in (ROOT / pkg).rglob("*.py")] + [ROOT / "app.py", ROOT / "server.py"]
+
+
+MODULES = {module_name(p): p for p in project_files()}
+
+
+def project_imports(path: Path) -> set[str]:
+    """The project modules a file imports (anywhere in it: a lazy import is still an arrow), as module names."""
+    found = set()
+    for name in imported_modules(path):
+        while name and name not in MODULES:
+            name = name.rpartition(".")[0]
+        if name:
+            found.add(name)
+    found.discard(module_name(path))
+    return found
+
+
+def lab_of(module: str) -> str | None:
+    """`core.labs.rlhf.policy` -> "rlhf"; `components.labs.rlhf.cache` -> "rlhf"; None outside a lab."""
+    parts = module.split(".")
+    return parts[2] if len(parts) > 2 and parts[1] == "labs" else None
+
+
+def test_a_lab_never_imports_another_labs_code_in_either_layer():
+    """Across the layers too: components/labs/<lab> never imports core/labs/<other> (what two labs need moves to
+    core/serving, core/ or components/common)."""
+    offenders = []
+    for name, path in MODULES.items():
+        mine = lab_of(name)
+        if mine is None:
+            continue
+        others = {m for m in project_imports(path) if lab_of(m) not in (None, mine)}
+        offenders += [f"{name} -> {m}" for m in sorted(others)]
+    assert not offenders, offenders
+
+
+def test_shared_modules_do_not_reach_into_labs_or_the_workshop():
+    """No back-arrows: components/common is used by every page and imports only itself and core; core outside the
+    labs never imports a lab; the quiz never imports the workshop. Only the demo table (components/demos.py) and
+    the workshop pages may name labs."""
+    rules = {
+        "components.common": ("components.common", "core"),
+        "components.quiz": ("components.common", "components.quiz", "core"),
+        "core.serving": ("core.serving", "core.timing", "core.identity"),
+    }
+    offenders = []
+    for name, path in MODULES.items():
+        for prefix, allowed in rules.items():
+            if name == prefix or name.startswith(prefix + "."):
+                offenders += [f"{name} -> {m}" for m in sorted(project_imports(path))
+                              if not any(m == a or m.startswith(a + ".") for a in allowed)]
+        if name.startswith("core.") and lab_of(name) is None:
+            offenders += [f"{name} -> {m}" for m in sorted(project_imports(path)) if lab_of(m)]
+    assert not offenders, offenders
+
+
+def test_importing_every_view_does_not_import_torch():
+    """A page draws its text before any model loads: no widget module may import torch (or transformers, peft) at
+    import time. Checked in a fresh interpreter that imports the app frame, every view and the demo table."""
+    import subprocess
+    import sys
+
+    views = sorted(name for name in MODULES if name.startswith("components.") and not name.endswith("__init__"))
+    code = ("import sys\n" + "".join(f"import {v}\n" for v in views)
+            + "heavy = sorted(m for m in ('torch', 'transformers', 'peft', 'faiss') if m in sys.modules)\n"
+            + "print(','.join(heavy))\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                            env={**__import__("os").environ, "STREAMLIT_GLOBAL_SHOW_WARNING_ON_DIRECT_EXECUTION": "false"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().splitlines()[-1:] in ([""], []), f"imported at import time: {result.stdout}"
+
+
+HEAVY = ("torch", "transformers", "peft", "faiss")
+
+
+def heavy_at_import(name: str, seen: frozenset = frozenset()) -> bool:
+    """Whether importing project module `name` imports a heavy package (directly or through project modules)."""
+    path = MODULES.get(name)
+    if path is None or name in seen:
+        return False
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in tree.body:
+        for sub in ast.walk(node) if isinstance(node, (ast.If, ast.Try)) else [node]:
+            if isinstance(sub, ast.Import):
+                mods = [a.name for a in sub.names]
+            elif isinstance(sub, ast.ImportFrom) and sub.module and not sub.level:
+                mods = [sub.module, *(f"{sub.module}.{a.name}" for a in sub.names)]
+            else:
+                continue
+            for m in mods:
+                if m.split(".")[0] in HEAVY:
+                    return True
+                while m and m not in MODULES:
+                    m = m.rpartition(".")[0]
+                if m and heavy_at_import(m, seen | {name}):
+                    return True
+    return False
+
+
+LAZY_BY_DESIGN = {"components/demos.py"}   # the demo table imports a lab's widgets only when its page runs
+
+
+def test_imports_sit_at_module_level_unless_they_are_heavy():
+    """Imports go at the top of a module; inside a function only what would import torch, transformers, peft or
+    faiss at import time (directly or through a project module), so pages render before any model library loads."""
+    offenders = []
+    for name, path in MODULES.items():
+        rel = str(path.relative_to(ROOT))
+        if rel in LAZY_BY_DESIGN:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for fn in ast.walk(tree):
+            if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for node in ast.walk(fn):
+                if isinstance(node, ast.Import):
+                    mods = [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    # `from core.serving import inspection` imports the module core.serving.inspection
+                    mods = [f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in MODULES else node.module
+                            for a in node.names]
+                else:
+                    continue
+                for m in mods:
+                    if m.split(".")[0] in HEAVY:
+                        continue
+                    project = m
+                    while project and project not in MODULES:
+                        project = project.rpartition(".")[0]
+                    if project and heavy_at_import(project):
+                        continue
+                    if m.split(".")[0] in PACKAGES or m.split(".")[0] in {"streamlit", "plotly", "numpy", "yaml"}:
+                        offenders.append(f"{rel}:{node.lineno} imports {m} inside {fn.name}()")
+    assert not offenders, "\n".join(offenders)

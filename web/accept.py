@@ -14,6 +14,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import resource
 import threading
 import time
 
@@ -67,7 +68,6 @@ class Shedder:
 
 def _limit() -> str:
     try:
-        import resource
         return str(resource.getrlimit(resource.RLIMIT_NOFILE)[0])
     except (ImportError, OSError, ValueError):
         return "unknown"

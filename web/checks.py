@@ -5,6 +5,8 @@ import logging
 import os
 import resource
 
+import streamlit as st
+
 from core.workshop.workshop import presenter_key_problem, presenter_key_setting
 
 RECOMMENDED_OPEN_FILES = 4096
@@ -12,7 +14,6 @@ RECOMMENDED_OPEN_FILES = 4096
 
 def startup_report() -> list[tuple[int, str]]:
     lines = []
-    import streamlit as st
     key = presenter_key_setting(os.environ, st.secrets)
     problem = presenter_key_problem(key) if key is not None else None
     if key is None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 
+from streamlit.proto.BackMsg_pb2 import BackMsg
+
 log = logging.getLogger("genai_lab")
 
 # A clear_cache BackMsg is a handful of bytes (field 5, a bool); anything longer is another message.
@@ -18,7 +20,6 @@ _SMALL = 64
 def is_clear_cache(data: bytes | None) -> bool:
     if not data or len(data) > _SMALL:
         return False
-    from streamlit.proto.BackMsg_pb2 import BackMsg
 
     msg = BackMsg()
     try:

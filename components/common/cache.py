@@ -16,9 +16,17 @@ from components.common import errors
 from core.labs.rlhf.labels import Labels
 from core.lessons import Section, lesson_text, load_sections
 from core.progress import Progress
-from core.storage.database import StoreError  # noqa: F401  (re-exported for the views that catch it)
-from core.storage.database import Database, database_url, open_database
+from core.serving.jobs import Jobs
+from core.serving.settings import Settings, enforce_offline_default
+from core.storage.database import (
+    Database,
+    StoreError,  # noqa: F401  (re-exported for the views that catch it)
+    database_url,
+    open_database,
+)
+from core.timing import RateBook
 from core.workshop.attempts import Attempts
+from core.workshop.quiz import load_bank
 
 
 def _release_service(service) -> None:
@@ -30,7 +38,6 @@ def _release_service(service) -> None:
 @st.cache_resource(show_spinner=False, on_release=_release_service)
 def model_service():
     from core.serving.model_service import ModelService
-    from core.serving.settings import Settings, enforce_offline_default
 
     enforce_offline_default()
     return ModelService(Settings.from_env())
@@ -86,7 +93,6 @@ def jobs():
     """The server's one training queue, shared by every lab that trains (page 7's race and adapters, page 9's policy
     update, page 10's distillation): training is the heaviest thing the app does, so a room of 30 pressing "Start"
     gets one run and 29 queue positions, not 30 runs fighting for two cores."""
-    from core.serving.jobs import Jobs
     return Jobs(max_queued=6, workers=1, stale_after_s=90.0)
 
 
@@ -108,7 +114,6 @@ def sections() -> list[Section]:
 def question_bank():
     """The quiz questions (lessons/quiz/*.yaml). A short TTL lets an instructor edit them and see it within half a
     minute."""
-    from core.workshop.quiz import load_bank
 
     return load_bank(section_ids=[s.id for s in sections()])
 
@@ -133,5 +138,4 @@ def chat_prompt_text(messages: tuple[tuple[str, str], ...], model: str) -> str:
 @st.cache_resource(show_spinner=False)
 def rate_book():
     """How long each kind of model work took on this server (core/timing.py), for honest estimates."""
-    from core.timing import RateBook
     return RateBook()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import plotly.graph_objects as go
+
 # The chart's toolbar, reduced to "Download as PNG" (twice the screen's resolution, for slides and notes): a learner
 # takes a result away without the zoom and pan buttons that only get in the way of a teaching chart.
 PNG_ONLY = {"modeBarButtons": [["toImage"]], "displaylogo": False,
@@ -20,7 +22,6 @@ _CANDIDATES = (("middle right", 0.0, -0.5), ("middle left", -1.0, -0.5), ("top c
 def dashed_reference(fig, y: float, label: str, colour: str = "#444", **where) -> None:
     """A horizontal dashed line at `y` across the plot, named `label` in the legend (so its text never sits on a
     bar or on another label). `where`: row/col for subplots."""
-    import plotly.graph_objects as go
     fig.add_hline(y=y, line_dash="dash", line_color=colour, **where)
     fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=label, hoverinfo="skip",
                              line=dict(dash="dash", color=colour)), **where)

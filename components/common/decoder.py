@@ -5,8 +5,8 @@ import html
 
 import streamlit as st
 
-from components.common.palette import probability_style
 from components.common.model_status import load_with_progress
+from components.common.palette import probability_style
 from core.serving.tokens import make_visible
 
 DECODER_KEY = "lab_decoder"          # the decoder the prompting and sampling demos use (set in "model size")

@@ -1,9 +1,9 @@
 """The welcome page: a short introduction and one card per lesson."""
 from __future__ import annotations
 
-import streamlit as st
-
 import logging
+
+import streamlit as st
 
 from components.common import cache as app_cache
 from components.common import identity, progress

@@ -10,7 +10,6 @@ from components.common import cache as app_cache
 from components.common import progress
 from core.lessons import LessonError, outline, section_by_id, split_demos
 
-
 MIN_HEADINGS_FOR_OUTLINE = 4
 
 

@@ -16,6 +16,7 @@ import streamlit as st
 from components.common import cache as app_cache
 from components.common import heartbeat, identity, keys, roles
 from components.common.text import literal
+from core.serving.jobs import JobRefused
 
 
 def owner() -> str:
@@ -37,7 +38,6 @@ def start(kind: str, what: str, work: Callable[[Any, Any], Any], copies: float =
     free (a private copy plus its training). `private`: the run uses data the learner uploaded. Returns whether the
     job was queued (a participant in a room, a second run of the same person or a full queue get one sentence)."""
     from core.serving.measure import check_free_memory
-    from core.serving.jobs import JobRefused
     role = roles.current()
     if role.watches:
         st.info(roles.PRESENTER_ONLY, icon=":material/co_present:")

@@ -17,8 +17,8 @@ from components.common import identity, keys, store_guard
 from components.common.charts import PNG_ONLY
 from components.common.text import literal
 from core.lessons import LessonError, section_by_id
-from core.workshop.quiz import Question, QuestionBank, QuizRun
 from core.workshop.attempts import Attempts
+from core.workshop.quiz import Question, QuestionBank, QuizRun
 from core.workshop.workshop import WorkshopError, clean_nickname
 
 END_OF_LESSON_QUESTIONS = 3

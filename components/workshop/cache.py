@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components.common.cache import StoreError, attempts, database, process_wide  # noqa: F401  (re-exported)
-from components.common.cache import question_bank, sections  # noqa: F401  (question_bank: here too)
+from components.common.cache import StoreError, attempts, database, process_wide, question_bank, sections  # noqa: F401  (re-exported)  # noqa: F401  (question_bank: here too)
 from core.storage.database import database_url
 from core.workshop.workshop import Backoff, Workshop
 

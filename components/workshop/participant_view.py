@@ -11,8 +11,7 @@ from components import demos
 from components.common import keys, lesson, store_guard
 from components.common.text import literal
 from components.quiz import quiz_view
-from components.workshop.charts import (TILE_COLOURS, TILE_SHAPES, countdown_html, leaderboard_chart,
-                                        podium_html)
+from components.workshop.charts import TILE_COLOURS, TILE_SHAPES, countdown_html, leaderboard_chart, podium_html
 from components.workshop.room import find_room, join_form
 from core.workshop.quiz import Standing, leaderboard
 from core.workshop.workshop import WorkshopError, nickname_key

@@ -15,8 +15,16 @@ from components.common import identity, keys, store_guard
 from components.workshop import cache as workshop_cache
 from components.workshop.browser_cookie import get_cookie, set_cookie
 from components.workshop.room import workshop
-from core.workshop.workshop import (PRESENTER_TOKEN_HOURS, WorkshopError, presenter_key_matches, presenter_key_problem,
-                                    presenter_key_setting, presenter_token, read_presenter_token, session_hash)
+from core.workshop.workshop import (
+    PRESENTER_TOKEN_HOURS,
+    WorkshopError,
+    presenter_key_matches,
+    presenter_key_problem,
+    presenter_key_setting,
+    presenter_token,
+    read_presenter_token,
+    session_hash,
+)
 
 
 def configured_presenter_key() -> str | None:

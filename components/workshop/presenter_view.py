@@ -20,8 +20,16 @@ from components.common import keys, store_guard
 from components.common.text import literal
 from components.quiz import quiz_view
 from components.workshop import cache as workshop_cache
-from components.workshop.charts import (TILE_COLOURS, TILE_SHAPES, answer_distribution, countdown_html,
-                                        distribution_chart, leaderboard_chart, podium_html, right_labels)
+from components.workshop.charts import (
+    TILE_COLOURS,
+    TILE_SHAPES,
+    answer_distribution,
+    countdown_html,
+    distribution_chart,
+    leaderboard_chart,
+    podium_html,
+    right_labels,
+)
 from components.workshop.presenter_session import lock_console, unlocked
 from components.workshop.room import workshop
 from core.workshop.join_link import PUBLIC_URL_ENV, network_address

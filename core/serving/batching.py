@@ -44,7 +44,6 @@ from core.serving.heap import release_freed_memory
 from core.serving.sampling import SamplingSettings
 
 
-
 class ServiceBusy(RuntimeError):
     """Too many generation requests are waiting; the message says so in words a participant understands."""
 

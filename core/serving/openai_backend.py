@@ -49,7 +49,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Sequence
 
-import httpx2 as httpx      # httpx's API; installed with huggingface_hub and pinned in requirements.txt
+import httpx2 as httpx  # httpx's API; installed with huggingface_hub and pinned in requirements.txt
 
 from core.serving.generation import DONE, GeneratedToken, GenerationResult, GenerationStream, HeldText, StopHit
 from core.serving.sampling import SamplingSettings

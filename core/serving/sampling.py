@@ -12,6 +12,8 @@ transformers' `generate`: penalties first, then the warpers):
     6. softmax, then draw one token
 
 A removed token gets the logit -inf, so its probability after the softmax is exactly 0.
+torch is imported where the numbers are computed, not at the top: a page builds `SamplingSettings` from its
+sliders before any model library has loaded (tests/test_layering.py checks that no view imports torch).
 Generation uses `sampling_distribution()`; the sampling lab's step-by-step trace
 (`core/labs/inference_configuration/knobs.py`) runs the very same processors.
 """
@@ -20,9 +22,10 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 MAX_NEW_TOKENS_LIMIT = 1024  # generation is capped here so one request cannot hold the model for minutes
 MAX_STOP_SEQUENCES = 4       # as in the OpenAI API
@@ -49,6 +52,7 @@ class RepetitionPenalty:
         self.penalty = _number("repetition_penalty", penalty, 0.0, 10.0, low_open=True)
 
     def __call__(self, logits: torch.Tensor, seen: Sequence[int], generated: Sequence[int]) -> torch.Tensor:
+        import torch
         if self.penalty == 1.0 or not len(seen):
             return logits
         ids = torch.tensor(sorted(set(int(i) for i in seen)), dtype=torch.long)   # (n_unique,)
@@ -66,6 +70,7 @@ class FrequencyPresencePenalty:
         self.presence = _number("presence_penalty", presence, -2.0, 2.0)
 
     def __call__(self, logits: torch.Tensor, seen: Sequence[int], generated: Sequence[int]) -> torch.Tensor:
+        import torch
         if (self.frequency == 0 and self.presence == 0) or not len(generated):
             return logits
         counts = Counter(int(i) for i in generated)
@@ -82,6 +87,7 @@ class Temperature:
         self.temperature = _number("temperature", temperature, 0.0, 5.0)
 
     def __call__(self, logits: torch.Tensor, seen: Sequence[int] = (), generated: Sequence[int] = ()) -> torch.Tensor:
+        import torch
         if self.temperature == 0.0:
             keep = torch.zeros_like(logits, dtype=torch.bool)
             keep[logits.argmax()] = True                     # the single most likely token survives
@@ -99,6 +105,7 @@ class TopK:
         self.k = k
 
     def __call__(self, logits: torch.Tensor, seen: Sequence[int] = (), generated: Sequence[int] = ()) -> torch.Tensor:
+        import torch
         if self.k == 0 or self.k >= logits.numel():
             return logits
         kth = torch.topk(logits, self.k).values[-1]          # the k-th highest logit
@@ -116,6 +123,7 @@ class TopP:
         self.p = _number("top_p", p, 0.0, 1.0)
 
     def __call__(self, logits: torch.Tensor, seen: Sequence[int] = (), generated: Sequence[int] = ()) -> torch.Tensor:
+        import torch
         if self.p >= 1.0:
             return logits
         probs = torch.softmax(logits, dim=-1)                                 # (vocab,)
@@ -223,6 +231,7 @@ def process_logits(logits: torch.Tensor, settings: SamplingSettings, seen: Seque
 def sampling_distribution(logits: torch.Tensor, settings: SamplingSettings, seen: Sequence[int] = (),
                           generated: Sequence[int] = ()) -> torch.Tensor:
     """Probabilities the next token is drawn from.  logits: (vocab,) -> probs: (vocab,)"""
+    import torch
     return torch.softmax(process_logits(logits, settings, seen, generated), dim=-1)
 
 
@@ -231,6 +240,7 @@ def choose_token(probs: torch.Tensor, generator: torch.Generator | None) -> int:
     probability exceeds u (inverse transform sampling). A token of probability 0 is never drawn. The same generator
     state gives the same token. (`torch.multinomial` draws one random number per token, 1.3 ms over 49,152 tokens
     on this CPU; this takes ~0.1 ms.)"""
+    import torch
     cumulative = probs.double().cumsum(0)                                         # (vocab,)
     u = torch.rand((), dtype=torch.float64, generator=generator) * cumulative[-1]
     return min(int(torch.searchsorted(cumulative, u, right=True)), probs.numel() - 1)

@@ -13,6 +13,9 @@ Files are validated on load; every error names the file and the line, e.g.
 """
 from __future__ import annotations
 
+import csv
+import io
+import json
 import math
 import random
 import re
@@ -542,9 +545,6 @@ CSV_FIELDS = ("participant", "question_id", "section", "correct", "points", "ela
 
 def answers_csv(answers: Iterable[dict]) -> str:
     """All answers as CSV. Cells that a spreadsheet would run as a formula (=, +, -, @ first) get a leading quote."""
-    import csv
-    import io
-    import json
 
     def safe(value: Any) -> Any:
         if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):

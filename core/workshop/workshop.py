@@ -22,9 +22,9 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from core.workshop.quiz import LATE_GRACE_S, Question, live_points
 from core.storage.database import AlreadyExists, Database
 from core.workshop.presenter_sessions import PresenterSessions
+from core.workshop.quiz import LATE_GRACE_S, Question, live_points
 from core.workshop.rooms import LiveQuestion, Room, Rooms
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"   # no 0/O, 1/I/L

@@ -6,11 +6,11 @@ from __future__ import annotations
 import streamlit as st
 
 from components.common.cache import model_service
+from core.labs.compute_quantization.memory import known_models
 
 
 @st.cache_data(show_spinner=False)
 def memory_known_models():
-    from core.labs.compute_quantization.memory import known_models
     return known_models()
 
 

@@ -6,11 +6,10 @@ import math
 import plotly.graph_objects as go
 import streamlit as st
 
-from components.common.text import literal
 from components.common.charts import PNG_ONLY
+from components.common.text import literal
 from core.labs.compute_quantization import compute as cp
 from core.labs.compute_quantization import memory as mem
-
 
 # Where each model's name goes on the scatter plot, so that neighbours do not overlap.
 LABEL_POSITION = {"Chinchilla": "bottom right", "LLaMA-65B": "top left", "GPT-3": "middle left",

@@ -5,11 +5,10 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from components.common import errors
-from components.common.charts import dashed_reference
+from components.common.charts import PNG_ONLY, dashed_reference
 from components.common.text import literal
-from core.labs.compute_quantization import memory as mem
 from components.labs.compute_quantization import cache
-from components.common.charts import PNG_ONLY
+from core.labs.compute_quantization import memory as mem
 
 COLOURS = {"weights": "#1f77b4", "FP32 master weights": "#9ecae1", "Adam optimizer (2 states)": "#ff7f0e",
            "gradients": "#2ca02c", "activations & temporaries": "#9467bd", "KV cache": "#d62728",

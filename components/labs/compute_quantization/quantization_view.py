@@ -6,12 +6,10 @@ import streamlit as st
 
 from components.common import cache as app_cache
 from components.common import errors, guard
-from components.common.text import literal
-from core.labs.compute_quantization import memory as mem
-from core.labs.compute_quantization import quantization as qz
-from core.serving import inspection, measure
-from components.labs.compute_quantization import cache
 from components.common.charts import PNG_ONLY
+from components.common.text import literal
+from components.labs.compute_quantization import cache
+from core.labs.compute_quantization import memory as mem
 
 DEFAULT_PROMPT = "What is the capital of France? Answer in one sentence."
 MAX_PROMPT_CHARS = 500      # keeps the (tokens × 49,152) logit arrays compared per scheme small
@@ -19,6 +17,8 @@ MAX_PROMPT_CHARS = 500      # keeps the (tokens × 49,152) logit arrays compared
 
 def _quantized(scheme: str, group_size: int):
     """The cached quantized copy, or None after a clear message."""
+    from core.labs.compute_quantization import quantization as qz
+    from core.serving import measure
     # Only INT4 depends on the group size: the other schemes share one copy whatever the slider says.
     try:
         return cache.quantized_decoder(scheme, group_size if scheme == "INT4" else qz.DEFAULT_GROUP_SIZE)
@@ -31,6 +31,7 @@ def _quantized(scheme: str, group_size: int):
 
 def _run(service, schemes: list[str], group_size: int, prompt: str, new_tokens: int) -> dict:
     """Quantize (cached), then measure every scheme against FP32 on the fixed text and on the prompt."""
+    from core.serving import inspection, measure
     text_ids = tuple(service.encode_ids(measure.FIXED_TEXT))
     prompt_ids = service.chat_ids([{"role": "user", "content": prompt}])
     stop = service.stop_token_ids()
@@ -70,6 +71,7 @@ def _run(service, schemes: list[str], group_size: int, prompt: str, new_tokens: 
 
 
 def show(key: str = "quant") -> None:
+    from core.labs.compute_quantization import quantization as qz
     st.markdown("#### Try it: quantize the model running in this app")
     st.markdown("This rounds a private copy of SmolLM2's weights to each precision (the shared model is never "
                 "touched) and compares it with the FP32 original: how much smaller, how fast, how far its "
@@ -116,6 +118,7 @@ def _kl(x: float) -> str:
 
 
 def _draw(result: dict, key: str) -> None:
+    from core.labs.compute_quantization import quantization as qz
     rows = result["rows"]
     table = [{"precision": r["scheme"], "size (stored)": mem.format_bytes(r["size"]),
               "calculator": mem.format_bytes(r["estimate"]), "quantize s": f"{r['quantize s']:.1f}",
@@ -151,6 +154,7 @@ def _draw(result: dict, key: str) -> None:
 
 
 def show_measured(key: str = "measured") -> None:
+    from core.labs.compute_quantization import quantization as qz
     st.markdown("#### Try it: the calculator against the real model")
     st.markdown("The calculator multiplies parameters by bytes per parameter. Here the bundled SmolLM2 is loaded "
                 "at each precision on this machine and its tensors are measured, next to the estimate. The "

@@ -5,6 +5,8 @@ Every run is kept in the session (`RUNS`), so runs under different settings sit 
 calibration and robustness demos reuse what the learner already computed."""
 from __future__ import annotations
 
+import csv
+import io
 import zlib
 
 import plotly.graph_objects as go
@@ -12,11 +14,12 @@ import streamlit as st
 
 from components.common import cache as app_cache
 from components.common import errors
+from components.common.charts import PNG_ONLY
 from components.common.decoder import current_decoder, ensure_decoder
 from components.common.text import literal
 from components.labs.evaluation_benchmarks import cache
-from components.common.charts import PNG_ONLY
 from core.labs.evaluation_benchmarks import benchmark as bm
+from core.timing import estimate_text
 
 RUNS = "eval_benchmark_runs"        # session key: {run label: Run}
 MODE_SHORT = {"letter": "letters", "text": "choice text", "generate": "generate"}
@@ -160,8 +163,6 @@ def _results_chart(runs: dict, key: str) -> None:
 def run_csv(data: bm.Benchmark, summary, mode: str) -> str:
     """One row per question of a run: what was asked, the key, the model's pick, and what it was based on (the four
     log-likelihoods, or the reply in generate mode)."""
-    import csv
-    import io
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["#", "subject", "question", "answer", "model", "right", "mode", "shots", "confidence",
@@ -254,7 +255,6 @@ def show(key: str = "mini_benchmark") -> None:
     st.markdown("**Run the whole set**")
     n = st.slider("Questions to run (n, taking the subjects in turn; all for the real score)", 4, len(data.questions),
                   len(data.questions), key=f"{key}_n")
-    from core.timing import estimate_text
 
     guess = {"letter": 0.12 + 0.05 * k, "text": 0.13 + 0.03 * k, "generate": 0.46 + 0.1 * k}[mode]  # 2-core CPU
     st.caption(f"{n} questions: {estimate_text(app_cache.rate_book(), _rate_kind(mode, k), n, guess)}; questions "

@@ -9,30 +9,30 @@ from __future__ import annotations
 import streamlit as st
 
 from components.common.cache import model_service
+from core.labs.evaluation_benchmarks import benchmark as bench
+from core.labs.evaluation_benchmarks import leaderboard as board
+from core.labs.evaluation_benchmarks import summaries
+from core.labs.evaluation_benchmarks.summaries import ReplyBoard
 
 
 @st.cache_data(show_spinner=False)
 def benchmark():
-    from core.labs.evaluation_benchmarks import benchmark as bench
     return bench.load()
 
 
 @st.cache_data(show_spinner=False)
 def summary_set():
-    from core.labs.evaluation_benchmarks import summaries
     return summaries.load()
 
 
 @st.cache_data(show_spinner=False)
 def leaderboard():
-    from core.labs.evaluation_benchmarks import leaderboard as board
     return board.load()
 
 
 @st.cache_data(show_spinner=False, max_entries=8192)
 def scored_question(index: int, k: int, mode: str, perturbation: str, model: str):
     """One benchmark question scored under (k shots, mode, perturbation) by `model`."""
-    from core.labs.evaluation_benchmarks import benchmark as bench
     from core.serving import inspection
     from core.serving.sampling import SamplingSettings
 
@@ -53,7 +53,6 @@ def summary_replies():
     """The model's greedy replies on the summarisation set, shared by all sessions: a ReplyBoard keyed by
     (item id, shots, model) holding (reply, seconds). Not st.cache_data because the view submits all missing
     items at once, so the model service batches them, and stores each reply as it finishes."""
-    from core.labs.evaluation_benchmarks.summaries import ReplyBoard
     return ReplyBoard()
 
 

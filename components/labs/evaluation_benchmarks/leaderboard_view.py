@@ -5,8 +5,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from components.common import errors
-from components.labs.evaluation_benchmarks import cache
 from components.common.charts import PNG_ONLY
+from components.labs.evaluation_benchmarks import cache
 
 COLOURS = ["#1565C0", "#64B5F6", "#2E7D32", "#81C784", "#EF6C00", "#8E24AA"]
 

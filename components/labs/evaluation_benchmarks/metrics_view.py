@@ -9,11 +9,11 @@ import streamlit as st
 
 from components.common import cache as app_cache
 from components.common import errors, share
+from components.common.charts import PNG_ONLY
 from components.common.model_status import load_with_progress
 from components.common.text import literal
 from components.labs.evaluation_benchmarks import cache
 from components.labs.evaluation_benchmarks.highlight import STYLE, marked_html
-from components.common.charts import PNG_ONLY
 from core.labs.evaluation_benchmarks import metrics as mx
 
 MAX_CHARS = 100_000

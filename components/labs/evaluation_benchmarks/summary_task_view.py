@@ -8,11 +8,11 @@ import streamlit as st
 
 from components.common import cache as app_cache
 from components.common import errors
+from components.common.charts import PNG_ONLY
 from components.common.decoder import current_decoder, ensure_decoder
 from components.common.text import literal
 from components.labs.evaluation_benchmarks import cache
 from components.labs.evaluation_benchmarks.highlight import STYLE, marked_html
-from components.common.charts import PNG_ONLY
 from core.labs.evaluation_benchmarks import metrics
 from core.labs.evaluation_benchmarks import summaries as sm
 from core.serving.sampling import SamplingSettings

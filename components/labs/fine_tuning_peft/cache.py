@@ -9,6 +9,7 @@ import threading
 import streamlit as st
 
 from components.common.cache import model_service
+from core.labs.fine_tuning_peft import data
 
 
 class Befores:
@@ -38,7 +39,6 @@ def befores() -> Befores:
 @st.cache_data(show_spinner=False, max_entries=8)
 def encoded(task: str, index: int):
     """One shipped example of `task` (train split) as (prompt, completion, ids, pieces, graded)."""
-    from core.labs.fine_tuning_peft import data
     service = model_service()
     tokenizer = service.tokenizer()
     example = data.task_examples(task, "train")[index]

@@ -8,6 +8,7 @@ import streamlit as st
 
 from components.common import errors
 from components.labs.fine_tuning_peft import cache
+from core.labs.fine_tuning_peft import data
 
 KEY = "ft_data"
 
@@ -33,7 +34,6 @@ def tokens_html(pieces, graded) -> str:
 
 
 def show() -> None:
-    from core.labs.fine_tuning_peft import data
     st.markdown("#### Try it: one training example, as the model sees it")
     tasks = {k: t.title for k, t in data.TASKS.items()}
     cols = st.columns([2, 1])

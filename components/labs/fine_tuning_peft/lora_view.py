@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from types import SimpleNamespace
 
 import streamlit as st
 
@@ -42,7 +43,6 @@ def show_counts() -> None:
                                              help="Loads the model once for the server (a few seconds).")):
         return
     with errors.shown("The model's shapes could not be read"):
-        from types import SimpleNamespace
         config = SimpleNamespace(**cache.decoder_config())
         rank = max(1, int(r))
         rows = lora_table(config, rank, LORA_TARGETS)

@@ -3,14 +3,17 @@ seed on private copies of SmolLM2, as one background job on the server's trainin
 latest race live (a presenter's race is the room's), and its results stay on the page."""
 from __future__ import annotations
 
+import hashlib
 import math
 
+import plotly.graph_objects as go
 import streamlit as st
+from plotly.subplots import make_subplots
 
-from components.common import cache as app_cache
 from components.common import errors, roles, training
 from components.common.text import literal
 from components.labs.fine_tuning_peft import cache
+from core.labs.fine_tuning_peft import data
 
 KEY = "ft_race"
 COLOURS = {"full": "#C62828", "selective": "#6D4C41", "lora": "#1565C0", "prompt": "#2E7D32"}
@@ -58,7 +61,6 @@ def _methods_form():
 
 def _upload():
     """The learner's own pairs, parsed (None when none or invalid; the reason is shown)."""
-    from core.labs.fine_tuning_peft import data
     st.caption(f"A .jsonl file (one `{{\"prompt\": …, \"completion\": …}}` per line) or a .csv with `prompt` and "
                f"`completion` columns: {data.MIN_UPLOAD_ROWS}–{data.MAX_UPLOAD_ROWS:,} pairs, at most "
                f"{data.MAX_UPLOAD_BYTES // 1024 // 1024} MB; prompts up to {data.MAX_PROMPT_CHARS:,} characters, "
@@ -80,7 +82,7 @@ def _upload():
 
 
 def _settings():
-    from core.labs.fine_tuning_peft import data, race
+    from core.labs.fine_tuning_peft import race
     tasks = {**{k: t.title for k, t in data.TASKS.items()}, "upload": "Your own file"}
     task = st.radio("Task to teach", list(tasks), format_func=tasks.get, horizontal=True, key=f"{KEY}_task",
                     help="Sentiment: positive or negative. Aspect: is the review about food, service or price?")
@@ -98,7 +100,6 @@ def _settings():
 
 
 def _workload_key(settings, uploaded) -> str:
-    import hashlib
     if settings.task != "upload":
         return settings.task
     digest = hashlib.sha256("\x00".join(p.prompt + "\x01" + p.completion for p in uploaded or []).encode())
@@ -125,7 +126,6 @@ def _start(settings, uploaded) -> None:
 # -------------------------------------------------------------------------------------------------------- charts
 
 def loss_chart(outcomes):
-    import plotly.graph_objects as go
     fig = go.Figure()
     for o in outcomes:
         colour = COLOURS.get(o.method.kind, "#555")
@@ -150,7 +150,6 @@ def _score_rows(result):
 
 
 def task_chart(result):
-    import plotly.graph_objects as go
     rows = [r for r in _score_rows(result) if r[2] is not None and r[2].task is not None]
     names = [r[0] for r in rows]
     fig = go.Figure()
@@ -173,8 +172,6 @@ GENERAL_SCORE_NOTE = (
 
 
 def forgetting_chart(result):
-    import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
     rows = [r for r in _score_rows(result) if r[2] is not None]
     names = [r[0] for r in rows]
     colours = [COLOURS.get(r[1], "#9E9E9E") for r in rows]
@@ -221,7 +218,6 @@ PARTS = (("weights", "#90A4AE"), ("gradients", "#FFB74D"), ("optimizer (Adam)", 
 
 def memory_chart(result):
     """Measured memory by part, stacked per method, with the deck's rule of thumb as a marker."""
-    import plotly.graph_objects as go
     from core.labs.fine_tuning_peft.methods import deck_memory
     done = [o for o in result.outcomes if o.run.memory]
     names = [o.method.title for o in done]
@@ -240,8 +236,6 @@ def memory_chart(result):
 
 def share_chart(results):
     """General skills against the share of general data mixed in, one line per method, from finished races."""
-    import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
     fig = make_subplots(rows=1, cols=2, subplot_titles=("General questions answered right",
                                                         "Perplexity on the encyclopedic text"))
     kinds: dict[str, list] = {}

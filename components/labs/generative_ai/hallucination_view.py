@@ -6,9 +6,10 @@ import html
 
 import streamlit as st
 
-from components.common.generate import generate, queue_note, streaming
 from components.common import cache as app_cache
 from components.common import errors, guard, palette
+from components.common.generate import generate, queue_note, streaming
+from components.common.model_status import load_with_progress
 from components.common.text import literal
 
 MAX_QUESTION_CHARS = 1_000    # a longer question is cut (with a note)
@@ -75,7 +76,6 @@ def _on_preset(key: str) -> None:
 
 
 def _generate(service, question: str, temperature: float, seed: int, length: int, key: str) -> dict | None:
-    from components.common.model_status import load_with_progress
     from core.serving.sampling import SamplingSettings
 
     if not load_with_progress(service, service.registry.default_decoder, "causal-lm"):

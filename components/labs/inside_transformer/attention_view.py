@@ -10,9 +10,9 @@ import streamlit as st
 
 from components.common import cache as app_cache
 from components.common import errors, guard
+from components.labs.inside_transformer import cache
 from core.labs.inside_transformer.attention_stats import STATISTICS, head_grid
 from core.serving.tokens import make_visible
-from components.labs.inside_transformer import cache
 
 MAX_TOKENS = 96          # tokens run through the models and drawn in the heatmaps
 BERTVIZ_TOKENS = 40      # bertviz draws every line of every head: keep it small

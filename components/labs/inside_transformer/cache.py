@@ -6,11 +6,13 @@ from __future__ import annotations
 import streamlit as st
 
 from components.common.cache import model_service
+from core.labs.inside_transformer.bertviz_offline import head_view_html, load_vendor, model_view_html
+from core.labs.inside_transformer.embeddings import load_sentence_sets
+from core.serving.settings import PROJECT_ROOT
 
 
 @st.cache_data(show_spinner=False, ttl=60)
 def sentence_sets():
-    from core.labs.inside_transformer.embeddings import load_sentence_sets
     return load_sentence_sets()
 
 
@@ -44,15 +46,12 @@ def attentions_with_continuation(text: str, new_tokens: int, max_tokens: int):
 
 @st.cache_resource(show_spinner=False)
 def bertviz_vendor():
-    from core.labs.inside_transformer.bertviz_offline import load_vendor
-    from core.serving.settings import PROJECT_ROOT
     return load_vendor(PROJECT_ROOT / "components" / "static" / "vendor")
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def bertviz_page(view: str, weights, tokens: tuple[str, ...], layer: int = 0, layers: tuple[int, ...] | None = None):
     """bertviz's self-contained head or model view page (rebuilding it takes ~0.3 s; hashing the weights ~10 ms)."""
-    from core.labs.inside_transformer.bertviz_offline import head_view_html, model_view_html
     if view == "head":
         return head_view_html(weights, list(tokens), bertviz_vendor(), layer=layer)
     return model_view_html(weights, list(tokens), bertviz_vendor(), layers=None if layers is None else list(layers))

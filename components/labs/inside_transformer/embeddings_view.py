@@ -12,10 +12,20 @@ import streamlit as st
 from components.common import cache as app_cache
 from components.common import errors, guard
 from components.common.text import literal
-from core.labs.inside_transformer.embeddings import (MAX_SENTENCES, cosine_matrix, duplicates, format_sentence_lines, min_points_for,
-                             parse_sentence_lines, pca, search, WordForm, word_forms)
-from core.serving.tokens import make_visible
 from components.labs.inside_transformer import cache
+from core.labs.inside_transformer.embeddings import (
+    MAX_SENTENCES,
+    WordForm,
+    cosine_matrix,
+    duplicates,
+    format_sentence_lines,
+    min_points_for,
+    parse_sentence_lines,
+    pca,
+    search,
+    word_forms,
+)
+from core.serving.tokens import make_visible
 
 MAX_TOKENS = 48            # rows drawn in the token heatmap
 MAX_CHARS = 5_000          # token text beyond this is cut before tokenizing

@@ -50,8 +50,8 @@ def unstructured(ids: tuple[int, ...], sparsity: float):
 def structured(ids: tuple[int, ...], fraction: float, method: str):
     """A fresh copy with `fraction` of its MLP channels removed, ranked by `method`, measured (a
     pruning.Structured); the copy is freed."""
-    from core.serving.measure import check_free_memory
     from core.labs.lifecycle_optimization import pruning
+    from core.serving.measure import check_free_memory
     service = model_service()
     status = service.load(kind="causal-lm")
     calibration = service.encode_ids(pruning.calibration_text())
@@ -65,8 +65,8 @@ def structured(ids: tuple[int, ...], fraction: float, method: str):
 def structured_heads(ids: tuple[int, ...], per_group: int):
     """A fresh copy with `per_group` query heads removed from every group of heads sharing a key/value head,
     ranked by what each head writes on sample text, measured (a pruning.Structured); the copy is freed."""
-    from core.serving.measure import check_free_memory
     from core.labs.lifecycle_optimization import pruning
+    from core.serving.measure import check_free_memory
     service = model_service()
     status = service.load(kind="causal-lm")
     calibration = service.encode_ids(pruning.calibration_text())
@@ -94,8 +94,8 @@ def parameters() -> int:
 @st.cache_data(show_spinner=False, max_entries=8)
 def kernel_variant(ids: tuple[int, ...], variant: str):
     """One precision built from a private copy and measured against FP32 (a kernels.Measured); the copy is freed."""
-    from core.serving.measure import check_free_memory
     from core.labs.lifecycle_optimization import kernels
+    from core.serving.measure import check_free_memory
     service = model_service()
     status = service.load(kind="causal-lm")
     check_free_memory(int(status.memory_bytes * 2.2), service.device)        # the copy and its quantized twin

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
+from plotly.subplots import make_subplots
 
 from components.common import cache as app_cache
 from components.common import errors, roles, training
@@ -21,7 +24,6 @@ DRAWN = "distil_drawn"           # the finished run the whole page (and so the f
 # --------------------------------------------------------------------------------------------------- soft labels
 
 def soft_chart(tokens: list[str], cold: list[float], warm: list[float], temperature: float):
-    import plotly.graph_objects as go
     fig = go.Figure()
     fig.add_trace(go.Bar(x=tokens, y=cold, name="T = 1 (the model's own probabilities)", marker_color="#B0BEC5",
                          text=[f"{p:.0%}" for p in cold], textposition="outside", cliponaxis=False))
@@ -36,7 +38,6 @@ def soft_chart(tokens: list[str], cold: list[float], warm: list[float], temperat
 
 
 def show_soft_labels() -> None:
-    import numpy as np
     from core.labs.lifecycle_optimization.distillation import TOP_K, DistillationError, check_settings
     st.markdown("#### Try it: soft labels")
     st.markdown(f"SmolLM2 (the teacher) reads your text and scores every possible next token. The race below keeps "
@@ -98,8 +99,8 @@ def _settings():
 
 
 def _start(settings) -> None:
-    from core.serving.measure import FIXED_TEXT
     from core.labs.lifecycle_optimization import distillation
+    from core.serving.measure import FIXED_TEXT
     distillation.check_race(settings)
 
     def work(ctx, service):
@@ -112,8 +113,6 @@ def _start(settings) -> None:
 
 
 def loss_chart(race):
-    import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Cross-entropy on the training batches",
                                                         "Perplexity on held-out text (lower is better)"))
     for s in race.students:

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import math
 
+import plotly.graph_objects as go
 import streamlit as st
+from plotly.subplots import make_subplots
 
 from components.common import cache as app_cache
 from components.common import errors
-from components.common.charts import label_positions
+from components.common.charts import PNG_ONLY, label_positions
+from components.common.model_status import load_with_progress
 from components.labs.lifecycle_optimization import cache
+from components.labs.lifecycle_optimization.distillation_view import frontier_points
 from components.labs.lifecycle_optimization.pruning_view import CURVE, _ids
-from components.common.charts import PNG_ONLY
 
 KEY = "kernels"
 
@@ -42,7 +45,6 @@ def show() -> None:
         if service is None:
             return
         with errors.shown("The variants could not be measured"):
-            from components.common.model_status import load_with_progress
             if load_with_progress(service, service.registry.default_decoder, "causal-lm"):
                 st.session_state[f"{KEY}_rows"] = _measure_all()
     rows = st.session_state.get(f"{KEY}_rows")
@@ -71,8 +73,6 @@ def show() -> None:
 
 
 def _speed_chart(rows):
-    import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
     names = [r.variant.replace(", ", "<br>") for r in rows]
     colours = ["#9E9E9E", "#7E57C2", "#5B3CC4", "#00897B"][:len(rows)]
     fig = make_subplots(rows=1, cols=2, subplot_titles=("writing speed (tokens/s; higher is faster)",
@@ -117,7 +117,6 @@ def _points():
         after = structured[1]
         points.append((f"−{after.fraction:.0%} {getattr(after, 'unit', 'channels')}", "structured pruning",
                        after.point.tokens_per_second, after.point.bytes / 1e6, after.point.kl))
-    from components.labs.lifecycle_optimization.distillation_view import frontier_points
     distilled = frontier_points()
     if any(p[1] == "precision" for p in points):        # the original is drawn already
         distilled = [p for p in distilled if p[1] != "precision"]
@@ -125,8 +124,6 @@ def _points():
 
 
 def show_frontier() -> None:
-    import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
     st.markdown("#### Every variant on one frontier")
     st.markdown("Each point is a model made on this page: prune a copy above, measure the precisions or distil a "
                 "student, and they appear here. Good variants sit low (close to the original's predictions) and to the right "

@@ -2,12 +2,15 @@
 and size do not move), and structured pruning of MLP channels or attention heads (the matrices shrink, so it gets smaller and faster)."""
 from __future__ import annotations
 
+import plotly.graph_objects as go
 import streamlit as st
+from plotly.subplots import make_subplots
 
 from components.common import cache as app_cache
 from components.common import errors, roles
-from components.labs.lifecycle_optimization import cache
 from components.common.charts import PNG_ONLY
+from components.common.model_status import load_with_progress
+from components.labs.lifecycle_optimization import cache
 
 KEY = "prune"
 CURVE = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 0.9)
@@ -20,8 +23,6 @@ def _ids() -> tuple[int, ...]:
 
 
 def _curve_chart(points, chosen: float):
-    import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
     x = [p.sparsity * 100 for p in points]
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     fig.add_trace(go.Scatter(x=x, y=[p.perplexity for p in points], name="perplexity (left)", mode="lines+markers",
@@ -55,7 +56,6 @@ def show() -> None:
         return
     with errors.shown("The model could not be pruned"):
         check_sparsity(sparsity)
-        from components.common.model_status import load_with_progress
         if not load_with_progress(service, service.registry.default_decoder, "causal-lm"):
             return
         ids = _ids()

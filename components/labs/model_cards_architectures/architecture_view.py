@@ -10,11 +10,12 @@ import streamlit as st
 
 from components.common import cache as app_cache
 from components.common import errors, guard
+from components.common.charts import PNG_ONLY
+from components.common.model_status import load_with_progress
+from components.labs.model_cards_architectures import cache
 from core import architectures
 from core.labs.model_cards_architectures import architectures as arch
 from core.serving.tokens import make_visible
-from components.labs.model_cards_architectures import cache
-from components.common.charts import PNG_ONLY
 
 MAX_CHARS = 2_000          # longer text is cut (with a note) before it reaches a model
 MASK_TOKENS = 24           # tokens drawn in each small attention heatmap
@@ -73,7 +74,6 @@ def _clean_text(value, empty_message: str) -> str | None:
 
 def _model_ready(service, kind: str, key: str, what: str) -> bool:
     """True when the model is loaded; otherwise a button that loads it (with progress) on request."""
-    from components.common.model_status import load_with_progress
 
     name = service.registry.default_decoder if kind == "causal-lm" else service.registry.default_encoder
     if service.is_ready(name, kind) or st.session_state.get(f"{key}_go"):

@@ -3,14 +3,16 @@
 Only files named cache.py use st.cache_data / st.cache_resource (tests/test_layering.py checks it)."""
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 
 from components.common.cache import model_service
+from core.architectures import all_breakdowns
+from core.labs.model_cards_architectures.model_card import build_card
 
 
 @st.cache_data(show_spinner=False)
 def arch_breakdowns():
-    from core.architectures import all_breakdowns
     return all_breakdowns()
 
 
@@ -24,7 +26,6 @@ def arch_mean_attention(text: str, kind: str, max_tokens: int):
 @st.cache_data(show_spinner=False, max_entries=32)
 def arch_next_tokens(prefix: str, n: int):
     """(tokens the model read, the n likeliest next tokens as (id, text, probability)) for raw text `prefix`."""
-    import numpy as np
 
     service = model_service()
     ids = service.encode_ids(prefix)
@@ -43,5 +44,4 @@ def arch_encoder_vocabulary():
 
 @st.cache_data(show_spinner=False, ttl=300)
 def model_card(name: str, measured_memory_bytes: int):
-    from core.labs.model_cards_architectures.model_card import build_card
     return build_card(model_service().registry.get(name), measured_memory_bytes)

@@ -5,8 +5,8 @@ import streamlit as st
 
 from components.common import cache as app_cache
 from components.common import errors
-from core.labs.model_cards_architectures.model_card import HEADINGS, ModelCard, card_markdown
 from components.labs.model_cards_architectures import cache
+from core.labs.model_cards_architectures.model_card import HEADINGS, ModelCard, card_markdown
 
 MAX_QUOTE_CHARS = 6_000   # a very long README section is cut (with a note) to keep the page light
 

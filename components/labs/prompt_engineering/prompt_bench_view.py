@@ -2,16 +2,18 @@
 accuracy, instead of taking anyone's word for it. Each graded answer is cached per (set, item, setting, model)."""
 from __future__ import annotations
 
+import time
+
 import plotly.graph_objects as go
 import streamlit as st
 
 from components.common import cache as app_cache
 from components.common import errors
-from components.common.charts import dashed_reference
+from components.common.charts import PNG_ONLY, dashed_reference
 from components.common.decoder import current_decoder, ensure_decoder
-from core.labs.prompt_engineering.prompting import ALL_SETTINGS, BenchSummary
 from components.labs.prompt_engineering import cache
-from components.common.charts import PNG_ONLY
+from core.labs.prompt_engineering.prompting import ALL_SETTINGS, BenchSummary
+from core.timing import estimate_text
 
 SETS = {"reviews": ("sentiment", "Review sentiment (30 reviews, positive / negative)"),
         "arithmetic": ("arithmetic", "Arithmetic word problems (20 problems, numeric answers)")}
@@ -100,7 +102,6 @@ def show(key: str = "prompt_bench") -> None:
         st.info("Pick at least one prompting style.")
         return
     settings = [labels[c] for c in chosen if c in labels]
-    from core.timing import estimate_text
 
     book = app_cache.rate_book()
     parts = [estimate_text(book, f"prompt-bench:{set_name}:{'cot' if cot else 'direct'}",
@@ -117,7 +118,6 @@ def show(key: str = "prompt_bench") -> None:
     if st.button("Run the bench", key=f"{key}_run", type="primary"):
         if not ensure_decoder(service, model):
             return
-        import time
 
         book = app_cache.rate_book()
         bar = st.progress(0.0, text="Starting…")

@@ -5,15 +5,15 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from components.common.generate import generate, queue_note, streaming
 from components.common import cache as app_cache
-from components.common.decoder import coloured_tokens_html, context_meter, current_decoder, ensure_decoder
 from components.common import errors, guard, share
+from components.common.charts import PNG_ONLY
+from components.common.decoder import coloured_tokens_html, context_meter, current_decoder, ensure_decoder
+from components.common.generate import generate, queue_note, streaming
 from components.common.text import literal
+from components.labs.prompt_engineering import cache
 from core.labs.prompt_engineering.prompting import MAX_INPUT_CHARS, SHOTS, Example, build_prompt, grade
 from core.serving.sampling import SamplingSettings
-from components.labs.prompt_engineering import cache
-from components.common.charts import PNG_ONLY
 
 
 def _examples_state(key: str, task) -> list[dict]:

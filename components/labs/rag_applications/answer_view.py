@@ -4,14 +4,18 @@ that flags answer sentences no retrieved sentence supports."""
 from __future__ import annotations
 
 import html
+import time
 
 import streamlit as st
 
-from components.common.generate import generate
 from components.common import errors, share
+from components.common.generate import generate
+from components.common.model_status import load_with_progress
 from components.common.text import literal
 from components.labs.rag_applications import cache, knowledge
 from components.labs.rag_applications.retrieval_view import question_input
+from core.labs.rag_applications import answering
+from core.labs.rag_applications.answering import citations
 
 KEY = "rag_answer"
 MAX_NEW_TOKENS = 80
@@ -22,7 +26,6 @@ LAYOUTS = {"Documents in a system message, question as the user": "system",
 
 
 def messages_for(question: str, hits, layout: str, guarded: bool = False) -> list[dict]:
-    from core.labs.rag_applications import answering
     return answering.rag_messages(question, hits, guarded=guarded, layout=layout)
 
 
@@ -48,7 +51,6 @@ def stream_pair(service, pairs, boxes, render) -> list:
 
 def answer_html(text: str, hits, streaming: bool = False) -> str:
     """The answer as escaped HTML; citations that name a retrieved chunk become links to it."""
-    from core.labs.rag_applications.answering import citations
     out, pos = [], 0
     for c in citations(text, hits or []):
         out.append(html.escape(text[pos:c.start]))
@@ -94,7 +96,6 @@ def _gold(question: str) -> str | None:
 
 
 def _ask(question: str, k: int, layout: str) -> dict | None:
-    from components.common.model_status import load_with_progress
     base = knowledge.current()
     hits, _ = knowledge.retrieve(base, question, k)
     if hits is None:
@@ -102,7 +103,6 @@ def _ask(question: str, k: int, layout: str) -> dict | None:
     service = cache.model_service()
     if not load_with_progress(service, service.registry.default_decoder, "causal-lm"):
         return None
-    from core.labs.rag_applications import answering
     plain = answering.plain_messages(question)
     rag = messages_for(question, hits, layout)
     live = st.empty()                       # the streaming area, cleared when the answers are complete
@@ -113,7 +113,6 @@ def _ask(question: str, k: int, layout: str) -> dict | None:
 
     def render(box, text, streaming):
         box.html(answer_html(text, hits, streaming))
-    import time
     started = time.perf_counter()
     texts = stream_pair(service, [plain, rag], boxes, render)
     live.empty()
@@ -126,7 +125,6 @@ def _prompt_text(messages) -> str:
 
 
 def _grounding(result: dict) -> None:
-    from core.labs.rag_applications import answering
     threshold = st.slider("Grounding threshold (cosine)", 0.30, 0.90, answering.DEFAULT_THRESHOLD, 0.05,
                           key=f"{KEY}_threshold",
                           help="An answer sentence counts as supported when some sentence of the retrieved chunks "
@@ -182,7 +180,6 @@ def show() -> None:
             st.code(_prompt_text(result["rag"]), language=None, wrap_lines=True)
     if gold:
         st.success(f"What the document says: {literal(gold)}")
-    from core.labs.rag_applications.answering import citations
     cited = citations(result["answers"][1], result["hits"])
     if cited:
         named = ", ".join(f"[{literal(c.label)}] → " + (f"chunk {c.hit.chunk.index + 1}" if c.hit else "no retrieved chunk")

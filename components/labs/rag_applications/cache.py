@@ -9,23 +9,22 @@ from __future__ import annotations
 import streamlit as st
 
 from components.common.cache import model_service
+from core.labs.rag_applications import chunking, documents, index, retrieval, tools
+from core.labs.rag_applications.retrieval import BM25
 
 
 @st.cache_data(show_spinner=False)
 def shipped_corpus(with_lessons: bool):
-    from core.labs.rag_applications import documents
     return documents.corpus(with_lessons)
 
 
 @st.cache_data(show_spinner=False)
 def shipped_document(name: str):
-    from core.labs.rag_applications import documents
     return documents.shipped(name)
 
 
 @st.cache_data(show_spinner=False)
 def question_set():
-    from core.labs.rag_applications import retrieval
     return retrieval.load_questions()
 
 
@@ -38,7 +37,6 @@ def token_spans(_doc, digest: str) -> tuple[tuple[int, int], ...]:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def chunks(_docs, key: str, size: int, overlap: int):
-    from core.labs.rag_applications import chunking
     return chunking.chunk_corpus(_docs, lambda d: token_spans(d, d.digest), size, overlap)
 
 
@@ -46,7 +44,6 @@ def chunks(_docs, key: str, size: int, overlap: int):
 def knowledge_index(_docs, key: str, size: int, overlap: int, persist: bool):
     """The MiniLM vectors and faiss index of a corpus chunked with (size, overlap). `persist`: save it under the
     cache folder (the shipped corpus; never the learners' uploads)."""
-    from core.labs.rag_applications import index
     service = model_service()
     folder = service.settings.cache_dir / "rag" if persist else None
     name = f"{key}-{size}-{overlap}-{service.registry.default_encoder}"
@@ -55,7 +52,6 @@ def knowledge_index(_docs, key: str, size: int, overlap: int, persist: bool):
 
 @st.cache_resource(show_spinner=False, max_entries=16)
 def bm25(_index, key: str, size: int, overlap: int):
-    from core.labs.rag_applications.retrieval import BM25
     return BM25([c.text for c in _index.chunks])
 
 
@@ -67,7 +63,6 @@ def query_vector(text: str):
 @st.cache_resource(show_spinner=False, max_entries=4)
 def synthetic_corpus(n: int):
     """n clustered unit vectors and 50 held-out queries, with an exact and an HNSW index over the vectors."""
-    from core.labs.rag_applications import index
     vectors = index.synthetic_vectors(n + 50, seed=n)
     corpus, queries = vectors[:n], vectors[n:]
     _, built = index.compare(corpus, queries[:1], k=10)
@@ -83,5 +78,4 @@ def reply_book() -> dict:
 
 @st.cache_data(show_spinner=False)
 def arithmetic_set():
-    from core.labs.rag_applications import tools
     return tools.load_arithmetic()

@@ -2,12 +2,16 @@
 and "vector-index" (exact search next to HNSW on a large corpus: why vector databases exist)."""
 from __future__ import annotations
 
+from dataclasses import replace
+
+import plotly.graph_objects as go
 import streamlit as st
 
 from components.common import errors
+from components.common.charts import PNG_ONLY
 from components.common.text import literal
 from components.labs.rag_applications import cache, knowledge
-from components.common.charts import PNG_ONLY
+from core.labs.rag_applications import index, retrieval
 
 KEY = "rag_metrics"
 SIZES = (32, 64, 128, 256)
@@ -18,9 +22,7 @@ EF_VALUES = (10, 16, 32, 64, 128, 256)     # at least k = 10: the walk keeps at 
 
 def _scores(base):
     """(size, RetrievalScore) for each chunk size, on the shipped questions, with the current documents."""
-    from dataclasses import replace
 
-    from core.labs.rag_applications import retrieval
     data = cache.question_set()
     service = cache.model_service()
     query_vectors = service.embed([q.question for q in data.questions])
@@ -36,7 +38,6 @@ def _scores(base):
 
 
 def _chart(scores):
-    import plotly.graph_objects as go
     fig = go.Figure()
     colours = ("#B39DDB", "#5B3CC4", "#00897B", "#E65100")
     for score, colour in zip(scores, colours):
@@ -80,7 +81,6 @@ def show_metrics() -> None:
 
 
 def _tradeoff_chart(points, exact_ms: float):
-    import plotly.graph_objects as go
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=[p.approx_ms for p in points], y=[p.recall for p in points], mode="lines+markers+text",
                              text=[f"ef {p.ef_search}" for p in points],
@@ -97,7 +97,6 @@ def _tradeoff_chart(points, exact_ms: float):
 
 
 def show_index() -> None:
-    from core.labs.rag_applications import index
     st.markdown("#### Try it: why vector databases exist")
     st.markdown("The handbook has a few dozen chunks: comparing the question with every one of them (an *exact*, "
                 "flat search) takes microseconds. A company wiki has millions. Here a large corpus of random "

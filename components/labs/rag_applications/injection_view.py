@@ -10,13 +10,13 @@ from components.common import errors
 from components.common.text import literal
 from components.labs.rag_applications import cache, knowledge, replies
 from components.labs.rag_applications.answer_view import answer_html
+from core.labs.rag_applications import answering, documents, injection
 
 KEY = "rag_injection"
 K = 3
 
 
 def show() -> None:
-    from core.labs.rag_applications import answering, documents, injection
     st.markdown("#### Try it: prompt injection through a retrieved document")
     st.markdown("Retrieval pastes text *written by someone else* into the prompt. If that text contains "
                 "instructions, the model may follow them: this is **prompt injection**. Below, a canteen notice "

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import streamlit as st
 
+from components.common.model_status import load_with_progress
 from components.labs.rag_applications import cache
+from core.labs.rag_applications import retrieval
+from core.labs.rag_applications.documents import corpus_key
 
 SIZE, OVERLAP, LESSONS, UPLOADS = "rag_size", "rag_overlap", "rag_lessons", "rag_uploads"
 DEFAULT_SIZE, DEFAULT_OVERLAP = 64, 16     # the best MRR on the shipped questions (bench/rag.py)
@@ -30,7 +33,6 @@ class Base:
 
 
 def current() -> Base:
-    from core.labs.rag_applications.documents import corpus_key
     docs = tuple(cache.shipped_corpus(bool(st.session_state.get(LESSONS, True)))) + \
         tuple(st.session_state.get(UPLOADS, ()))
     size = int(st.session_state.get(SIZE, DEFAULT_SIZE))
@@ -44,7 +46,6 @@ def chunks(base: Base):
 
 def index(base: Base):
     """The knowledge index (built on first use, with a spinner saying what is happening)."""
-    from components.common.model_status import load_with_progress
     service = cache.model_service()
     if not load_with_progress(service, service.registry.default_encoder, "sentence-encoder"):
         return None
@@ -97,7 +98,6 @@ border:1px solid #ddd;border-radius:6px;background:#fff;color:#1b1b1b;max-height
 def retrieve(base: Base, question: str, k: int, rerank: bool = False):
     """The top-k hits for a question (None when the encoder could not load). With `rerank`, the top 3k by cosine
     are re-ordered by fusing cosine and BM25 ranks and cut to k; returns (hits, {chunk index: (bm25, fused)})."""
-    from core.labs.rag_applications import retrieval
     idx = index(base)
     if idx is None:
         return None, {}
@@ -110,5 +110,4 @@ def retrieve(base: Base, question: str, k: int, rerank: bool = False):
 
 
 def _shifted(chunk, lo: int, hi: int):
-    from dataclasses import replace
     return replace(chunk, start=max(chunk.start, lo) - lo, end=min(chunk.end, hi) - lo)

@@ -10,6 +10,8 @@ from components.common import errors
 from components.common.text import literal
 from components.labs.rag_applications import knowledge
 from components.labs.rag_applications.knowledge import LESSONS, OVERLAP, SIZE, UPLOADS
+from core.labs.rag_applications import uploads
+from core.labs.rag_applications.chunking import MAX_CONTENT_TOKENS
 
 UPLOADER = "rag_uploader"
 
@@ -19,7 +21,6 @@ def _uploader_key() -> str:
 
 
 def _on_upload() -> None:
-    from core.labs.rag_applications import uploads
     files = st.session_state.get(_uploader_key()) or []
     if not files:
         return
@@ -39,7 +40,6 @@ def _remove(name: str) -> None:
 
 
 def _documents() -> None:
-    from core.labs.rag_applications import uploads
     st.checkbox("Include this app's own lessons (11 documents)", value=True, key=LESSONS,
                 help="Off: only the fictional handbook and biography (and your uploads).")
     st.file_uploader(
@@ -60,7 +60,6 @@ def _documents() -> None:
 
 
 def show() -> None:
-    from core.labs.rag_applications.chunking import MAX_CONTENT_TOKENS
     st.markdown("#### Try it: build a knowledge base and cut it into chunks")
     st.markdown("The knowledge base starts with two short documents written for this app: the staff handbook of "
                 "an invented research station on *Halvard Island* and the biography of an invented scientist. No "

@@ -6,7 +6,6 @@ import streamlit as st
 
 from components.labs.rag_applications import cache
 
-
 MAX_KEPT = 4096        # replies kept for all sessions; the oldest are forgotten beyond this
 
 

@@ -2,12 +2,14 @@
 re-ranked with BM25, each shown with its score and highlighted in its document."""
 from __future__ import annotations
 
+import plotly.graph_objects as go
 import streamlit as st
 
 from components.common import errors
+from components.common.charts import PNG_ONLY
 from components.common.text import literal
 from components.labs.rag_applications import cache, knowledge
-from components.common.charts import PNG_ONLY
+from core.labs.rag_applications.answering import QuestionError, clean_question
 
 KEY = "rag_retrieve"
 
@@ -28,7 +30,6 @@ def _on_preset(key: str, options: dict[str, str]) -> None:
 
 def question_input(key: str, label: str = "Your question") -> str | None:
     """A preset picker and a question box; returns the cleaned question, or None after saying why."""
-    from core.labs.rag_applications.answering import QuestionError, clean_question
     options = presets()
     st.session_state.setdefault(f"{key}_question", next(iter(options.values())))
     st.selectbox("Pick a question", ["—"] + list(options), key=f"{key}_preset", on_change=_on_preset,
@@ -42,7 +43,6 @@ def question_input(key: str, label: str = "Your question") -> str | None:
 
 
 def hits_chart(hits, title: str):
-    import plotly.graph_objects as go
     labels = [f"{h.rank}. {h.chunk.citation}" for h in hits]
     fig = go.Figure(go.Bar(x=[h.score for h in hits][::-1], y=labels[::-1], orientation="h",
                            text=[f"{h.score:.3f}" for h in hits][::-1], textposition="outside",

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import html
 
+import plotly.graph_objects as go
 import streamlit as st
 
 from components.common import errors
+from components.common.charts import PNG_ONLY
+from components.common.model_status import load_with_progress
 from components.common.text import literal
 from components.labs.rag_applications import cache, knowledge, replies
-from components.common.charts import PNG_ONLY
+from core.labs.rag_applications import calculator, tools
 
 KEY = "rag_tools"
 
 
 def _chart(results):
-    import plotly.graph_objects as go
     n = len(results)
     direct = sum(r.direct_correct for r in results)
     pal = sum(r.pal_correct for r in results)
@@ -28,7 +30,6 @@ def _chart(results):
 
 
 def _try_calculator() -> None:
-    from core.labs.rag_applications import calculator
     expression = st.text_input("Try the calculator tool yourself", value="(27 + 5) * 38", key=f"{KEY}_expr",
                                help="Numbers, + - * / // % ** and parentheses. Anything else is refused.")
     try:
@@ -38,7 +39,6 @@ def _try_calculator() -> None:
 
 
 def show_calculator() -> None:
-    from core.labs.rag_applications import tools
     st.markdown("#### Try it: give the model a calculator")
     st.markdown("A language model predicts digits as tokens; it does not compute. The fix is a division of labour: "
                 "the model writes the *calculation* as an expression, and ordinary code computes it. The code here "
@@ -51,7 +51,6 @@ def show_calculator() -> None:
     if st.button(f"Run both ways on the {len(data.problems)} problems", key=f"{KEY}_run", type="primary"):
         with errors.shown("SmolLM2 could not answer"):
             service = cache.model_service()
-            from components.common.model_status import load_with_progress
             if load_with_progress(service, service.registry.default_decoder, "causal-lm"):
                 chats = [tools.direct_chat(data, p.question) for p in data.problems] + \
                         [tools.pal_chat(data, p.question) for p in data.problems]
@@ -102,7 +101,6 @@ overflow-wrap:anywhere}
 
 
 def show_react() -> None:
-    from core.labs.rag_applications import tools
     st.markdown("#### Try it: a ReAct loop (reason, act, observe)")
     st.markdown("For a question that needs a fact **and** a calculation, the model is shown two tools and one worked "
                 "example. It writes a *Thought* and an *Action*; the application (not the model) runs the action "

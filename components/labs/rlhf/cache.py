@@ -5,7 +5,9 @@ the room's labeling rounds over the app's database (StoreError re-exported for t
 Only files named cache.py use st.cache_data / st.cache_resource (tests/test_layering.py checks it)."""
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
+import yaml
 
 from components.common.cache import StoreError, database, labels, model_service  # noqa: F401  (re-exported)
 from core.labs.rlhf.labels import Labels
@@ -17,7 +19,6 @@ TEMPERATURES = (0.3, 0.7, 1.0, 1.2)       # completions differ in seed and tempe
 
 @st.cache_data(show_spinner=False)
 def prompts() -> list[str]:
-    import yaml
     from core.labs.rlhf.reward import DATA
     return list(yaml.safe_load((DATA / "prompts.yaml").read_text(encoding="utf-8"))["prompts"])
 
@@ -52,14 +53,13 @@ def completions(prompt: str, n: int, max_new_tokens: int = 60) -> list[tuple[str
 @st.cache_data(show_spinner=False)
 def toxicity_classifier():
     """The toxicity classifier trained on the shipped sentences (MiniLM vectors + logistic regression)."""
-    import numpy as np
     from core.labs.rlhf import toxicity
     shipped = toxicity.sentences()
     vectors = model_service().embed([s.text for s in shipped])
-    labels = np.array([s.toxic for s in shipped], dtype=float)
+    toxic = np.array([s.toxic for s in shipped], dtype=float)
     train = [i for i, s in enumerate(shipped) if s.split == "train"]
     test = [i for i, s in enumerate(shipped) if s.split == "test"]
-    return toxicity.train(vectors[train], labels[train], vectors[test], labels[test])
+    return toxicity.train(vectors[train], toxic[train], vectors[test], toxic[test])
 
 
 def rounds() -> LabelingRounds:

@@ -4,14 +4,17 @@ browser's id (a typed name only labels them: typing someone's name neither shows
 their pairs join the reward model's training on the next demo."""
 from __future__ import annotations
 
+import plotly.graph_objects as go
 import streamlit as st
 
 from components.common import cache as app_cache
 from components.common import errors, heartbeat, identity, keys
-from components.common.text import literal
 from components.common.decoder import ensure_decoder
+from components.common.text import literal
 from components.labs.rlhf import cache
 from components.labs.rlhf.cache import StoreError
+from core.labs.rlhf import agreement
+from core.labs.rlhf.pairs import RankingError, ties, to_pairs
 
 KEY = "rlhf_label"
 NAME = "rlhf_labeler"            # the name labels are saved under when the learner is not in a room or the quiz
@@ -105,7 +108,6 @@ def _room_round(room: str):
 def _label(prompt: str, samples, room: str, current=None, everyone: bool = True) -> None:
     """Rank `samples` [(text, temperature, seed)], see the pairs, save under the labeler's name (in `room`, and for
     the labeling round `current` when there is one), and see everyone's rankings of the same answers."""
-    from core.labs.rlhf.pairs import RankingError, ties, to_pairs
     n = len(samples)
     names = [f"Completion {NAMES[i]}" for i in range(n)]
     choices = ("—",) + tuple(range(1, n + 1)) + ("F",)
@@ -233,8 +235,6 @@ def _saved(room: str, prompt: str, texts: list[str]) -> list[dict]:
 
 def _everyone(prompt: str, texts: list[str], names: list[str], room: str, key: str = f"{KEY}_everyone") -> None:
     """Every saved ranking of these completions (in this room, when in one): distribution and agreement."""
-    import plotly.graph_objects as go
-    from core.labs.rlhf import agreement
     rankings = [r["ranking"] for r in _saved(room, prompt, texts) if sorted(r["ranking"]) == names]
     if not rankings:
         return
@@ -282,7 +282,6 @@ def labeler() -> str:
 
 def pairs_of(rows: list[dict]) -> list[tuple[str, str, str]]:
     """(prompt, preferred, other) from saved rankings (rows of core.labs.rlhf.labels.Labels)."""
-    from core.labs.rlhf.pairs import RankingError, to_pairs
     out = []
     for row in rows:
         names = sorted(row["ranking"])

@@ -25,7 +25,7 @@ def extra_pairs(source: str) -> list[tuple[str, str, str]]:
 
 def train_reward_model(epochs: int, lr: float, source: str):
     """(run, held-out accuracy per axis, how many pairs came from the labeling demo)."""
-    from core.labs.rlhf import reward       # imports torch: only when a reward model trains
+    from core.labs.rlhf import reward  # imports torch: only when a reward model trains
     pairs, chosen, rejected = cache.pair_vectors()
     train_idx = [i for i, p in enumerate(pairs) if p.split == "train"]
     test_idx = [i for i, p in enumerate(pairs) if p.split == "test"]

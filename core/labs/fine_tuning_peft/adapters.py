@@ -15,6 +15,8 @@ from typing import Sequence
 
 import torch
 
+from core.labs.fine_tuning_peft import data
+from core.labs.fine_tuning_peft.data import prompt_ids
 from core.labs.fine_tuning_peft.methods import Method
 
 
@@ -128,7 +130,7 @@ def swap_demo(make_copy, tokenizer, folder: Path | str, *, steps: int = 12, batc
               reviews: int = 4, update=lambda phase: None, cancelled=lambda: False) -> Swap | None:
     """Train a "sentiment" and an "aspect" LoRA adapter on one base copy, save both, load them onto a second copy
     and switch between them; then merge one and check it. None when cancelled."""
-    from core.labs.fine_tuning_peft import data, training
+    from core.labs.fine_tuning_peft import training
     from core.labs.fine_tuning_peft.race import DEFAULT_METHODS
     started = time.perf_counter()
     method = next(m for m in DEFAULT_METHODS if m.kind == "lora")
@@ -196,7 +198,6 @@ def save_named(model, name: str, folder: Path) -> Saved:
 
 @torch.inference_mode()
 def _first_word(model, tokenizer, prompt: str) -> str:
-    from core.labs.fine_tuning_peft.data import prompt_ids
     scores = logits(model, prompt_ids(tokenizer, prompt))[-1]
     top = int(scores.argmax())
     return tokenizer.decode([top]).strip() or repr(tokenizer.decode([top]))

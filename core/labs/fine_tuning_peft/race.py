@@ -8,7 +8,10 @@ race; one that diverges is scored anyway, so the page can show what a too-large 
 from __future__ import annotations
 
 import gc
+import io
+import json
 import time
+import zipfile
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -140,9 +143,6 @@ def adapter_file(outcome: Outcome, base_model: str = BASE_MODEL) -> bytes | None
     `PeftModel.from_pretrained(base, folder)`), or None for full fine-tuning (no adapter: the whole model changed)."""
     if outcome.adapter is None or outcome.adapter_config is None:
         return None
-    import io
-    import json
-    import zipfile
 
     from safetensors.torch import save as safetensors_bytes
 

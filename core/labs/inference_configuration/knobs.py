@@ -4,9 +4,10 @@ types, made usable with a sentence when they had to change, and how repetitive a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 from core.serving.sampling import MAX_NEW_TOKENS_LIMIT, MAX_STOP_CHARS, MAX_STOP_SEQUENCES, SamplingSettings
 
@@ -24,11 +25,13 @@ class Step:
     @property
     def removed(self) -> tuple[int, ...]:
         """Token ids this step removed."""
+        import torch
         return tuple(torch.nonzero(self.removed_mask).flatten().tolist())
 
     @property
     def changed(self) -> tuple[int, ...]:
         """Token ids whose logit this step changed without removing them (penalties)."""
+        import torch
         return tuple(torch.nonzero(self.changed_mask).flatten().tolist())
 
 
@@ -55,6 +58,7 @@ class Trace:
 def trace(logits: torch.Tensor, settings: SamplingSettings, seen: Sequence[int] = (),
           generated: Sequence[int] = ()) -> Trace:
     """Each step's logits and probabilities, and which tokens it removed or changed.  logits: (vocab,)"""
+    import torch
     current = logits.float()
     alive = torch.isfinite(current)                                   # (vocab,) bool
     none = torch.zeros_like(alive)
@@ -127,6 +131,7 @@ def repeated_token_share(ids: Sequence[int]) -> float:
 def chart_rows(t: Trace, n: int) -> list[dict]:
     """Plain rows for the next-token chart: the n most likely tokens before any knob, plus any token the
     knobs moved into the final top n. Each row: id, base and final probability, what removed or changed it."""
+    import torch
     n = max(1, min(int(n), t.base.probs.numel()))
     base_top = torch.topk(t.base.probs, n).indices.tolist()
     final_top = [i for i in torch.topk(t.final.probs, n).indices.tolist() if t.final.probs[i] > 0]

@@ -16,9 +16,13 @@ temperatures. The soft term compares them with the student's softmax over the wh
 """
 from __future__ import annotations
 
+import copy
+import io
 import math
+import re
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 import torch
@@ -82,7 +86,6 @@ def sparse_soft_loss(student_logits: torch.Tensor, top_ids: torch.Tensor, top_lo
 
 def make_student(teacher: torch.nn.Module, layers=STUDENT_LAYERS) -> torch.nn.Module:
     """A new model with `layers` of the teacher (same width and tokenizer), embeddings frozen and tied."""
-    import copy
 
     from transformers import AutoModelForCausalLM
     if not layers or any(not 0 <= i < teacher.config.num_hidden_layers for i in layers):
@@ -285,7 +288,6 @@ def reading_speed(model: torch.nn.Module, ids: torch.Tensor, repeats: int = 2) -
 
 def stored_bytes(model: torch.nn.Module) -> int:
     """Bytes of the state dict as saved (tied weights once)."""
-    import io
     buffer = io.BytesIO()
     torch.save(model.state_dict(), buffer)
     return buffer.tell()
@@ -294,8 +296,6 @@ def stored_bytes(model: torch.nn.Module) -> int:
 def corpus() -> tuple[str, str]:
     """(training text, held-out text): the app's lessons 1–9 (demo markers removed) and the encyclopedic text the
     fine-tuning lab uses for forgetting, which no lesson contains."""
-    import re
-    from pathlib import Path
     root = Path(__file__).resolve().parents[3] / "lessons"
     lessons = [re.sub(r"<!--.*?-->", "", p.read_text(encoding="utf-8")) for p in sorted(root.glob("0[1-9]_*.md"))]
     held = (root / "data" / "fine_tuning" / "general_text.md").read_text(encoding="utf-8")

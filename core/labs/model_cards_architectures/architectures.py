@@ -9,18 +9,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 
 # ---- attention masks of the three families ----------------------------------------------------
 def causal_mask(n: int) -> "np.ndarray":
     """Decoder-only: token i may look at tokens 0..i.  -> (n, n) of 0/1"""
-    import numpy as np
 
     return np.tril(np.ones((n, n), dtype=np.int8))
 
 
 def full_mask(n: int) -> "np.ndarray":
     """Encoder-only: every token looks at every token.  -> (n, n) of 1"""
-    import numpy as np
 
     return np.ones((n, n), dtype=np.int8)
 
@@ -29,7 +29,6 @@ def encoder_decoder_mask(n_source: int, n_target: int) -> "np.ndarray":
     """Encoder-decoder, drawn as one matrix over [source tokens, target tokens] (rows attend to columns):
     encoder rows see the whole source (full); decoder rows see the whole source (cross-attention)
     and the target tokens up to themselves (causal).  -> (n_source + n_target, n_source + n_target)"""
-    import numpy as np
 
     if n_source < 1 or n_target < 1:
         raise ValueError("encoder_decoder_mask needs at least one source and one target token")
@@ -60,7 +59,6 @@ def mask_for_mlm(tokens, special, vocabulary, rate: float = 0.15, seed: int = 0,
     """Choose `rate` of the ordinary (non-special) tokens, at least one; of those, 80 % become
     `mask_token`, 10 % a random vocabulary piece and 10 % stay as they are (BERT, Devlin et al. 2019).
     The model must predict the original piece at every chosen position."""
-    import numpy as np
 
     tokens, special = list(tokens), [bool(s) for s in special]
     if len(tokens) != len(special):
@@ -109,7 +107,6 @@ def span_corruption(text: str, noise_density: float = 0.15, mean_span_length: fl
     About `noise_density` of the words are dropped, in spans of about `mean_span_length` words; each
     span becomes a sentinel <extra_id_N> in the input, and the target lists the sentinels followed by
     the words they hide, ending with one more sentinel (Raffel et al. 2020)."""
-    import numpy as np
 
     if not isinstance(text, str):
         raise TypeError("text must be a string")

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
+import numpy as np
 import yaml
 
 from core.serving.sampling import SamplingSettings
@@ -142,7 +143,6 @@ def label_probabilities(logits, first_tokens: dict[str, set[int]]) -> dict[str, 
     """The probability that the reply starts with each label: the softmax of the next-token scores, summed over the
     first tokens of that label's spellings (`first_tokens`: label -> token ids). A token shared by two labels
     counts for neither. The rest of the probability is on other starts ("The", "I", …)."""
-    import numpy as np
 
     scores = np.asarray(logits, dtype=np.float64)
     probs = np.exp(scores - scores.max())

@@ -16,11 +16,12 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable, Sequence
 
 import yaml
 
+from core.labs.rag_applications import chunking, index
 from core.labs.rag_applications.chunking import Chunk
 from core.labs.rag_applications.documents import DATA_DIR
 from core.labs.rag_applications.index import Hit
@@ -161,9 +162,7 @@ def score_settings(docs, spans_of, embed, questions: Sequence[Question], size: i
                    ks: Sequence[int] = (1, 3, 5, 10), max_rank: int = 50, query_vectors=None) -> RetrievalScore:
     """Chunk `docs` with (size, overlap), embed and index them, retrieve for every question and score it.
     `query_vectors` (one row per question) may be passed to embed the questions once for many settings."""
-    from dataclasses import replace
 
-    from core.labs.rag_applications import chunking, index
     chunks = chunking.chunk_corpus(docs, spans_of, size, overlap)
     idx = index.build(chunks, embed)
     queries = embed([q.question for q in questions]) if query_vectors is None else query_vectors

@@ -14,11 +14,14 @@ import hashlib
 import json
 import math
 import re
+import subprocess
+import sys
 import unicodedata
 from dataclasses import dataclass, replace
+from pathlib import Path
 
-from core.labs.rag_applications.documents import (Document, Section, from_markdown, markdown_sections,
-                                                  page_sections)
+from core.labs.rag_applications import pdf_worker
+from core.labs.rag_applications.documents import Document, Section, from_markdown, markdown_sections, page_sections
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_FILES = 5
@@ -155,13 +158,9 @@ def read_pdf(name: str, data: bytes, wall_s: float = PDF_WALL_SECONDS) -> tuple[
     PDFs (an empty user password is tried first), PDFs over MAX_PDF_PAGES pages, PDFs without a text layer, and
     PDFs built to exhaust the server: the parse runs in a child process (pdf_worker.py) with CPU, memory and
     decompression limits, killed after `wall_s` seconds, so the server's threads never parse a PDF themselves."""
-    import subprocess
-    import sys
-    from pathlib import Path
 
     if b"%PDF-" not in data[:1024]:
         raise UploadError(f"{name} could not be read as a PDF.")
-    from core.labs.rag_applications import pdf_worker
     root = Path(__file__).resolve().parents[3]
     try:
         done = subprocess.run([sys.executable, "-m", _WORKER, str(MAX_PDF_PAGES), str(MAX_CHARS_PER_FILE)],

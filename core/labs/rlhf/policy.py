@@ -30,12 +30,12 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 import torch.nn.functional as F
+import yaml
 
 MAX_BETA = 10.0
 
 
 def _prompts(kind: str) -> tuple[str, ...]:
-    import yaml
     from core.labs.rlhf.reward import DATA
     return tuple(yaml.safe_load((DATA / "prompts.yaml").read_text(encoding="utf-8"))[kind])
 
