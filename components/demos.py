@@ -6,7 +6,7 @@ asked for. tests/test_layering.py checks the table against the markers in lesson
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 Demos = dict[str, Callable[[], None]]
 

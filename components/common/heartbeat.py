@@ -17,7 +17,7 @@ timer lives in a tiny fragment of its own, and the panel is redrawn only when wh
 """
 from __future__ import annotations
 
-from typing import Callable, Hashable
+from collections.abc import Callable, Hashable
 
 import streamlit as st
 

@@ -2,7 +2,7 @@
 after the text (the end-of-lesson quiz, which the page passes in: this common module never imports the quiz)."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import streamlit as st
 

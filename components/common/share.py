@@ -11,8 +11,8 @@ Parameters are namespaced by demo (`sampling.temperature=0.7`), so two demos on 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import streamlit as st

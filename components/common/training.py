@@ -9,7 +9,8 @@ samples are shown to its owner only (`shows_private`). Refusals (queue full, a r
 one sentence."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import streamlit as st
 

@@ -14,8 +14,8 @@ remote backend's RemoteModelError, which says so in words.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import torch

@@ -46,8 +46,8 @@ import os
 import queue
 import re
 import threading
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, Sequence
 
 import httpx2 as httpx  # httpx's API; installed with huggingface_hub and pinned in requirements.txt
 

@@ -26,9 +26,9 @@ import os
 import sqlite3
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from core.serving.settings import Settings
 from core.storage.migrations import SCHEMA_VERSION, migrations

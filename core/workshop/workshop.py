@@ -19,8 +19,9 @@ import secrets
 import threading
 import time
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from core.storage.database import AlreadyExists, Database
 from core.workshop.presenter_sessions import PresenterSessions

@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 def toy():
     import streamlit as st
+
     from components.common import share
 
     fields = [share.Field("prompt", "toy_prompt", max_chars=20), share.Field("t", "toy_t", float, 0.0, 2.0),

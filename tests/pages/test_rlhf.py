@@ -55,6 +55,7 @@ def room_db(tmp_path, monkeypatch):
     """A temporary database with one workshop room and two participants, and a presenter key; the labels and
     labeling rounds repositories over it."""
     import time
+
     from core.labs.rlhf.labels import Labels
     from core.storage.database import SQLiteDatabase
     from core.workshop.rooms import Rooms
@@ -79,6 +80,7 @@ def _as(at, **state):
 
 def _participant(name: str):
     from streamlit.testing.v1 import AppTest
+
     from components.common import keys
     at = AppTest.from_file(apptest.APP, default_timeout=300)
     _as(at, **{keys.WS_ROOM: ROOM, keys.WS_NAME: name, keys.WS_FOLLOW: False})
@@ -95,6 +97,7 @@ def _rank(at, round_id: int, choices) -> None:
 
 def test_a_labeling_round_from_the_presenter_to_two_participants(room_db):
     from streamlit.testing.v1 import AppTest
+
     from components.common import keys
     lone = _participant("Ada")                 # before any round: label on your own
     assert "When the presenter launches a labeling round" in texts(lone)

@@ -15,8 +15,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from streamlit.proto.BackMsg_pb2 import BackMsg
+
 from tests.wire.client import Session, SessionClosed
 
 TOY_APP = '''

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import html
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 STYLE = """<style>
 .ev-text{font-size:1.1rem;line-height:1.9;white-space:pre-wrap;overflow-wrap:anywhere;padding:.4rem .6rem;

@@ -22,8 +22,8 @@ import functools
 import math
 import re
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Iterable, Sequence
 
 import sacrebleu
 from nltk.stem import porter

@@ -9,9 +9,9 @@ from __future__ import annotations
 import io
 import time
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import torch
 

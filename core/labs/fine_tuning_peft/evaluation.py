@@ -11,8 +11,8 @@ All in eval mode and without gradients; peft models (prompt tuning adds virtual 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import torch
 import torch.nn.functional as F

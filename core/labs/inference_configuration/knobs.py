@@ -3,8 +3,9 @@ and recorded for the chart (`trace`, `chart_rows`, `step_rows`), the stop sequen
 types, made usable with a sentence when they had to change, and how repetitive an answer is."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import torch

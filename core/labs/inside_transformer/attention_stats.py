@@ -5,8 +5,8 @@ holds how much token i attends to every token (each row sums to 1), and returns 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

@@ -10,8 +10,8 @@ below the threshold is flagged "not supported". That is a similarity test, not a
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import ast
 import math
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 MAX_CHARS = 200
 MAX_EXPONENT = 64

@@ -12,8 +12,8 @@ text is skipped: the windows of a section cover all of its tokens.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from core.labs.rag_applications.documents import Document
 

@@ -3,8 +3,8 @@ answer followed the planted instruction. The filter is deliberately simple; the 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from core.labs.rag_applications.index import Hit
 

@@ -12,8 +12,8 @@ model proposes, the application executes: nothing the model writes is run as cod
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import yaml
 

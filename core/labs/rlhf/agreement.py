@@ -7,8 +7,8 @@ labelers and every two completions, do they prefer the same one (or both see no 
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from itertools import combinations
-from typing import Mapping, Sequence
 
 from core.labs.rlhf.pairs import FAIL
 

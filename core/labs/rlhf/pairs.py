@@ -8,8 +8,8 @@ are handled as documented on the page:
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 FAIL = "F"
 

@@ -23,8 +23,15 @@ import pytest
 
 from core.serving import inspection
 from core.serving.generation import ServiceClosed
-from core.serving.openai_backend import (BadStream, OpenAIBackend, RemoteModelError, ServerHTTPError, ServerTimeout,
-                                         ServerUnreachable, request_body)
+from core.serving.openai_backend import (
+    BadStream,
+    OpenAIBackend,
+    RemoteModelError,
+    ServerHTTPError,
+    ServerTimeout,
+    ServerUnreachable,
+    request_body,
+)
 from core.serving.registry import parse_registry
 from core.serving.sampling import SamplingSettings
 

@@ -4,12 +4,25 @@ import threading
 
 import pytest
 import torch
-from transformers.generation.logits_process import (RepetitionPenaltyLogitsProcessor, TemperatureLogitsWarper,
-                                                    TopKLogitsWarper, TopPLogitsWarper)
+from transformers.generation.logits_process import (
+    RepetitionPenaltyLogitsProcessor,
+    TemperatureLogitsWarper,
+    TopKLogitsWarper,
+    TopPLogitsWarper,
+)
 
 from core.serving.generation import DONE, GenerationResult, GenerationStream, decode_stream
-from core.serving.sampling import (FrequencyPresencePenalty, RepetitionPenalty, SamplingSettings, StopSequences,
-                                   Temperature, TopK, TopP, process_logits, sampling_distribution)
+from core.serving.sampling import (
+    FrequencyPresencePenalty,
+    RepetitionPenalty,
+    SamplingSettings,
+    StopSequences,
+    Temperature,
+    TopK,
+    TopP,
+    process_logits,
+    sampling_distribution,
+)
 
 VOCAB = 1000
 

@@ -5,8 +5,20 @@ from pathlib import Path
 import pytest
 
 from core.lessons import load_sections
-from core.workshop.quiz import (MAX_POINTS, MIN_POINTS, QuizError, answers_csv, distribution, heatmap, leaderboard,
-                       live_points, load_bank, load_file, parse_number, per_participant)
+from core.workshop.quiz import (
+    MAX_POINTS,
+    MIN_POINTS,
+    QuizError,
+    answers_csv,
+    distribution,
+    heatmap,
+    leaderboard,
+    live_points,
+    load_bank,
+    load_file,
+    parse_number,
+    per_participant,
+)
 
 SECTION_IDS = [s.id for s in load_sections()]
 

@@ -2,10 +2,19 @@
 import pytest
 
 from core.lessons import load_sections
-from core.workshop.quiz import load_bank
 from core.storage.database import SQLiteDatabase
-from core.workshop.workshop import (CODE_ALPHABET, CODE_LENGTH, Workshop, WorkshopError, clean_nickname, new_code,
-                           nickname_key, normalize_code, presenter_key_matches)
+from core.workshop.quiz import load_bank
+from core.workshop.workshop import (
+    CODE_ALPHABET,
+    CODE_LENGTH,
+    Workshop,
+    WorkshopError,
+    clean_nickname,
+    new_code,
+    nickname_key,
+    normalize_code,
+    presenter_key_matches,
+)
 
 
 class Clock:
@@ -273,7 +282,7 @@ def test_one_browser_holds_one_seat_and_rooms_have_a_cap(setup, monkeypatch):
 
 
 def test_a_self_running_quiz_reveals_pauses_then_moves_on(setup):
-    from core.workshop.workshop import AUTO_PAUSE_S, auto_action, next_question_id
+    from core.workshop.workshop import AUTO_PAUSE_S, auto_action
 
     ws, clock, bank = setup
     room = ws.open_room()

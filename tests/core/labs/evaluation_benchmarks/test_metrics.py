@@ -11,8 +11,16 @@ import sacrebleu
 from rouge_score import tokenizers
 
 from core.labs.evaluation_benchmarks import metrics
-from core.labs.evaluation_benchmarks.metrics import (BLEU_SMOOTHING, BLEU_TOKENIZERS, ROUGE_KINDS, bleu, bleu_reference, rouge,
-                                          rouge_reference, rouge_tokens)
+from core.labs.evaluation_benchmarks.metrics import (
+    BLEU_SMOOTHING,
+    BLEU_TOKENIZERS,
+    ROUGE_KINDS,
+    bleu,
+    bleu_reference,
+    rouge,
+    rouge_reference,
+    rouge_tokens,
+)
 
 TOL = 1e-9
 

@@ -2,8 +2,12 @@
 import pytest
 import torch
 
-from core.labs.inference_configuration.knobs import (cap_max_new_tokens, parse_stop_sequences, repeated_token_share,
-                                                     trace)
+from core.labs.inference_configuration.knobs import (
+    cap_max_new_tokens,
+    parse_stop_sequences,
+    repeated_token_share,
+    trace,
+)
 from core.serving.sampling import SamplingSettings, sampling_distribution
 
 VOCAB = 1000

@@ -2,7 +2,15 @@
 import numpy as np
 import pytest
 
-from core.labs.inside_transformer.attention_stats import STATISTICS, head_grid, mean_entropy, strongest_head, to_first, to_previous, to_self
+from core.labs.inside_transformer.attention_stats import (
+    STATISTICS,
+    head_grid,
+    mean_entropy,
+    strongest_head,
+    to_first,
+    to_previous,
+    to_self,
+)
 
 
 def maps(*heads):

@@ -5,8 +5,14 @@ import re
 import numpy as np
 import pytest
 
-from core.labs.inside_transformer.bertviz_offline import (VENDOR_FILES, bertviz_folder, head_view_html, load_vendor, model_view_html,
-                                  view_script)
+from core.labs.inside_transformer.bertviz_offline import (
+    VENDOR_FILES,
+    bertviz_folder,
+    head_view_html,
+    load_vendor,
+    model_view_html,
+    view_script,
+)
 from core.serving.settings import PROJECT_ROOT
 
 VENDOR = PROJECT_ROOT / "components" / "static" / "vendor"

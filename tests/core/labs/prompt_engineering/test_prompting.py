@@ -1,9 +1,20 @@
 """Prompt building, answer extraction and the bench runner (with a stand-in for the model)."""
 import pytest
 
+from core.labs.prompt_engineering.prompting import (
+    ALL_SETTINGS,
+    BenchSetting,
+    DataError,
+    build_prompt,
+    extract_label,
+    extract_number,
+    grade,
+    load_set,
+    parse_number,
+    run_bench,
+    tasks,
+)
 from core.serving.generation import GeneratedToken, GenerationResult
-from core.labs.prompt_engineering.prompting import (ALL_SETTINGS, BenchSetting, DataError, build_prompt, extract_label, extract_number, grade,
-                            load_set, parse_number, run_bench, tasks)
 
 
 def test_shipped_sets_are_valid_and_answers_are_right():

@@ -6,9 +6,18 @@ import pytest
 
 from core.labs.rag_applications import calculator
 from core.labs.rag_applications.calculator import (
-    MAX_CHARS, MAX_DEPTH, MAX_EXPONENT, MAX_MAGNITUDE, MAX_NODES, CalculatorError, direct_messages, evaluate,
-    extract_expression, pal_messages, parse_number)
-
+    MAX_CHARS,
+    MAX_DEPTH,
+    MAX_EXPONENT,
+    MAX_MAGNITUDE,
+    MAX_NODES,
+    CalculatorError,
+    direct_messages,
+    evaluate,
+    extract_expression,
+    pal_messages,
+    parse_number,
+)
 
 # ------------------------------------------------------------------------------------------- evaluate: values
 
