@@ -1,7 +1,8 @@
 # GenAI Lab — two commands for a newcomer:
 #   make run    install everything into .venv and start the app on http://localhost:8501
 #   make test   install everything (test tools and Debian's chromium too) and run every test
-#   make check  the fast tier: every test that needs no model, no browser, no app server and no database server
+#   make check  the linter, then the fast tier: every test that needs no model, no browser, no app server and no
+#               database server
 # Both are idempotent: the second time they only check stamps and start.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -11,7 +12,7 @@ PIP    := $(PY) -m pip --disable-pip-version-check
 PORT   ?= 8501
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: run test check install install-dev chromium bench clean
+.PHONY: run test check lint install install-dev chromium bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -43,11 +44,14 @@ chromium:
 		echo "!! The browser tests will be SKIPPED (in CI they fail instead)."; \
 	fi
 
-test: install-dev chromium
+lint: install-dev
+	$(VENV)/bin/ruff check .
+
+test: install-dev chromium lint
 	$(PY) -m pytest
 
 # Loading model weights fails in this tier (tests/conftest.py), so a test that needs a model must say so.
-check: install-dev
+check: install-dev lint
 	GENAI_LAB_FAST_TIER=1 $(PY) -m pytest -q -m "not model and not browser and not postgres and not server"
 
 bench: install

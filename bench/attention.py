@@ -7,7 +7,8 @@ greedy continuation + attention. Also reports the first (cold) call, which inclu
 With --browser it also starts `streamlit run` and headless chromium, types the text into the attention
 demo and times until the heatmaps and both bertviz views are drawn with the new tokens (models warm).
 
-Usage: .venv/bin/python -m bench.attention [--browser | --browser-only]   (GENAI_LAB_CACHE as for the app; HF_HUB_OFFLINE=1)
+Usage: .venv/bin/python -m bench.attention [--browser | --browser-only]
+(GENAI_LAB_CACHE as for the app; HF_HUB_OFFLINE=1)
 """
 from __future__ import annotations
 
@@ -124,14 +125,16 @@ def browser() -> None:
             page.wait_for_timeout(100)
             page.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]")
             expect(page.frame_locator("[data-testid=stIFrame]").nth(0).get_by_text("·fisherman").first).to_be_attached()
-            print(f"browser: submit a ~100-token text -> heatmaps, overview, bertviz drawn  {time.perf_counter() - t0:7.2f} s")
+            print(f"browser: submit a ~100-token text -> heatmaps, overview, bertviz drawn  "
+                  f"{time.perf_counter() - t0:7.2f} s")
             layer = page.locator("[data-testid=stSlider]").filter(has_text="Layer").first.get_by_role("slider")
             layer.focus()
             t0 = time.perf_counter()
             layer.press("ArrowRight")
             page.wait_for_timeout(100)
             page.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]")
-            print(f"browser: move the layer slider -> page redrawn (cached results)        {time.perf_counter() - t0:7.2f} s")
+            print(f"browser: move the layer slider -> page redrawn (cached results)        "
+                  f"{time.perf_counter() - t0:7.2f} s")
             b.close()
     finally:
         server.terminate()

@@ -61,7 +61,8 @@ def main() -> None:
         if cycle == 1:
             first = rss
         label = "warm" if cycle == 0 else str(cycle)
-        print(f"{label:>5} {rss:8,.0f} {threads:7d} {len(result.tokens):6d} {time.perf_counter() - t0:7.2f}", flush=True)
+        print(f"{label:>5} {rss:8,.0f} {threads:7d} {len(result.tokens):6d} {time.perf_counter() - t0:7.2f}",
+              flush=True)
     if first is not None and len(rows) > 2:
         growth = (rows[-1] - first) / first
         print(f"RSS after cycle 1: {first:,.0f} MB, after cycle {args.cycles}: {rows[-1]:,.0f} MB "

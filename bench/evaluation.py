@@ -38,8 +38,9 @@ def run_set(svc: ModelService, data: bm.Benchmark, n: int, mode: str, k: int, pe
 
 def report(label: str, s: bm.Summary, wall: float) -> None:
     low, high = s.interval
-    extra = f"unparsed {s.unparsed}" if any(r.mode == "generate" for r in s.rows) else \
-        f"acc_norm {s.accuracy_norm:.1%}  ECE {bm.reliability([r.confidence for r in s.rows], [r.correct for r in s.rows], 5, 0.25)[1]:.3f}"
+    extra = (f"unparsed {s.unparsed}" if any(r.mode == "generate" for r in s.rows) else
+             f"acc_norm {s.accuracy_norm:.1%}  ECE "
+             f"{bm.reliability([r.confidence for r in s.rows], [r.correct for r in s.rows], 5, 0.25)[1]:.3f}")
     print(f"{label:<28} acc {s.accuracy:6.1%} ({s.correct}/{s.n})  95% CI {low:.1%}–{high:.1%}  {extra:<26} "
           f"{wall / s.n:6.3f} s/question  whole set {wall:6.1f} s")
 

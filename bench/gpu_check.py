@@ -45,7 +45,8 @@ def main() -> None:
     from core.serving.sampling import SamplingSettings
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dtype = (torch.bfloat16 if device.type == "cuda" else torch.float32) if args.dtype == "auto" else getattr(torch, args.dtype)
+    dtype = ((torch.bfloat16 if device.type == "cuda" else torch.float32) if args.dtype == "auto"
+             else getattr(torch, args.dtype))
     users = args.users or (32 if device.type == "cuda" else 8)
     raw = json.loads((ROOT / "config" / "architectures" / "smollm2-135m-instruct.json").read_text())
     fields = set(LlamaConfig().to_dict())
@@ -55,7 +56,8 @@ def main() -> None:
     model = LlamaForCausalLM(config).to(device=device, dtype=dtype).eval()
     model.config.attn_implementation = "sdpa"
     print(f"device {torch.cuda.get_device_name(0) if device.type == 'cuda' else 'CPU'}, {dtype}, "
-          f"{sum(p.numel() for p in model.parameters()):,} parameters (random), built in {time.perf_counter() - t:.1f} s; "
+          f"{sum(p.numel() for p in model.parameters()):,} parameters (random), "
+          f"built in {time.perf_counter() - t:.1f} s; "
           f"torch {torch.__version__}")
     lock = threading.RLock()
     sched = BatchScheduler(lambda: (model, lock), max_batch=max(users, 1))
@@ -146,7 +148,8 @@ def static_compiled(model, prompts, new_tokens: int, sizes: list[int], device, s
                                    min_new_tokens=new_tokens, pad_token_id=0, cache_implementation="static")
                 sync()
                 times.append(time.perf_counter() - t0)
-            print(f"  {n:>3} users: first call (compiling) {times[0]:.1f} s; then {n * new_tokens / min(times[1:]):.1f} "
+            print(f"  {n:>3} users: first call (compiling) {times[0]:.1f} s; "
+                  f"then {n * new_tokens / min(times[1:]):.1f} "
                   f"tok/s aggregate, {min(times[1:]):.2f} s per answer")
     except Exception as exc:                     # a compile failure is reported, not fatal to the check
         print(f"  failed: {type(exc).__name__}: {str(exc)[:300]}")

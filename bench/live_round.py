@@ -171,7 +171,8 @@ def run(participants: int, rounds: int, wait_s: float, headed_log: str) -> dict:
                     presenter.page.get_by_text("Leaderboard").wait_for()
                 except Exception:
                     presenter.screenshot(f"live-round-presenter-reveal-{r + 1}")
-                    print(f"    presenter: no leaderboard 90 s after Reveal (blank: {presenter.is_blank()})", flush=True)
+                    print(f"    presenter: no leaderboard 90 s after Reveal (blank: {presenter.is_blank()})",
+                          flush=True)
                     raise
                 took, failed = wait_all(labs, "place", lambda lab, tm: lab.page.get_by_text("Your place").wait_for(
                     timeout=tm), time.monotonic() + wait_s)
@@ -187,7 +188,8 @@ def run(participants: int, rounds: int, wait_s: float, headed_log: str) -> dict:
                 figures["rounds"].append(row)
                 print(f"  round {r + 1} ({lesson}): followed {row['followed']}/{participants} "
                       f"(last after {row['follow_s']:.1f} s), saw the question {row['saw_question']} (last after "
-                      f"{row['question_s']:.1f} s), answered {row['answered_in_browser']} (clicks took {row['clicks_s']:.1f} s, "
+                      f"{row['question_s']:.1f} s), answered {row['answered_in_browser']} "
+                      f"(clicks took {row['clicks_s']:.1f} s, "
                       f"last confirmed {row['confirm_s']:.1f} s after), "
                       f"recorded {row['recorded']}, saw reveal {row['saw_reveal']}, back {row['back']}, "
                       f"blank {row['blank']}, console/page errors {row['errors']}, exception boxes "

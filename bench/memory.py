@@ -21,7 +21,8 @@ def main() -> None:
 
     svc = ModelService(Settings.from_env())
     print(f"device: {svc.device_label}")
-    print(f"resident after imports: {rss_mb():,.0f} MB (python + torch + transformers: {rss_mb() - base:,.0f} MB added)")
+    print(f"resident after imports: {rss_mb():,.0f} MB "
+          f"(python + torch + transformers: {rss_mb() - base:,.0f} MB added)")
     for kind in ("causal-lm", "sentence-encoder"):
         t0 = time.perf_counter()
         status = svc.load(kind=kind)

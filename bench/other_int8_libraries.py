@@ -47,7 +47,8 @@ def torchao_variants():
     def make(config):
         def build(model):
             m = copy.deepcopy(model)
-            quantize_(m, config(), filter_fn=lambda mod, name: isinstance(mod, torch.nn.Linear) and "lm_head" not in name)
+            quantize_(m, config(),
+                      filter_fn=lambda mod, name: isinstance(mod, torch.nn.Linear) and "lm_head" not in name)
             return m
         return build
     return {"torchao int8 weight-only": make(Int8WeightOnlyConfig),

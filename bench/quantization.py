@@ -47,7 +47,8 @@ def main() -> None:
               f"{'gen tok/s':>9} {'KL nats':>9} {'top-1':>6} {'ppl':>7}")
     print(header)
     print("-" * len(header))
-    print(f"{'FP32':<6} {status.memory_bytes / 1e6:>9.1f} {memory.weights_bytes(status.parameters, 'FP32') / 1e6:>11.1f} "
+    print(f"{'FP32':<6} {status.memory_bytes / 1e6:>9.1f} "
+          f"{memory.weights_bytes(status.parameters, 'FP32') / 1e6:>11.1f} "
           f"{'-':>10} {ref.tokens_per_second:>9.0f} {ref_gen.tokens_per_second:>9.1f} {0:>9.4f} {1:>6.1%} "
           f"{measure.compare_logits(ref.logits, ref.logits, text_ids).perplexity:>7.2f}")
     texts = {"FP32": inspection.decode_ids(svc, ref_gen.ids)}
@@ -60,7 +61,8 @@ def main() -> None:
         gen = measure.greedy_generate(q.model, prompt_ids, args.new_tokens, stop, q.lock)
         agree = measure.compare_logits(ref.logits, fwd.logits, text_ids)
         est = memory.weights_bytes(q.n_params, scheme)
-        print(f"{scheme:<6} {q.stored_bytes / 1e6:>9.1f} {est / 1e6:>11.1f} {total:>10.2f} {fwd.tokens_per_second:>9.0f} "
+        print(f"{scheme:<6} {q.stored_bytes / 1e6:>9.1f} {est / 1e6:>11.1f} {total:>10.2f} "
+              f"{fwd.tokens_per_second:>9.0f} "
               f"{gen.tokens_per_second:>9.1f} {agree.kl:>9.4f} {agree.top1:>6.1%} {agree.perplexity:>7.2f}")
         texts[scheme] = inspection.decode_ids(svc, gen.ids)
         del q

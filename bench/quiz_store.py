@@ -116,7 +116,8 @@ def main(n: int = 50, window_s: float = 5.0, url: str | None = None) -> None:
         page_runs = presenter_page_runs(url, room.code)
     print(f"database: {type(ws.rooms.db).__name__}")
     print(f"participants: {n}, answers sent within {window_s:.0f} s (finished after {elapsed:.2f} s)")
-    print(f"answers recorded: {len(recorded)} of {n}; failures: {len(failures)}; second answers refused: {dupes} of {n}")
+    print(f"answers recorded: {len(recorded)} of {n}; failures: {len(failures)}; "
+          f"second answers refused: {dupes} of {n}")
     print(f"time per answer (ms): median {statistics.median(latencies) * 1000:.1f}, p95 {ms(latencies, 95)}, "
           f"max {max(latencies) * 1000:.1f}")
     print(f"presenter refresh while answers arrive (ms): {len(refreshes)} refreshes, median "

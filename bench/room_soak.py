@@ -218,7 +218,8 @@ class Participant:
         except TimeoutError:
             self.results.errors.append(f"{self.name}: no acknowledgement for the ranking")
             if os.environ.get("SOAK_DEBUG"):
-                print(self.name, "no ack:", s.describe(), [(w.label, w.value, w.disabled) for w in s.widgets("button")][:5],
+                print(self.name, "no ack:", s.describe(),
+                      [(w.label, w.value, w.disabled) for w in s.widgets("button")][:5],
                       [t[:60] for t in s.texts() if "aved" in t or "round" in t], flush=True)
         finally:
             self.results.rankings_done += 1

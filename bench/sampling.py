@@ -30,7 +30,8 @@ def knob_redraw(svc: ModelService) -> None:
     first = time.perf_counter() - t0
     knobs = [SamplingSettings(temperature=t, top_k=k, top_p=p, repetition_penalty=r, frequency_penalty=f,
                               presence_penalty=f)
-             for t in (0.0, 0.5, 1.0, 1.5) for k in (0, 40) for p in (1.0, 0.9, 0.5) for r in (1.0, 1.3) for f in (0, 1)]
+             for t in (0.0, 0.5, 1.0, 1.5) for k in (0, 40) for p in (1.0, 0.9, 0.5) for r in (1.0, 1.3)
+             for f in (0, 1)]
     trace(logits, knobs[0], seen=ids)          # warm-up (first use of each torch kernel)
     times = []
     for s in knobs:
@@ -40,7 +41,8 @@ def knob_redraw(svc: ModelService) -> None:
         times.append(time.perf_counter() - t1)
     print(f"knob redraw: logits for a {len(ids)}-token prompt (once, then cached) {first * 1000:.0f} ms; "
           f"re-processing them per knob move: median {statistics.median(times) * 1000:.1f} ms, "
-          f"90th percentile {sorted(times)[int(len(times) * 0.9)] * 1000:.1f} ms, max {max(times) * 1000:.1f} ms over {len(knobs)} settings (vocab {logits.numel():,})")
+          f"90th percentile {sorted(times)[int(len(times) * 0.9)] * 1000:.1f} ms, "
+          f"max {max(times) * 1000:.1f} ms over {len(knobs)} settings (vocab {logits.numel():,})")
 
 
 def streaming(svc: ModelService) -> None:
@@ -71,9 +73,11 @@ def bench_sets(svc: ModelService, n: int) -> None:
             per_item = (time.perf_counter() - t0) / len(summary.rows)
             whole += per_item * total
             print(f"bench {set_name:10s} {setting.label:32s} {per_item:5.2f} s/answer "
-                  f"({summary.new_tokens / len(summary.rows):5.1f} new tokens) · accuracy on {n}: {summary.accuracy:.0%} "
+                  f"({summary.new_tokens / len(summary.rows):5.1f} new tokens) · "
+                  f"accuracy on {n}: {summary.accuracy:.0%} "
                   f"· whole set of {total} ≈ {per_item * total:,.0f} s (extrapolated)")
-        print(f"bench {set_name}: all six styles on all {total} items ≈ {whole / 60:.1f} min (extrapolated from {n} items)")
+        print(f"bench {set_name}: all six styles on all {total} items ≈ {whole / 60:.1f} min "
+              f"(extrapolated from {n} items)")
 
 
 def main() -> None:

@@ -51,7 +51,8 @@ def pytest_collection_modifyitems(config, items):
         if fixtures & {"service", "decoder", "encoder"}:
             item.add_marker(pytest.mark.model)
         params = getattr(getattr(item, "callspec", None), "params", {})
-        if fixtures & {"postgres_url", "postgres_server_url"} or any(isinstance(v, str) and v == "postgres" for v in params.values()):
+        if (fixtures & {"postgres_url", "postgres_server_url"}
+                or any(isinstance(v, str) and v == "postgres" for v in params.values())):
             item.add_marker(pytest.mark.postgres)
 
 

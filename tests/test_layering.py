@@ -73,7 +73,8 @@ def test_only_cache_modules_use_streamlit_caches():
 def test_the_cache_rule_catches_every_import_form(tmp_path):
     forms = ["from streamlit import cache_data\n", "from streamlit import cache_resource as keep\n",
              "import streamlit as st\nx = st.cache_data\n", "import streamlit\nstreamlit.cache_resource\n",
-             "from streamlit.runtime.caching import cache_data_api\n", "import streamlit as st\ngetattr(st, 'cache_data')\n"]
+             "from streamlit.runtime.caching import cache_data_api\n",
+             "import streamlit as st\ngetattr(st, 'cache_data')\n"]
     for i, form in enumerate(forms):
         path = tmp_path / f"f{i}.py"
         path.write_text(form)
@@ -154,8 +155,10 @@ def test_every_demo_marker_is_registered_and_every_registered_demo_is_placed():
         from components.demos import for_section
 
         registered = set(for_section(s["id"]))
-        assert markers <= registered, f"{s['id']}: the lesson places demos its page does not register: {markers - registered}"
-        assert registered <= markers, f"{s['id']}: the page registers demos its lesson never places: {registered - markers}"
+        assert markers <= registered, (f"{s['id']}: the lesson places demos its page does not register: "
+                                       f"{markers - registered}")
+        assert registered <= markers, (f"{s['id']}: the page registers demos its lesson never places: "
+                                       f"{registered - markers}")
 
 
 def test_no_pages_folder_next_to_app():
@@ -249,7 +252,8 @@ def test_importing_every_view_does_not_import_torch():
             + "heavy = sorted(m for m in ('torch', 'transformers', 'peft', 'faiss') if m in sys.modules)\n"
             + "print(','.join(heavy))\n")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300,
-                            env={**__import__("os").environ, "STREAMLIT_GLOBAL_SHOW_WARNING_ON_DIRECT_EXECUTION": "false"})
+                            env={**__import__("os").environ,
+                                 "STREAMLIT_GLOBAL_SHOW_WARNING_ON_DIRECT_EXECUTION": "false"})
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().splitlines()[-1:] in ([""], []), f"imported at import time: {result.stdout}"
 

@@ -24,6 +24,6 @@ def startup_report() -> list[tuple[int, str]]:
                                      ".streamlit/secrets.toml) holds a key of your own, then a restart."))
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft != resource.RLIM_INFINITY and soft < RECOMMENDED_OPEN_FILES:
-        lines.append((logging.INFO, f"Open-file limit {soft}; {RECOMMENDED_OPEN_FILES} or more leaves room to spare for "
-                                    "a workshop (LimitNOFILE= in a systemd unit, `ulimit -n` in a shell)."))
+        lines.append((logging.INFO, f"Open-file limit {soft}; {RECOMMENDED_OPEN_FILES} or more leaves room to spare "
+                                    "for a workshop (LimitNOFILE= in a systemd unit, `ulimit -n` in a shell)."))
     return lines

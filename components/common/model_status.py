@@ -21,7 +21,8 @@ def load_with_progress(service, name: str, kind: str) -> bool:
         return True
     bar = st.progress(0.0, text=f"Loading {service.registry.get(name).label}…")
     try:
-        service.load(name, kind, progress=lambda fraction, message: bar.progress(min(max(fraction, 0.0), 1.0), text=message))
+        service.load(name, kind,
+                     progress=lambda fraction, message: bar.progress(min(max(fraction, 0.0), 1.0), text=message))
     except Exception as exc:
         bar.empty()
         errors.show(f"Could not load {name}", exc)

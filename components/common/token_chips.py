@@ -11,7 +11,8 @@ PALETTE = ("#FFE3A3", "#C8E6FF", "#D4F5C9", "#FFD0DC", "#E6D9FF", "#C9F2EE")
 STYLE = """
 <style>
 .tok-wrap{line-height:2.2;font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:1.05rem}
-.tok{display:inline-block;border-radius:4px;padding:0 4px;margin:2px 2px;color:#1b1b1b;white-space:pre;max-width:100%;overflow-wrap:anywhere}
+.tok{display:inline-block;border-radius:4px;padding:0 4px;margin:2px 2px;color:#1b1b1b;white-space:pre;max-width:100%;
+overflow-wrap:anywhere}
 .tok-special{border:2px dashed #7a4dd8;background:#f3edff !important;font-weight:600}
 .tok-over{opacity:.35;text-decoration:line-through}
 </style>

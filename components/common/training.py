@@ -126,10 +126,10 @@ def live(kind: str, key: str, draw: Callable[[], None], refresh_s: float = 1.5) 
 def panel(kind: str, what: str, key: str, progress_key: str, *, empty: str, mine: str = "your run",
           detail: Callable[[Any], str] = lambda payload: "", cancelled_note: str = ""):
     """The top of a live panel for `kind` jobs (draw it with `live`): keeps the job alive while viewed, says whose
-    run it shows, its queue place, a Cancel button (the owner's or the presenter's), and what went wrong. Returns (snapshot, payload) — the payload is the job's result once finished,
-    else its latest `progress_key` progress (None before the first) — or None when nothing ran yet (`empty` is
-    shown; a participant in a room reads that the presenter's run will appear). `what` names the run in sentences
-    ("The race")."""
+    run it shows, its queue place, a Cancel button (the owner's or the presenter's), and what went wrong. Returns
+    (snapshot, payload) — the payload is the job's result once finished, else its latest `progress_key` progress
+    (None before the first) — or None when nothing ran yet (`empty` is shown; a participant in a room reads that
+    the presenter's run will appear). `what` names the run in sentences ("The race")."""
     job = to_show(kind)
     if job is None:
         if roles.current().watches:

@@ -210,7 +210,8 @@ class SequenceDecoder:
 
 
 def decode_stream(model, decode: Callable[[list[int]], str], input_ids: torch.Tensor, settings: SamplingSettings,
-                  stop_ids: set[int], cancel: threading.Event, lock: threading.RLock) -> Iterator[GeneratedToken | StopHit]:
+                  stop_ids: set[int], cancel: threading.Event,
+                  lock: threading.RLock) -> Iterator[GeneratedToken | StopHit]:
     """Generate one sequence token by token with a KV cache.  input_ids: (1, prompt_len).
 
     The reference decode loop: the batched scheduler (core/serving/batching.py) must give the same tokens for

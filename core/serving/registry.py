@@ -162,7 +162,8 @@ def parse_registry(data: object) -> Registry:
     registry = Registry(
         models=models,
         default_decoder=defaults.get("decoder") or next((m.name for m in models.values() if m.kind == "causal-lm"), ""),
-        default_encoder=defaults.get("encoder") or next((m.name for m in models.values() if m.kind == "sentence-encoder"), ""),
+        default_encoder=defaults.get("encoder") or next((m.name for m in models.values()
+                                                         if m.kind == "sentence-encoder"), ""),
     )
     for role, name, kind in (("decoder", registry.default_decoder, "causal-lm"),
                              ("encoder", registry.default_encoder, "sentence-encoder")):

@@ -138,7 +138,8 @@ class Question:
         """For numeric questions with a tolerance: which answers count, e.g. "Answers within ± 1 GB count as right."."""
         if self.type != "numeric" or not self.tolerance:
             return ""
-        return f"Answers within ± {format_number(self.tolerance)} {self.unit}".rstrip() + " of the exact value count as right."
+        return (f"Answers within ± {format_number(self.tolerance)} {self.unit}".rstrip()
+                + " of the exact value count as right.")
 
     def answer_text(self) -> str:
         if self.type == "single":
@@ -339,7 +340,8 @@ def load_file(path: Path, section_ids: set[str] | None = None) -> list[Question]
         raise QuizError(path, mark.line + 1 if mark else None, f"not valid YAML: {problem}") from exc
     section = path.stem
     if section_ids is not None and section not in section_ids:
-        raise QuizError(path, None, f"the file name must be a section id from lessons/sections.yaml ({section!r} is not)")
+        raise QuizError(path, None,
+                        f"the file name must be a section id from lessons/sections.yaml ({section!r} is not)")
     if not isinstance(data, dict) or not isinstance(data.get("questions"), list) or not data["questions"]:
         raise QuizError(path, data.get("__line__") if isinstance(data, dict) else 1,
                         "expected a mapping with a non-empty `questions:` list")
@@ -497,7 +499,8 @@ class Heatmap:
 
 
 def heatmap(answers: Iterable[dict], bank: QuestionBank) -> Heatmap:
-    """Share of correct answers per question (columns Q1..Qn within each section row) plus the section's overall share."""
+    """Share of correct answers per question (columns Q1..Qn within each section row) plus the section's overall
+    share."""
     tally: dict[str, list[int]] = {}
     for a in answers:
         t = tally.setdefault(a["question_id"], [0, 0])

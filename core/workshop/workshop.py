@@ -395,7 +395,8 @@ class Workshop:
         return not question.revealed and self.clock() <= question.started_at + question.time_limit + LATE_GRACE_S
 
     def answer(self, code: str, seq: int, nickname: str, question: Question, response: Any) -> AnswerResult:
-        """Record one answer. Raises WorkshopError if the question is closed, already answered, or not the current one."""
+        """Record one answer. Raises WorkshopError if the question is closed, already answered, or not the current
+        one."""
         room = self.live_room(code)
         current = self.rooms.current_question(room.code)
         if current is None or current.seq != seq or current.question_id != question.id:

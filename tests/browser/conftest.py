@@ -1,4 +1,5 @@
-"""Browser-test fixtures: one `streamlit run` server and one chromium for the whole session (tests/browser/harness.py)."""
+"""Browser-test fixtures: one `streamlit run` server and one chromium for the whole session
+(tests/browser/harness.py)."""
 from __future__ import annotations
 
 import os

@@ -71,7 +71,8 @@ def streamlit_server(log_name: str, env: dict | None = None, start_timeout: floa
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit did not answer /_stcore/health within {start_timeout:.0f} s; see {log_path}")
+                raise RuntimeError(f"streamlit did not answer /_stcore/health within {start_timeout:.0f} s; "
+                                   f"see {log_path}")
             time.sleep(0.2)   # polling interval for the health check, not a wait for the app
         yield url
     finally:
@@ -120,7 +121,8 @@ class LabPage:
         self.page.goto(f"{self.base_url}/{path}")
         self.page.wait_for_selector("[data-testid=stApp][data-test-connection-state=CONNECTED]", timeout=60_000)
         self.page.wait_for_selector("h1", timeout=60_000)          # the script has started drawing this page
-        self.page.locator("[data-testid=stSidebar]").get_by_text("Running on").wait_for(timeout=120_000)  # ...to the end
+        # ...to the end
+        self.page.locator("[data-testid=stSidebar]").get_by_text("Running on").wait_for(timeout=120_000)
         self.settle()
         # A `pages/` folder next to app.py made Streamlit answer a fresh server's first deep link with this
         # dialog (it took the folder for an old-style page list); the pages live in app_pages/ for that reason.

@@ -26,12 +26,14 @@ CONTRAST_JS = """
   const roots = document.querySelectorAll('[data-testid=stMain] [data-testid=stMarkdownContainer], ' +
                                           '[data-testid=stMain] [data-testid=stHtml]');
   for (const root of roots) {
-    if (root.closest('[data-testid=stSlider], [data-testid=stSelectSlider]')) continue;   // value labels float over the track
+    // value labels float over the track
+    if (root.closest('[data-testid=stSlider], [data-testid=stSelectSlider]')) continue;
     const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
     for (let n = walker.nextNode(); n; n = walker.nextNode()) {
       const el = n.parentElement; if (!n.textContent.trim() || !el.getClientRects().length) continue;
       const s = getComputedStyle(el); if (s.visibility === 'hidden') continue;
-      let alpha = parse(s.color)[3]; for (let e = el; e; e = e.parentElement) alpha *= Number(getComputedStyle(e).opacity);
+      let alpha = parse(s.color)[3];
+      for (let e = el; e; e = e.parentElement) alpha *= Number(getComputedStyle(e).opacity);
       const bg = background(el), fg = over([...parse(s.color).slice(0, 3), alpha], bg);
       const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
       const ratio = (a + 0.05) / (b + 0.05);

@@ -54,7 +54,8 @@ def test_bertviz_views_draw_offline(offline_lab):
         assert token in labels, labels
     assert head.locator("svg line").count() > 100                # one line per token pair and head
     lab.page.locator("[data-testid=stIFrame]").nth(0).scroll_into_view_if_needed()
-    lab.page.locator("[data-testid=stIFrame]").nth(0).screenshot(path=str(SCREENSHOTS / "bertviz-head-view-offline.png"))
+    lab.page.locator("[data-testid=stIFrame]").nth(0).screenshot(
+        path=str(SCREENSHOTS / "bertviz-head-view-offline.png"))
 
     lab.page.get_by_role("tab", name="Model view").click()
     model = lab.page.frame_locator("[data-testid=stIFrame]").nth(1)
@@ -62,7 +63,8 @@ def test_bertviz_views_draw_offline(offline_lab):
     assert {"Heads", "Layers", "0", "5"} <= set(frame_texts(model))
     model.locator("svg rect").nth(3).click()                    # a thumbnail opens the detail with token labels
     expect(model.get_by_text("·dog").first).to_be_attached()
-    lab.page.locator("[data-testid=stIFrame]").nth(1).screenshot(path=str(SCREENSHOTS / "bertviz-model-view-offline.png"))
+    lab.page.locator("[data-testid=stIFrame]").nth(1).screenshot(
+        path=str(SCREENSHOTS / "bertviz-model-view-offline.png"))
 
     assert not [u for u in lab.blocked if any(s in u for s in ("require", "d3", "jquery", "cdnjs"))], lab.blocked
     lab.assert_healthy()
@@ -139,7 +141,8 @@ def test_heatmap_follows_the_sliders_and_overview_opens_a_head(offline_lab):
     expect(layer).to_have_attribute("aria-valuetext", want_layer, timeout=30_000)
     lab.assert_healthy()
     lab.page.set_viewport_size({"width": 1400, "height": 1300})
-    for heading, name in (("One head at a time", "attention-heatmaps"), ("Find interesting heads", "attention-head-overview")):
+    for heading, name in (("One head at a time", "attention-heatmaps"),
+                          ("Find interesting heads", "attention-head-overview")):
         lab.page.get_by_text(heading).evaluate("e => e.scrollIntoView({block: 'start'})")
         lab.page.wait_for_timeout(300)
         lab.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))

@@ -32,7 +32,8 @@ def test_page5_architectures_and_cards(lab):
     box.fill("<b>bold</b> <img src=x onerror=alert(1)> 🍕 cat")
     box.press("Enter")
     lab.settle()
-    page.wait_for_function("[...document.querySelectorAll('.js-plotly-plot text')].some(t => t.textContent.includes('<b>'))",
+    page.wait_for_function("[...document.querySelectorAll('.js-plotly-plot text')]"
+                           ".some(t => t.textContent.includes('<b>'))",
                            timeout=60_000)
     assert page.locator(".js-plotly-plot img").count() == 0
     lab.assert_healthy()

@@ -9,7 +9,8 @@ def run_guard(value, **kwargs) -> AppTest:
 
         from components.common import guard
 
-        st.session_state["out"] = guard.usable_text(st.session_state["value"], "Type something.", **st.session_state["kw"])
+        st.session_state["out"] = guard.usable_text(st.session_state["value"], "Type something.",
+                                                    **st.session_state["kw"])
 
     at = AppTest.from_function(script, default_timeout=30)
     at.session_state["value"], at.session_state["kw"] = value, kwargs

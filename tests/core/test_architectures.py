@@ -52,7 +52,8 @@ def test_tied_embeddings_are_counted_once():
 
 def test_structure_from_the_configs():
     bert = arch.parameter_breakdown("BERT-base")
-    assert (bert.layers, bert.heads, bert.hidden_size, bert.vocab_size, bert.context_length) == (12, 12, 768, 30522, 512)
+    assert ((bert.layers, bert.heads, bert.hidden_size, bert.vocab_size, bert.context_length)
+            == (12, 12, 768, 30522, 512))
     llama = arch.parameter_breakdown("LLaMA-65B")
     assert (llama.layers, llama.heads, llama.hidden_size) == (80, 64, 8192)
     assert llama.mlp == 80 * 3 * 8192 * 22016

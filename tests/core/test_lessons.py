@@ -101,7 +101,8 @@ def test_reward_model_loss_uses_the_natural_log():
 def test_outline_lists_second_level_headings_with_streamlit_anchors():
     from core.lessons import anchor, outline
 
-    text = "# Title\n## Model cards: a model's leaflet\ntext\n```\n## not a heading\n```\n### sub\n## Storing pi = 3.14 ##\n"
+    text = ("# Title\n## Model cards: a model's leaflet\ntext\n```\n## not a heading\n```\n"
+            "### sub\n## Storing pi = 3.14 ##\n")
     assert outline(text) == [("Model cards: a model's leaflet", "model-cards-a-models-leaflet"),
                              ("Storing pi = 3.14", "storing-pi-3-14")]
     assert anchor("Retrieval-augmented generation (RAG)") == "retrieval-augmented-generation-rag"
@@ -142,7 +143,8 @@ def test_strings_the_app_shows_do_not_speak_of_slides_either():
         tree = ast.parse(path.read_text(encoding="utf-8"))
         docstrings = {id(node.body[0].value) for node in ast.walk(tree)
                       if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
-                      and node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+                      and node.body and isinstance(node.body[0], ast.Expr)
+                      and isinstance(node.body[0].value, ast.Constant)}
         found += [f"{path.relative_to(root)}:{node.lineno}: {node.value[:80]!r}" for node in ast.walk(tree)
                   if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
                   and SLIDE_WORDS.search(node.value)]

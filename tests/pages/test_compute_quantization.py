@@ -97,7 +97,8 @@ def test_live_quantization_runs_on_the_real_model():
     assert not at.exception, [e.value for e in at.exception]
     table = quant_table(at)
     assert list(table["precision"]) == ["FP32", "INT8"]
-    assert table["size (stored)"][0] == "538 MB" and table["size (stored)"][1] == "163 MB"   # int8 linears + row scales + BF16 embeddings
+    # int8 linears + row scales + BF16 embeddings
+    assert table["size (stored)"][0] == "538 MB" and table["size (stored)"][1] == "163 MB"
 
 
 @pytest.mark.model

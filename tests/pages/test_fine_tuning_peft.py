@@ -20,7 +20,8 @@ def test_page_draws_every_demo_without_training():
     if any(t.key == "ft_lora_real" for t in at.toggle):                # the model is not loaded yet in this process
         at.toggle(key="ft_lora_real").set_value(True).run()
     rows = next(d.value for d in at.dataframe if "module" in d.value.columns)
-    assert list(rows["module"])[:2] == ["q_proj", "k_proj"] and list(rows["LoRA r=8"])[0] == "276,480"  # 9,216 × 30 layers
+    # 9,216 × 30 layers
+    assert list(rows["module"])[:2] == ["q_proj", "k_proj"] and list(rows["LoRA r=8"])[0] == "276,480"
     assert not [w.value for w in at.warning]
 
 

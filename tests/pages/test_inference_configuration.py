@@ -91,7 +91,8 @@ def test_generation_stop_sequence_hit_and_n_samples():
     assert len(ended) == 2 and "cancelled" not in ended, ended
 
 
-@pytest.mark.parametrize("prompt, message", [("", "Type a prompt"), ("word " * 8500, "more than the 8,192-token window")])
+@pytest.mark.parametrize("prompt, message", [("", "Type a prompt"),
+                                             ("word " * 8500, "more than the 8,192-token window")])
 def test_sampling_lab_bad_prompts(prompt, message, monkeypatch):
     stubs.flat_next_token_logits(monkeypatch)   # the message is the point, not an 8,192-token forward pass (~30 s)
     at = open_page(INFERENCE)

@@ -88,7 +88,8 @@ def test_one_word_shows_its_start_and_mid_sentence_forms_side_by_side(page):
 
         page.text_input(key="embeddings_word").input("pizza").run()     # "p" + "izza", but " pizza" is one token
         assert len(figures(page)["bar"]) == 2
-        assert "is 2 tokens" in texts(page, "caption") and "showing the neighbours of the first" in texts(page, "caption")
+        assert ("is 2 tokens" in texts(page, "caption")
+                and "showing the neighbours of the first" in texts(page, "caption"))
         assert figures(page)["bar"][0]["layout"]["xaxis"]["title"]["text"] == "cosine similarity with p"
 
         page.text_input(key="embeddings_word").input("the king").run()  # several words: used as typed, one chart
@@ -195,7 +196,8 @@ def test_generated_tokens_are_included():
 @pytest.mark.parametrize("case", ["empty", "one token", "5000 words", "odd", "html"])
 def test_bad_input_gives_messages_not_tracebacks(case):
     text = {"empty": "", "one token": "Hi", "5000 words": " ".join(["word"] * 5000),
-            "odd": "👨‍👩‍👧 مرحبا بالعالم \u200b東京", "html": "<script>alert(1)</script><img src=x onerror=alert(2)>"}[case]
+            "odd": "👨‍👩‍👧 مرحبا بالعالم \u200b東京",
+            "html": "<script>alert(1)</script><img src=x onerror=alert(2)>"}[case]
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
     at.run()
     at.switch_page(PAGE)

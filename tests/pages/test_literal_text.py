@@ -57,7 +57,8 @@ def test_embeddings_word_caption_is_literal(monkeypatch):
 
     rng = np.random.default_rng(0)
     monkeypatch.setattr(cache, "token_embeddings", lambda text, max_tokens: TokenEmbeddings(
-        ids=(504, 3287), tokens=("The", " king"), vectors=rng.normal(size=(2, 64)).astype(np.float32), truncated_from=0))
+        ids=(504, 3287), tokens=("The", " king"), vectors=rng.normal(size=(2, 64)).astype(np.float32),
+        truncated_from=0))
     monkeypatch.setattr(cache, "nearest_tokens", lambda token_id, n: [(token_id, "king", 1.0), (7, "queen", 0.5)])
     at = apptest.open_page("app_pages/02_inside_transformer.py", timeout=120, check=False)
     at.text_input(key="embeddings_word").input(MARKUP).run()

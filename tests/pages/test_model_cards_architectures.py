@@ -53,7 +53,8 @@ def test_page5_span_corruption_and_masking_react_to_input():
 @pytest.mark.parametrize("text", BAD_TEXT)
 def test_page5_bad_input(text):
     at = open_page(PAGE5)
-    for key in ("arch_families_text", "arch_objectives_prefix", "arch_objectives_mlm_text", "arch_objectives_span_text"):
+    for key in ("arch_families_text", "arch_objectives_prefix", "arch_objectives_mlm_text",
+                "arch_objectives_span_text"):
         at.text_input(key=key).input(text)
     at.run()
     assert not at.exception, [e.value for e in at.exception]

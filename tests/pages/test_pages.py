@@ -61,7 +61,8 @@ def test_tokenizer_example_picker_fills_the_text():
 
 
 @pytest.mark.model
-@pytest.mark.parametrize("text", ["", "👨‍👩‍👧 東京 مرحبا", "a\u200bb\x00c\x07", "<script>alert(1)</script><img src=x onerror=alert(2)>",
+@pytest.mark.parametrize("text", ["", "👨‍👩‍👧 東京 مرحبا", "a\u200bb\x00c\x07",
+                                  "<script>alert(1)</script><img src=x onerror=alert(2)>",
                                   "x" * 200_001, "word " * 9000])
 def test_tokenizer_demo_survives_bad_input(text):
     at = open_page("app_pages/02_inside_transformer.py")

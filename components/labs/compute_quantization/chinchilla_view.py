@@ -67,7 +67,8 @@ def show_budget(key: str = "compute") -> None:
                f"petaflop/s-day = {sci(pfs)}. One {gpu.name} at {util:.0%} of its {gpu.peak_tflops:g} TFLOP/s "
                f"16-bit peak: {sci(days)} days alone, {sci(days / 1000)} days "
                "on 1,000 of them. "
-               f"One petaflop/s-day = {cp.chips_for_one_pfs_day(gpu.peak_tflops):.1f} of these at full peak for 24 hours.")
+               f"One petaflop/s-day = {cp.chips_for_one_pfs_day(gpu.peak_tflops):.1f} of these at full peak "
+               "for 24 hours.")
     models = list(cp.KNOWN_MODELS)
     names = [m.name for m in models] + ["your run"]
     values = [cp.petaflop_s_days(m.flops) for m in models] + [pfs]

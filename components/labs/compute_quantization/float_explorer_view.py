@@ -74,7 +74,8 @@ def show(key: str = "floats") -> None:
     for fmt in (floats.FP32, floats.FP16, floats.BF16):
         enc = floats.encode(value, fmt)
         st.html(bits_html(f"{fmt.name} — {fmt.bits} bits, {fmt.bytes} bytes",
-                          [("sign 1 bit", enc.sign, SIGN), (f"exponent {fmt.exponent_bits} bits", enc.exponent, EXPONENT),
+                          [("sign 1 bit", enc.sign, SIGN),
+                           (f"exponent {fmt.exponent_bits} bits", enc.exponent, EXPONENT),
                            (f"fraction {fmt.fraction_bits} bits", enc.fraction, FRACTION)]))
         err = enc.error
         detail = (f"stored value **{_fmt(enc.stored, exact=True)}**" +
@@ -96,7 +97,8 @@ def show(key: str = "floats") -> None:
 
 
 def _int8(value: float, key: str) -> None:
-    st.markdown("**INT8** — a whole number from −128 to 127 plus a scale (and a zero point) stored once for many values")
+    st.markdown("**INT8** — a whole number from −128 to 127 plus a scale (and a zero point) stored once for many "
+                "values")
     a, b, c = st.columns(3)
     low = a.number_input("Range low", value=-4.0, step=1.0, key=f"{key}_int8_low")
     high = b.number_input("Range high", value=4.0, step=1.0, key=f"{key}_int8_high")
@@ -114,7 +116,8 @@ def _int8(value: float, key: str) -> None:
     st.markdown(f"q = round({_fmt(value)} ÷ {enc.scale:.6g})" + (f" + {enc.zero_point}" if enc.zero_point else "") +
                 f" = **{enc.q}** · stored value ({enc.q} − {enc.zero_point}) × {enc.scale:.6g} = "
                 f"**{enc.stored:.6g}** · error {enc.error:+.3g}")
-    st.caption("A scale is stored once per tensor, row or group of weights; the 8 bits above are all each weight costs.")
+    st.caption("A scale is stored once per tensor, row or group of weights; the 8 bits above are all each weight "
+               "costs.")
     if enc.clipped:
         st.warning(f"{_fmt(value)} lies outside the range [{low:g}, {high:g}], so it is clipped to the nearest end. "
                    "Choosing the range (the scale) is the hard part of integer quantization.")

@@ -66,7 +66,8 @@ def _kv_shape(key: str, model: mem.KnownModel | None) -> tuple[mem.KvCacheShape 
     if model and shape is None:
         st.caption(f"{model.name} has no KV cache estimate here (an encoder, or its shape is not known).")
         return None, int(context), int(batch)
-    with st.expander("Model shape for the KV cache" + (f" (from {model.name})" if shape else " — set it for your model")):
+    with st.expander("Model shape for the KV cache"
+                     + (f" (from {model.name})" if shape else " — set it for your model")):
         c1, c2, c3, c4 = st.columns(4)
         layers = c1.number_input("Layers", 1, 1000, shape.layers if shape else 32, key=f"{key}_layers")
         hidden = c2.number_input("Hidden size", 1, 100_000, shape.hidden_size if shape else 4096, key=f"{key}_hidden")
@@ -100,8 +101,8 @@ def stacked_chart(estimates: dict[str, mem.MemoryEstimate], gpu: mem.Gpu, title:
     totals = [e.total_gb for e in estimates.values()]
     _totals(fig, list(estimates), totals, [_gb(t) for t in totals])
     dashed_reference(fig, gpu.memory_gb, f"one {gpu.name}: {gpu.memory_gb:g} GB")
-    fig.update_layout(barmode="stack", title=title, legend_traceorder="normal", yaxis_title="GB (10⁹ bytes)", height=430,
-                      margin=dict(t=60, b=40, l=60, r=20), legend=dict(orientation="h", y=-0.15),
+    fig.update_layout(barmode="stack", title=title, legend_traceorder="normal", yaxis_title="GB (10⁹ bytes)",
+                      height=430, margin=dict(t=60, b=40, l=60, r=20), legend=dict(orientation="h", y=-0.15),
                       yaxis_range=[0, max(totals + [gpu.memory_gb]) * 1.18], font=dict(size=14))
     return fig
 
@@ -157,13 +158,15 @@ def show(key: str = "memcalc") -> None:
         m2.metric("Bytes per parameter", f"{sum(chosen.per_param.values()):.4g}")
         m3.metric(f"{gpu.name.replace('NVIDIA ', '')} needed", f"{gpus:,}")
         if gpus > 1:
-            st.caption(f"{_gb(chosen.total_gb)} ÷ {gpu.memory_gb:g} GB = {chosen.total_gb / gpu.memory_gb:,.2f} → at least "
-                       f"{gpus:,} GPUs — a lower bound: splitting a model costs extra memory (see the multi-GPU demo below).")
+            st.caption(f"{_gb(chosen.total_gb)} ÷ {gpu.memory_gb:g} GB = {chosen.total_gb / gpu.memory_gb:,.2f} "
+                       f"→ at least {gpus:,} GPUs — a lower bound: splitting a model costs extra memory "
+                       "(see the multi-GPU demo below).")
     fig = stacked_chart(estimates, gpu, f"Memory for {label} parameters — {mode}", precision)
     st.plotly_chart(fig, key=f"{key}_chart", config=PNG_ONLY)
     if skipped:
         st.caption(f"{', '.join(skipped)}: no full training directly in integer weights — use LoRA training (QLoRA).")
-    rows = [{"component": part, "bytes / parameter": f"{chosen.per_param[part]:.4g}" if part in chosen.per_param else "—",
+    rows = [{"component": part,
+             "bytes / parameter": f"{chosen.per_param[part]:.4g}" if part in chosen.per_param else "—",
              "memory": _gb(b / mem.GB)} for part, b in chosen.parts.items()] if chosen else []
     if rows:
         st.dataframe(rows, hide_index=True, key=f"{key}_table")
@@ -215,4 +218,5 @@ def show_multi_gpu(key: str = "multigpu") -> None:
                   for s, t in zip(per_gpu, totals)], hide_index=True, key=f"{key}_table")
     st.caption("Assumptions: the lesson's per-parameter breakdown; the global batch is fixed, so activations divide "
                "over the GPUs in every scheme. Sharding adds communication: each GPU fetches the slices it lacks "
-               "when it needs them. Tensor and pipeline parallelism (splitting layers) are other ways to cut the same cake.")
+               "when it needs them. Tensor and pipeline parallelism (splitting layers) are other ways to cut the "
+               "same cake.")

@@ -42,7 +42,8 @@ def _run(service, schemes: list[str], group_size: int, prompt: str, new_tokens: 
     ref_prompt = cache.fp32_logits(prompt_seq)
     status = service.status(service.registry.default_decoder)
     rows = [{"scheme": "FP32", "size": status.memory_bytes, "estimate": mem.weights_bytes(status.parameters, "FP32"),
-             "quantize s": 0.0, "tok/s (fixed text)": ref_text.tokens_per_second, "gen tok/s": ref_gen.tokens_per_second,
+             "quantize s": 0.0, "tok/s (fixed text)": ref_text.tokens_per_second,
+             "gen tok/s": ref_gen.tokens_per_second,
              "KL (fixed text)": 0.0, "top-1 (fixed text)": 1.0, "perplexity": measure.compare_logits(
                  ref_text.logits, ref_text.logits, list(text_ids)).perplexity,
              "KL (your prompt)": 0.0, "top-1 (your prompt)": 1.0}]
@@ -61,8 +62,9 @@ def _run(service, schemes: list[str], group_size: int, prompt: str, new_tokens: 
         a_prompt = measure.compare_logits(ref_prompt.logits, on_prompt.logits, list(prompt_seq))
         rows.append({"scheme": scheme, "size": q.stored_bytes, "estimate": mem.weights_bytes(q.n_params, scheme),
                      "quantize s": q.seconds, "tok/s (fixed text)": fwd.tokens_per_second,
-                     "gen tok/s": gen.tokens_per_second, "KL (fixed text)": a_text.kl, "top-1 (fixed text)": a_text.top1,
-                     "perplexity": a_text.perplexity, "KL (your prompt)": a_prompt.kl, "top-1 (your prompt)": a_prompt.top1})
+                     "gen tok/s": gen.tokens_per_second, "KL (fixed text)": a_text.kl,
+                     "top-1 (fixed text)": a_text.top1, "perplexity": a_text.perplexity,
+                     "KL (your prompt)": a_prompt.kl, "top-1 (your prompt)": a_prompt.top1})
         answers[scheme] = inspection.decode_ids(service, gen.ids)
         notes[scheme] = q.compute_note
     progress.empty()
@@ -77,8 +79,8 @@ def show(key: str = "quant") -> None:
                 "touched) and compares it with the FP32 original: how much smaller, how fast, how far its "
                 "next-token probabilities drift (KL divergence, 0 = identical), how often it still picks the same "
                 "top token, its perplexity on a fixed paragraph, and what it answers to your prompt.")
-    schemes = st.multiselect("Precisions to compare with FP32", qz.SCHEMES, default=list(qz.SCHEMES), key=f"{key}_schemes",
-                             format_func=lambda s: s)
+    schemes = st.multiselect("Precisions to compare with FP32", qz.SCHEMES, default=list(qz.SCHEMES),
+                             key=f"{key}_schemes", format_func=lambda s: s)
     c1, c2 = st.columns([3, 1])
     prompt = c1.text_input("Your prompt", value=DEFAULT_PROMPT, key=f"{key}_prompt")
     group = c2.selectbox("INT4 group size", (32, 64, 128), index=1, key=f"{key}_group",
@@ -86,7 +88,8 @@ def show(key: str = "quant") -> None:
     new_tokens = st.slider("Tokens to generate", 8, 64, 24, 8, key=f"{key}_tokens")
     with st.expander("What each precision means"):
         for s in ("FP32",) + qz.SCHEMES:
-            st.markdown(f"- **{s}**: {qz.DESCRIPTIONS[s]}" + (f" (group size {group} chosen above)" if s == "INT4" else ""))
+            st.markdown(f"- **{s}**: {qz.DESCRIPTIONS[s]}"
+                        + (f" (group size {group} chosen above)" if s == "INT4" else ""))
     prompt = guard.usable_text(prompt, "Type a prompt above to compare the answers.", MAX_PROMPT_CHARS,
                                what="Your prompt")
     if prompt is None:
@@ -123,7 +126,8 @@ def _draw(result: dict, key: str) -> None:
     table = [{"precision": r["scheme"], "size (stored)": mem.format_bytes(r["size"]),
               "calculator": mem.format_bytes(r["estimate"]), "quantize s": f"{r['quantize s']:.1f}",
               "tok/s (fixed text)": f"{r['tok/s (fixed text)']:,.0f}", "generate tok/s": f"{r['gen tok/s']:,.1f}",
-              "KL (fixed text)": _kl(r['KL (fixed text)']), "top-1 agree (fixed text)": f"{r['top-1 (fixed text)']:.1%}",
+              "KL (fixed text)": _kl(r['KL (fixed text)']),
+              "top-1 agree (fixed text)": f"{r['top-1 (fixed text)']:.1%}",
               "perplexity": f"{r['perplexity']:.2f}", "KL (your prompt)": _kl(r['KL (your prompt)']),
               "top-1 agree (your prompt)": f"{r['top-1 (your prompt)']:.1%}"} for r in rows]
     st.dataframe(table, hide_index=True, key=f"{key}_table")
@@ -138,7 +142,8 @@ def _draw(result: dict, key: str) -> None:
                     mode="lines+markers", marker=dict(size=11, color="#d62728"))
     fig.update_layout(title="Smaller weights, bigger drift", height=380, font=dict(size=14),
                       yaxis=dict(title="stored size, MB"), margin=dict(t=60, b=40, l=60, r=60),
-                      yaxis2=dict(title="KL divergence (nats)", overlaying="y", side="right", rangemode="tozero", tickformat=".2g"),
+                      yaxis2=dict(title="KL divergence (nats)", overlaying="y", side="right", rangemode="tozero",
+                                  tickformat=".2g"),
                       legend=dict(orientation="h", y=-0.2))
     st.plotly_chart(fig, key=f"{key}_chart", config=PNG_ONLY)
     st.markdown(f"**Greedy answers to:** {literal(result['prompt'])}")

@@ -92,7 +92,8 @@ def _choices_chart(scored: bm.Scored, key: str) -> None:
                            hovertemplate="%{x}<br>probability among the four %{y:.1%}<extra></extra>"))
     fig.update_layout(height=300, margin=dict(l=10, r=10, t=40, b=10), font=dict(size=14),
                       yaxis=dict(range=[0, 1.2], tickformat=".0%", title="share of the four"),
-                      title=dict(text="The model's probability for each choice (green = right answer)", font=dict(size=15)))
+                      title=dict(text="The model's probability for each choice (green = right answer)",
+                                 font=dict(size=15)))
     st.plotly_chart(fig, key=f"{key}_choices", config=PNG_ONLY)
 
 

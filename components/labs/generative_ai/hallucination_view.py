@@ -81,8 +81,8 @@ def _generate(service, question: str, temperature: float, seed: int, length: int
     if not load_with_progress(service, service.registry.default_decoder, "causal-lm"):
         return None
     settings = SamplingSettings(temperature=temperature, top_k=0, top_p=1.0, max_new_tokens=length, seed=seed)
-    # Pressing "Stop the answer" reruns the page, which ends this run and closes the stream (the model drops the request); the
-    # tokens so far are kept in the session and shown as a stopped answer (see show()).
+    # Pressing "Stop the answer" reruns the page, which ends this run and closes the stream (the model drops the
+    # request); the tokens so far are kept in the session and shown as a stopped answer (see show()).
     stop_box = st.empty()
     stop_box.button("Stop the answer", key=f"{key}_stop", icon=":material/stop_circle:")
     placeholder = st.empty()

@@ -311,7 +311,8 @@ def _step_through(service, model: str, key: str, t, path: list[dict]) -> None:
                disabled=not path)
     if path:
         chips = "".join(_path_chip(p, p["id"] in stop_ids) for p in path)
-        st.html(f'{TOKEN_STYLE}<div class="lab-out"><b>Path ({len(path)} token{"s" if len(path) != 1 else ""}):</b> {chips}</div>')
+        st.html(f'{TOKEN_STYLE}<div class="lab-out"><b>Path ({len(path)} token{"s" if len(path) != 1 else ""}):</b> '
+                f'{chips}</div>')
         if path[-1]["id"] in stop_ids:
             st.info("The last token is the end-of-answer marker: a real generation would stop here.")
     else:
@@ -350,7 +351,8 @@ def _stop(key: str) -> None:
 def show_generation(key: str = "generation", lab_key: str = "sampling") -> None:
     st.markdown("#### Try it: generate with your settings")
     st.markdown("The answer streams in token by token, each coloured by the probability the model gave it (blue "
-                "= likely, orange with a dotted underline = a long shot that sampling picked; hover for the number). Stop sequences end the answer where they appear; "
+                "= likely, orange with a dotted underline = a long shot that sampling picked; hover for the number). "
+                "Stop sequences end the answer where they appear; "
                 "max new tokens is a hard cap; a fixed seed makes sampling repeat exactly.")
     prompt = guard.usable_text(st.session_state.get(f"{lab_key}_prompt", DEFAULT_PROMPT),
                                "Type a prompt in the lab above first.", MAX_PROMPT_CHARS, keep="last", warn=False)

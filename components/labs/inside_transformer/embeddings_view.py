@@ -269,7 +269,8 @@ def _sentence_part(key: str) -> None:
         st.plotly_chart(similarity_heatmap(sentences, sims), key=f"{key}_similarity")
         st.caption("Each cell is the cosine similarity of two sentence vectors (1 = same direction). The diagonal "
                    "is each sentence with itself." + ("" if len(sentences) <= ANNOTATE_UP_TO else
-                                                      f" Numbers are written in only up to {ANNOTATE_UP_TO} sentences; hover for them."))
+                                                      f" Numbers are written in only up to {ANNOTATE_UP_TO} sentences; "
+                                                      "hover for them."))
     distinct = len(set(sentences))
     for tab, k in ((flat_tab, 2), (space_tab, 3)):
         with tab:
@@ -291,7 +292,8 @@ def _sentence_part(key: str) -> None:
         q = cache.sentence_embeddings((query,))[0]
         hits = search(q, vectors)
         st.dataframe(
-            [{"rank": r + 1, "similarity": round(h.score, 4), "sentence": sentences[h.index], "topic": pairs[h.index][0]}
+            [{"rank": r + 1, "similarity": round(h.score, 4), "sentence": sentences[h.index],
+              "topic": pairs[h.index][0]}
              for r, h in enumerate(hits)],
             hide_index=True, key=f"{key}_results",
             column_config={"similarity": st.column_config.ProgressColumn("similarity", min_value=0.0, max_value=1.0,

@@ -126,9 +126,9 @@ def _points():
 def show_frontier() -> None:
     st.markdown("#### Every variant on one frontier")
     st.markdown("Each point is a model made on this page: prune a copy above, measure the precisions or distil a "
-                "student, and they appear here. Good variants sit low (close to the original's predictions) and to the right "
-                "(faster) or to the left (smaller). Nothing is free: look for the points that lose least for what "
-                "they gain.")
+                "student, and they appear here. Good variants sit low (close to the original's predictions) and to "
+                "the right (faster) or to the left (smaller). Nothing is free: look for the points that lose least "
+                "for what they gain.")
     points = _points()
     if not points:
         st.info("No variants yet: switch on pruning, measure the precisions or distil a student above, then come "

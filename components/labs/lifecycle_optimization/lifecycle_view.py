@@ -47,6 +47,7 @@ def show() -> None:
             for step, sid in steps if sid in titles)
         stages.append(f'<div class="lc-stage" style="background:{colour}"><div class="lc-name">{html.escape(name)}'
                       f'</div>{links}</div>')
-    loop = '<div class="lc-loop">↺ Evaluation sends you back: to better prompts, more tuning, or a different model.</div>'
+    loop = ('<div class="lc-loop">↺ Evaluation sends you back: to better prompts, more tuning, or a different model.'
+            '</div>')
     st.html(STYLE + f'<div class="lc">{"".join(stages)}{loop}</div>')
     st.caption("Each box opens the lesson that teaches that step; most have a live lab.")

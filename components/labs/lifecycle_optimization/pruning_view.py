@@ -1,5 +1,6 @@
 """Page 10 demo "pruning": magnitude pruning of a private copy of SmolLM2 at growing sparsity (quality falls, speed
-and size do not move), and structured pruning of MLP channels or attention heads (the matrices shrink, so it gets smaller and faster)."""
+and size do not move), and structured pruning of MLP channels or attention heads (the matrices shrink, so it gets
+smaller and faster)."""
 from __future__ import annotations
 
 import plotly.graph_objects as go

@@ -175,7 +175,8 @@ def breakdown_figure(breakdowns: list[architectures.ParameterBreakdown], scale: 
         values = [100 * b.share(bucket) if scale == "share" else getattr(b, bucket) for b in breakdowns]
         text = [architectures.human_count(getattr(b, bucket)) for b in breakdowns]
         fig.add_bar(name=BUCKET_LABELS[bucket], x=names, y=values, marker_color=BUCKET_COLOURS[bucket],
-                    customdata=text, hovertemplate="%{x}<br>" + BUCKET_LABELS[bucket] + ": %{customdata}<extra></extra>")
+                    customdata=text,
+                    hovertemplate="%{x}<br>" + BUCKET_LABELS[bucket] + ": %{customdata}<extra></extra>")
     # On a log axis stacked segments would look wrong (the lower ones swell), so bars stand side by side there.
     fig.update_layout(barmode="group" if scale == "log" else "stack", height=460,
                       margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h", y=1.12))
@@ -200,9 +201,11 @@ def show_parameters(key: str = "arch_params") -> None:
         "parameters": st.column_config.NumberColumn("parameters", format="localized"),
         "vocabulary": st.column_config.NumberColumn("vocabulary", format="localized"),
         "context": st.column_config.NumberColumn("context", format="localized",
-                                                 help="Positions the model was built for (BLOOM: its training length)")})
+                                                 help="Positions the model was built for "
+                                                      "(BLOOM: its training length)")})
     scale = st.segmented_control("Chart shows", ["share", "linear", "log"], default="share", key=f"{key}_scale",
-                                 format_func={"share": "% of each model", "linear": "counts", "log": "counts, log scale"}.get)
+                                 format_func={"share": "% of each model", "linear": "counts",
+                                              "log": "counts, log scale"}.get)
     st.plotly_chart(breakdown_figure(breakdowns, scale or "share"), key=f"{key}_chart", config=PNG_ONLY)
     big = max(breakdowns, key=lambda b: b.total)
     small = min(breakdowns, key=lambda b: b.total)
@@ -298,7 +301,8 @@ def _mlm_html(example: arch.MaskedExample) -> str:
     # Told apart by border pattern as well as by colour (orange / yellow / blue: no red-green pair), dark text on
     # light tints in either theme.
     style = {"masked": "background:#fdb863;border:2px solid #b35806;font-weight:600",
-             "random": "background:#fff0c2;border:2px dashed #8c6d00", "kept": "background:#cfe3f2;border:3px double #2166ac",
+             "random": "background:#fff0c2;border:2px dashed #8c6d00",
+             "kept": "background:#cfe3f2;border:3px double #2166ac",
              "": "background:#eef1f5;border:2px solid transparent"}
     spans = []
     for token, shown, action in zip(example.tokens, example.inputs, example.actions):

@@ -23,7 +23,8 @@ def _chart(summaries: list[BenchSummary], key: str, baseline: tuple[str, float] 
     labels = [s.setting.label.replace(" · ", "<br>") for s in summaries]
     colours = ["#7E57C2" if s.setting.cot else "#1E88E5" for s in summaries]
     fig = go.Figure(go.Bar(x=labels, y=[s.accuracy for s in summaries], marker_color=colours,
-                           text=[f"{s.accuracy:.0%} ({sum(r.correct for r in s.rows)}/{len(s.rows)})" for s in summaries],
+                           text=[f"{s.accuracy:.0%} ({sum(r.correct for r in s.rows)}/{len(s.rows)})"
+                                 for s in summaries],
                            textposition="outside", cliponaxis=False,
                            customdata=[[s.answered, len(s.rows), s.seconds] for s in summaries],
                            hovertemplate="%{x}<br>accuracy %{y:.0%}<br>an answer found in %{customdata[0]} of "

@@ -19,7 +19,8 @@ from core.serving.sampling import SamplingSettings
 def _examples_state(key: str, task) -> list[dict]:
     state_key = f"{key}_examples_{task.id}"
     if state_key not in st.session_state:
-        st.session_state[state_key] = [{"input": e.input, "answer": e.answer, "reason": e.reason} for e in task.examples]
+        st.session_state[state_key] = [{"input": e.input, "answer": e.answer, "reason": e.reason}
+                                       for e in task.examples]
     return st.session_state[state_key]
 
 
@@ -60,7 +61,8 @@ def _run(service, model: str, prompt: str, task, placeholder, caption_slot, max_
 
 def _show_result(out: dict, task, placeholder, caption_slot) -> None:
     placeholder.html(coloured_tokens_html(out["tokens"]))
-    caption = f"{out['n']} token{'s' if out['n'] != 1 else ''} in {out['seconds']:.1f} s · prompt {out['prompt_tokens']:,} tokens"
+    caption = (f"{out['n']} token{'s' if out['n'] != 1 else ''} in {out['seconds']:.1f} s · "
+               f"prompt {out['prompt_tokens']:,} tokens")
     if out.get("expected"):
         got, right = grade(task, out["text"], out["expected"])
         caption += f" · extracted answer: {literal(got) if got else 'none found'} " + ("✓" if right else "✗")

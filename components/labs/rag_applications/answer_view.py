@@ -182,7 +182,8 @@ def show() -> None:
         st.success(f"What the document says: {literal(gold)}")
     cited = citations(result["answers"][1], result["hits"])
     if cited:
-        named = ", ".join(f"[{literal(c.label)}] → " + (f"chunk {c.hit.chunk.index + 1}" if c.hit else "no retrieved chunk")
+        named = ", ".join(f"[{literal(c.label)}] → "
+                          + (f"chunk {c.hit.chunk.index + 1}" if c.hit else "no retrieved chunk")
                           for c in cited)
         st.caption(f"Citations in the answer: {named}. Click one in the answer to jump to its chunk below.")
     else:

@@ -44,7 +44,8 @@ def _chart(scores):
         fig.add_trace(go.Scatter(x=list(score.recall), y=list(score.recall.values()), mode="lines+markers",
                                  line=dict(color=colour, width=3),
                                  name=f"{score.size} tokens ({score.n_chunks} chunks) · MRR {score.mrr:.2f}"))
-    fig.update_layout(title="Recall@k on the 30 questions with known answers", height=380, margin=dict(l=10, r=10, t=50, b=40),
+    fig.update_layout(title="Recall@k on the 30 questions with known answers", height=380,
+                      margin=dict(l=10, r=10, t=50, b=40),
                       xaxis=dict(title="k (chunks retrieved)", tickvals=list(KS)),
                       yaxis=dict(title="recall@k", range=[0, 1.05], tickformat=".0%"),
                       legend=dict(title="chunk size", orientation="h", y=-0.25))
@@ -125,7 +126,9 @@ def show_index() -> None:
         m4.metric("Index size exact / HNSW", f"{chosen.exact_bytes / 1e6:.0f} / {chosen.approx_bytes / 1e6:.0f} MB")
         st.plotly_chart(_tradeoff_chart(points, chosen.exact_ms), key="rag_vec_chart",
                         config=PNG_ONLY)
-        st.caption(f"{n:,} vectors; build time: exact {chosen.exact_build_s:.1f} s, HNSW {chosen.approx_build_s:.1f} s; "
+        st.caption(f"{n:,} vectors; build time: exact {chosen.exact_build_s:.1f} s, "
+                   f"HNSW {chosen.approx_build_s:.1f} s; "
                    "median of 50 queries, one at a time. Exact search grows with the corpus; HNSW grows roughly "
                    "with its logarithm, at the price of a slower build, more memory, and sometimes missing a true "
-                   f"neighbour (recall below 100 %). {literal('Vector databases (and faiss, used here) are built around such indexes.')}")
+                   "neighbour (recall below 100 %). "
+                   f"{literal('Vector databases (and faiss, used here) are built around such indexes.')}")

@@ -58,7 +58,8 @@ def show() -> None:
             st.caption(note)
             st.html(answer_html(text, hits))
             right = injection.keeps_answer(text, gold)
-            st.markdown((":green[keeps the handbook's answer]" if right else ":red[lost the handbook's answer]") + "  \n"
+            st.markdown((":green[keeps the handbook's answer]" if right else ":red[lost the handbook's answer]")
+                        + "  \n"
                         + (":red[follows the planted instruction]" if injection.looks_injected(text)
                            else ":green[no sign of the planted text]"))
     if result["dropped"]:

@@ -65,7 +65,8 @@ def chunk_html(text: str, chunks, marked: set[int] = frozenset(), focus: tuple[i
         return inner.replace('<div class="rag-doc">', '<div class="rag-doc">' + ("…" if lo else ""), 1) \
             .replace("</div>", ("…" if hi < len(text) else "") + "</div>", 1)
     shown = text[:MAX_SHOWN]
-    cuts = sorted({0, len(shown), *(min(c.start, len(shown)) for c in chunks), *(min(c.end, len(shown)) for c in chunks)})
+    cuts = sorted({0, len(shown), *(min(c.start, len(shown)) for c in chunks),
+                   *(min(c.end, len(shown)) for c in chunks)})
     starts = {c.start: c for c in chunks}
     out = []
     for a, b in zip(cuts, cuts[1:]):

@@ -100,5 +100,5 @@ def show() -> None:
         st.html(knowledge.chunk_html(doc.text, mine, marked={c.index for c in mine if c.cut_by_encoder}))
         st.caption("Each colour is one chunk (numbered in purple); grey text with a dotted underline belongs to two "
                    "chunks (the overlap). A chunk never crosses a heading, so it can be cited by its section, e.g. "
-                   f"“[{next((c.citation for c in mine if '§' in c.citation), 'handbook.md §3')}]”. Hover a span to see "
-                   "its chunk.")
+                   f"“[{next((c.citation for c in mine if '§' in c.citation), 'handbook.md §3')}]”. "
+                   "Hover a span to see its chunk.")

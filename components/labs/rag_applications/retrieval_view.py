@@ -18,7 +18,8 @@ def presets() -> dict[str, str]:
     data = cache.question_set()
     picks = {f"Handbook: {q.question}": q.question for q in data.questions[:6]}
     picks[f"Biography: {data.hallucination['question']}"] = data.hallucination["question"]
-    picks["Not in any document: What is the wifi password of the canteen?"] = "What is the wifi password of the canteen?"
+    picks["Not in any document: "
+          "What is the wifi password of the canteen?"] = "What is the wifi password of the canteen?"
     return picks
 
 
@@ -87,7 +88,8 @@ def show() -> None:
         if hits:
             top = hits[0].chunk
             doc = next(d for d in base.docs if d.name == top.doc)
-            st.markdown(f"**The best chunk in its document** ({literal(top.citation)}), outlined, with the text around it:")
+            st.markdown(f"**The best chunk in its document** ({literal(top.citation)}), outlined, "
+                        "with the text around it:")
             near = [c for c in knowledge.chunks(base) if c.doc == doc.name]
             st.html(knowledge.chunk_html(doc.text, near, marked={top.index}, focus=(top.start, top.end),
                                              margin=250))

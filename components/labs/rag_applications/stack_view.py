@@ -39,7 +39,8 @@ def layers() -> list[tuple[str, str, list[tuple[str, str]]]]:
     return [
         ("Application layer", "#E8E0FF", [
             ("User interface", f"Streamlit {_version('streamlit')} pages, plotly {_version('plotly')} charts"),
-            ("LLM tooling: retrieval", f"token-measured chunking, faiss {_version('faiss-cpu')} index, BM25 re-ranking"),
+            ("LLM tooling: retrieval",
+             f"token-measured chunking, faiss {_version('faiss-cpu')} index, BM25 re-ranking"),
             ("Tools", "the safe calculator; knowledge-base search (the ReAct demo)"),
             ("Memory and data", "your session's uploads; the workshop store (SQLite or PostgreSQL)"),
             ("Orchestration", "the prompt templates and loops on this page"),

@@ -125,7 +125,8 @@ def parse_number(text) -> float:
     try:
         return float(cleaned)
     except (ValueError, OverflowError):
-        raise ValueError(f"“{text.strip()[:40]}” is not a number; try 3.141592, -0.1, 1e-8, 70000, inf or nan") from None
+        raise ValueError(f"“{text.strip()[:40]}” is not a number; "
+                         "try 3.141592, -0.1, 1e-8, 70000, inf or nan") from None
 
 
 def encode(value: float, fmt: FloatFormat) -> Encoded:
@@ -235,7 +236,8 @@ def format_table() -> list[dict]:
     """The deck's summary table plus each format's range, computed from the bit layout."""
     rows = [{"type": f.name, "bits": f.bits, "exponent": f.exponent_bits, "fraction": f.fraction_bits,
              "bytes": f.bytes, "max": f.max_value, "smallest normal": f.smallest_normal,
-             "smallest subnormal": f.smallest_subnormal, "decimal digits": round((f.fraction_bits + 1) * math.log10(2), 1)}
+             "smallest subnormal": f.smallest_subnormal,
+             "decimal digits": round((f.fraction_bits + 1) * math.log10(2), 1)}
             for f in (FP32, FP16, BF16)]
     # INT8 is a two's-complement whole number (-128..127): no exponent and no fraction bits (the deck's
     # "7" in its fraction column would be sign + 7 value bits, i.e. -127..127).

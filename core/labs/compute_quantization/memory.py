@@ -306,7 +306,8 @@ def per_gpu_training_bytes(n_params, n_gpus: int, precision: str = "FP32") -> di
     return out
 
 
-def fewest_gpus(n_params, gpu_memory_gb: float, precision: str = "FP32", limit: int = 1_000_000) -> dict[str, int | None]:
+def fewest_gpus(n_params, gpu_memory_gb: float, precision: str = "FP32",
+                limit: int = 1_000_000) -> dict[str, int | None]:
     """For each sharding scheme, the fewest GPUs where one GPU's share fits (None: never fits).
 
     None means the replicated parts alone (under data parallelism: weights + gradients + optimizer states)
@@ -388,7 +389,8 @@ def known_models() -> list[KnownModel]:
         kv = cfg.get("num_key_value_heads") or b.heads
         decoder_layers = 0
         if b.family == "encoder-decoder":   # T5: num_decoder_layers (default num_layers); BART: decoder_layers
-            decoder_layers = int(cfg.get("num_decoder_layers") or cfg.get("decoder_layers") or cfg.get("num_layers") or 0)
+            decoder_layers = int(cfg.get("num_decoder_layers") or cfg.get("decoder_layers")
+                                 or cfg.get("num_layers") or 0)
         head_dim = int(cfg.get("d_kv") or cfg.get("head_dim") or 0)
         if b.heads and head_dim * b.heads == b.hidden_size:
             head_dim = 0                    # the usual hidden_size / heads: nothing to record

@@ -188,9 +188,11 @@ def quantize_copy(model: torch.nn.Module, scheme: str, group_size: int = DEFAULT
                 n_quantized += w.numel()
                 if layer.bias is not None:                                   # biases stay in BF16
                     scale_bytes += layer.bias.numel() * 2
-            rest = n_params - n_quantized - sum(l.bias.numel() for _, l in _linear_layers(model) if l.bias is not None)
+            rest = n_params - n_quantized - sum(linear.bias.numel() for _, linear in _linear_layers(model)
+                                                if linear.bias is not None)
             parts[f"{scheme} weights"] = packed_bytes
-            parts["scales" + (" (FP32, one per row)" if scheme == "INT8" else f" (FP16, one per {group_size})")] = scale_bytes
+            parts["scales" + (" (FP32, one per row)" if scheme == "INT8"
+                              else f" (FP16, one per {group_size})")] = scale_bytes
             parts["embeddings + norms (BF16)"] = rest * 2
             note = (f"runs in float32 from the de-quantized {scheme} values (fake quantization): the numbers are "
                     "exactly what the integers represent, but without int kernels it is not faster here")

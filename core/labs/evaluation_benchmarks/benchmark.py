@@ -204,7 +204,8 @@ def score_question(bench: Benchmark, question: Question, index: int, k: int, mod
         return Scored(index, question, mode, k, reply=reply, predicted=parse_letter(reply),
                       seconds=time.perf_counter() - start)
     if mode not in MODES or score is None:
-        raise ValueError(f"unknown mode {mode!r}" if mode not in MODES else "log-likelihood modes need a score function")
+        raise ValueError(f"unknown mode {mode!r}" if mode not in MODES
+                         else "log-likelihood modes need a score function")
     conts = continuations(question, mode)
     context_ids = encode(prompt(bench, question, k, mode))
     cont_ids = [encode(c) for c in conts]

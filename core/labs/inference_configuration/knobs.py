@@ -117,7 +117,8 @@ def cap_max_new_tokens(requested, prompt_tokens: int, window: int) -> tuple[int,
     if value < 1:
         return 1, "max new tokens must be at least 1; using 1"
     if value > limit:
-        why = (f"this app allows at most {MAX_NEW_TOKENS_LIMIT:,} new tokens per request" if limit == MAX_NEW_TOKENS_LIMIT
+        why = (f"this app allows at most {MAX_NEW_TOKENS_LIMIT:,} new tokens per request"
+               if limit == MAX_NEW_TOKENS_LIMIT
                else f"only {room:,} tokens are left in the {window:,}-token context window after the prompt")
         return limit, f"{value:,} new tokens asked for; capped at {limit:,} because {why}"
     return value, ""
@@ -147,7 +148,8 @@ def chart_rows(t: Trace, n: int) -> list[dict]:
             if c:
                 changed.setdefault(i, []).append(step.name)
     base, final = t.base.probs[index].tolist(), t.final.probs[index].tolist()
-    return [{"id": i, "base": b, "final": f, "removed_by": removed.get(i, ""), "changed_by": ", ".join(changed.get(i, []))}
+    return [{"id": i, "base": b, "final": f, "removed_by": removed.get(i, ""),
+             "changed_by": ", ".join(changed.get(i, []))}
             for i, b, f in zip(ids, base, final)]
 
 

@@ -103,7 +103,8 @@ def _page(div_id: str, controls: str, view_js: str, params: dict, vendor: Vendor
     return "\n".join([
         "<!DOCTYPE html><html><head><meta charset='utf-8'></head>",
         f"<body style=\"margin:0;background:white;{FONT}\">",
-        f"<div id='{div_id}' style=\"{FONT}\"><span style='user-select:none'>{controls}</span><div id='vis'></div></div>",
+        f"<div id='{div_id}' style=\"{FONT}\"><span style='user-select:none'>{controls}</span>"
+        "<div id='vis'></div></div>",
         f"<script>{vendor.d3}</script>",
         f"<script>{vendor.jquery}</script>",
         f"<script>{vendor.require}</script>",

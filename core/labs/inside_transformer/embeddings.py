@@ -162,11 +162,13 @@ def load_sentence_sets(path: Path = SENTENCES_PATH) -> list[SentenceSet]:
         raise ValueError(f"{path}: expected a top-level 'sets' list")
     out = []
     for i, entry in enumerate(data["sets"]):
-        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or not isinstance(entry.get("groups"), dict):
+        if (not isinstance(entry, dict) or not isinstance(entry.get("name"), str)
+                or not isinstance(entry.get("groups"), dict)):
             raise ValueError(f"{path}: set #{i + 1} needs a 'name' and a 'groups' mapping")
         groups = {}
         for topic, sentences in entry["groups"].items():
-            if not isinstance(sentences, list) or not sentences or not all(isinstance(s, str) and s.strip() for s in sentences):
+            if (not isinstance(sentences, list) or not sentences
+                    or not all(isinstance(s, str) and s.strip() for s in sentences)):
                 raise ValueError(f"{path}: set '{entry['name']}', topic '{topic}' needs a list of non-empty sentences")
             groups[str(topic)] = tuple(s.strip() for s in sentences)
         out.append(SentenceSet(name=entry["name"], description=str(entry.get("description", "")), groups=groups))

@@ -235,7 +235,8 @@ class StudentResult:
     top1: float = math.nan           # share of positions where both pick the same next token
     tokens_per_second: float = math.nan
     bytes: int = 0
-    probe_kl: float = math.nan       # KL to the teacher on the probe text (page 10's frontier measures every variant on it)
+    # KL to the teacher on the probe text (page 10's frontier measures every variant on it)
+    probe_kl: float = math.nan
 
 
 @dataclass
@@ -304,7 +305,8 @@ def corpus() -> tuple[str, str]:
 
 def run_race(make_teacher: Callable[[], torch.nn.Module], train_ids: list[int], held_ids: list[int],
              settings: RaceSettings = RaceSettings(), *, layers: tuple[int, ...] = PRUNED_LAYERS,
-             probe_ids: list[int] | None = None, update: Callable[[Race], None] = lambda r: None, cancelled: Callable[[], bool] = lambda: False) -> Race:
+             probe_ids: list[int] | None = None, update: Callable[[Race], None] = lambda r: None,
+             cancelled: Callable[[], bool] = lambda: False) -> Race:
     """Cut a student from a private teacher copy, then train two copies of it on the same batches: one on the
     teacher's soft labels (+ hard labels, weight 1 − α), one on the hard labels only. Measure both, the cut model
     and the teacher the same way on held-out text."""

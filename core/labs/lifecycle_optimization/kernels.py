@@ -8,7 +8,8 @@ quantized on the fly per batch, multiplied in integers and scaled back. Chosen b
 
 SmolLM2 shows the classic catch: the inputs of each MLP's down_proj hold a few very large activations (outliers),
 and one int8 scale per tensor for them wipes out the small ones. Keeping down_proj in FP32 (a mixed-precision
-choice: a coarse cousin of LLM.int8(), which keeps only the outlier feature dimensions in 16-bit inside each matmul) keeps most of the speed and loses far less quality.
+choice: a coarse cousin of LLM.int8(), which keeps only the outlier feature dimensions in 16-bit inside each matmul)
+keeps most of the speed and loses far less quality.
 """
 from __future__ import annotations
 

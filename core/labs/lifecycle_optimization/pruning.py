@@ -2,8 +2,8 @@
 
 Unstructured: in every linear layer but the output head (tied to the embeddings), the `sparsity` share of weights
 with the smallest magnitude is set to zero (the mask `torch.nn.utils.prune.l1_unstructured` would compute, applied
-to the ordinary dense weight; tests/core/labs/lifecycle_optimization checks the two agree). The matrices keep their shape, so nothing gets faster or smaller in
-memory: dense kernels multiply by zeros like by any other number.
+to the ordinary dense weight; tests/core/labs/lifecycle_optimization checks the two agree). The matrices keep their
+shape, so nothing gets faster or smaller in memory: dense kernels multiply by zeros like by any other number.
 
 Structured: in every decoder layer's MLP (gate_proj, up_proj: hidden → intermediate; down_proj: intermediate →
 hidden) the least important intermediate channels are removed, so the three matrices really shrink. Importance is

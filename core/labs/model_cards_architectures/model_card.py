@@ -123,7 +123,8 @@ def package_info(dist: str) -> dict[str, str]:
     urls = md.get_all("Project-URL") or []
     home = next((u.split(",", 1)[1].strip() for u in urls if u.lower().startswith("homepage")), md.get("Home-page", ""))
     return {k: v for k, v in {"name": md.get("Name", ""), "version": md.get("Version", ""),
-                              "summary": md.get("Summary", ""), "author": md.get("Author", "") or md.get("Author-email", ""),
+                              "summary": md.get("Summary", ""),
+                              "author": md.get("Author", "") or md.get("Author-email", ""),
                               "license": md.get("License", ""), "home": home or ""}.items() if v}
 
 
@@ -147,7 +148,8 @@ def _facts_fields(f: ComputedFacts) -> tuple[CardField, ...]:
     heads = f"{f.heads} query heads, {f.kv_heads} key/value heads (grouped-query attention)" \
         if f.kv_heads and f.kv_heads != f.heads else f"{f.heads}"
     memory = (f"{human_bytes(f.memory_bytes)} (measured on the loaded model, float32)" if f.memory_measured
-              else f"{human_bytes(f.memory_bytes)} (computed: {f.parameters:,} parameters × 4 bytes, float32 as the app loads it)")
+              else f"{human_bytes(f.memory_bytes)} (computed: {f.parameters:,} parameters × 4 bytes, "
+                   "float32 as the app loads it)")
     return (CardField("Parameters", f"{f.parameters:,}", "computed"),
             CardField("Layers", f"{f.layers}", "computed"),
             CardField("Attention heads per layer", heads, "computed"),
@@ -183,7 +185,8 @@ def encoder_card(name: str, folder: Path, facts: ComputedFacts) -> ModelCard:
     if config.get("_name_or_path"):
         details.append(CardField("Base model", str(config["_name_or_path"]), "config.json"))
     if config.get("model_type"):
-        details.append(CardField("Architecture", f"{config['model_type']} ({', '.join(config.get('architectures', []))})",
+        details.append(CardField("Architecture",
+                                 f"{config['model_type']} ({', '.join(config.get('architectures', []))})",
                                  "config.json"))
     intro = secs.get(name) or next(iter(secs.values()), "")
     details_quotes = ((f"{src}: introduction", intro),) if intro else ()
@@ -197,7 +200,8 @@ def encoder_card(name: str, folder: Path, facts: ComputedFacts) -> ModelCard:
         limits.append(CardField("Longest input", f"{st_config['max_seq_length']} word pieces; longer input is cut off",
                                 "sentence_bert_config.json"))
     if "do_lower_case" in tok_config:
-        limits.append(CardField("Lower-cases its input", str(bool(tok_config["do_lower_case"])), "tokenizer_config.json"))
+        limits.append(CardField("Lower-cases its input", str(bool(tok_config["do_lower_case"])),
+                                "tokenizer_config.json"))
     if front.get("language"):
         limits.append(CardField("Language", _plain(front["language"]), f"{src} front matter"))
     risk = find_section(secs, "bias", "risk", "limitation")
@@ -206,7 +210,8 @@ def encoder_card(name: str, folder: Path, facts: ComputedFacts) -> ModelCard:
                      (find_section(secs, "background"), find_section(secs, "training")) if b)
     train_fields = []
     if front.get("datasets"):
-        train_fields.append(CardField("Datasets listed", f"{len(front['datasets'])}: " + ", ".join(map(str, front["datasets"])),
+        train_fields.append(CardField("Datasets listed",
+                                      f"{len(front['datasets'])}: " + ", ".join(map(str, front["datasets"])),
                                       f"{src} front matter"))
     evaluation = find_section(secs, "evaluation", "results", "benchmark")
 
@@ -239,13 +244,15 @@ def decoder_card(name: str, gguf_path: Path, dist: str, facts: ComputedFacts) ->
         if meta.get(key) not in (None, ""):
             details.append(CardField(label, _plain(meta[key]), f"{src}: {key}"))
     if "general.file_type" in meta:
-        details.append(CardField("Quantization", gguf_file_type(meta["general.file_type"]), f"{src}: general.file_type"))
+        details.append(CardField("Quantization", gguf_file_type(meta["general.file_type"]),
+                                 f"{src}: general.file_type"))
     if meta.get("(tensor types)"):
         types = ", ".join(f"{n} × {t}" for t, n in sorted(meta["(tensor types)"].items(), key=lambda kv: -kv[1]))
         details.append(CardField("Tensors by storage type", types, src))
     if pkg:
-        details.append(CardField("Shipped in", f"{pkg.get('name', dist)} {pkg.get('version', '')} by {pkg.get('author', '?')} "
-                                               f"(licence {pkg.get('license', 'not stated')})", "package metadata"))
+        details.append(CardField("Shipped in",
+                                 f"{pkg.get('name', dist)} {pkg.get('version', '')} by {pkg.get('author', '?')} "
+                                 f"(licence {pkg.get('license', 'not stated')})", "package metadata"))
         if pkg.get("summary"):
             details.append(CardField("Package summary", pkg["summary"], "package metadata"))
 
@@ -253,7 +260,8 @@ def decoder_card(name: str, gguf_path: Path, dist: str, facts: ComputedFacts) ->
     template = meta.get("tokenizer.chat_template")
     if isinstance(template, str):
         m = re.search(r"<\|im_start\|>system\s*\n?(.*?)<\|im_end\|>", template, re.DOTALL)
-        use_fields.append(CardField("Chat format", "ChatML (<|im_start|> role … <|im_end|>)" if "<|im_start|>" in template
+        use_fields.append(CardField("Chat format",
+                                    "ChatML (<|im_start|> role … <|im_end|>)" if "<|im_start|>" in template
                                     else "a chat template is stored", f"{src}: tokenizer.chat_template"))
         if m:
             use_fields.append(CardField("Default system prompt", m.group(1).strip(), f"{src}: tokenizer.chat_template"))
@@ -266,8 +274,9 @@ def decoder_card(name: str, gguf_path: Path, dist: str, facts: ComputedFacts) ->
         limits.append(CardField("Context window", f"{int(ctx):,} tokens; older text must be dropped",
                                 f"{src}: {arch}.context_length"))
     if "general.file_type" in meta:
-        limits.append(CardField("Precision", f"weights stored in 4-bit blocks ({gguf_file_type(meta['general.file_type'])}); "
-                                             "the app de-quantizes them to float32, the lost precision does not come back",
+        limits.append(CardField("Precision",
+                                f"weights stored in 4-bit blocks ({gguf_file_type(meta['general.file_type'])}); "
+                                "the app de-quantizes them to float32, the lost precision does not come back",
                                 f"{src}: general.file_type"))
 
     train_fields = [CardField(label, _plain(meta[key]), f"{src}: {key}") for key, label in

@@ -192,9 +192,9 @@ def extract_label(text: str, labels: Sequence[str], cot: bool = False) -> str | 
     """The label the model gave: after "the answer is" when present, else the first label word (last for CoT)."""
     if not isinstance(text, str) or not labels:
         return None
-    pattern = re.compile(r"\b(" + "|".join(re.escape(l) for l in labels) + r")\b", re.IGNORECASE)
+    pattern = re.compile(r"\b(" + "|".join(re.escape(label) for label in labels) + r")\b", re.IGNORECASE)
     after = _ANSWER_IS.search(text)
-    if after and after.group(1).lower() in [l.lower() for l in labels]:
+    if after and after.group(1).lower() in [label.lower() for label in labels]:
         return after.group(1).lower()
     found = pattern.findall(text)
     if not found:

@@ -6,7 +6,8 @@ names the file. `add_uploads` adds a batch of files to the documents already upl
 duplicates, renames files whose name is taken, keeps to `MAX_FILES`, and returns messages to show.
 
 File names are shown later as literal text, so they are only trimmed here (base name, no control characters, at most
-80 characters), not escaped. PDFs are read with pypdf in a child process with hard limits (pdf_worker.py): never inside a server thread.
+80 characters), not escaped. PDFs are read with pypdf in a child process with hard limits (pdf_worker.py): never
+inside a server thread.
 """
 from __future__ import annotations
 

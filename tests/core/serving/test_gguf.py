@@ -40,7 +40,8 @@ def test_header_agrees_with_gguf_reader(gguf_path, reference):
     types: dict[str, int] = {}
     for t in reference.tensors:
         types[t.tensor_type.name] = types.get(t.tensor_type.name, 0) + 1
-    assert ours["(tensor types)"] == types and sum(types.values()) == ours["GGUF.tensor_count"] == len(reference.tensors)
+    assert (ours["(tensor types)"] == types
+            and sum(types.values()) == ours["GGUF.tensor_count"] == len(reference.tensors))
 
 
 def test_context_length_agrees_with_gguf_reader(gguf_path, reference):

@@ -25,9 +25,11 @@ def test_hub_models_can_be_registered():
     ({"models": {"x": {"kind": "tts", "source": {"type": "hub", "repo_id": "a/b"}}}}, "kind must be"),
     ({"models": {"x": {"kind": "causal-lm", "source": {"type": "ftp"}}}}, "source type must be"),
     ({"models": {"x": {"kind": "causal-lm", "source": {"type": "hub"}}}}, "needs ['repo_id']"),
-    ({"models": {"x": {"kind": "causal-lm", "source": {"type": "hub", "repo_id": "a/b", "url": "u"}}}}, "unknown source"),
+    ({"models": {"x": {"kind": "causal-lm", "source": {"type": "hub", "repo_id": "a/b", "url": "u"}}}},
+     "unknown source"),
     ({"defaults": {"decoder": "x"}, "models": {"x": {"kind": "sentence-encoder",
-                                                      "source": {"type": "hub", "repo_id": "a/b"}}}}, "is not a causal-lm"),
+                                                      "source": {"type": "hub", "repo_id": "a/b"}}}},
+     "is not a causal-lm"),
 ])
 def test_bad_registries_are_reported_clearly(data, message):
     with pytest.raises(RegistryError, match=message.replace("[", r"\[").replace("]", r"\]")):
@@ -61,7 +63,8 @@ def test_an_uncached_hub_model_explains_how_to_download(tmp_path, monkeypatch):
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))   # an empty hub cache
-    reg = parse_registry({"models": {"big": {"kind": "causal-lm", "source": {"type": "hub", "repo_id": "org/not-here"}}}})
+    reg = parse_registry({"models": {"big": {"kind": "causal-lm",
+                                             "source": {"type": "hub", "repo_id": "org/not-here"}}}})
     svc = ModelService(Settings.from_env({"GENAI_LAB_CACHE": str(tmp_path)}), registry=reg)
     with pytest.raises(RegistryError, match="HF_HUB_OFFLINE=0"):
         svc.load("big")

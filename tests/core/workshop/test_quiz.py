@@ -185,7 +185,8 @@ BAD_FILES = {
     "bad-indent": ("questions:\n  - id: a\n   type: single\n", 3, "not valid YAML"),
     "no-answer": ("questions:\n  - id: q1\n    type: single\n    prompt: P?\n    options: [a, b]\n"
                   "    answer: c\n    explanation: E\n", 6, "answer must be one of the options"),
-    "bad-type": ("questions:\n  - id: q1\n    type: essay\n    prompt: P?\n    explanation: E\n", 3, "type must be one of"),
+    "bad-type": ("questions:\n  - id: q1\n    type: essay\n    prompt: P?\n"
+                 "    explanation: E\n", 3, "type must be one of"),
     "numeric-text": ("questions:\n  - id: q1\n    type: numeric\n    prompt: P?\n    answer: lots\n"
                      "    explanation: E\n", 5, "answer must be a number"),
     "short-order": ("questions:\n  - id: q1\n    type: ordering\n    prompt: P?\n    items: [a, b]\n"

@@ -33,7 +33,8 @@ def test_bits_match_struct_numpy_and_torch(v):
     assert fl.encode(v, fl.FP32).bit_string == fp32_bits(v)
     assert fl.encode(v, fl.FP16).bit_string == fp16_bits(v)
     assert fl.encode(v, fl.BF16).bit_string == bf16_bits(v)
-    assert fl.encode(v, fl.FP16).bit_string == format(int(torch.tensor([v]).half().view(torch.int16)[0]) & 0xFFFF, "016b")
+    assert fl.encode(v, fl.FP16).bit_string == format(int(torch.tensor([v]).half().view(torch.int16)[0]) & 0xFFFF,
+                                                      "016b")
 
 
 @pytest.mark.parametrize("v", VALUES)
@@ -73,7 +74,8 @@ def test_round_half_to_even():
 
 def test_ranges_and_overflow_underflow():
     assert fl.FP16.max_value == 65504 and fl.FP16.smallest_normal == 2 ** -14 and fl.FP16.smallest_subnormal == 2 ** -24
-    assert fl.FP32.max_value == float(np.finfo(np.float32).max) and fl.FP32.smallest_normal == float(np.finfo(np.float32).tiny)
+    assert (fl.FP32.max_value == float(np.finfo(np.float32).max)
+            and fl.FP32.smallest_normal == float(np.finfo(np.float32).tiny))
     assert fl.BF16.max_value == float(torch.finfo(torch.bfloat16).max)
     assert fl.BF16.smallest_normal == float(torch.finfo(torch.bfloat16).tiny)
     assert fl.FP32.smallest_subnormal == float(np.finfo(np.float32).smallest_subnormal)

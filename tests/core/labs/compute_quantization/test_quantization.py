@@ -82,7 +82,8 @@ def test_quantized_copy_of_the_real_decoder(decoder):
     # INT8: linear weights at 1 byte + one FP32 scale per row; the 28.3M-parameter embedding and norms at BF16.
     int8 = results["INT8"][0]
     assert int8.n_quantized == n - 28_311_552 - 35_136
-    assert int8.stored_bytes == int8.n_quantized + int8.stored_parts["scales (FP32, one per row)"] + (n - int8.n_quantized) * 2
+    assert int8.stored_bytes == (int8.n_quantized + int8.stored_parts["scales (FP32, one per row)"]
+                                 + (n - int8.n_quantized) * 2)
     assert results["INT4"][0].stored_bytes < int8.stored_bytes < results["BF16"][0].stored_bytes
     assert results["BF16"][1].kl < results["INT8"][1].kl < results["INT4"][1].kl
     assert results["INT8"][1].top1 > 0.9

@@ -1,4 +1,5 @@
-"""core.labs.evaluation_benchmarks.metrics: the teaching ROUGE/BLEU agree with rouge_score and sacrebleu and explain themselves."""
+"""core.labs.evaluation_benchmarks.metrics: the teaching ROUGE/BLEU agree with rouge_score and sacrebleu and explain
+themselves."""
 from __future__ import annotations
 
 import ast

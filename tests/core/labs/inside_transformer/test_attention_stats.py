@@ -20,8 +20,10 @@ def maps(*heads):
 
 N = 4
 IDENTITY = np.eye(N)
-PREVIOUS = np.eye(N, k=-1); PREVIOUS[0, 0] = 1             # row 0 has no previous token: it looks at itself
-FIRST = np.zeros((N, N)); FIRST[:, 0] = 1
+PREVIOUS = np.eye(N, k=-1)
+PREVIOUS[0, 0] = 1                                       # row 0 has no previous token: it looks at itself
+FIRST = np.zeros((N, N))
+FIRST[:, 0] = 1
 UNIFORM = np.full((N, N), 1 / N)
 
 
@@ -41,7 +43,8 @@ def test_entropy_of_a_causal_uniform_map():
 
 def test_shapes_inputs_untouched_and_one_token():
     rng = np.random.default_rng(1)
-    w = rng.random((3, 5, 6, 6)); w /= w.sum(-1, keepdims=True)
+    w = rng.random((3, 5, 6, 6))
+    w /= w.sum(-1, keepdims=True)
     before = w.copy()
     for name in STATISTICS:
         grid = head_grid(w, name)

@@ -53,7 +53,8 @@ def test_pages_are_self_contained(vendor, build):
     assert page.html.startswith("<!DOCTYPE html>") and page.height > 100
     assert not re.search(r"""(src|href)\s*=\s*["']?https?:""", page.html)
     assert "cdnjs" not in page.html and "sourceMappingURL" not in page.html
-    assert len(re.findall(r"^<script>", page.html, re.M)) == (5 if build is head_view_html else 6)  # + zoom                    # d3, jQuery, require.js, the shims, the view
+    # d3, jQuery, require.js, the shims, the view (+ zoom)
+    assert len(re.findall(r"^<script>", page.html, re.M)) == (5 if build is head_view_html else 6)
     assert "define('d3'" in page.html and "define('jquery'" in page.html
 
 

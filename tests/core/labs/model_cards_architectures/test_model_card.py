@@ -71,7 +71,8 @@ def test_encoder_card_from_the_readme(cards):
 
 
 def test_readme_parsing():
-    front, body = mc.split_front_matter("---\nlicense: mit\n---\n# Title\nintro\n## Uses\nuse it\n### Sub\nmore\n## Other\nx")
+    front, body = mc.split_front_matter("---\nlicense: mit\n---\n# Title\nintro\n## Uses\nuse it\n### Sub\nmore\n"
+                                        "## Other\nx")
     assert front == {"license": "mit"}
     secs = mc.markdown_sections(body)
     assert secs["Title"] == "intro" and secs["Uses"] == "use it\n### Sub\nmore" and secs["Other"] == "x"
