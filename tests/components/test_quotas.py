@@ -41,7 +41,7 @@ def tab_script():
 @pytest.fixture
 def queue(monkeypatch):
     """A fresh training queue and a service that loads nothing, for this test only."""
-    jobs = Jobs(max_queued=6, workers=1, stale_after_s=60)
+    jobs = Jobs(max_queued=6, workers=1, stale_after_s=60, tidy=lambda: None)
     fake = SimpleNamespace(device="cpu", load=lambda kind: SimpleNamespace(memory_bytes=0))
     monkeypatch.setattr(app_cache, "jobs", lambda: jobs)
     monkeypatch.setattr(app_cache, "model_service", lambda: fake)

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from core.serving.jobs import OUT_OF_MEMORY, Job, JobContext, JobRefused, Jobs, JobSnapshot
+from core.serving.jobs import OUT_OF_MEMORY, Job, JobContext, JobRefused, Jobs, JobSnapshot, tidy_memory
 
 WAIT = 5.0
 
@@ -56,6 +56,7 @@ def make_jobs():
     made: list[Jobs] = []
 
     def make(**kwargs) -> Jobs:
+        kwargs.setdefault("tidy", lambda: None)     # the queue's rules, without a full garbage collection per job
         made.append(Jobs(**kwargs))
         return made[-1]
 
@@ -330,6 +331,15 @@ def test_progress_snapshots_are_copies(make_jobs):
     after = finish(job)
     assert after.progress == {"losses": [3.0], "step": 2} and after.result == [3.0, 2.0]
     assert before.progress == {"losses": [3.0], "step": 99} and before.state == "running"
+
+
+def test_memory_is_tidied_after_every_job_whatever_its_end(make_jobs):
+    tidied = []
+    jobs = make_jobs(tidy=lambda: tidied.append(1))
+    finish(jobs.submit("a", "fine", lambda ctx: 1))
+    finish(jobs.submit("b", "broken", lambda ctx: 1 / 0))
+    assert len(tidied) == 2
+    assert Jobs()._tidy is tidy_memory                  # the app's queue collects garbage and trims the heap
 
 
 def test_history_keeps_the_last_20_finished_jobs(make_jobs):

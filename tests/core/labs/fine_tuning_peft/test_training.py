@@ -12,6 +12,9 @@ from core.labs.fine_tuning_peft import adapters, data, evaluation, methods, race
 from core.labs.fine_tuning_peft.methods import Method
 
 
+STEPS = 4          # the fewest that show each loss falling on the tiny model (full 0.72, LoRA 0.98, prompt 0.994)
+
+
 def _rows(tokenizer, n=8):
     return [data.encode(tokenizer, e) for e in data.task_examples("sentiment", "train")[:n]]
 
@@ -30,20 +33,20 @@ def _train(model, tokenizer, method, steps=20, **kw):
 @pytest.mark.parametrize("method", [Method("full", lr=3e-2), Method("lora", lr=1e-1, targets=methods.LORA_TARGETS),
                                     Method("prompt", lr=3e-1)])
 def test_loss_falls_over_a_fixed_seed_run(tiny, tokenizer, method):
-    _, run = _train(copy.deepcopy(tiny), tokenizer, method, steps=10)
-    assert run.state == "done" and len(run.train_loss) == 10
+    _, run = _train(copy.deepcopy(tiny), tokenizer, method, steps=STEPS)
+    assert run.state == "done" and len(run.train_loss) == STEPS
     # a random 2-layer model moves its output mostly through the weights themselves: full tuning falls fast, the
     # frozen-weight methods slowly (on the real model all three reach ~0.1, see bench/fine_tuning.py)
     assert sum(run.train_loss[-3:]) / 3 < run.train_loss[0] * (0.9 if method.kind == "full" else 0.995)
-    assert run.held_out[0][0] == 0 and run.held_out[-1][0] == 10 and run.held_out[-1][1] < run.held_out[0][1]
+    assert run.held_out[0][0] == 0 and run.held_out[-1][0] == STEPS and run.held_out[-1][1] < run.held_out[0][1]
     assert run.memory["weights"] > 0 and run.memory["activations"] > 0
     if method.kind == "full":
         assert run.memory["optimizer (Adam)"] == pytest.approx(2 * run.memory["weights"], rel=0.01)
 
 
 def test_the_same_seed_gives_the_same_losses(tiny, tokenizer):
-    _, a = _train(copy.deepcopy(tiny), tokenizer, Method("lora", lr=1e-2), steps=4)
-    _, b = _train(copy.deepcopy(tiny), tokenizer, Method("lora", lr=1e-2), steps=4)
+    _, a = _train(copy.deepcopy(tiny), tokenizer, Method("lora", lr=1e-2), steps=2)
+    _, b = _train(copy.deepcopy(tiny), tokenizer, Method("lora", lr=1e-2), steps=2)
     assert a.train_loss == b.train_loss
 
 
