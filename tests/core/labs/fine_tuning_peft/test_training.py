@@ -11,7 +11,6 @@ import torch
 from core.labs.fine_tuning_peft import adapters, data, evaluation, methods, race, training
 from core.labs.fine_tuning_peft.methods import Method
 
-
 STEPS = 4          # the fewest that show each loss falling on the tiny model (full 0.72, LoRA 0.98, prompt 0.994)
 
 
