@@ -7,12 +7,8 @@ from playwright.sync_api import expect
 pytestmark = pytest.mark.browser
 
 
-def open_clean(lab, path: str):
-    return lab.open(path).page
-
-
 def test_page1_hallucination_streams_a_coloured_answer(lab):
-    page = open_clean(lab, "generative-ai")
+    page = lab.open("generative-ai").page
     page.get_by_text("Try it: ask the model something").scroll_into_view_if_needed()
     page.get_by_role("button", name="Ask SmolLM2").click()
     page.get_by_text("Average probability").wait_for(timeout=180_000)
@@ -25,7 +21,7 @@ def test_page1_hallucination_streams_a_coloured_answer(lab):
 
 
 def test_page1_stop_keeps_the_answer_so_far(lab):
-    page = open_clean(lab, "generative-ai")
+    page = lab.open("generative-ai").page
     page.get_by_text("Try it: ask the model something").scroll_into_view_if_needed()
     length = page.locator("[data-testid=stSlider]").filter(has_text="Longest answer").get_by_role("slider")
     length.focus()

@@ -7,12 +7,8 @@ from playwright.sync_api import expect
 pytestmark = pytest.mark.browser
 
 
-def open_clean(lab, path: str):
-    return lab.open(path).page
-
-
 def test_page5_architectures_and_cards(lab):
-    page = open_clean(lab, "model-cards-architectures")
+    page = lab.open("model-cards-architectures").page
     # The parameter chart and the table are drawn without loading any model.
     page.get_by_text("Try it: where do the parameters").wait_for()
     page.get_by_text("counts, log scale", exact=True).click()
