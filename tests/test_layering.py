@@ -84,27 +84,6 @@ def test_the_cache_rule_catches_every_import_form(tmp_path):
     assert not uses_streamlit_cache(clean)
 
 
-def test_labs_do_not_import_each_others_widgets():
-    # A lab's widgets may use components.common and its own folder; shared widgets move to components/common.
-    for lab in (ROOT / "components" / "labs").iterdir():
-        if not lab.is_dir():
-            continue
-        for path in lab.rglob("*.py"):
-            other = {m for m in imported_modules(path) if m.startswith("components.labs.")
-                     and not m.startswith(f"components.labs.{lab.name}")}
-            assert not other, f"{path.relative_to(ROOT)} imports another lab's widgets: {other}"
-
-
-def test_common_widgets_import_no_feature_folder_and_the_quiz_no_workshop():
-    # components/common is what every feature builds on; a hook it needs (the end-of-lesson quiz) is passed in by
-    # the page. The live workshop reuses the quiz's widgets, so the arrow goes workshop -> quiz -> common only.
-    allowed = {"common": ("components.common",), "quiz": ("components.common", "components.quiz")}
-    for folder, own in allowed.items():
-        for path in (ROOT / "components" / folder).rglob("*.py"):
-            other = {m for m in imported_modules(path) if m.startswith("components.") and not m.startswith(own)}
-            assert not other, f"{path.relative_to(ROOT)} imports {other}"
-
-
 def module_name(path: Path) -> str:
     parts = list(path.relative_to(ROOT).with_suffix("").parts)
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
@@ -165,17 +144,6 @@ def test_no_pages_folder_next_to_app():
     # Streamlit would take a pages/ folder for an old-style page list and answer a fresh server's first deep
     # link with "Page not found" (see docs/ARCHITECTURE.md, "Layers").
     assert not (ROOT / "pages").exists()
-
-
-def test_core_labs_do_not_import_each_other():
-    # What two labs' computations share lives outside core/labs (core/serving/measure.py, core/architectures.py).
-    for lab in (ROOT / "core" / "labs").iterdir():
-        if not lab.is_dir():
-            continue
-        for path in lab.rglob("*.py"):
-            other = {m for m in imported_modules(path) if m.startswith("core.labs.")
-                     and not m.startswith(f"core.labs.{lab.name}")}
-            assert not other, f"{path.relative_to(ROOT)} imports another lab's computations: {other}"
 
 
 # ---- the project's import graph -------------------------------------------------------------------------------

@@ -28,8 +28,14 @@ END_OF_LESSON_QUESTIONS = 3
 
 def store_or_none() -> Attempts | None:
     """The quiz database, or None after a warning (then answers are only kept in this browser tab)."""
+    return opened_or_none(app_cache.attempts)
+
+
+def opened_or_none(open_repository):
+    """`open_repository()` (a repository over the app's database), or None after a warning when the database
+    cannot be opened."""
     try:
-        return app_cache.attempts()
+        return open_repository()
     except Exception as exc:
         st.warning(f"The quiz database is not available, so progress is not saved: {exc}")
         return None

@@ -1,13 +1,12 @@
-"""Streamlit caches and accessors for the quiz and workshop: the workshop over the app's database, the quiz
-attempts, the question bank, and each room's pulse shared by every session for a second.
-
-Views reach the database only through here (StoreError included, for the ones that catch it).
+"""Streamlit caches and accessors for the workshop: the workshop over the app's database, the presenter-key backoff,
+and each room's pulse shared by every session for a second (the quiz's attempts and question bank, and StoreError,
+are in components/common/cache.py).
 Only files named cache.py use st.cache_data / st.cache_resource (tests/test_layering.py checks it)."""
 from __future__ import annotations
 
 import streamlit as st
 
-from components.common.cache import StoreError, attempts, database, process_wide, question_bank, sections  # noqa: F401  (re-exported)  # noqa: F401  (question_bank: here too)
+from components.common.cache import database, process_wide
 from core.storage.database import database_url
 from core.workshop.workshop import Backoff, Workshop
 

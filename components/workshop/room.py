@@ -16,8 +16,8 @@ SEAT_LINKS_GONE = ("This link carried a seat token. Seats stay with the browser 
 
 
 def workshop() -> Workshop | None:
-    store = quiz_view.store_or_none()
-    return cache.workshop() if store is not None else None
+    """The workshop over the app's database, or None after the quiz's warning when the database cannot be opened."""
+    return quiz_view.opened_or_none(cache.workshop)
 
 
 def find_room(code: str | None):
