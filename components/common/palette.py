@@ -16,6 +16,10 @@ LONG_SHOT = 0.2              # below this, a token is also underlined (not hue a
 SEQUENTIAL = "Cividis"       # for heatmaps of a share or a score (light = high)
 TEXT_ON_TINT = "#1b1b1b"     # the text colour on any of these tints, in either theme
 LONG_SHOT_MARK = "text-decoration:underline dotted 2px;text-underline-offset:3px"   # inline CSS: not hue alone
+# Ranks from best to worst (ColorBrewer PuOr: purple → orange, colour-blind safe); a fail is grey and hatched.
+RANKS = ("#542788", "#998ec3", "#d8daeb", "#fee0b6", "#f1a340", "#b35806")
+FAIL = "#7f7f7f"
+FAIL_PATTERN = "x"
 
 
 def _hex(rgb) -> str:

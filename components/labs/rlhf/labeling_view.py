@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from components.common import cache as app_cache
-from components.common import errors, heartbeat, identity, keys
+from components.common import errors, heartbeat, identity, keys, palette
 from components.common.decoder import ensure_decoder
 from components.common.text import literal
 from components.labs.rlhf import cache
@@ -243,10 +243,11 @@ def _everyone(prompt: str, texts: list[str], names: list[str], room: str, key: s
     table = agreement.distribution(rankings, names)
     cats = agreement.categories(len(names))
     fig = go.Figure()
-    colours = ("#2E7D32", "#9CCC65", "#FFB74D", "#E57373", "#BDBDBD", "#90A4AE", "#B0BEC5", "#CFD8DC")
     for j, cat in enumerate(cats):
-        fig.add_trace(go.Bar(x=names, y=[row[j] for row in table], name=f"rank {cat}" if cat != "F" else "F (fail)",
-                             marker_color="#C62828" if cat == "F" else colours[j % len(colours)]))
+        fail = cat == "F"
+        fig.add_trace(go.Bar(x=names, y=[row[j] for row in table], name="F (fail)" if fail else f"rank {cat}",
+                             marker_color=palette.FAIL if fail else palette.RANKS[j % len(palette.RANKS)],
+                             marker_pattern_shape=palette.FAIL_PATTERN if fail else ""))
     fig.update_layout(barmode="stack", height=300, margin=dict(l=10, r=10, t=30, b=30),
                       legend=dict(orientation="h", y=-0.2), yaxis=dict(title="labelers", dtick=1))
     st.plotly_chart(fig, width="stretch", key=key)
