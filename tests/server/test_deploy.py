@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import os
 import re
+import secrets
 import shutil
 import socket
 import subprocess
@@ -167,3 +168,24 @@ def test_a_one_replica_cluster_serves_through_nginx_and_down_stops_everything_it
     assert not any(local_cluster.same_process(r) for r in [state["nginx"], state["postgres"], *state["replicas"]])
     assert not pg_root.exists()
     assert not (cluster.run_dir / local_cluster.STATE).exists()
+
+
+def _health(url: str, route: str):
+    return urllib.request.urlopen(urllib.request.Request(url + "/_stcore/health",
+                                                         headers={"Cookie": f"{ROUTE_COOKIE}={route}"}), timeout=10)
+
+
+@pytest.mark.server
+@pytest.mark.skipif(not nginx_bin(), reason="nginx is not installed (apt-get install nginx-light; make test does)")
+def test_a_dead_replicas_browsers_are_served_by_another():
+    with LocalCluster(replicas=2) as cluster:
+        first = f"127.0.0.1:{cluster.replica_ports[0]}"
+        route = next(r for r in (secrets.token_hex(8) for _ in range(200))
+                     if _health(cluster.url, r).headers[REPLICA_HEADER] == first)
+        assert _health(cluster.url, route).headers[REPLICA_HEADER] == first          # sticky
+        cluster.kill_replica(0)
+        answers = [_health(cluster.url, route) for _ in range(5)]
+        assert [a.read() for a in answers] == [b"ok"] * 5                            # retried on the live one
+        assert answers[-1].headers[REPLICA_HEADER] == f"127.0.0.1:{cluster.replica_ports[1]}"
+        run_dir = cluster.run_dir
+    assert not run_dir.exists()                                   # a temp run folder goes with the cluster
