@@ -3,6 +3,7 @@ the nginx site passes `nginx -t` in its production and local forms, and the loca
 replica and nginx in front and stops exactly what it started."""
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 import re
@@ -126,6 +127,14 @@ def test_without_nginx_the_cluster_says_what_to_install_and_starts_nothing(tmp_p
     assert not (tmp_path / "run").exists()
 
 
+async def _first_run(url: str) -> str:
+    from tests.wire.client import Session
+
+    async with await Session.open(url) as session:
+        await session.wait_idle(timeout=60)
+        return session.last_status
+
+
 def _websocket_upgrade(url: str, cookie: str) -> str:
     host = url.split("//", 1)[1]
     key = base64.b64encode(os.urandom(16)).decode()
@@ -155,6 +164,11 @@ def test_a_one_replica_cluster_serves_through_nginx_and_down_stops_everything_it
         assert "HttpOnly" in route and "Secure" not in route
         handshake = _websocket_upgrade(cluster.url, route.split(";")[0])
         assert handshake.startswith("HTTP/1.1 101"), handshake[:300]
+        assert asyncio.run(_first_run(cluster.url)) == "FINISHED_SUCCESSFULLY"   # a whole session through nginx
+        import psycopg
+
+        with psycopg.connect(cluster.database_url) as conn:     # the replica migrated the shared database
+            assert conn.execute("SELECT to_regclass('rooms')").fetchone()[0] == "rooms"
         state = cluster._state
         pids = [*cluster.replica_pids, state["nginx"]["pid"], state["postgres"]["pid"]]
         pg_root = Path(state["postgres"]["root"])
