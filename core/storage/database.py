@@ -253,6 +253,7 @@ class PostgresDatabase(Database):
                              "installed: run `pip install -r requirements.txt`, or unset GENAI_LAB_DATABASE_URL to "
                              "use a local SQLite file.") from exc
         self._pg, self._dict_row, self._pool_timeout = psycopg, dict_row, PoolTimeout
+        self._pool_class, self._swap_lock = ConnectionPool, threading.Lock()
         self.integrity_error = psycopg.IntegrityError
         self.url = url
         self.connect_timeout_s = connect_timeout_s
@@ -267,11 +268,7 @@ class PostgresDatabase(Database):
         self.description = (f"{info.get('user') or 'default user'}@{info.get('host') or 'localhost'}:"
                             f"{info.get('port') or 5432}/{info.get('dbname') or info.get('user') or ''}")
         self._connect().close()     # fail fast, with the server's own reason, when it cannot be reached
-        self._pool = ConnectionPool(
-            url, min_size=1, max_size=max_connections, timeout=wait_s, open=True, name="genai-lab",
-            kwargs={"autocommit": True, "row_factory": dict_row, "connect_timeout": connect_timeout_s,
-                    "application_name": "genai-lab"},
-            check=ConnectionPool.check_connection)
+        self._pool = self._new_pool()
         try:
             self.migrate()
         except BaseException:
@@ -292,20 +289,56 @@ class PostgresDatabase(Database):
                              "the server is running and the URL's host, port, user, password and database are "
                              "right, or unset GENAI_LAB_DATABASE_URL to use a local SQLite file.") from exc
 
+    def _new_pool(self):
+        return self._pool_class(
+            self.url, min_size=1, max_size=self.max_connections, timeout=self.wait_s, open=True, name="genai-lab",
+            kwargs={"autocommit": True, "row_factory": self._dict_row, "connect_timeout": self.connect_timeout_s,
+                    "application_name": "genai-lab"},
+            check=self._pool_class.check_connection)
+
+    def _busy(self, exc: BaseException) -> StoreError:
+        return StoreError(f"no connection to {self._where()} within {self.wait_s:g} s: all "
+                          f"{self.max_connections} were busy, or the server cannot be reached")
+
+    def _recover(self, pool):
+        """The pool gave no connection in time. Either every connection is lent (a busy room: say so), or the
+        server was down and the pool is still waiting out its reconnection backoff (it doubles the wait after each
+        failed try, up to minutes), although the server is back. Then a fresh pool replaces it at once, so a
+        PostgreSQL restart costs the room seconds, not the rest of the backoff. Returns (pool, connection)."""
+        self._connect().close()              # StoreError, with the server's reason, while it is still down
+        with self._swap_lock:
+            if self._pool is pool:
+                if pool.get_stats().get("pool_size", 0) >= self.max_connections:
+                    raise self._busy(None)   # the server answers and every connection is lent: a busy room
+                self._pool = self._new_pool()
+                threading.Thread(target=pool.close, kwargs={"timeout": 1.0}, daemon=True,
+                                 name="genai-lab-old-pool").start()
+            pool = self._pool
+        try:
+            return pool, pool.getconn()
+        except self._pool_timeout as exc:
+            raise self._busy(exc) from exc
+
     @contextmanager
     def _connection(self):
         """Borrow a connection from the pool; non-integrity database errors become StoreError (a clear message,
         no traceback). The pool rolls back what a failed block left open and replaces broken connections."""
+        pool = self._pool
         try:
-            with self._pool.connection() as conn:
-                yield conn
-        except self.integrity_error:
-            raise
-        except self._pool_timeout as exc:
-            raise StoreError(f"no connection to {self._where()} within {self.wait_s:g} s: all "
-                             f"{self.max_connections} were busy, or the server cannot be reached") from exc
+            try:
+                conn = pool.getconn()
+            except self._pool_timeout:
+                pool, conn = self._recover(pool)
         except self._pg.Error as exc:
             raise StoreError(f"{self._where()} failed: {str(exc).strip().splitlines()[0]}") from exc
+        try:
+            yield conn
+        except self.integrity_error:
+            raise
+        except self._pg.Error as exc:
+            raise StoreError(f"{self._where()} failed: {str(exc).strip().splitlines()[0]}") from exc
+        finally:
+            pool.putconn(conn)
 
     @contextmanager
     def write(self):

@@ -1,6 +1,7 @@
 """Workshop rooms on PostgreSQL: two replicas share rooms, nicknames and answers, concurrent launches number
 questions without gaps, timestamps keep sub-second precision, a whole workshop runs. The server comes from
 tests/core/conftest.py; without one these tests skip."""
+import shlex
 import threading
 import time
 
@@ -84,3 +85,64 @@ def db_pg(postgres_url):
     db = PostgresDatabase(postgres_url)
     yield db
     db.close()
+
+
+@pytest.fixture
+def own_postgres(tmp_path):
+    """A PostgreSQL server of this test's own (deploy/postgres.py), so it can be stopped and restarted."""
+    from deploy import postgres
+
+    try:
+        server = postgres.start(tmp_path)
+    except (RuntimeError, OSError) as exc:
+        pytest.skip(f"no PostgreSQL to restart ({exc})")
+    yield server
+    server.stop()
+
+
+def _pg_ctl(server, action: str, options: str = "") -> None:
+    import subprocess
+
+    # -l: the restarted server writes to its log, not to pipes this test would wait on until it exits.
+    done = subprocess.run([server.pg_ctl, "-D", str(server.data), "-l", str(server.log), "-m", "fast", "-w",
+                           "-t", "60", *(["-o", options] if options else []), action],
+                          user=server.user, cwd=server.root, stdin=subprocess.DEVNULL,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+    assert done.returncode == 0, server.log.read_text(errors="replace")[-500:]
+
+
+def test_a_room_goes_on_after_postgresql_restarts_mid_question(own_postgres):
+    """PostgreSQL restarted mid-question (an upgrade, a failover): while it is down an answer gets one clear
+    sentence, never a traceback; once it is back the same replica's pool answers again without a restart of the
+    app, and every answer acknowledged before the restart is still there."""
+    from core.lessons import load_sections
+    from core.workshop.quiz import load_bank
+
+    bank = load_bank(section_ids=[s.id for s in load_sections()])
+    question = next(q for q in bank.questions if q.type == "single")
+    db = PostgresDatabase(own_postgres.url, wait_s=3.0, connect_timeout_s=2)
+    try:
+        ws = Workshop(db)
+        code = ws.open_room(question.section).code
+        for name in ("Ada", "Bo", "Cy"):
+            ws.join(code, name)
+        live = ws.launch(code, question, 300)
+        ws.answer(code, live.seq, "Ada", question, question.answer)
+
+        # The server's own options (port, socket folder), to start it again as it was: postgres "-D" "…" "-p" …
+        words = shlex.split((own_postgres.data / "postmaster.opts").read_text())[1:]
+        options = shlex.join(w for i, w in enumerate(words) if w != "-D" and (i == 0 or words[i - 1] != "-D"))
+        _pg_ctl(own_postgres, "stop")
+        with pytest.raises(StoreError) as down:
+            ws.answer(code, live.seq, "Bo", question, question.answer)
+        sentence = str(down.value)
+        assert "PostgreSQL" in sentence and "Traceback" not in sentence and "\n" not in sentence
+
+        _pg_ctl(own_postgres, "start", options)
+        ws.answer(code, live.seq, "Bo", question, question.answer)      # the pool replaced its broken connections
+        ws.answer(code, live.seq, "Cy", question, question.answer)
+        answers = ws.rooms.answers(code, live.seq)
+        assert sorted(a["nickname"] for a in answers) == ["Ada", "Bo", "Cy"]
+        assert ws.reveal(code).revealed
+    finally:
+        db.close()
