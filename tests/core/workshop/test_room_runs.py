@@ -229,6 +229,8 @@ def test_a_run_whose_replica_stopped_publishing_reads_as_stopped(replicas):
     assert gone.snapshot().state == "failed" and gone.snapshot().error == STOPPED
     release.set()
     assert job.wait(WAIT) and job.state == "done"                # the store failing never harmed the run itself
+    publisher._repository = lambda: RoomRuns(db)                 # back again: the final state gets there
+    assert publisher.flush() and runs.get(job.id).snapshot.state == "done"
 
 
 def test_a_store_that_fails_for_a_while_gets_the_final_state_later(replicas):
