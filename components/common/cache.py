@@ -27,6 +27,7 @@ from core.storage.database import (
 from core.timing import RateBook
 from core.workshop.attempts import Attempts
 from core.workshop.quiz import load_bank
+from core.workshop.room_runs import PublishedRun, RoomRuns, RunPublisher, ViewMarks
 
 
 def _release_service(service) -> None:
@@ -94,6 +95,45 @@ def jobs():
     update, page 10's distillation): training is the heaviest thing the app does, so a room of 30 pressing "Start"
     gets one run and 29 queue positions, not 30 runs fighting for two cores."""
     return Jobs(max_queued=6, workers=1, stale_after_s=90.0)
+
+
+def room_runs() -> RoomRuns:
+    """The workshop rooms' published training runs over the app's database (raises StoreError)."""
+    return RoomRuns(database())
+
+
+@process_wide
+def run_publisher() -> RunPublisher:
+    """The listener of this process's room runs: writes them to the database for the other replicas (its own thread;
+    the database is looked up at each write, so a failure is retried, never raised into the run)."""
+    return RunPublisher(room_runs)
+
+
+@process_wide
+def run_views() -> ViewMarks:
+    """Followers' views of runs executed on other replicas, written at most every 10 s per run from this process."""
+    return ViewMarks(room_runs)
+
+
+@st.cache_resource(show_spinner=False, ttl=1.0, max_entries=256)
+def _room_run(url: str, room: str, kind: str) -> PublishedRun | None:
+    return RoomRuns(database(url)).newest(room, kind)
+
+
+def room_run(room: str, kind: str) -> PublishedRun | None:
+    """The room's newest published run of `kind`, shared by every session of this process for a second (a
+    resource cache: its pickled progress is decoded once, not once per session). Raises StoreError."""
+    return _room_run(database_url(), room, kind)
+
+
+@st.cache_resource(show_spinner=False, ttl=2.0, max_entries=256)
+def _room_finished(url: str, room: str, kind: str) -> tuple[PublishedRun, ...]:
+    return tuple(RoomRuns(database(url)).finished(room, kind))
+
+
+def room_finished_runs(room: str, kind: str) -> tuple[PublishedRun, ...]:
+    """The room's finished published runs of `kind`, oldest first, shared for two seconds. Raises StoreError."""
+    return _room_finished(database_url(), room, kind)
 
 
 def model_service_or_none():

@@ -6,7 +6,13 @@ the presenter, whose run goes ahead of the queue and is the room's. What a panel
 run, else the newest run they may see: in a room the presenter's run for that room (never another participant's),
 outside a room their own or someone else's that used no uploaded data. A run on uploaded data is private: its
 samples are shown to its owner only (`shows_private`). Refusals (queue full, a run of yours already waiting) are
-one sentence."""
+one sentence.
+
+Across replicas: the app may run as several processes sharing one database, and a room's participants land on
+different ones. The presenter's run executes on one replica, which publishes it (`cache.run_publisher`, see
+core/workshop/room_runs.py); a session in a room that finds no newer run of that kind in its own process's queue
+shows the room's newest published run instead (`cache.room_run`), read-only: it cannot be cancelled from here, and
+it reads as stopped when its replica stopped publishing. The database not answering costs the panel one sentence."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -18,6 +24,11 @@ from components.common import cache as app_cache
 from components.common import heartbeat, identity, keys, roles
 from components.common.text import literal
 from core.serving.jobs import JobRefused
+from core.workshop.room_runs import FollowedRun
+
+STORE_DOWN = "_training_store_down"      # session key: the last look for the room's published runs failed
+STORE_NOTE = ("The workshop database did not answer, so a run started on another server of this workshop cannot be "
+              "shown right now; this panel comes back by itself when the database does.")
 
 
 def owner() -> str:
@@ -52,8 +63,9 @@ def start(kind: str, what: str, work: Callable[[Any, Any], Any], copies: float =
 
     title = f"the presenter's {what}" if role.presenter else f"a learner's {what}"
     try:
-        app_cache.jobs().submit(owner(), title, job, kind=kind, room=role.room if role.leads else "",
-                                private=private, who=_who(role), first=role.leads)
+        room = role.room if role.leads else ""
+        app_cache.jobs().submit(owner(), title, job, kind=kind, room=room, private=private, who=_who(role),
+                                first=role.leads, listener=app_cache.run_publisher() if room else None)
         return True
     except JobRefused as exc:
         st.warning(str(exc))
@@ -70,21 +82,61 @@ def visible(job, me: str, role: roles.Role) -> bool:
     return not job.private
 
 
+def _published(kind: str, role: roles.Role):
+    """The room's newest published run of `kind` as a read-only FollowedRun (None outside a room or before any);
+    raises StoreError."""
+    if not role.room:
+        return None
+    run = app_cache.room_run(role.room, kind)
+    return None if run is None else FollowedRun(run, app_cache.run_views().mark)
+
+
 def to_show(kind: str):
-    """The job a `kind` panel shows: this person's own unfinished one, else the newest one `visible` to them; None
-    when none ran yet."""
+    """The job a `kind` panel shows: this person's own unfinished one, else the newest one `visible` to them: in a
+    room, the newer of this process's and the room's published run (this process's job when it is the same run);
+    None when none ran yet. The database not answering falls back to this process's queue (`panel` says so)."""
     jobs, me, role = app_cache.jobs(), owner(), roles.current()
     mine = jobs.of(me)
     if mine is not None and mine.kind == kind and not mine.finished:
         return mine
-    return next((job for job in reversed(jobs.jobs(kind)) if visible(job, me, role)), None)
+    local = next((job for job in reversed(jobs.jobs(kind)) if visible(job, me, role)), None)
+    try:
+        published = _published(kind, role)
+        st.session_state.pop(STORE_DOWN, None)
+    except app_cache.StoreError:
+        st.session_state[STORE_DOWN] = True
+        return local
+    if published is None:
+        return local
+    here = jobs.find(published.id)
+    if here is not None:
+        return here                                 # executed in this process: the live job, not its copy
+    if local is not None and local.submitted_at >= published.run.snapshot.submitted_at:
+        return local
+    return published
 
 
 def finished_results(kind: str) -> list:
-    """Results of the finished `kind` runs this session may see, oldest first (comparisons across runs)."""
+    """Results of the finished `kind` runs this session may see, oldest first (comparisons across runs): this
+    process's, and in a room the room's published ones from other replicas."""
     me, role = owner(), roles.current()
-    return [snap.result for snap in (job.snapshot() for job in app_cache.jobs().finished(kind))
-            if snap.result is not None and visible(snap, me, role)]
+    snaps = [snap for snap in (job.snapshot() for job in app_cache.jobs().finished(kind)) if visible(snap, me, role)]
+    if role.room:
+        try:
+            published = app_cache.room_finished_runs(role.room, kind)
+        except app_cache.StoreError:
+            published = ()
+        ids = {snap.id for snap in snaps}
+        snaps += [run.snapshot for run in published if run.snapshot.id not in ids]
+        snaps.sort(key=lambda snap: snap.submitted_at)
+    return [snap.result for snap in snaps if snap.result is not None]
+
+
+def can_cancel(job, snap) -> bool:
+    """Whether this session gets a Cancel button for `job`: unfinished, executed by this process (a run followed
+    from another replica is cancelled there), and this person's or the presenter's."""
+    return (not snap.finished and getattr(job, "local", True)
+            and (snap.owner == owner() or bool(st.session_state.get(keys.PRESENTER_OK))))
 
 
 def shows_private(snap) -> bool:
@@ -131,7 +183,11 @@ def panel(kind: str, what: str, key: str, progress_key: str, *, empty: str, mine
     (None before the first) — or None when nothing ran yet (`empty` is shown; a participant in a room reads that
     the presenter's run will appear). `what` names the run in sentences ("The race")."""
     job = to_show(kind)
+    if st.session_state.get(STORE_DOWN):
+        st.warning(STORE_NOTE, icon=":material/cloud_off:")
     if job is None:
+        if st.session_state.get(STORE_DOWN):
+            return None
         if roles.current().watches:
             st.info(f"{what} has not started in this room yet: when the presenter starts it, it runs here live.")
         else:
@@ -145,7 +201,7 @@ def panel(kind: str, what: str, key: str, progress_key: str, *, empty: str, mine
     payload = snap.progress.get(progress_key) if snap.result is None else snap.result
     cols = st.columns([3, 1])
     cols[0].markdown(f"**Showing {literal(who)}{detail(payload) if payload is not None else ''}** — {snap.state}")
-    if not snap.finished and (snap.owner == owner() or st.session_state.get(keys.PRESENTER_OK)):
+    if can_cancel(job, snap):
         cols[1].button("Cancel", key=f"{key}_cancel", on_click=job.cancel, icon=":material/stop_circle:")
     if snap.state == "failed":
         st.error(f"{what} stopped: {snap.error}")

@@ -22,15 +22,22 @@ so closed tabs neither hold the worker nor fill the queue.
 Failures stay inside the job: the worker logs the traceback (logger "genai_lab"), keeps a short message in
 `job.error` and goes on with the next job. Nothing here imports streamlit; tests/core/serving/test_jobs.py runs
 it with plain threads.
+
+Several server processes (replicas) each have their own `Jobs`, so a job's id is unique across them (a uuid). A job
+may carry a `listener` (given to `submit`): it is called as `listener(job, changed)` outside the lock, on the
+thread that made the change, after every change of state (`changed` True: queued, running, its place in the queue,
+a stop asked for, finished) and every progress report (False). The workshop publishes its room's runs to the
+database through it (core/workshop/room_runs.py), so followers on other replicas see them; a listener that raises
+is logged and never harms the job.
 """
 from __future__ import annotations
 
 import atexit
 import gc
-import itertools
 import logging
 import threading
 import time
+import uuid
 import weakref
 from collections import deque
 from collections.abc import Callable
@@ -121,6 +128,7 @@ class Job:
     cancel_reason: str | None = None
     last_seen: float = field(default_factory=time.monotonic, repr=False)     # monotonic, for staleness
     version: int = 0                    # +1 at every progress report and change of state
+    listener: Callable[[Job, bool], None] | None = field(default=None, repr=False)
     _progress: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -169,6 +177,17 @@ class JobContext:
         with self.job._pool._lock:
             self.job._progress.update(copied)
             self.job.version += 1
+        _tell(self.job, changed=False)
+
+
+def _tell(job: Job, changed: bool = True) -> None:
+    """Call the job's listener (outside the lock); its failure is logged, never raised into the job or the queue."""
+    if job.listener is None:
+        return
+    try:
+        job.listener(job, changed)
+    except Exception:                   # noqa: BLE001 — a listener (a database write) must not end a run
+        log.exception("The listener of job %s failed", job.id)
 
 
 def _own_copy(value: Any) -> Any:
@@ -210,7 +229,6 @@ class Jobs:
         self._queue: deque[Job] = deque()
         self._running: list[Job] = []
         self._jobs: dict[str, Job] = {}                    # every known job, in submission order
-        self._ids = itertools.count(1)
         self._threads: list[threading.Thread] = []
         self._closed = False
         _LIVE.add(self)
@@ -218,29 +236,34 @@ class Jobs:
     # ---------------------------------------------------------------- submitting and reading
 
     def submit(self, owner: str, title: str, work: Callable[[JobContext], Any], *, kind: str = "", room: str = "",
-               private: bool = False, who: str = "", first: bool = False) -> Job:
+               private: bool = False, who: str = "", first: bool = False,
+               listener: Callable[[Job, bool], None] | None = None) -> Job:
         """Queue `work` for `owner` (an opaque id of a person). Raises JobRefused when this owner already has a job
         queued or running, when `max_queued` jobs are waiting, or after shutdown. `first` (a presenter's run for the
         room) places it ahead of the other waiting jobs, behind earlier `first` ones, and never refuses it for a
-        full queue: a room of thirty should not wait behind people on their own."""
+        full queue: a room of thirty should not wait behind people on their own. `listener`: see the module's
+        docstring."""
         with self._lock:
             if self._closed:
                 raise JobRefused("The server is shutting down; try again in a moment.")
-            self._drop_abandoned()
+            dropped = self._drop_abandoned()
             if any(job.owner == owner for job in (*self._running, *self._queue)):
                 raise JobRefused(ALREADY_RUNNING)
             if len(self._queue) >= self.max_queued and not first:
                 raise JobRefused(f"The server is busy: {len(self._queue)} runs are waiting. Try again in a minute.")
-            job = Job(id=f"job{next(self._ids)}", owner=owner, title=title, kind=kind, work=work, _pool=self,
-                      room=room, private=private, who=who or title, first=first)
+            job = Job(id=f"job-{uuid.uuid4().hex}", owner=owner, title=title, kind=kind, work=work, _pool=self,
+                      room=room, private=private, who=who or title, first=first, listener=listener)
             self._jobs[job.id] = job
             if first:
                 self._queue.insert(sum(1 for waiting in self._queue if waiting.first), job)
             else:
                 self._queue.append(job)
+            moved = list(self._queue)[list(self._queue).index(job):]    # it and the ones it went ahead of
             self._start_workers()
             self._changed.notify_all()
-            return job
+        for changed in (*dropped, *moved):
+            _tell(changed)
+        return job
 
     def position(self, job: Job) -> int:
         """0 while running, 1 for the first job waiting, 2 for the next, …; -1 once finished."""
@@ -292,13 +315,17 @@ class Jobs:
         and end the worker threads. True when they all ended within `timeout`."""
         with self._lock:
             self._closed = True
+            dropped = list(self._queue)
             while self._queue:
                 self._finish(self._queue.popleft(), CANCELLED, reason=CANCELLED)
             if cancel_running:
                 for job in self._running:
                     job.cancel_reason = job.cancel_reason or CANCELLED
+                dropped += self._running
             self._changed.notify_all()
             threads = list(self._threads)
+        for job in dropped:
+            _tell(job)
         deadline = None if timeout is None else time.monotonic() + timeout
         for thread in threads:
             if thread is not threading.current_thread():
@@ -311,20 +338,30 @@ class Jobs:
         with self._lock:
             if job.finished:
                 return False
+            behind = []
             if job.state == QUEUED:
                 if job in self._queue:
+                    behind = list(self._queue)[list(self._queue).index(job) + 1:]
                     self._queue.remove(job)
                 self._finish(job, CANCELLED, reason=reason)
             else:
                 job.cancel_reason = job.cancel_reason or reason
+                job.version += 1
             self._changed.notify_all()
-            return True
+        for changed in (job, *behind):
+            _tell(changed)
+        return True
 
     def _is_cancelled(self, job: Job) -> bool:
         with self._lock:
-            if job.cancel_reason is None and self._stale(job):
+            abandoned = job.cancel_reason is None and self._stale(job)
+            if abandoned:
                 job.cancel_reason = "abandoned"
-            return job.cancel_reason is not None
+                job.version += 1
+            cancelled = job.cancel_reason is not None
+        if abandoned:
+            _tell(job)
+        return cancelled
 
     def _snapshot(self, job: Job) -> JobSnapshot:
         with self._lock:
@@ -352,11 +389,17 @@ class Jobs:
     def _stale(self, job: Job) -> bool:
         return time.monotonic() - job.last_seen > self.stale_after_s
 
-    def _drop_abandoned(self) -> None:
-        """Waiting jobs whose tab was closed leave the queue, so they neither start nor count as waiting."""
-        for job in [job for job in self._queue if self._stale(job)]:
+    def _drop_abandoned(self) -> list[Job]:
+        """Waiting jobs whose tab was closed leave the queue, so they neither start nor count as waiting. Returns
+        them and the jobs whose place changed (to tell their listeners once the lock is released)."""
+        stale = [job for job in self._queue if self._stale(job)]
+        if not stale:
+            return []
+        first = list(self._queue).index(stale[0])
+        for job in stale:
             self._queue.remove(job)
             self._finish(job, CANCELLED, reason="abandoned")
+        return [*stale, *list(self._queue)[first:]]
 
     def _finish(self, job: Job, state: str, *, reason: str | None = None) -> None:
         job.state = state
@@ -383,18 +426,23 @@ class Jobs:
         while True:
             with self._changed:
                 self._changed.wait_for(lambda: self._queue or self._closed)
-                self._drop_abandoned()
+                dropped = self._drop_abandoned()
                 if not self._queue:
                     if self._closed:
                         return
-                    continue
-                job = self._queue.popleft()
-                job.state = RUNNING
-                job.version += 1
-                job.started_at = time.time()
-                self._running.append(job)
-                self._changed.notify_all()
-            self._run(job)
+                    job = None
+                else:
+                    job = self._queue.popleft()
+                    job.state = RUNNING
+                    job.version += 1
+                    job.started_at = time.time()
+                    self._running.append(job)
+                    self._changed.notify_all()
+                moved = list(self._queue) if job is not None else []     # each waiting job moved up one place
+            for changed in dict.fromkeys((*dropped, *([job] if job else []), *moved)):
+                _tell(changed)
+            if job is not None:
+                self._run(job)
 
     def _run(self, job: Job) -> None:
         """Run one job outside the lock. Returned → "done", raised → "failed" with a short message; either way it
@@ -416,6 +464,7 @@ class Jobs:
                 self._finish(job, CANCELLED)        # partial results stay visible
             else:
                 self._finish(job, FAILED if error is not None else DONE)
+        _tell(job)
 
 
 def tidy_memory() -> None:

@@ -171,3 +171,63 @@ def test_observations_name_reward_hacking_only_when_the_numbers_show_it():
     assert "Reward hacking" in run("A different plain answer.", 0.2, 120)
     assert "Reward hacking" not in run("A different plain answer.", 0.2, 5)
     assert "did not rise" in run("A plain answer.", -0.5, 5)
+
+
+def _published_policy_run(db, *, updated_at: float, state: str = "running"):
+    """The presenter's policy update as another replica published it: a row in the database, in no queue here."""
+    import time
+
+    from components.labs.rlhf.shared import POLICY_KIND
+    from core.labs.rlhf.policy import PolicyRun, PolicySettings
+    from core.serving.jobs import JobSnapshot
+    from core.workshop.room_runs import RoomRuns
+    run = PolicyRun(PolicySettings(beta=0.5), phase="the reference answers the held-out prompts")
+    snap = JobSnapshot(id="job-elsewhere", owner="presenter-browser", title="the presenter's policy update",
+                       kind=POLICY_KIND, room=ROOM, private=False, who=f"the presenter (room {ROOM})", state=state,
+                       progress={"run": run}, result=None, error=None, cancel_reason=None,
+                       submitted_at=time.time() - 30, started_at=time.time() - 29, finished_at=None, position=0,
+                       version=4)
+    RoomRuns(db).publish(snap, "replica-b:42", now=updated_at)
+
+
+def test_a_participant_follows_the_presenters_run_published_by_another_replica(room_db):
+    import time
+
+    from components.common import cache as app_cache
+    _published_policy_run(room_db.labels.db, updated_at=time.time())
+    app_cache._room_run.clear()
+    assert app_cache.jobs().find("job-elsewhere") is None           # not in this process's training queue
+    ada = _participant("Ada")
+    shown = texts(ada)
+    assert f"**Showing the presenter \\(room {ROOM}\\) (β = 0.5)** — running" in shown
+    assert not any(b.key == "rlhf_policy_cancel" for b in ada.button)   # only the executing replica cancels
+    assert app_cache.room_runs().get("job-elsewhere").viewed_at is not None     # her view reaches that replica
+
+    _published_policy_run(room_db.labels.db, updated_at=time.time() - 120)     # that replica went quiet
+    app_cache._room_run.clear()
+    ada.run()
+    assert any("The replica running this run stopped; the presenter can start it again." in e.value
+               for e in ok(ada).error)
+
+
+def test_sampled_completions_are_stored_once_and_read_back(decoder, tmp_path, monkeypatch):
+    from components.labs.rlhf import cache
+    from core.labs.rlhf.completions import SampledCompletions
+    from core.storage.database import SQLiteDatabase
+    monkeypatch.setenv("GENAI_LAB_DB", str(tmp_path / "samples.db"))
+    monkeypatch.delenv("GENAI_LAB_DATABASE_URL", raising=False)
+    calls = []
+    generate = decoder.generate
+    monkeypatch.setattr(decoder, "generate", lambda *a, **k: calls.append(1) or generate(*a, **k))
+    cache.completions.clear()
+    first = cache.completions("Name a colour.", 2, 8)
+    assert len(calls) == 2 and len(first) == 2
+    cache.completions.clear()                     # another replica (or this one after "Clear caches")
+    assert cache.completions("Name a colour.", 2, 8) == first and len(calls) == 2       # read back, not sampled
+    db = SQLiteDatabase(tmp_path / "samples.db")
+    try:
+        stored = SampledCompletions(db).get(decoder.registry.default_decoder, "Name a colour.", 2, 8)
+    finally:
+        db.close()
+    assert stored == first
+    cache.completions.clear()

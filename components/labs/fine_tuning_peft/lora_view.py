@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import streamlit as st
 
 from components.common import cache as app_cache
-from components.common import errors, keys, roles, training
+from components.common import errors, roles, training
 from components.labs.fine_tuning_peft import cache
 
 KEY = "ft_lora"
@@ -105,7 +105,7 @@ def _panel() -> None:
         where = (f"waiting: {snap.position - 1} run(s) ahead" if snap.state == "queued"
                  else snap.progress.get("phase", "starting"))
         st.info(f"Adapters ({training.whose(snap)}): {where}…")
-        if snap.owner == training.owner() or st.session_state.get(keys.PRESENTER_OK):
+        if training.can_cancel(job, snap):
             st.button("Cancel", key=f"{KEY}_cancel", on_click=job.cancel)
         return
     if snap.state == "failed":

@@ -1,6 +1,7 @@
 """Streamlit caches for page 9, RLHF: the shipped pairs' MiniLM vectors and sampled completions, shared by every
-session (a room labelling the same prompt reads the same completions, generated once); the preference labels and
-the room's labeling rounds over the app's database (StoreError re-exported for the views that catch it).
+session (a room labelling the same prompt reads the same completions, generated once for the whole deployment: the
+database keeps the first replica's samples, core/labs/rlhf/completions.py); the preference labels and the room's
+labeling rounds over the app's database (StoreError re-exported for the views that catch it).
 
 Only files named cache.py use st.cache_data / st.cache_resource (tests/test_layering.py checks it)."""
 from __future__ import annotations
@@ -10,6 +11,7 @@ import streamlit as st
 import yaml
 
 from components.common.cache import StoreError, database, labels, model_service  # noqa: F401  (re-exported)
+from core.labs.rlhf.completions import SampledCompletions
 from core.labs.rlhf.labels import Labels
 from core.storage.database import database_url
 from core.workshop.rounds import LabelingRounds
@@ -39,11 +41,36 @@ def vectors(texts: tuple[str, ...]):
     return model_service().embed(list(texts))
 
 
+def sampled() -> SampledCompletions:
+    """The deployment's sampled completions over the app's database (raises StoreError)."""
+    return SampledCompletions(database())
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def completions(prompt: str, n: int, max_new_tokens: int = 60) -> list[tuple[str, float, int]]:
-    """n sampled replies to `prompt` as (text, temperature, seed); submitted together so the service batches them."""
-    from core.serving.sampling import SamplingSettings
+    """n sampled replies to `prompt` as (text, temperature, seed), the same on every replica: the stored ones when a
+    replica sampled this prompt before, else sampled here (submitted together so the service batches them) and
+    stored unless another replica was first. Without the database, sampled here and kept by this process only."""
     service = model_service()
+    model = service.registry.default_decoder
+    try:
+        store = sampled()
+        stored = store.get(model, prompt, n, max_new_tokens)
+    except StoreError:
+        store, stored = None, None
+    if stored is not None:
+        return stored
+    samples = _sample(service, prompt, n, max_new_tokens)
+    if store is None:
+        return samples
+    try:
+        return store.keep(model, prompt, n, max_new_tokens, samples)
+    except StoreError:
+        return samples
+
+
+def _sample(service, prompt: str, n: int, max_new_tokens: int) -> list[tuple[str, float, int]]:
+    from core.serving.sampling import SamplingSettings
     settings = [SamplingSettings(temperature=TEMPERATURES[i % len(TEMPERATURES)], top_p=0.95, seed=1000 + i,
                                  max_new_tokens=max_new_tokens) for i in range(n)]
     streams = [service.generate([{"role": "user", "content": prompt}], s) for s in settings]
