@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,10 @@ openmp.configure()  # before torch is imported, as app.py does
 # Tests never touch the network and keep their converted-model cache inside the checkout (git-ignored).
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("GENAI_LAB_CACHE", str(ROOT / ".cache" / "test-models"))
+# …but not their database: rooms, answers and a room's published training runs start empty on every run (a run
+# published by yesterday's test in room ABCDE must not be what today's participant follows).
+if not os.environ.get("GENAI_LAB_DATABASE_URL") and not os.environ.get("GENAI_LAB_DB"):
+    os.environ["GENAI_LAB_DB"] = str(Path(tempfile.mkdtemp(prefix="genai-lab-tests-")) / "genai-lab.sqlite3")
 
 
 @pytest.fixture

@@ -39,8 +39,10 @@ def tab_script():
 
 
 @pytest.fixture
-def queue(monkeypatch):
-    """A fresh training queue and a service that loads nothing, for this test only."""
+def queue(monkeypatch, tmp_path):
+    """A fresh training queue, a fresh database (a room's runs are published there, and followers read them) and a
+    service that loads nothing, for this test only."""
+    monkeypatch.setenv("GENAI_LAB_DATABASE_URL", f"sqlite:///{tmp_path / 'runs.sqlite3'}")
     jobs = Jobs(max_queued=6, workers=1, stale_after_s=60, tidy=lambda: None)
     fake = SimpleNamespace(device="cpu", load=lambda kind: SimpleNamespace(memory_bytes=0))
     monkeypatch.setattr(app_cache, "jobs", lambda: jobs)

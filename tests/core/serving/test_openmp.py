@@ -30,5 +30,5 @@ def test_the_app_and_the_tests_configure_before_anything_can_import_torch():
     for path in ("server.py", "app.py", "tests/conftest.py"):
         before = (ROOT / path).read_text().split("openmp.configure()")[0]
         imports = [line for line in before.splitlines() if line.startswith(("import ", "from "))]
-        assert all(line.split()[1] in ("__future__", "os", "sys", "pathlib", "pytest", "core.serving")
+        assert all(line.split()[1] in ("__future__", "os", "sys", "tempfile", "pathlib", "pytest", "core.serving")
                    for line in imports), (path, imports)
