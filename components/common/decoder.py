@@ -72,11 +72,11 @@ def local_decoder(service) -> str:
     return next((n for n, spec in decoders(service).items() if not spec.remote), chosen)
 
 
-def insides_note(service, what: str) -> str:
-    """`local_decoder`, saying in one caption when it is not the learner's pick ("The next-token chart needs the
-    model's weights in this app; it shows SmolLM2-135M-Instruct.")."""
-    model, chosen = local_decoder(service), current_decoder(service)
-    if model != chosen:
+def insides_note(service, what: str, model: str | None = None) -> str:
+    """`model` (default: `local_decoder`), saying in one caption when the learner picked a server model ("The
+    next-token chart needs the model's weights in this app; it shows SmolLM2-135M-Instruct.")."""
+    model, chosen = model or local_decoder(service), current_decoder(service)
+    if model != chosen and is_remote(service, chosen):
         st.caption(f"{what} needs the model's weights in this app; it shows {service.registry.get(model).label} "
                    f"({service.registry.get(chosen).label} runs on a model server).")
     return model
