@@ -7,15 +7,27 @@ to first token p50/p95, completion p50/p95, the service/reference ratio, and how
 8-user round runs, a ninth thread tokenizes a sentence over and over: its latency next to the idle latency shows
 whether introspection waits behind generation.
 
+--remote-transformers-serve: the bench also starts `transformers serve` on this machine's CPU, serving the same
+bundled SmolLM2 (tests/openai_servers.py, the stand-in for vLLM in the tests), and sends the same N users to it
+through the app's `backend: openai` client; a second table puts the in-process service and the served model side by
+side: aggregate tok/s, first token p95, when the last answer was done. The page-4 case (8 users pressing Generate,
+48-token answers, temperature 0.8, top-p 0.9):
+
+    python -m bench.serving --users 8 --new-tokens 48 --temperature 0.8 --top-p 0.9 --remote-transformers-serve
+
 Usage: .venv/bin/python -m bench.serving [--users 1 8 32] [--new-tokens 48] [--repeat 1] [--temperature 0.8 --top-p 0.9]
+       [--remote-transformers-serve [--serve-continuous-batching]]
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 TOPICS = ["a lighthouse", "a lost key", "the first snow", "a robot chef", "an old map", "a quiet library", "a comet",
           "a bicycle race", "a talking cat", "a desert well", "a paper boat", "a night train", "a glass bridge",
@@ -36,6 +48,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default); else sampled answers")
     parser.add_argument("--top-p", type=float, default=1.0)
+    parser.add_argument("--remote-transformers-serve", action="store_true",
+                        help="also run the same users against `transformers serve` serving the same model")
+    parser.add_argument("--serve-continuous-batching", action="store_true",
+                        help="start `transformers serve` with --continuous-batching (its default is off)")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -74,7 +90,8 @@ def main() -> None:
         count = sum(next((i for i, x in enumerate(row) if x in stop), len(row)) for row in new)
         return seconds, count
 
-    def room(n: int, probe: bool = False) -> dict:
+    def room(n: int, probe: bool = False, service=None, model: str | None = None) -> dict:
+        service = service or svc
         results, start = [None] * n, threading.Barrier(n + 1)
         done = threading.Event()
         probe_times: list[float] = []
@@ -82,7 +99,7 @@ def main() -> None:
         def user(i: int) -> None:
             start.wait()
             t = time.perf_counter()
-            r = svc.generate((messages * 2)[i % (2 * len(messages))], settings).collect()
+            r = service.generate((messages * 2)[i % (2 * len(messages))], settings, model=model).collect()
             results[i] = (r.seconds_to_first_token, time.perf_counter() - t, len(r.tokens))
 
         def tokenizer_probe() -> None:
@@ -139,12 +156,47 @@ def main() -> None:
                 print(f"      tokenizer while {n} generate: median {statistics.median(r['probe']) * 1000:.2f} ms, "
                       f"max {max(r['probe']) * 1000:.1f} ms over {len(r['probe'])} calls "
                       f"({statistics.median(r['probe']) / statistics.median(idle):.1f}x idle)")
+    if args.remote_transformers_serve:
+        compare_with_server(args, svc, room)
     if args.repeat > 1:
         print("\nservice / reference over the repeats (this machine's speed drifts by 10-20% from run to run):")
         for n, values in ratios.items():
             print(f"  {n:>3} users: median {statistics.median(values):.2f}  (runs: "
                   f"{', '.join(f'{v:.2f}' for v in values)})")
     svc.close()
+
+
+def compare_with_server(args, svc, room) -> None:
+    """The same rooms against `transformers serve` serving the same model on this machine, next to the in-process
+    service (measured again here, right before the served model, so both see the machine in the same state)."""
+    from core.serving.model_service import ModelService
+    from core.serving.registry import parse_registry
+    from tests.openai_servers import serve_available, served_folder, transformers_serve
+
+    if not serve_available():
+        print("\n`transformers serve` needs fastapi and openai (requirements-dev.txt): skipped")
+        return
+    extra = ("--continuous-batching",) if args.serve_continuous_batching else ()
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
+        folder = served_folder(Path(tmp))
+        t0 = time.perf_counter()
+        base_url = stack.enter_context(transformers_serve(folder, Path(tmp).parent / "genai-lab-serve.log",
+                                                          extra_args=extra))
+        print(f"\ntransformers serve {' '.join(extra)} healthy after {time.perf_counter() - t0:.1f} s at {base_url}")
+        registry = parse_registry({"models": {"served": {"kind": "causal-lm", "backend": "openai",
+                                                         "base_url": base_url, "model": str(folder),
+                                                         "read_timeout": 300}}})
+        remote = ModelService(svc.settings, registry)
+        remote.load("served")
+        remote.generate([{"role": "user", "content": "Hi"}], None, model="served").collect()     # warm-up
+        print(f"{'users':>5} {'backend':<28} {'tok/s':>7} {'TTFT p50':>8} {'TTFT p95':>8} {'last done s':>11} "
+              f"{'tokens':>6}")
+        for n in args.users:
+            for label, r in (("in-process service", room(n)),
+                             ("transformers serve (HTTP)", room(n, service=remote, model="served"))):
+                print(f"{n:>5} {label:<28} {r['tokens'] / r['wall']:>7.1f} {pct(r['ttft'], .5):>8.2f} "
+                      f"{pct(r['ttft'], .95):>8.2f} {max(r['total']):>11.2f} {r['tokens']:>6}")
+        remote.close()
 
 
 if __name__ == "__main__":

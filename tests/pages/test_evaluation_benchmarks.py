@@ -116,3 +116,31 @@ def test_stemming_and_tokenizer_choices_change_the_score_on_screen():
     rouge1 = choices[choices["metric"] == "ROUGE-1 F1"].set_index("choice")["score"]
     assert rouge1["stemming on"] > rouge1["stemming off"]
     assert "a paper must say which it used" in texts(at)
+
+
+def test_summaries_come_from_a_model_server_and_a_server_that_is_down_is_one_sentence(server_registry):
+    """The stdlib fake server answers every dialogue (all submitted at once); the mini-benchmark keeps SmolLM2 and
+    says so. Then the same page with the server gone: one sentence, no traceback."""
+    from tests.openai_servers import SERVED, FakeServer, answer, chunk, closed_port
+
+    fake = FakeServer()
+    try:
+        fake.script = answer(chunk("Two friends agree to meet for lunch."), chunk(finish="stop"))
+        server_registry(fake.base_url)
+        at = open_page()
+        at.selectbox(key="summary_task_decoder").set_value(SERVED).run()
+        assert "The mini-benchmark needs the model's weights in this app; it shows SmolLM2" in texts(ok(at))
+        button(at, "summary_task_run").click().run()
+    finally:
+        fake.close()
+    rows = table(ok(at), "model's summary")
+    assert len(rows) > 1 and (rows["model's summary"] == "Two friends agree to meet for lunch.").all()
+    assert "Served SmolLM2" in texts(at) and len([r for r in fake.requests if r[1]]) == len(rows)
+    server_registry(f"http://127.0.0.1:{closed_port()}/v1")
+    at = open_page()
+    at.selectbox(key="summary_task_decoder").set_value(SERVED)
+    at.radio(key="summary_task_shots").set_value(1).run()        # replies nobody has yet (zero-shot ones are kept)
+    button(at, "summary_task_run").click().run()
+    errors = [e.value for e in ok(at).error]
+    assert len(errors) == 1 and "Cannot reach the model server" in errors[0], errors
+    assert not any("model's summary" in d.value.columns for d in at.dataframe)

@@ -5,6 +5,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from components.labs.generative_ai.hallucination_view import answer_html, band
+from tests.openai_servers import SERVED, FakeServer, answer, chunk, closed_port, entry
 from tests.pages import apptest
 from tests.pages.apptest import button
 
@@ -69,3 +70,55 @@ def test_answer_html_escapes_and_colours():
     assert "<script>" not in out and "&lt;script&gt;" in out and "<br>next" in out
     assert band(0.95)[0] in out and band(0.1)[0] in out
     assert band(0.8)[1].startswith("80") and band(0.0)[1].startswith("under")
+
+
+# ---- a model on a model server (tests/openai_servers.py; no model loads in this process) --------------------------
+def ask_the_server(at: AppTest) -> AppTest:
+    at.selectbox(key="hallucination_decoder").set_value(SERVED).run()
+    at.text_input(key="hallucination_question").input("What is the capital of France?")
+    button(at, "hallucination_ask").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_page1_colours_a_server_answer_by_the_log_probabilities_it_sends(server_registry):
+    """vLLM sends each token's log-probability: the answer is coloured as the bundled model's is."""
+    fake = FakeServer()
+    try:
+        fake.script = answer(chunk("Paris", [entry("Paris", -0.05, [("Paris", -0.05), ("Lyon", -3.0)])]),
+                             chunk(" maybe", [entry(" maybe", -2.5, [(".", -0.3), (" maybe", -2.5)])]),
+                             chunk(finish="stop"))
+        server_registry(fake.base_url)
+        at = ask_the_server(open_page(PAGE1))
+    finally:
+        fake.close()
+    assert button(at, "hallucination_ask").label == "Ask Served SmolLM2"
+    result = at.session_state["hallucination_result"]
+    assert result["probabilities"] and [(t, r) for t, _, r in result["tokens"]] == [("Paris", 1), (" maybe", 2)]
+    assert [round(p, 3) for _, p, _ in result["tokens"]] == [0.951, 0.082]
+    assert fake.requests[-1][1]["logprobs"] is True
+    assert "Average probability" in [m.label for m in at.metric]
+    assert "sends no token probabilities" not in apptest.texts(at)
+
+
+def test_page1_shows_a_server_answer_without_probabilities_as_plain_text(server_registry):
+    """`transformers serve` sends text only: the answer, and one sentence saying why it has no colours."""
+    fake = FakeServer()
+    try:
+        fake.script = answer(chunk("Paris"), chunk(" is the capital."), chunk(finish="stop"))
+        server_registry(fake.base_url)
+        at = ask_the_server(open_page(PAGE1))
+    finally:
+        fake.close()
+    result = at.session_state["hallucination_result"]
+    assert "".join(t for t, _, _ in result["tokens"]) == "Paris is the capital." and not result["probabilities"]
+    assert "sends no token probabilities" in apptest.texts(at) and "Average probability" not in \
+        [m.label for m in at.metric]
+
+
+def test_page1_says_in_one_sentence_that_the_server_is_down(server_registry):
+    server_registry(f"http://127.0.0.1:{closed_port()}/v1")
+    at = ask_the_server(open_page(PAGE1))
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and "Cannot reach the model server" in errors[0] and "is the server running" in errors[0]
+    assert "hallucination_result" not in at.session_state

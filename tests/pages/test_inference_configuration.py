@@ -3,6 +3,7 @@ bundled model."""
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.openai_servers import SERVED
 from tests.pages import apptest, stubs
 from tests.pages.apptest import button, ok
 
@@ -98,3 +99,31 @@ def test_sampling_lab_bad_prompts(prompt, message, monkeypatch):
     at = open_page(INFERENCE)
     at.text_area(key="sampling_prompt").input(prompt).run()
     assert any(message in e.value for e in list(ok(at).info) + list(at.warning)), message
+
+
+def test_generation_on_a_model_server(server_registry, served_smollm2):
+    """`transformers serve` stands in for vLLM: the page answers with the server's text, says which knobs it refuses
+    (top-k: HTTP 422) and that it sends no probabilities; the next-token chart keeps the model in this app."""
+    server_registry(*served_smollm2)
+    at = open_page(INFERENCE)
+    at.selectbox(key="model_size_decoder").set_value(SERVED)
+    at.text_area(key="sampling_prompt").input("What is the capital of France?")
+    at.slider(key="sampling_temperature").set_value(0.0)
+    at.slider(key="sampling_top_k").set_value(5)                # a vLLM extra that transformers serve refuses
+    at.number_input(key="generation_max_new").set_value(12)
+    at.run()
+    texts = apptest.texts(ok(at))
+    assert "Served SmolLM2 runs on a model server" in texts
+    assert "The next-token chart needs the model's weights in this app; it shows SmolLM2-135M-Instruct" in texts
+    assert chart_rows(at)                                       # drawn by the model in this app
+    assert not any("Context window" in p.text for p in at.get("progress"))
+    button(at, "generation_run").click().run()
+    result, _ = at.session_state["generation_last"]
+    assert "Paris" in result.text and not result.has_probabilities and not ok(at).error
+    texts = apptest.texts(at)
+    assert "refuses top-k and the repetition penalty" in texts and "sends no token probabilities" in texts
+    assert "counted by its server (it counted" in texts
+    at.slider(key="generation_n").set_value(2)
+    at.number_input(key="generation_max_new").set_value(4)
+    button(at, "generation_many").click().run()
+    assert "of 2" in metric(ok(at), "Distinct answers") and not at.error

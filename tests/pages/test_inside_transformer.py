@@ -233,3 +233,20 @@ def test_sentence_edge_cases(lines, message):
     at.text_area(key="embeddings_sentences").input(lines).run()
     assert not at.exception, [e.value for e in at.exception]
     assert message in texts(at, "info") + texts(at, "warning")
+
+
+def test_a_server_model_pick_leaves_the_insides_to_the_model_in_this_app(server_registry):
+    """A learner who picked a model-server decoder elsewhere: page 2's demos keep SmolLM2 and say so, once each."""
+    from tests.openai_servers import SERVED, closed_port
+
+    server_registry(f"http://127.0.0.1:{closed_port()}/v1")           # never asked: nothing here generates
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    at.session_state["lab_decoder"] = SERVED
+    at.run()
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    notes = [c.value for c in at.caption if "needs the model's weights in this app" in c.value]
+    assert [n.split(" needs")[0] for n in notes] == ["The tokenizer demo", "The token embeddings demo",
+                                                     "The attention map"], notes
+    assert all("it shows SmolLM2-135M-Instruct (Served SmolLM2 runs on a model server)" in n for n in notes)

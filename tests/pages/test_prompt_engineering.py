@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.openai_servers import SERVED
 from tests.pages import apptest
 
 pytestmark = pytest.mark.model
@@ -91,3 +92,20 @@ def test_prompt_builder_shows_each_styles_odds_for_each_label():
     at.run()
     odds = [c.value for c in ok(at).caption if "as a share of the labels only" in c.value]
     assert len(odds) == 1 and "P(positive)" in odds[0] and "P(negative)" in odds[0]
+
+
+def test_prompt_builder_answers_from_a_model_server(server_registry, served_smollm2):
+    """The message (not a templated text: the server applies the template), the server's answer without colours;
+    the label odds keep the model in this app and say so."""
+    server_registry(*served_smollm2)
+    at = open_page(PROMPTING)
+    at.selectbox(key="prompt_builder_decoder").set_value(SERVED).run()
+    texts = apptest.texts(ok(at))
+    assert "Message sent to Served SmolLM2 (model server)" in texts
+    assert "The label odds chart needs the model's weights in this app; it shows SmolLM2-135M-Instruct" in texts
+    assert not any("<|im_start|>" in c.value for c in at.code)
+    assert at.selectbox(key="prompt_bench_decoder").value == SERVED       # one pick for every demo
+    button(at, "prompt_builder_run").click().run()
+    out = ok(at).session_state["prompt_builder_single"][1]
+    assert out["text"].strip() and not out["probabilities"] and out["prompt_tokens"] > 0 and not at.error
+    assert "sends no token probabilities" in apptest.texts(at)

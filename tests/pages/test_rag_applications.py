@@ -83,3 +83,26 @@ def test_the_question_is_echoed_as_literal_text():
     button(at, "rag_answer_ask").click().run()
     asked = next(m.value for m in ok(at).markdown if m.value.startswith("**You asked:**"))
     assert "\\*\\*bold\\*\\*" in asked and ":red[x]" not in asked
+
+
+def test_answers_from_a_model_server_with_and_without_retrieval(server_registry):
+    """Both answers come from the picked server model (the stdlib fake), which sees the retrieved chunks in one
+    prompt only; retrieval and the grounding check stay on MiniLM in this app."""
+    from tests.openai_servers import SERVED, FakeServer, answer, chunk
+
+    fake = FakeServer()
+    try:
+        fake.script = answer(chunk("You can carry over 5 days [handbook.md §3]."), chunk(finish="stop"))
+        server_registry(fake.base_url)
+        at = ok(open_page())
+        at.selectbox(key="rag_answer_decoder").set_value(SERVED)
+        at.text_input(key="rag_answer_question").input("How many unused leave days can I carry over?").run()
+        button(at, "rag_answer_ask").click().run()
+    finally:
+        fake.close()
+    result = ok(at).session_state["rag_answer_result"]
+    assert result["answers"] == ["You can carry over 5 days [handbook.md §3]."] * 2
+    assert result["model"] == "Served SmolLM2 (model server)"
+    asked = [body["messages"] for _, body in fake.requests if body]
+    assert len(asked) == 2 and "handbook" not in str(asked[0]) and "handbook" in str(asked[1])
+    assert len(table(at, "best cosine")) >= 1

@@ -7,6 +7,7 @@ import streamlit as st
 from components.common import cache as app_cache
 from components.common import errors, guard
 from components.common.charts import PNG_ONLY
+from components.common.decoder import insides_note
 from components.common.text import literal
 from components.labs.compute_quantization import cache
 from core.labs.compute_quantization import memory as mem
@@ -94,6 +95,9 @@ def show(key: str = "quant") -> None:
                                what="Your prompt")
     if prompt is None:
         return
+    service = app_cache.model_service_or_none()
+    if service is not None:
+        insides_note(service, "Quantization", service.registry.default_decoder)
     if not schemes:
         st.info("Pick at least one precision to compare.")
         return

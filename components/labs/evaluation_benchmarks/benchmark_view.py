@@ -15,7 +15,7 @@ import streamlit as st
 from components.common import cache as app_cache
 from components.common import errors
 from components.common.charts import PNG_ONLY
-from components.common.decoder import current_decoder, ensure_decoder
+from components.common.decoder import ensure_decoder, insides_note
 from components.common.text import literal
 from components.labs.evaluation_benchmarks import cache
 from core.labs.evaluation_benchmarks import benchmark as bm
@@ -231,7 +231,8 @@ def _service_and_model():
     service = app_cache.model_service_or_none()
     if service is None:
         return None, None
-    return service, current_decoder(service)
+    # Letters and choice texts are scored by log-probabilities: a server model is left to the other demos.
+    return service, insides_note(service, "The mini-benchmark")
 
 
 def show(key: str = "mini_benchmark") -> None:

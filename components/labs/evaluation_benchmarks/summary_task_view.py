@@ -1,4 +1,5 @@
-"""Score the model on a task (page 8): SmolLM2 summarises the shipped dialogues, ROUGE grades every summary."""
+"""Score the model on a task (page 8): SmolLM2 (or the model the learner picked, in this app or on a model server)
+summarises the shipped dialogues, ROUGE grades every summary."""
 from __future__ import annotations
 
 import time
@@ -9,7 +10,7 @@ import streamlit as st
 from components.common import cache as app_cache
 from components.common import errors
 from components.common.charts import PNG_ONLY
-from components.common.decoder import current_decoder, ensure_decoder
+from components.common.decoder import ensure_decoder, pick_decoder
 from components.common.text import literal
 from components.labs.evaluation_benchmarks import cache
 from components.labs.evaluation_benchmarks.highlight import STYLE, marked_html
@@ -54,7 +55,7 @@ def _chart(scored: list[sm.ScoredSummary], key: str) -> None:
 
 
 def show(key: str = "summary_task") -> None:
-    st.markdown("#### Try it: grade SmolLM2's summaries with ROUGE")
+    st.markdown("#### Try it: grade a model's summaries with ROUGE")
     try:
         task = cache.summary_set()
     except Exception as exc:
@@ -67,7 +68,7 @@ def show(key: str = "summary_task") -> None:
     service = app_cache.model_service_or_none()
     if service is None:
         return
-    model = current_decoder(service)
+    model = pick_decoder(service, key)
     shots = st.radio("Worked examples in the prompt", [0, 1, 3], horizontal=True, key=f"{key}_shots",
                      format_func=lambda n: {0: "zero-shot", 1: "one-shot", 3: "three-shot"}[n])
     st.caption("All dialogues are generated together (the model service batches them): about 30–60 s on a 2-core "

@@ -9,6 +9,7 @@ import streamlit as st
 
 from components.common import cache as app_cache
 from components.common import errors, roles, training
+from components.common.decoder import insides_note
 from components.labs.fine_tuning_peft import cache
 
 KEY = "ft_lora"
@@ -39,6 +40,7 @@ def show_counts() -> None:
     service = app_cache.model_service_or_none()
     if service is None:
         return
+    insides_note(service, "Fine-tuning", service.registry.default_decoder)
     if not (service.is_ready() or st.toggle("Read the shapes from SmolLM2", key=f"{KEY}_real",
                                              help="Loads the model once for the server (a few seconds).")):
         return

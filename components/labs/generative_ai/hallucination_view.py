@@ -1,5 +1,9 @@
 """Page 1 demo: ask the bundled model something it cannot know; every token of its answer is coloured by
-the probability the model gave it, to show that fluent (and even confident) is not the same as true."""
+the probability the model gave it, to show that fluent (and even confident) is not the same as true.
+
+A learner may pick a model on a model server instead (components/common/decoder.py): vLLM sends each token's
+log-probability and the colours work the same; a server that sends none (`transformers serve`) gets the plain text
+and one sentence saying so."""
 from __future__ import annotations
 
 import html
@@ -8,8 +12,8 @@ import streamlit as st
 
 from components.common import cache as app_cache
 from components.common import errors, guard, palette
+from components.common.decoder import NO_PROBABILITIES, ensure_decoder, pick_decoder
 from components.common.generate import generate, queue_note, streaming
-from components.common.model_status import load_with_progress
 from components.common.text import literal
 
 MAX_QUESTION_CHARS = 1_000    # a longer question is cut (with a note)
@@ -45,11 +49,15 @@ def token_prob(token) -> float:
     return float(model_prob if model_prob > 0 else token.prob)
 
 
-def answer_html(tokens: list[tuple[str, float, int]], streaming: bool = False) -> str:
-    """Escaped HTML: each (text, probability, rank) as a coloured span with a tooltip."""
+def answer_html(tokens: list[tuple[str, float, int]], streaming: bool = False, probabilities: bool = True) -> str:
+    """Escaped HTML: each (text, probability, rank) as a coloured span with a tooltip (`probabilities=False`: a
+    model server sent none, the plain text)."""
     spans = []
     for text, prob, rank in tokens:
         if not text:
+            continue
+        if not probabilities:
+            spans.append(html.escape(text).replace("\n", "<br>"))
             continue
         colour, _ = band(prob)
         title = f"probability {prob:.1%} · rank {rank} among all tokens"
@@ -75,10 +83,11 @@ def _on_preset(key: str) -> None:
         st.session_state[f"{key}_question"] = PRESETS[choice]
 
 
-def _generate(service, question: str, temperature: float, seed: int, length: int, key: str) -> dict | None:
+def _generate(service, model: str, question: str, temperature: float, seed: int, length: int,
+              key: str) -> dict | None:
     from core.serving.sampling import SamplingSettings
 
-    if not load_with_progress(service, service.registry.default_decoder, "causal-lm"):
+    if not ensure_decoder(service, model):
         return None
     settings = SamplingSettings(temperature=temperature, top_k=0, top_p=1.0, max_new_tokens=length, seed=seed)
     # Pressing "Stop the answer" reruns the page, which ends this run and closes the stream (the model drops the
@@ -87,21 +96,23 @@ def _generate(service, question: str, temperature: float, seed: int, length: int
     stop_box.button("Stop the answer", key=f"{key}_stop", icon=":material/stop_circle:")
     placeholder = st.empty()
     tokens: list[tuple[str, float, int]] = []
+    label = service.registry.get(model).label
     partial = {"question": question, "tokens": tokens, "stop": "cancelled", "temperature": temperature, "seed": seed,
-               "length": length}
+               "length": length, "model": label, "probabilities": True}
     st.session_state[f"{key}_partial"] = partial
     try:
-        stream = generate(service, [{"role": "user", "content": question}], settings)
+        stream = generate(service, [{"role": "user", "content": question}], settings, model=model)
         queue_note(placeholder, stream)
         with streaming(stream) as arriving:      # tokens arrive one by one: draw each as it comes
             for token in arriving:
+                partial["probabilities"] = stream.result.has_probabilities
                 tokens.append((token.text, token_prob(token), int(token.rank)))
-                placeholder.html(answer_html(tokens, streaming=True))
+                placeholder.html(answer_html(tokens, streaming=True, probabilities=partial["probabilities"]))
     except Exception as exc:
         st.session_state.pop(f"{key}_partial", None)
         placeholder.empty()
         stop_box.empty()
-        errors.show("SmolLM2 could not answer", exc)
+        errors.show(f"{label} could not answer", exc)
         return None
     st.session_state.pop(f"{key}_partial", None)
     placeholder.empty()
@@ -113,6 +124,9 @@ def _summary(result: dict) -> None:
     probs = [p for t, p, _ in result["tokens"] if t]
     if not probs:
         st.info("The model ended its answer at once, without a single visible token. Try another question.")
+        return
+    if not result.get("probabilities", True):
+        st.caption(NO_PROBABILITIES)
         return
     a, b, c = st.columns(3)
     a.metric("Tokens", len(probs))
@@ -141,16 +155,19 @@ def show(key: str = "hallucination") -> None:
     seed = b.number_input("Random seed", min_value=0, max_value=1_000_000, value=0, step=1, key=f"{key}_seed",
                           help="The same question, temperature and seed give the same answer.")
     length = c.slider("Longest answer (tokens)", 16, 150, MAX_NEW_TOKENS, key=f"{key}_length")
-    asked = st.button("Ask SmolLM2", key=f"{key}_ask", type="primary")
+    service = app_cache.model_service_or_none()
+    if service is None:
+        return
+    model = pick_decoder(service, key)
+    spec = service.registry.get(model)
+    asked = st.button("Ask SmolLM2" if model == service.registry.default_decoder and not spec.remote else
+                      f"Ask {spec.label}", key=f"{key}_ask", type="primary")
     if asked:
         question = guard.usable_text(question, "Type a question first (or pick one above).", MAX_QUESTION_CHARS,
                                      what="Your question", used="sent")
         if question is None:
             return
-        service = app_cache.model_service_or_none()
-        if service is None:
-            return
-        result = _generate(service, question, float(temperature), int(seed), int(length), key)
+        result = _generate(service, model, question, float(temperature), int(seed), int(length), key)
         if result is None:
             return
         st.session_state[f"{key}_result"] = result
@@ -161,7 +178,9 @@ def show(key: str = "hallucination") -> None:
         st.caption("Press the button to ask. The answer is written token by token, as the model produces it.")
         return
     asked_html = f'<div style="margin-bottom:6px"><b>You asked:</b> {html.escape(result["question"])}</div>'
-    st.html(asked_html + legend_html() + answer_html(result["tokens"]))
+    probabilities = result.get("probabilities", True)
+    st.html(asked_html + (legend_html() if probabilities else "")
+            + answer_html(result["tokens"], probabilities=probabilities))
     _summary(result)
     st.caption(f"temperature {result['temperature']}, seed {result['seed']}. Hover a token to see its probability.")
     st.markdown("**Fluent is not true.** A high probability means the words fit well together, given the question. "

@@ -17,12 +17,17 @@ from components.common import cache as app_cache
 from components.common import errors, guard, share
 from components.common.charts import PNG_ONLY
 from components.common.decoder import (
-    DECODER_KEY,
+    NO_PROBABILITIES,
     TOKEN_STYLE,
     coloured_tokens_html,
     context_meter,
-    current_decoder,
+    decoder_label,
+    decoders,
     ensure_decoder,
+    insides_note,
+    is_remote,
+    local_decoder,
+    pick_decoder,
 )
 from components.common.generate import generate, queue_note, streaming
 from components.common.palette import probability_style
@@ -83,22 +88,27 @@ def show_model_size(key: str = "model_size") -> None:
     service = app_cache.model_service_or_none()
     if service is None:
         return
-    decoders = {n: spec for n, spec in service.registry.models.items() if spec.kind == "causal-lm"}
-    names = list(decoders)
-    current = current_decoder(service)
-    st.selectbox("Decoder used by the demos", names, index=names.index(current), key=DECODER_KEY,
-                 format_func=lambda n: decoders[n].label)
-    model = current_decoder(service)
+    names = list(decoders(service))
+    model = pick_decoder(service, key, "Decoder used by the demos", always=True)
     rows = []
     for name in names:
-        status = service.status(name)
-        rows.append({"model": status.label, "state": status.state.value,
-                     "parameters": f"{status.parameters / 1e6:,.1f} M" if status.parameters else "load to count",
-                     "weights in memory": f"{status.memory_bytes / 1e6:,.0f} MB" if status.memory_bytes else "–",
-                     "files on disk": f"{status.disk_bytes / 1e6:,.0f} MB" if status.disk_bytes else "–"})
+        status, spec = service.status(name), service.registry.get(name)
+        server = "on its server" if spec.remote else ""
+        rows.append({"model": decoder_label(spec), "state": status.state.value,
+                     "parameters": f"{status.parameters / 1e6:,.1f} M" if status.parameters else
+                     server or "load to count",
+                     "weights in memory": f"{status.memory_bytes / 1e6:,.0f} MB" if status.memory_bytes else
+                     server or "–",
+                     "files on disk": f"{status.disk_bytes / 1e6:,.0f} MB" if status.disk_bytes else server or "–"})
     st.dataframe(rows, hide_index=True, key=f"{key}_table")
     status = service.status(model)
-    if status.parameters:
+    if is_remote(service, model):
+        spec = service.registry.get(model)
+        st.caption(f"{spec.label} runs on a model server ({spec.base_url}), so its size is not visible from here. It "
+                   "writes the answers of the generation demo below, the prompting page, page 1's question, page 8's "
+                   "summaries and page 11's answers; the demos that look inside a model use "
+                   f"{service.registry.get(local_decoder(service)).label}.")
+    elif status.parameters:
         a, b, c = st.columns(3)
         a.metric("Parameters", f"{status.parameters / 1e6:,.1f} M")
         b.metric("Weights in memory", f"{status.memory_bytes / 1e6:,.0f} MB")
@@ -232,7 +242,7 @@ def show_lab(key: str = "sampling") -> None:
     service = app_cache.model_service_or_none()
     if service is None or settings is None:
         return
-    model = current_decoder(service)
+    model = insides_note(service, "The next-token chart")
     if not ensure_decoder(service, model):
         return
     try:
@@ -337,9 +347,47 @@ def _stream_into(placeholder, stream) -> None:
     with streaming(stream) as arriving:
         for token in arriving:
             tokens.append(token)
-            placeholder.html(coloured_tokens_html(tokens))
+            placeholder.html(coloured_tokens_html(tokens, probabilities=stream.result.has_probabilities))
     r = stream.result
-    placeholder.html(coloured_tokens_html(r.tokens, r.stop_sequence, r.stop_text))
+    placeholder.html(coloured_tokens_html(r.tokens, r.stop_sequence, r.stop_text, r.has_probabilities))
+
+
+REFUSED_EXTRAS = "generation_refuses_extras"    # the server models that refused top-k / repetition penalty (422)
+SERVER_KNOBS = ("On a model server, temperature, top-p, max new tokens, the seed and stop sequences are standard "
+                "fields; top-k and the repetition penalty are extras only vLLM reads (another server that refuses "
+                "them answers without them, and this page says so), and a server may ignore the penalties or the "
+                "seed (`transformers serve` ignores the presence penalty).")
+
+
+def refuses_extras(exc: BaseException) -> bool:
+    """A model server refused the vLLM-only fields top_k / repetition_penalty (`transformers serve`: HTTP 422)."""
+    return getattr(exc, "status", None) in (400, 422) and any(f in str(exc) for f in ("top_k", "repetition_penalty"))
+
+
+def _server_settings(model: str, settings: SamplingSettings) -> SamplingSettings:
+    """The settings as sent: without top-k and the repetition penalty once this model's server refused them."""
+    if model in st.session_state.get(REFUSED_EXTRAS, set()):
+        return replace(settings, top_k=0, repetition_penalty=1.0)
+    return settings
+
+
+def _extras_note(service, model: str, settings: SamplingSettings) -> None:
+    if (settings.top_k or settings.repetition_penalty != 1.0) and \
+            model in st.session_state.get(REFUSED_EXTRAS, set()):
+        st.info(f"{service.registry.get(model).label}'s server refuses top-k and the repetition penalty (fields only "
+                "vLLM reads), so these answers were generated without them.")
+
+
+def _with_fallback(model: str, run):
+    """run(): start and read the answer(s); when the server refuses the vLLM extras, remember it and run again
+    without them (run reads the settings through _server_settings)."""
+    try:
+        return run()
+    except Exception as exc:
+        if not refuses_extras(exc) or model in st.session_state.get(REFUSED_EXTRAS, set()):
+            raise
+        st.session_state.setdefault(REFUSED_EXTRAS, set()).add(model)
+        return run()
 
 
 def _stop(key: str) -> None:
@@ -379,20 +427,27 @@ def show_generation(key: str = "generation", lab_key: str = "sampling") -> None:
     service = app_cache.model_service_or_none()
     if service is None:
         return
-    model = current_decoder(service)
+    model = pick_decoder(service, key)
     if not ensure_decoder(service, model):
         return
-    window = service.context_window_of(model)
-    try:
-        prompt_len = len(app_cache.chat_ids((("user", prompt),), model))
-    except ValueError as exc:
-        st.warning(str(exc))
-        return
-    max_new, note = cap_max_new_tokens(requested, min(prompt_len, window - 2), window)
+    remote = is_remote(service, model)
+    if remote:                     # no tokenizer here: the server counts the prompt, the app caps the answer only
+        window, prompt_len = 0, 0
+        max_new, note = cap_max_new_tokens(requested, 0, 10**9)
+        st.caption(SERVER_KNOBS)
+    else:
+        window = service.context_window_of(model)
+        try:
+            prompt_len = len(app_cache.chat_ids((("user", prompt),), model))
+        except ValueError as exc:
+            st.warning(str(exc))
+            return
+        max_new, note = cap_max_new_tokens(requested, min(prompt_len, window - 2), window)
     if note:
         st.warning(note)
     settings = replace(base, max_new_tokens=max_new, stop_sequences=stops,
                        seed=None if seed is None or seed < 0 else int(seed))
+    messages = [{"role": "user", "content": prompt}]
     if st.button("Generate", key=f"{key}_run", type="primary"):
         # Stop's callback cancels the request and waits for its end to be recorded (the page's next run starts at
         # once, in a new thread, while this one still waits for a token: Streamlit's fast reruns). The tokens so
@@ -401,19 +456,26 @@ def show_generation(key: str = "generation", lab_key: str = "sampling") -> None:
         stop_box.button("Stop generating", key=f"{key}_stop", icon=":material/stop_circle:", on_click=_stop,
                         args=(key,))
         placeholder = st.empty()
-        with errors.shown("The model could not answer"):
-            stream = generate(service, [{"role": "user", "content": prompt}], settings, model=model)
+
+        def run() -> None:
+            stream = generate(service, messages, _server_settings(model, settings), model=model)
             st.session_state[f"{key}_last"] = (stream.result, stops)
             st.session_state[f"{key}_stream"] = stream
             queue_note(placeholder, stream)
             _stream_into(placeholder, stream)
+        with errors.shown("The model could not answer"):
+            _with_fallback(model, run)
         st.session_state.pop(f"{key}_stream", None)
         stop_box.empty()
     elif f"{key}_last" in st.session_state:
         result, _ = st.session_state[f"{key}_last"]
-        st.html(coloured_tokens_html(result.tokens, result.stop_sequence, result.stop_text))
+        st.html(coloured_tokens_html(result.tokens, result.stop_sequence, result.stop_text, result.has_probabilities))
+    if remote:
+        _extras_note(service, model, settings)
     if f"{key}_last" in st.session_state:
         result, used_stops = st.session_state[f"{key}_last"]
+        if not result.has_probabilities:
+            st.caption(NO_PROBABILITIES)
         _explain_stop(result, used_stops)
         x, y, z = st.columns(3)
         x.metric("New tokens", f"{len(result.tokens):,}")
@@ -421,8 +483,13 @@ def show_generation(key: str = "generation", lab_key: str = "sampling") -> None:
         z.metric("First token after", f"{result.seconds_to_first_token:.2f} s")
         if result.truncated_prompt_tokens:
             st.warning(f"The prompt did not fit: its first {result.truncated_prompt_tokens:,} tokens were cut.")
-        context_meter(result.prompt_tokens + len(result.tokens), window,
-                      f"{result.prompt_tokens:,} prompt + {len(result.tokens):,} generated")
+        if remote:
+            _server_window_note(result.prompt_tokens)
+        else:
+            context_meter(result.prompt_tokens + len(result.tokens), window,
+                          f"{result.prompt_tokens:,} prompt + {len(result.tokens):,} generated")
+    elif remote:
+        _server_window_note(0)
     else:
         context_meter(min(prompt_len, window), window, f"{min(prompt_len, window):,} prompt tokens")
     st.markdown("##### How varied is sampling? Draw several answers")
@@ -430,22 +497,27 @@ def show_generation(key: str = "generation", lab_key: str = "sampling") -> None:
     n = pick.slider("Answers to draw", 2, 8, 4, key=f"{key}_n")
     if go.button(f"Sample {n} answers", key=f"{key}_many"):
         short = replace(settings, max_new_tokens=min(settings.max_new_tokens, 32))
-        bar, results = st.progress(0.0, text="Sampling…"), []
-        with errors.shown("The model could not answer"):
+        bar = st.progress(0.0, text="Sampling…")
+
+        def run() -> None:
             # All n go in at once: the service runs them together in one batch (core/serving/batching.py).
-            streams = [generate(service, [{"role": "user", "content": prompt}],
-                                replace(short, seed=None if short.seed is None else short.seed + i), model=model,
-                                replace=i == 0)
+            sent = _server_settings(model, short)
+            streams = [generate(service, messages, replace(sent, seed=None if sent.seed is None else sent.seed + i),
+                                model=model, replace=i == 0)
                        for i in range(n)]
+            results = []
             for i, stream in enumerate(streams):
                 results.append(stream.collect())
                 bar.progress((i + 1) / n, text=f"Answer {i + 1} of {n}")
-            st.session_state[f"{key}_samples"] = (results, short)
+            st.session_state[f"{key}_samples"] = (results, sent)
+        with errors.shown("The model could not answer"):
+            _with_fallback(model, run)
         bar.empty()
     if f"{key}_samples" in st.session_state:
         results, short = st.session_state[f"{key}_samples"]
         texts = [r.text for r in results]
-        shares = [repeated_token_share([t.id for t in r.tokens]) for r in results]
+        # A server sends no token ids (-1): its tokens are told apart by their text.
+        shares = [repeated_token_share([t.id if t.id >= 0 else t.text for t in r.tokens]) for r in results]
         p, q = st.columns(2)
         p.metric("Distinct answers", f"{len(set(texts))} of {len(texts)}")
         q.metric("Repeated tokens (mean)", f"{np.mean(shares):.0%}",
@@ -457,6 +529,12 @@ def show_generation(key: str = "generation", lab_key: str = "sampling") -> None:
         st.caption(f"Drawn with {_settings_summary(short)}, up to {short.max_new_tokens} tokens each"
                    + (f", seeds {short.seed}…{short.seed + len(results) - 1}." if short.seed is not None else
                       ", random seeds."))
+
+
+def _server_window_note(prompt_tokens: int) -> None:
+    counted = f" (it counted {prompt_tokens:,} prompt tokens)" if prompt_tokens else ""
+    st.caption(f"The context meter needs the model's tokenizer in this app; a server model's prompt is counted by "
+               f"its server{counted}.")
 
 
 def _explain_stop(result, stops: tuple[str, ...]) -> None:

@@ -10,6 +10,7 @@ import streamlit as st
 
 from components.common import cache as app_cache
 from components.common import errors, guard
+from components.common.decoder import insides_note
 from components.labs.inside_transformer import cache
 from core.labs.inside_transformer.attention_stats import STATISTICS, head_grid
 from core.serving.tokens import make_visible
@@ -248,8 +249,10 @@ def show(key: str = "attention") -> None:
     text = guard.usable_text(text, "Type some text above to see its attention maps.", MAX_CHARS)
     if text is None:
         return
-    if app_cache.model_service_or_none() is None:
+    service = app_cache.model_service_or_none()
+    if service is None:
         return
+    insides_note(service, "The attention map", service.registry.default_decoder)
     try:
         atts, generated_from = _compute(key, text, generate, new_tokens)
     except Exception as exc:

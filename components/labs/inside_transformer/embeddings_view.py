@@ -11,6 +11,7 @@ import streamlit as st
 
 from components.common import cache as app_cache
 from components.common import errors, guard
+from components.common.decoder import insides_note
 from components.common.text import literal
 from components.labs.inside_transformer import cache
 from core.labs.inside_transformer.embeddings import (
@@ -307,6 +308,7 @@ def show(key: str = "embeddings") -> None:
     service = app_cache.model_service_or_none()
     if service is None:
         return
+    insides_note(service, "The token embeddings demo", service.registry.default_decoder)
     _token_part(service, key)
     st.divider()
     _sentence_part(key)

@@ -5,6 +5,7 @@ import streamlit as st
 
 from components.common import cache as app_cache
 from components.common import errors, guard, share
+from components.common.decoder import insides_note
 from components.common.token_chips import chips_html, token_rows
 
 MAX_CHARS = 200_000     # longer text is cut here (with a note) before tokenizing
@@ -76,6 +77,7 @@ def show(key: str = "tokenizer") -> None:
     service = app_cache.model_service_or_none()
     if service is None:
         return
+    insides_note(service, "The tokenizer demo", service.registry.default_decoder)
     left, right = st.columns(2, gap="large")
     with left:
         _one_side(service, text, "causal-lm", "SmolLM2 (decoder)", key)

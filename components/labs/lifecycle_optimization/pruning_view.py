@@ -10,6 +10,7 @@ from plotly.subplots import make_subplots
 from components.common import cache as app_cache
 from components.common import errors, roles
 from components.common.charts import PNG_ONLY
+from components.common.decoder import insides_note
 from components.common.model_status import load_with_progress
 from components.labs.lifecycle_optimization import cache
 
@@ -55,6 +56,7 @@ def show() -> None:
     service = app_cache.model_service_or_none()
     if service is None:
         return
+    insides_note(service, "Pruning", service.registry.default_decoder)
     with errors.shown("The model could not be pruned"):
         check_sparsity(sparsity)
         if not load_with_progress(service, service.registry.default_decoder, "causal-lm"):

@@ -10,7 +10,7 @@ import streamlit as st
 from components.common import cache as app_cache
 from components.common import errors
 from components.common.charts import PNG_ONLY, dashed_reference
-from components.common.decoder import current_decoder, ensure_decoder
+from components.common.decoder import decoder_label, ensure_decoder, is_remote, pick_decoder
 from components.labs.prompt_engineering import cache
 from core.labs.prompt_engineering.prompting import ALL_SETTINGS, BenchSummary
 from core.timing import estimate_text
@@ -54,6 +54,10 @@ def _odds_accuracy(data: dict, task, summaries: list[BenchSummary], model: str, 
 
     direct = [s for s in summaries if not s.setting.cot and s.rows]
     if not direct:
+        return
+    if is_remote(app_cache.model_service(), model):
+        st.caption("Accuracy read from the label odds needs the model's weights in this app: it is left out for a "
+                   "server model (the odds of another model would not explain these answers).")
         return
     rows = []
     try:
@@ -113,8 +117,8 @@ def show(key: str = "prompt_bench") -> None:
     service = app_cache.model_service_or_none()
     if service is None:
         return
-    model = current_decoder(service)
-    st.caption(f"Model: {service.registry.get(model).label}")
+    model = pick_decoder(service, key)
+    st.caption(f"Model: {decoder_label(service.registry.get(model))}")
     task_id = SETS[set_name][0]
     if st.button("Run the bench", key=f"{key}_run", type="primary"):
         if not ensure_decoder(service, model):
@@ -122,10 +126,12 @@ def show(key: str = "prompt_bench") -> None:
 
         book = app_cache.rate_book()
         bar = st.progress(0.0, text="Starting…")
-        summaries, done, start = [], 0, time.perf_counter()
+        summaries, done, start, server_down = [], 0, time.perf_counter(), False
         for setting in settings:
             summary = BenchSummary(setting)
             for i in range(n):
+                if server_down:
+                    break
                 try:
                     row = cache.bench_row(set_name, task_id, i, setting.shots, setting.cot, model)
                     summary.rows.append(row)
@@ -133,6 +139,7 @@ def show(key: str = "prompt_bench") -> None:
                                 (task_id, i, setting.shots, model), row.seconds)
                 except Exception as exc:   # one broken answer must not lose the whole run
                     errors.show(f"Item {i + 1} under {setting.label} failed", exc, "warning")
+                    server_down = is_remote(service, model)    # a server that failed once: one sentence is enough
                 done += 1
                 elapsed = time.perf_counter() - start
                 left = elapsed / done * (n * len(settings) - done)

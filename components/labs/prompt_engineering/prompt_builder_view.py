@@ -8,7 +8,16 @@ import streamlit as st
 from components.common import cache as app_cache
 from components.common import errors, guard, share
 from components.common.charts import PNG_ONLY
-from components.common.decoder import coloured_tokens_html, context_meter, current_decoder, ensure_decoder
+from components.common.decoder import (
+    NO_PROBABILITIES,
+    coloured_tokens_html,
+    context_meter,
+    decoder_label,
+    ensure_decoder,
+    insides_note,
+    is_remote,
+    pick_decoder,
+)
 from components.common.generate import generate, queue_note, streaming
 from components.common.text import literal
 from components.labs.prompt_engineering import cache
@@ -51,18 +60,20 @@ def _run(service, model: str, prompt: str, task, placeholder, caption_slot, max_
     with streaming(stream) as arriving:
         for token in arriving:
             tokens.append(token)
-            placeholder.html(coloured_tokens_html(tokens))
+            placeholder.html(coloured_tokens_html(tokens, probabilities=stream.result.has_probabilities))
     r = stream.result
     out = {"text": r.text, "tokens": r.tokens, "n": len(r.tokens), "seconds": r.seconds, "stop": r.stop_reason,
-           "prompt_tokens": r.prompt_tokens, "dropped": r.truncated_prompt_tokens}
+           "prompt_tokens": r.prompt_tokens, "dropped": r.truncated_prompt_tokens, "probabilities": r.has_probabilities}
     _show_result(out, task, placeholder, caption_slot)
     return out
 
 
 def _show_result(out: dict, task, placeholder, caption_slot) -> None:
-    placeholder.html(coloured_tokens_html(out["tokens"]))
-    caption = (f"{out['n']} token{'s' if out['n'] != 1 else ''} in {out['seconds']:.1f} s · "
-               f"prompt {out['prompt_tokens']:,} tokens")
+    probabilities = out.get("probabilities", True)
+    placeholder.html(coloured_tokens_html(out["tokens"], probabilities=probabilities))
+    caption = f"{out['n']} token{'s' if out['n'] != 1 else ''} in {out['seconds']:.1f} s"
+    if out["prompt_tokens"]:                     # a model server may not count them
+        caption += f" · prompt {out['prompt_tokens']:,} tokens"
     if out.get("expected"):
         got, right = grade(task, out["text"], out["expected"])
         caption += f" · extracted answer: {literal(got) if got else 'none found'} " + ("✓" if right else "✗")
@@ -70,7 +81,18 @@ def _show_result(out: dict, task, placeholder, caption_slot) -> None:
         caption += " · cut at the token limit"
     if out["dropped"]:
         caption += f" · the first {out['dropped']:,} prompt tokens did not fit and were cut"
+    if not probabilities:
+        caption += f" · {NO_PROBABILITIES}"
     caption_slot.caption(caption)
+
+
+def _server_prompt(service, model: str, prompt: str) -> None:
+    """What a server model receives: the chat message; its server applies the chat template and counts tokens."""
+    st.markdown(f"**Message sent to {decoder_label(service.registry.get(model))}**")
+    st.code(prompt if len(prompt) < 6000 else prompt[:3000] + "\n…\n" + prompt[-3000:], language=None,
+            wrap_lines=True)
+    st.caption("The server wraps it in the model's chat template and counts its tokens itself: the exact templated "
+               "text and the context meter need the model's tokenizer in this app.")
 
 
 LABEL_COLOURS = ("#43A047", "#E53935", "#1E88E5", "#FB8C00")
@@ -161,31 +183,42 @@ def show(key: str = "prompt_builder") -> None:
     service = app_cache.model_service_or_none()
     if service is None:
         return
-    model = current_decoder(service)
-    try:
-        with st.spinner("Loading the tokenizer…"):
-            sent = app_cache.chat_prompt_text((("user", prompt),), model)
-            n_tokens = len(app_cache.chat_ids((("user", prompt),), model))
-    except Exception as exc:
-        errors.show("The prompt could not be prepared", exc, "warning")
-        return
-    window = service.context_window_of(model)
+    model = pick_decoder(service, key)
     max_new = 96 if cot else task.max_new_tokens
-    st.markdown(f"**Exact text sent to {service.registry.get(model).label}** — {n_tokens:,} tokens")
-    st.code(sent if len(sent) < 6000 else sent[:3000] + "\n…\n" + sent[-3000:], language=None, wrap_lines=True)
-    context_meter(n_tokens, window, "prompt")
-    if n_tokens + max_new > window:
-        st.warning(f"The prompt plus a {max_new}-token answer does not fit the {window:,}-token window: the start "
-                   "of the prompt will be cut so the end (your input) is kept.")
-    st.caption("Special tokens such as <|im_start|> mark who speaks; the model was trained with them.")
+    if is_remote(service, model):
+        _server_prompt(service, model, prompt)
+        # The label odds read next-token scores: the model in this app gives them, counted by its own tokenizer.
+        odds_model = insides_note(service, "The label odds chart") if task.kind == "label" else model
+        try:
+            n_tokens = len(app_cache.chat_ids((("user", prompt),), odds_model)) if task.kind == "label" else 0
+        except Exception as exc:             # no model in this app to read the odds with
+            errors.show("The label odds cannot be read", exc, "warning")
+            odds_model, n_tokens = "", 0
+    else:
+        odds_model = model
+        try:
+            with st.spinner("Loading the tokenizer…"):
+                sent = app_cache.chat_prompt_text((("user", prompt),), model)
+                n_tokens = len(app_cache.chat_ids((("user", prompt),), model))
+        except Exception as exc:
+            errors.show("The prompt could not be prepared", exc, "warning")
+            return
+        window = service.context_window_of(model)
+        st.markdown(f"**Exact text sent to {service.registry.get(model).label}** — {n_tokens:,} tokens")
+        st.code(sent if len(sent) < 6000 else sent[:3000] + "\n…\n" + sent[-3000:], language=None, wrap_lines=True)
+        context_meter(n_tokens, window, "prompt")
+        if n_tokens + max_new > window:
+            st.warning(f"The prompt plus a {max_new}-token answer does not fit the {window:,}-token window: the start "
+                       "of the prompt will be cut so the end (your input) is kept.")
+        st.caption("Special tokens such as <|im_start|> mark who speaks; the model was trained with them.")
 
-    if task.kind == "label" and task.labels:
+    if task.kind == "label" and task.labels and odds_model:
         if n_tokens > ODDS_MAX_TOKENS:
             st.caption(f"The label odds are skipped for prompts over {ODDS_MAX_TOKENS:,} tokens: reading three such "
                        "prompts would hold the shared model for most of a minute on a CPU. Shorten the input to see "
                        "them.")
         else:
-            _label_odds(service, model, task, prompts, key)
+            _label_odds(service, odds_model, task, prompts, key)
 
     expected = None
     if task.kind != "text":

@@ -1,6 +1,7 @@
-"""Page 11 demo "rag-answer": the same question answered by SmolLM2 alone and with retrieved chunks in its prompt,
-side by side and streamed; the exact prompts; citations linked to the chunks they name; and a grounding check
-that flags answer sentences no retrieved sentence supports."""
+"""Page 11 demo "rag-answer": the same question answered by SmolLM2 (or the decoder the learner picked, in this app or
+on a model server) alone and with retrieved chunks in its prompt, side by side and streamed; the exact prompts;
+citations linked to the chunks they name; and a grounding check that flags answer sentences no retrieved sentence
+supports."""
 from __future__ import annotations
 
 import html
@@ -8,9 +9,10 @@ import time
 
 import streamlit as st
 
+from components.common import cache as app_cache
 from components.common import errors, share
+from components.common.decoder import decoder_label, ensure_decoder, pick_decoder
 from components.common.generate import generate
-from components.common.model_status import load_with_progress
 from components.common.text import literal
 from components.labs.rag_applications import cache, knowledge
 from components.labs.rag_applications.retrieval_view import question_input
@@ -29,12 +31,12 @@ def messages_for(question: str, hits, layout: str, guarded: bool = False) -> lis
     return answering.rag_messages(question, hits, guarded=guarded, layout=layout)
 
 
-def stream_pair(service, pairs, boxes, render) -> list:
+def stream_pair(service, pairs, boxes, render, model: str | None = None) -> list:
     """Submit every prompt first (the batch scheduler runs them together), then read the streams in turn, one
     token each, so both answers grow at once. Returns each stream's text."""
     from core.serving.sampling import SamplingSettings
     settings = SamplingSettings(temperature=0.0, max_new_tokens=MAX_NEW_TOKENS)
-    streams = [generate(service, messages, settings, replace=i == 0) for i, messages in enumerate(pairs)]
+    streams = [generate(service, messages, settings, model=model, replace=i == 0) for i, messages in enumerate(pairs)]
     texts = ["" for _ in streams]
     iterators = [iter(s) for s in streams]
     live = list(range(len(streams)))
@@ -95,13 +97,12 @@ def _gold(question: str) -> str | None:
     return None
 
 
-def _ask(question: str, k: int, layout: str) -> dict | None:
+def _ask(service, model: str, question: str, k: int, layout: str) -> dict | None:
     base = knowledge.current()
     hits, _ = knowledge.retrieve(base, question, k)
     if hits is None:
         return None
-    service = cache.model_service()
-    if not load_with_progress(service, service.registry.default_decoder, "causal-lm"):
+    if not ensure_decoder(service, model):
         return None
     plain = answering.plain_messages(question)
     rag = messages_for(question, hits, layout)
@@ -114,9 +115,10 @@ def _ask(question: str, k: int, layout: str) -> dict | None:
     def render(box, text, streaming):
         box.html(answer_html(text, hits, streaming))
     started = time.perf_counter()
-    texts = stream_pair(service, [plain, rag], boxes, render)
+    texts = stream_pair(service, [plain, rag], boxes, render, model)
     live.empty()
-    return {"question": question, "k": k, "layout": layout, "hits": hits, "plain": plain, "rag": rag,
+    return {"model": decoder_label(service.registry.get(model)),
+            "question": question, "k": k, "layout": layout, "hits": hits, "plain": plain, "rag": rag,
             "answers": texts, "seconds": time.perf_counter() - started, "settings": base.settings}
 
 
@@ -145,9 +147,9 @@ def _grounding(result: dict) -> None:
 
 def show() -> None:
     st.markdown("#### Try it: answer with and without retrieval")
-    st.markdown("Ask about the handbook. On the left SmolLM2 answers from its weights alone; on the right the same "
-                "model gets the retrieved chunks pasted into its prompt. Both answers are greedy (temperature 0), "
-                "so the difference comes only from the prompt.")
+    st.markdown("Ask about the handbook. On the left the model (SmolLM2 unless you pick another) answers from its "
+                "weights alone; on the right the same model gets the retrieved chunks pasted into its prompt. Both "
+                "answers are greedy (temperature 0), so the difference comes only from the prompt.")
     fields = [share.Field("question", f"{KEY}_question", max_chars=1000)]
     share.apply(KEY, fields)
     question = question_input(KEY)
@@ -156,9 +158,13 @@ def show() -> None:
     k = a.slider("Chunks in the prompt (k)", 1, 5, 3, key=f"{KEY}_k")
     layout_name = b.radio("Prompt layout", list(LAYOUTS), key=f"{KEY}_layout", horizontal=False,
                           help="The same chunks and question; only where they sit in the chat changes.")
+    service = app_cache.model_service_or_none()
+    if service is None:
+        return
+    model = pick_decoder(service, KEY)
     if st.button("Ask with and without retrieval", key=f"{KEY}_ask", type="primary") and question:
-        with errors.shown("SmolLM2 could not answer"):
-            result = _ask(question, k, LAYOUTS[layout_name])
+        with errors.shown(f"{service.registry.get(model).label} could not answer"):
+            result = _ask(service, model, question, k, LAYOUTS[layout_name])
             if result is not None:
                 st.session_state[f"{KEY}_result"] = result
     result = st.session_state.get(f"{KEY}_result")
@@ -169,7 +175,7 @@ def show() -> None:
     gold = _gold(result["question"])
     left, right = st.columns(2)
     with left:
-        st.markdown("**Without retrieval** — SmolLM2 alone")
+        st.markdown(f"**Without retrieval** — {literal(result.get('model', 'SmolLM2'))} alone")
         st.html(answer_html(result["answers"][0], []))
         with st.expander("The exact prompt"):
             st.code(_prompt_text(result["plain"]), language=None, wrap_lines=True)

@@ -8,17 +8,10 @@
 """
 from __future__ import annotations
 
-import json
 import os
 import socket
-import subprocess
-import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
-import httpx2 as httpx
 import pytest
 
 from core.serving import inspection
@@ -34,6 +27,18 @@ from core.serving.openai_backend import (
 )
 from core.serving.registry import parse_registry
 from core.serving.sampling import SamplingSettings
+from tests.openai_servers import (
+    FakeServer,
+    answer,
+    chunk,
+    entry,
+    event,
+    json_response,
+    serve_available,
+    served_folder,
+    start_events,
+    transformers_serve,
+)
 
 QUESTION = [{"role": "user", "content": "What is the capital of France?"}]
 # "The capital of France is Paris." is 7 tokens, then the end-of-sequence token. (With max_new_tokens=8,
@@ -41,95 +46,11 @@ QUESTION = [{"role": "user", "content": "What is the capital of France?"}]
 GREEDY = SamplingSettings(temperature=0, max_new_tokens=12)
 
 
-# ---- a stdlib server whose answers each test scripts -------------------------------------------------------------
-class FakeServer:
-    """ThreadingHTTPServer on 127.0.0.1; `script(handler, body)` writes each POST's answer. Records requests."""
-
-    def __init__(self):
-        owner = self
-        self.script = None
-        self.requests: list[tuple[dict, dict]] = []      # (headers, JSON body)
-        self.release = threading.Event()                 # set at teardown: frees handlers that wait
-        self.proceed = threading.Event()
-        self.client_left = threading.Event()
-        self.models = ["fake-model"]
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):                # keep the test output quiet
-                pass
-
-            def do_GET(self):
-                owner.requests.append((dict(self.headers), {}))
-                json_response(self, 200, {"object": "list", "data": [{"id": m} for m in owner.models]})
-
-            def do_POST(self):
-                self.connection.settimeout(10)
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
-                owner.requests.append((dict(self.headers), body))
-                owner.script(self, body)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-
-    def backend(self, **kwargs) -> OpenAIBackend:
-        return OpenAIBackend(self.base_url, "fake-model", **kwargs)
-
-    def close(self):
-        self.release.set()
-        self.proceed.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 @pytest.fixture
 def server():
     fake = FakeServer()
     yield fake
     fake.close()
-
-
-def json_response(handler, status: int, data: dict) -> None:
-    raw = json.dumps(data).encode()
-    handler.send_response(status)
-    handler.send_header("Content-Type", "application/json")
-    handler.send_header("Content-Length", str(len(raw)))
-    handler.end_headers()
-    handler.wfile.write(raw)
-
-
-def start_events(handler) -> None:
-    """Headers of an event stream that ends when the connection closes (HTTP/1.0, no length)."""
-    handler.send_response(200)
-    handler.send_header("Content-Type", "text/event-stream")
-    handler.end_headers()
-
-
-def event(handler, data) -> None:
-    handler.wfile.write(f"data: {data if isinstance(data, str) else json.dumps(data)}\n\n".encode())
-    handler.wfile.flush()
-
-
-def chunk(content: str = "", entries: list | None = None, finish: str | None = None, **extra) -> dict:
-    """A chat.completion.chunk as vLLM streams it."""
-    choice = {"index": 0, "delta": {"content": content} if content else {}, "finish_reason": finish, **extra}
-    if entries is not None:
-        choice["logprobs"] = {"content": entries}
-    return {"id": "x", "object": "chat.completion.chunk", "choices": [choice]}
-
-
-def entry(token: str, logprob: float, top: list[tuple[str, float]]) -> dict:
-    return {"token": token, "logprob": logprob, "top_logprobs": [{"token": t, "logprob": lp} for t, lp in top]}
-
-
-def answer(*items):
-    """A script: send each item (dict or raw string) as an event, then [DONE]."""
-    def script(handler, body):
-        start_events(handler)
-        for item in items:
-            event(handler, item)
-        event(handler, "[DONE]")
-    return script
 
 
 # ---- the request ----------------------------------------------------------------------------------------------
@@ -421,68 +342,17 @@ def test_logprobs_are_the_models_own_probabilities(decoder, server):
 # `transformers serve` (fastapi and openai from requirements-dev.txt) with the bundled SmolLM2 on the CPU.
 @pytest.fixture(scope="module")
 def transformers_server(tmp_path_factory):
-    from transformers.utils.import_utils import is_serve_available
-
-    if not is_serve_available():
+    if not serve_available():
         message = "`transformers serve` needs fastapi and openai (requirements-dev.txt): run `make install-dev`"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
     folder = served_folder(tmp_path_factory.mktemp("served"))
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    log_path = folder.parent / "serve.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-c", "from transformers.cli.transformers import main; main()", "serve", str(folder),
-             "--host", "127.0.0.1", "--port", str(port), "--device", "cpu"],
-            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "HF_HUB_OFFLINE": "1"})
     try:
-        deadline = time.monotonic() + 180
-        while True:                              # wait for /health, or for the process to fail
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"transformers serve did not become healthy:\n{log_path.read_text()[-3000:]}")
-            try:
-                process.wait(0.25)               # the poll interval; returns early if the server dies
-            except subprocess.TimeoutExpired:
-                pass
-        yield OpenAIBackend(f"http://127.0.0.1:{port}/v1", str(folder), read_timeout=120)
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
-
-
-def served_folder(target: Path) -> Path:
-    """A Hugging Face folder for `transformers serve`: the service's converted SmolLM2 (weights and tokenizer are
-    cached in two folders), with `do_sample: true` in generation_config.json so temperature and seed apply."""
-    from core.serving.loaders import cache_folder, resolve_files
-    from core.serving.registry import load_registry
-    from core.serving.settings import Settings
-
-    settings = Settings.from_env()
-    registry = load_registry(settings.registry_path)
-    spec = registry.get(registry.default_decoder)
-    cached = cache_folder(settings.cache_dir, spec, resolve_files(spec))
-    if not (cached / "model" / "config.json").is_file() or not (cached / "tokenizer" / "tokenizer.json").is_file():
-        from components.common.cache import model_service
-        model_service().load(kind="causal-lm")   # converts the GGUF once (the `decoder` fixture does the same)
-    for part in ("model", "tokenizer"):
-        for file in (cached / part).iterdir():
-            if file.name != "generation_config.json":
-                (target / file.name).symlink_to(file.resolve())
-    config = json.loads((cached / "model" / "generation_config.json").read_text())
-    (target / "generation_config.json").write_text(json.dumps({**config, "do_sample": True}))
-    return target
+        with transformers_serve(folder, folder.parent / "serve.log") as base_url:
+            yield OpenAIBackend(base_url, str(folder), read_timeout=120)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.mark.model
