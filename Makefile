@@ -1,6 +1,6 @@
 # GenAI Lab — two commands for a newcomer:
 #   make run    install everything into .venv and start the app on http://localhost:8501
-#   make test   install everything (test tools and Debian's chromium too) and run every test
+#   make test   install everything (test tools, Debian's chromium, nginx and PostgreSQL too) and run every test
 #   make check  the linter, then the fast tier: every test that needs no model, no browser, no app server and no
 #               database server
 # Both are idempotent: the second time they only check stamps and start.
@@ -12,7 +12,7 @@ PIP    := $(PY) -m pip --disable-pip-version-check
 PORT   ?= 8501
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: run test check lint install install-dev chromium bench clean
+.PHONY: run test check lint install install-dev chromium servers cluster-up cluster-down bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -44,10 +44,35 @@ chromium:
 		echo "!! The browser tests will be SKIPPED (in CI they fail instead)."; \
 	fi
 
+# The deployment tests (tests/server/test_deploy.py) and the database tests start Debian's nginx and PostgreSQL
+# themselves, as throwaway servers; the packages' own daemons are kept from starting (policy-rc.d answers 101).
+servers:
+	@if command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; then nginx=1; fi; \
+	if command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then pg=1; fi; \
+	if [ -n "$$nginx" ] && [ -n "$$pg" ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "Installing Debian's nginx-light and postgresql for the deployment and database tests…"; \
+		if [ -e /usr/sbin/policy-rc.d ]; then own=; else own=1; \
+			printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; fi; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light postgresql >/dev/null; \
+		status=$$?; [ -z "$$own" ] || rm -f /usr/sbin/policy-rc.d; exit $$status; \
+	else \
+		echo "!! nginx or PostgreSQL is missing and you are not root: install them with"; \
+		echo "!!   sudo apt-get install nginx-light postgresql"; \
+		echo "!! The deployment and database tests will be SKIPPED."; \
+	fi
+
+# The deployment on this machine: PostgreSQL, 3 replicas and nginx on http://127.0.0.1:8080 (deploy/local_cluster.py).
+cluster-up: install servers
+	deploy/local-cluster up
+
+cluster-down:
+	deploy/local-cluster down
+
 lint: install-dev
 	$(VENV)/bin/ruff check .
 
-test: install-dev chromium lint
+test: install-dev chromium servers lint
 	$(PY) -m pytest
 
 # Loading model weights fails in this tier (tests/conftest.py), so a test that needs a model must say so.
