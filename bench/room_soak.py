@@ -35,7 +35,7 @@ import psutil
 from core.lessons import load_sections
 from core.workshop.quiz import load_bank
 from tests.browser.harness import CHROMIUM, CHROMIUM_ARGS, streamlit_server
-from tests.wire.client import Session, SessionClosed
+from tests.wire.client import REPLICA_HEADER, Session, SessionClosed
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -80,16 +80,29 @@ class Results:
 # ---------------------------------------------------------------------------------------------------- participants
 
 class Participant:
-    """One simulated phone: joins, follows, answers what appears, ranks a labeling round."""
+    """One simulated phone: joins, follows, answers what appears, ranks a labeling round.
 
-    def __init__(self, number: int, url: str, code: str, results: Results):
+    With `reconnect` (bench/cluster_soak.py) a dropped socket is reconnected as the browser does (Session.reconnect,
+    through the load balancer to a live replica) and the participant goes on; `hold` names a question it answers
+    only after such a reconnect (a phone whose user was still reading when its server died)."""
+
+    def __init__(self, number: int, url: str, code: str, results: Results, reconnect: bool = False,
+                 cookies: dict | None = None):
         self.name = f"P{number:03d}"
-        self.url, self.code, self.results = url, code, results
+        self.url, self.code, self.results, self.cookies = url, code, results, cookies
         self.session: Session | None = None
         self.seen_titles: set[str] = set()
+        self.seen_at: dict[str, float] = {}            # section -> when its title first showed here
         self.seen_questions: set[int] = set()
         self.answered: set[int] = set()
+        self.acknowledged: set[int] = set()
         self.ranked_round: str | None = None
+        self.completions: tuple[str, ...] | None = None  # the labeling round's texts as this page showed them
+        self.points_shown: int | None = None             # the points the page last showed ("1,234 points · …")
+        self.reconnect, self.hold = reconnect, None
+        self.replica: str | None = None                  # the replica it joined on
+        self.reconnected: list[dict] = []                # {"s": seconds to be seated again, "from", "to", "rerun"}
+        self.clicked: set[int] = set()                  # questions answered at least once (a retry is not counted)
 
     def observe(self, session: Session) -> bool:
         """Called after every message: the first time a lesson title or a question shows, note when."""
@@ -98,31 +111,68 @@ class Participant:
         for section, title in TITLES.items():
             if section not in self.seen_titles and title in texts:
                 self.seen_titles.add(section)
+                self.seen_at[section] = now
                 self.results.seen_titles.setdefault(section, []).append(now)
         for text in texts:
             match = re.match(r"\*\*Question (\d+)\*\*", text)
             if match and int(match.group(1)) not in self.seen_questions:
                 self.seen_questions.add(int(match.group(1)))
                 self.results.count(self.results.seen_questions, int(match.group(1)))
+        seq = next((int(m.group(1)) for t in texts if (m := re.match(r"\*\*Question (\d+)\*\*", t))), None)
+        if seq in self.clicked and seq not in self.acknowledged and self._acknowledged(session):
+            self.acknowledged.add(seq)                   # (seen here too: after a reconnect, say)
+            self.results.count(self.results.acknowledged, seq)
+        points = next((m.group(1) for t in texts if (m := re.match(r"([\d,]+) points · ", t))), None)
+        if points is not None:
+            self.points_shown = int(points.replace(",", ""))
         return False
+
+    def seated(self, session: Session) -> bool:
+        """The page shows the room's caption with this participant's nickname."""
+        return any(self.name in t for t in session.texts() if t.startswith("Room "))
 
     async def run(self, stop: asyncio.Event) -> None:
         try:
-            self.session = await Session.open(self.url, path="live-quiz", query=f"room={self.code}", timeout=180)
+            self.session = await Session.open(self.url, path="live-quiz", query=f"room={self.code}",
+                                              cookies=self.cookies, timeout=180)
             s = self.session
+            self.replica = s.replica
             await s.wait_idle(180)
             await s.set_value(s.widget(key="live_main_nick"), self.name)
             await s.click(next(w for w in s.widgets("form_submit_button", "Join")
                                if w.form_id == s.widget(key="live_main_nick").form_id))
-            await s.wait_for(lambda x: any(self.name in t for t in x.texts() if t.startswith("Room ")), 180,
-                             "the room's caption")
+            await s.wait_for(self.seated, 180, "the room's caption")
             self.results.joined += 1
         except Exception as exc:                        # noqa: BLE001 — reported, the others go on
             self.results.join_failures.append(f"{self.name}: {type(exc).__name__}: {str(exc)[:200]}")
             return
         s.start_ticker(HEARTBEAT_S, "ws_heartbeat")
         s.start_ticker(ROUND_BEAT_S, "round_beat")
+        try:
+            while not stop.is_set():
+                try:
+                    await self._act(stop)
+                except SessionClosed:
+                    if stop.is_set() or not self.reconnect:
+                        raise
+                    await self._reconnect()
+        except SessionClosed as exc:
+            if not stop.is_set():
+                self.results.errors.append(f"{self.name}: the server closed the connection ({exc})")
+        except Exception as exc:                        # noqa: BLE001
+            self.results.errors.append(f"{self.name}: {type(exc).__name__}: {str(exc)[:300]}")
+        finally:
+            self.results.runs += s.runs_started
+            for e in s.exceptions():
+                self.results.errors.append(f"{self.name} saw an exception box: {e.type}: {e.message[:200]}")
+            self.results.errors += [f"{self.name} client: {e}" for e in s.client_errors]
+            await s.close()
+
+    async def _act(self, stop: asyncio.Event) -> None:
+        """Follow the page and do what it asks until `stop` (SessionClosed when the socket drops)."""
+        s = self.session
         watcher = asyncio.create_task(s.wait_for(self.observe, timeout=1e9))
+        watcher.add_done_callback(lambda t: t.cancelled() or t.exception())
         try:
             while not stop.is_set():
                 try:
@@ -132,17 +182,21 @@ class Participant:
                 todo = self._todo(s)
                 if todo is not None:
                     await todo()
-        except SessionClosed as exc:
-            self.results.errors.append(f"{self.name}: the server closed the connection ({exc})")
-        except Exception as exc:                        # noqa: BLE001
-            self.results.errors.append(f"{self.name}: {type(exc).__name__}: {str(exc)[:300]}")
         finally:
             watcher.cancel()
-            self.results.runs += s.runs_started
-            for e in s.exceptions():
-                self.results.errors.append(f"{self.name} saw an exception box: {e.type}: {e.message[:200]}")
-            self.results.errors += [f"{self.name} client: {e}" for e in s.client_errors]
-            await s.close()
+
+    async def _reconnect(self) -> None:
+        """The socket dropped: reconnect as the browser does and wait until a run of the new session shows this
+        participant seated again. Answers clicked but never acknowledged are forgotten: if the page asks again,
+        answer again."""
+        s, lost = self.session, time.monotonic()
+        before, old_id, runs = s.replica, s.session_id, s.runs_started
+        await s.reconnect(timeout=180)
+        await s.wait_for(lambda x: x.session_id != old_id and x.runs_started > runs and x.idle and self.seated(x),
+                         180, "the seat after reconnecting")
+        self.reconnected.append({"s": time.monotonic() - lost, "from": before, "to": s.replica,
+                                 "rerun": s.rerun_on_reconnect})
+        self.answered &= self.acknowledged
 
     # -- what there is to do on the page now
     def _todo(self, s: Session):
@@ -151,6 +205,8 @@ class Participant:
         answer_in = any(t.startswith("Your answer is in") for t in texts)
         # No waiting for an idle page: the heartbeats keep a run in flight most of the time under load, and a phone's
         # user taps what is on the screen whatever the server is doing.
+        if seq is not None and seq == self.hold and not self.reconnected:
+            seq = None                                   # still reading when the server dies
         if seq is not None and seq not in self.answered and not answer_in:
             tiles = [w for w in s.widgets("button") if w.key and "_tile_button_" in w.key]
             send = s.widgets("form_submit_button", "Send answer")
@@ -164,8 +220,10 @@ class Participant:
 
     async def _answer(self, s: Session, seq: int, tiles, send) -> None:
         await asyncio.sleep(random.uniform(0.5, 6.0))                 # reading the question on a phone
+        if seq not in self.clicked:
+            self.results.count(self.results.answered, seq)
         self.answered.add(seq)
-        self.results.count(self.results.answered, seq)
+        self.clicked.add(seq)
         if tiles:
             await s.click(random.choice(tiles))
         else:
@@ -179,7 +237,8 @@ class Participant:
         try:
             await s.wait_for(lambda x: self._acknowledged(x) or any("Time is up" in t or "not counted" in t
                                                                     for t in x.texts()), 60, "the ack")
-            if self._acknowledged(s):
+            if self._acknowledged(s) and seq not in self.acknowledged:
+                self.acknowledged.add(seq)
                 self.results.count(self.results.acknowledged, seq)
         except TimeoutError:
             self.results.errors.append(f"{self.name}: no acknowledgement for question {seq}")
@@ -194,6 +253,9 @@ class Participant:
     async def _rank(self, s: Session, round_text: str, radios) -> None:
         await asyncio.sleep(random.uniform(1.0, 8.0))
         self.ranked_round = round_text
+        texts = s.texts()
+        self.completions = tuple(texts[i + 1] for i, t in enumerate(texts[:-1])
+                                 if re.fullmatch(r"\*\*Completion [A-Z]\*\*", t))
         ranks = [str(r) for r in random.sample(range(1, len(radios) + 1), len(radios))]   # a full ranking
         if random.random() < 0.2:
             ranks[-1] = "F"                              # and now and then a completion that fails
@@ -232,103 +294,129 @@ async def present(url: str, results: Results, participants: list[Participant], t
     """The presenter's browser: opens the room, lets everyone join, walks `args.lessons` lessons, runs
     `args.questions` questions on their own, a labeling round (`args.labeling`), then leaves the room idle until
     the time is up."""
-    follow = [s.id for s in SECTIONS[:args.lessons]]
-    minutes, n = args.minutes, args.participants
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = await (await browser.new_context(viewport={"width": 1400, "height": 900})).new_page()
-        page.set_default_timeout(180_000)
-        page.on("pageerror", lambda exc: results.errors.append(f"presenter page error: {exc}"))
-
-        async def settle():
-            await page.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]")
-
-        await page.goto(f"{url}/presenter-console")
-        await page.get_by_label("Presenter key").fill(KEY)
-        await page.get_by_role("button", name="Unlock").click()
-        await page.get_by_role("button", name="Open a new room").click()
-        await page.get_by_text("joined").first.wait_for()
-        await page.get_by_text("room=").first.wait_for()
-        await settle()
-        code = re.search(r"room=([A-Z0-9]{5})", await page.inner_text("body")).group(1)
-        results.code = code
-        print(f"room {code}: {n} participants joining", flush=True)
+        page, _ = await open_room(browser, url, results)
+        code = results.code
+        print(f"room {code}: {args.participants} participants joining", flush=True)
         witness_task = asyncio.create_task(witness(browser, url, code, results, args.labeling))
-        for i, participant in enumerate(participants):
-            participant.code = code
-            tasks.append(asyncio.create_task(participant.run(stop)))
-            if i % 10 == 9:
-                await asyncio.sleep(1.0)                 # a room arrives over a minute or so, not in one instant
-        deadline = time.monotonic() + 240
-        while results.joined + len(results.join_failures) < n and time.monotonic() < deadline:
-            await asyncio.sleep(1)
-        results.joined_at = time.monotonic() - results.started
-        print(f"{results.joined} joined, {len(results.join_failures)} failed to join "
-              f"({time.monotonic() - results.started:.0f} s)", flush=True)
+        await admit(participants, tasks, stop, results)
+        await walk_lessons(page, results, [s.id for s in SECTIONS[:args.lessons]])
+        await run_quiz(page, store, code, args.questions, results)
+        if args.labeling:
+            await labeling_round(page, results)
+        await idle_until_the_end(results, args.minutes, stop, page, browser, witness_task)
 
-        async def everyone_saw(section: str, timeout: float = 90) -> None:
-            end = time.monotonic() + timeout
-            while len(results.seen_titles.get(section, [])) < results.joined and time.monotonic() < end:
-                await asyncio.sleep(0.5)
 
-        await settle()
-        await page.get_by_role("link", name=re.compile("Start with lesson 1")).click()
-        results.moves[follow[0]] = time.monotonic()
-        await page.locator("h1", has_text=TITLES[follow[0]]).wait_for()
-        await everyone_saw(follow[0])
-        for section in follow[1:]:
-            await settle()
-            await page.get_by_role("button", name="Next lesson ▶").click()
-            results.moves[section] = time.monotonic()
-            await page.locator("h1", has_text=TITLES[section]).wait_for()
-            await everyone_saw(section)
-        print(f"followed {len(follow)} lessons ({time.monotonic() - results.started:.0f} s)", flush=True)
+async def settle(page) -> None:
+    await page.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]")
 
-        # Five live questions of the last lesson's section, revealed and advanced by the self-running quiz.
-        await page.get_by_role("link", name="Presenter console").click()
-        await page.locator("h1", has_text="Presenter console").wait_for()
-        await settle()
-        await page.get_by_role("tab", name="Live quiz").click()
-        await page.get_by_text("Run the quiz on its own").click()
-        await settle()
-        await page.get_by_role("button", name="Launch question").click()
-        end = time.monotonic() + 600
-        while time.monotonic() < end:
-            asked = store.questions(code)
-            if len(asked) >= args.questions and asked[-1].revealed:
-                break
-            await asyncio.sleep(1)
-        await page.get_by_text("Run the quiz on its own").click()        # stop before the section's next one
-        await settle()
-        print(f"{len(store.questions(code))} questions asked ({time.monotonic() - results.started:.0f} s)", flush=True)
 
-        # One labeling round on page 9: the presenter samples three answers and hands them to the room.
-        if not args.labeling:
-            await idle_until_the_end(results, minutes, stop, page, browser, witness_task)
-            return
-        await settle()
-        await page.locator("[data-testid=stSidebarNav]").get_by_role("link", name="9. RLHF").click()
-        await page.locator("h1", has_text=TITLES["rlhf"]).wait_for()
-        results.moves["rlhf"] = time.monotonic()
-        await settle()
-        await page.get_by_text("Sample 3 completions").click()
-        launch = page.get_by_role("button", name="Launch a round with these answers")
-        await launch.wait_for()
-        while await launch.is_disabled():
+async def open_room(browser, url: str, results: Results, key: str = KEY):
+    """(page, the replica that served it) of a presenter's tab that unlocked the console and opened a room; the
+    room's code goes to `results.code`."""
+    page = await (await browser.new_context(viewport={"width": 1400, "height": 900})).new_page()
+    page.set_default_timeout(180_000)
+    page.on("pageerror", lambda exc: results.errors.append(f"presenter page error: {exc}"))
+    response = await page.goto(f"{url}/presenter-console")
+    replica = (response.headers.get(REPLICA_HEADER.lower()) or "").split(",")[-1].strip() or None
+    await page.get_by_label("Presenter key").fill(key)
+    await page.get_by_role("button", name="Unlock").click()
+    await page.get_by_role("button", name="Open a new room").click()
+    await page.get_by_text("joined").first.wait_for()
+    await page.get_by_text("room=").first.wait_for()
+    await settle(page)
+    results.code = re.search(r"room=([A-Z0-9]{5})", await page.inner_text("body")).group(1)
+    return page, replica
+
+
+async def admit(participants: list[Participant], tasks: list, stop: asyncio.Event, results: Results,
+                timeout: float = 240) -> None:
+    """Start every participant (ten a second: a room arrives over a minute or so, not in one instant) and wait
+    until each has joined or failed to."""
+    for i, participant in enumerate(participants):
+        participant.code = results.code
+        tasks.append(asyncio.create_task(participant.run(stop)))
+        if i % 10 == 9:
+            await asyncio.sleep(1.0)
+    deadline = time.monotonic() + timeout
+    while results.joined + len(results.join_failures) < len(participants) and time.monotonic() < deadline:
+        await asyncio.sleep(1)
+    results.joined_at = time.monotonic() - results.started
+    print(f"{results.joined} joined, {len(results.join_failures)} failed to join "
+          f"({time.monotonic() - results.started:.0f} s)", flush=True)
+
+
+async def walk_lessons(page, results: Results, follow: list[str], timeout: float = 90) -> None:
+    """The presenter starts with the first lesson of `follow` and clicks on through the others, each once every
+    participant saw it (or `timeout` s)."""
+    async def everyone_saw(section: str) -> None:
+        end = time.monotonic() + timeout
+        while len(results.seen_titles.get(section, [])) < results.joined and time.monotonic() < end:
             await asyncio.sleep(0.5)
-        await settle()
-        await launch.click()
-        end = time.monotonic() + 180
-        while time.monotonic() < end and results.rankings_done < results.joined:
-            await asyncio.sleep(1)
-        await asyncio.sleep(5)
-        await page.get_by_role("button", name="Close the round").click()
-        print(f"labeling round: {results.rankings_acknowledged} rankings acknowledged "
-              f"({time.monotonic() - results.started:.0f} s)", flush=True)
 
-        await idle_until_the_end(results, minutes, stop, page, browser, witness_task)
+    await settle(page)
+    await page.get_by_role("link", name=re.compile("Start with lesson 1")).click()
+    results.moves[follow[0]] = time.monotonic()
+    await page.locator("h1", has_text=TITLES[follow[0]]).wait_for()
+    await everyone_saw(follow[0])
+    for section in follow[1:]:
+        await settle(page)
+        await page.get_by_role("button", name="Next lesson ▶").click()
+        results.moves[section] = time.monotonic()
+        await page.locator("h1", has_text=TITLES[section]).wait_for()
+        await everyone_saw(section)
+    print(f"followed {len(follow)} lessons ({time.monotonic() - results.started:.0f} s)", flush=True)
+
+
+async def open_live_quiz_tab(page) -> None:
+    await page.get_by_role("link", name="Presenter console").click()
+    await page.locator("h1", has_text="Presenter console").wait_for()
+    await settle(page)
+    await page.get_by_role("tab", name="Live quiz").click()
+
+
+async def run_quiz(page, store, code: str, questions: int, results: Results) -> None:
+    """`questions` live questions of the last lesson's section, revealed and advanced by the self-running quiz."""
+    await open_live_quiz_tab(page)
+    await page.get_by_text("Run the quiz on its own").click()
+    await settle(page)
+    await page.get_by_role("button", name="Launch question").click()
+    end = time.monotonic() + 600
+    while time.monotonic() < end:
+        asked = store.questions(code)
+        if len(asked) >= questions and asked[-1].revealed:
+            break
+        await asyncio.sleep(1)
+    await page.get_by_text("Run the quiz on its own").click()        # stop before the section's next one
+    await settle(page)
+    print(f"{len(store.questions(code))} questions asked ({time.monotonic() - results.started:.0f} s)", flush=True)
+
+
+async def labeling_round(page, results: Results, timeout: float = 180) -> None:
+    """One labeling round on page 9: the presenter samples three answers and hands them to the room, and closes
+    the round once everyone is done with it (or `timeout` s)."""
+    await settle(page)
+    await page.locator("[data-testid=stSidebarNav]").get_by_role("link", name="9. RLHF").click()
+    await page.locator("h1", has_text=TITLES["rlhf"]).wait_for()
+    results.moves["rlhf"] = time.monotonic()
+    await settle(page)
+    await page.get_by_text("Sample 3 completions").click()
+    launch = page.get_by_role("button", name="Launch a round with these answers")
+    await launch.wait_for()
+    while await launch.is_disabled():
+        await asyncio.sleep(0.5)
+    await settle(page)
+    await launch.click()
+    end = time.monotonic() + timeout
+    while time.monotonic() < end and results.rankings_done < results.joined:
+        await asyncio.sleep(1)
+    await asyncio.sleep(5)
+    await page.get_by_role("button", name="Close the round").click()
+    print(f"labeling round: {results.rankings_acknowledged} rankings acknowledged "
+          f"({time.monotonic() - results.started:.0f} s)", flush=True)
 
 
 async def witness(browser, url: str, code: str, results: Results, labeling: bool) -> None:
@@ -373,12 +461,15 @@ async def idle_until_the_end(results: Results, minutes: float, stop: asyncio.Eve
     await browser.close()
 
 
-async def sample(pid: int, results: Results, stop: asyncio.Event, every: float) -> None:
+async def sample(pid: int, results: Results, stop: asyncio.Event, every: float, into: list | None = None) -> None:
+    """Every `every` s until `stop` (or the process is gone): the server's open files, threads, RSS and CPU time,
+    into `results.samples` (or `into`)."""
     process = psutil.Process(pid)
+    samples = results.samples if into is None else into
     while True:
         try:
             cpu = process.cpu_times()
-            results.samples.append({"t": round(time.monotonic() - results.started), "files": process.num_fds(),
+            samples.append({"t": round(time.monotonic() - results.started), "files": process.num_fds(),
                                     "threads": process.num_threads(), "rss_mb": round(process.memory_info().rss / 1e6),
                                     "cpu_s": cpu.user + cpu.system})
         except psutil.Error:

@@ -70,3 +70,39 @@ def test_out_of_file_descriptors_the_server_sheds_connections_and_recovers():
     text = log.read_text()
     assert text.count("socket.accept() out of system resource") <= 3, "asyncio's accept loop spun"
     assert "Out of file descriptors: turned away" in text
+
+
+def test_a_browser_that_reconnects_to_a_server_without_its_session_gets_its_page_redrawn(tmp_path):
+    """Another replica (or a restarted server) does not know the session a reconnecting browser names. When the
+    browser's last run was a full one it asks for no run (Streamlit's App.handleConnectionStateChanged); its
+    heartbeat's next tick names the `watch` fragment, which the fresh session does not hold and Streamlit would drop
+    for good. web/messages.FullRunOnNewSocket runs that first request in full: the page is drawn by the new session."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from core.storage.database import open_database
+    from core.workshop.workshop import Workshop
+    from tests.wire.client import Session
+
+    db = open_database("sqlite:///" + str(tmp_path / "reconnect.db"))
+    code = Workshop(db).open_room().code
+    db.close()
+
+    async def scenario(url: str) -> None:
+        async with await Session.open(url, path="live-quiz", query=f"room={code}", timeout=120) as s:
+            await s.wait_idle(120)
+            await s.set_value(s.widget(key="live_main_nick"), "Ada")
+            await s.click(next(w for w in s.widgets("form_submit_button", "Join")
+                               if w.form_id == s.widget(key="live_main_nick").form_id))
+            await s.wait_for(lambda x: x.idle and any("you are **Ada**" in t for t in x.texts()), 120, "the seat")
+            assert not s.last_fragment_ids                 # the last run was a full one (no heartbeat ticked)
+            old = s.session_id = "a-session-this-server-never-had"
+            await s.reconnect(timeout=60)
+            assert s.rerun_on_reconnect is False           # so the browser asks for nothing
+            await s.tick("ws_heartbeat")
+            await s.wait_for(lambda x: x.session_id != old and x.idle, 60, "a run of the fresh session")
+            assert any("you are **Ada**" in t for t in s.texts())     # seated again, from the cookie
+
+    env = {"GENAI_LAB_DB": str(tmp_path / "reconnect.db"), "GENAI_LAB_DATABASE_URL": None}
+    with streamlit_server("server-guards-reconnect.log", env) as url, ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, scenario(url)).result()

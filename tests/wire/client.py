@@ -15,8 +15,10 @@ Protocol as implemented (Streamlit 1.67):
    `ws(s)://<base>/_stcore/stream`; the `Sec-WebSocket-Protocol` header carries positional entries
    (`_parse_subprotocols`): "streamlit" (the subprotocol the server selects), the XSRF token (the value of the
    `_streamlit_xsrf` cookie, or the browser's placeholder when there is none), and on a reconnect the old
-   session id (not used here: a reconnect is a new `Session`). `Origin` is the page's origin, as a browser sends.
-   Frames are binary protobufs: `BackMsg` up, `ForwardMsg` down.
+   session id. `Origin` is the page's origin, as a browser sends. Frames are binary protobufs: `BackMsg` up,
+   `ForwardMsg` down. Behind a load balancer (deploy/: nginx in front of several replicas) the cookies include its
+   route cookie, which keeps the tab on one replica; `Session.replica` names the replica that holds the socket
+   (nginx's `X-GenAI-Lab-Replica` response header).
 
 2. First run. The server sends nothing until the client asks for a run: a `BackMsg.rerun_script` (a
    `ClientState`) with the URL's query string, an empty `widget_states`, `page_script_hash` "" and `page_name` =
@@ -63,7 +65,17 @@ Protocol as implemented (Streamlit 1.67):
    (`SEND_APP_HEARTBEAT`), and the server needs none (uvicorn pings the socket; the websockets client answers), so
    this client sends none; `send_raw` can.
 
-8. Idle. No message says "nothing more will run", and a `new_session` does not say which request started it.
+8. Reconnecting (`Session.reconnect`), as the browser's `ConnectionManager` and `App.handleConnectionStateChanged`
+   do when the socket drops (its server died, a proxy cut it): ping `_stcore/health` and `_stcore/host-config`
+   again with the same cookies until they answer, open a new socket that names the old session id, and then ask for
+   a full run with every widget state, the current page and query string, but ONLY when a run was in flight or
+   requested, or the last run was a fragment run, or `run_every` timers exist. Otherwise the browser sends nothing
+   and keeps showing the old page. A server that does not know the old session id (another replica, a restarted
+   server) starts a fresh one; its page keeps nothing of the old session's state but what the cookies and the
+   query string carry. The page on screen, widget states and the message cache are kept, as the browser keeps them;
+   tickers (a component's JS timer) go on ticking.
+
+9. Idle. No message says "nothing more will run", and a `new_session` does not say which request started it.
    A session is idle when every rerun it requested has been answered by a run and the last run finished with a
    final status (anything but `FINISHED_EARLY_FOR_RERUN`, after which the server starts the next run itself).
    Answers are matched by what the run reruns: a full run answers every request sent before its `new_session`
@@ -97,8 +109,9 @@ other than a delta it receives, with a monotonic timestamp, to <folder>/<id>.log
 every session's requests going unanswered at once).
 
 Not simulated: file uploads, chat input, date/time/color inputs, data editors, download buttons, dialogs'
-dismissal, a component's JS state (`setStateValue`), widgets bound to query params, reconnecting a dropped
-socket, and runs that `runner.fastReruns = false` would interrupt (wait_idle assumes the default).
+dismissal, a component's JS state (`setStateValue`), widgets bound to query params, the browser's own reconnect
+backoff and its "Connection error" dialog, and runs that `runner.fastReruns = false` would interrupt (wait_idle
+assumes the default).
 """
 from __future__ import annotations
 
@@ -113,6 +126,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from email.message import Message
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
@@ -135,7 +149,7 @@ from streamlit.runtime.state.common import user_key_from_element_id
 from streamlit.runtime.state.session_state import STREAMLIT_INTERNAL_KEY_PREFIX
 from streamlit.web.server.starlette.starlette_server_config import XSRF_COOKIE_NAME
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.typing import Origin, Subprotocol
 
 log = logging.getLogger(__name__)
@@ -145,6 +159,8 @@ STREAM_PATH = "_stcore/stream"
 # What the browser puts in the token position of Sec-WebSocket-Protocol when it has no XSRF cookie.
 NO_XSRF_TOKEN = "PLACEHOLDER_AUTH_TOKEN"
 USER_AGENT = "streamlit-wire-client (tests/wire/client.py)"
+# The response header deploy/'s nginx adds to name the replica (upstream address) that served a request.
+REPLICA_HEADER = "X-GenAI-Lab-Replica"
 # The browser context a simulated participant reports (st.context): fixed, like one real browser.
 CONTEXT = {"timezone": "UTC", "timezone_offset": 0, "locale": "en-US", "color_scheme": "light"}
 
@@ -170,8 +186,8 @@ def _cookie_header(jar: Mapping[str, str]) -> str:
     return "; ".join(f"{name}={value}" for name, value in jar.items())
 
 
-def _http_get(url: str, jar: Mapping[str, str], timeout: float) -> tuple[int, list[str]]:
-    """(status, Set-Cookie values) of a GET that sends the jar's cookies, as a browser would."""
+def _http_get(url: str, jar: Mapping[str, str], timeout: float) -> tuple[int, Message]:
+    """(status, response headers) of a GET that sends the jar's cookies, as a browser would."""
     headers = {"User-Agent": USER_AGENT}
     if jar:
         headers["Cookie"] = _cookie_header(jar)
@@ -179,9 +195,14 @@ def _http_get(url: str, jar: Mapping[str, str], timeout: float) -> tuple[int, li
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             response.read()
-            return response.status, response.headers.get_all("Set-Cookie") or []
+            return response.status, response.headers
     except urllib.error.HTTPError as exc:
-        return exc.code, exc.headers.get_all("Set-Cookie") or []
+        return exc.code, exc.headers
+
+
+def _replica(header: str | None) -> str | None:
+    """The replica that answered: nginx's `$upstream_addr` lists every replica it tried, the last one answered."""
+    return header.split(",")[-1].strip() or None if header else None
 
 
 def _store_cookies(jar: dict[str, str], set_cookie_values: Iterable[str]) -> None:
@@ -568,6 +589,9 @@ class Session:
         self.messages_received = 0
         self.bytes_received = 0
         self.client_errors: list[str] = []   # ForwardMsgs this client failed to apply (logged too)
+        self.replica: str | None = None      # the replica behind a load balancer that holds the socket (REPLICA_HEADER)
+        self.reconnects = 0
+        self.rerun_on_reconnect: bool | None = None   # whether the last reconnect asked for a run (see 8.)
 
         self._ws: ClientConnection | None = None
         self._auto_rerun = auto_rerun
@@ -585,6 +609,10 @@ class Session:
         self._reader: asyncio.Task[None] | None = None
         self._timers: dict[str, tuple[float, asyncio.Task[None]]] = {}   # run_every timers by fragment id
         self._tasks: set[asyncio.Task[None]] = set()                     # tickers
+        self._tickers: list[tuple[float, str, str]] = []                 # (every, component, event), for reconnects
+        self._timeout = 60.0
+        self._shut = False                                               # close() was called: no reconnect
+        self._had_timers = False                                         # run_every timers when the socket closed
 
     # ------------------------------------------------------------------ connecting
 
@@ -598,19 +626,35 @@ class Session:
         base_url, path, query = base_url.rstrip("/"), path.strip("/"), query.lstrip("?")
         jar = dict(cookies or {})
         page_url = f"{base_url}/{path}" + (f"?{query}" if query else "")
-        for url in (page_url, f"{base_url}/_stcore/health", f"{base_url}/_stcore/host-config"):
-            status, set_cookies = await asyncio.to_thread(_http_get, url, jar, timeout)
+        session = cls(base_url, path, query, jar, auto_rerun)
+        session._timeout = timeout
+        await session._handshake([page_url], timeout)
+        await session._connect(None, timeout)
+        initial = session._client_state(WidgetStates())
+        initial.page_name = path      # the page by its URL path: the client learns page hashes from the server
+        await session._send_rerun(initial)
+        return session
+
+    async def _handshake(self, urls: list[str], timeout: float) -> None:
+        """GET the page (when given), `_stcore/health` and `_stcore/host-config`, keeping cookies and the replica."""
+        for url in (*urls, f"{self.base_url}/_stcore/health", f"{self.base_url}/_stcore/host-config"):
+            status, headers = await asyncio.to_thread(_http_get, url, self.cookies, timeout)
             if status != 200:
                 raise ConnectionError(f"GET {url} answered {status}")
-            _store_cookies(jar, set_cookies)
+            _store_cookies(self.cookies, headers.get_all("Set-Cookie") or [])
+            self.replica = _replica(headers.get(REPLICA_HEADER)) or self.replica
 
-        session = cls(base_url, path, query, jar, auto_rerun)
-        parts = urllib.parse.urlsplit(base_url)
+    async def _connect(self, previous_session_id: str | None, timeout: float) -> None:
+        jar = self.cookies
+        parts = urllib.parse.urlsplit(self.base_url)
         ws_url = urllib.parse.urlunsplit(("wss" if parts.scheme == "https" else "ws", parts.netloc,
                                           f"{parts.path}/{STREAM_PATH}", "", ""))
-        session._ws = await connect(
+        protocols = [Subprotocol("streamlit"), Subprotocol(jar.get(XSRF_COOKIE_NAME) or NO_XSRF_TOKEN)]
+        if previous_session_id:
+            protocols.append(Subprotocol(previous_session_id))
+        self._ws = await connect(
             ws_url,
-            subprotocols=[Subprotocol("streamlit"), Subprotocol(jar.get(XSRF_COOKIE_NAME) or NO_XSRF_TOKEN)],
+            subprotocols=protocols,
             origin=Origin(f"{parts.scheme}://{parts.netloc}"),
             additional_headers={"Cookie": _cookie_header(jar)} if jar else None,
             user_agent_header=USER_AGENT,
@@ -618,14 +662,51 @@ class Session:
             max_size=None,         # a browser takes frames of any size (charts, tables)
             ping_interval=None,    # a browser never pings; the server does and the client answers
         )
-        session._reader = asyncio.create_task(session._read(), name=f"streamlit-wire-reader {ws_url}")
-        initial = session._client_state(WidgetStates())
-        initial.page_name = path      # the page by its URL path: the client learns page hashes from the server
-        await session._send_rerun(initial)
-        return session
+        response = self._ws.response
+        if response is not None and response.headers.get(REPLICA_HEADER):
+            self.replica = _replica(response.headers.get(REPLICA_HEADER))
+        self._closed = None
+        self._reader = asyncio.create_task(self._read(), name=f"streamlit-wire-reader {ws_url}")
+
+    async def reconnect(self, timeout: float = 120.0, retry_every: float = 0.5) -> None:
+        """After the socket closed (see the module docstring, 8): connect again as the browser does, with the same
+        cookies (a load balancer sends the tab to a live replica), retrying every `retry_every` s for up to
+        `timeout` s; then ask for a run when the browser would. TimeoutError when no server answers in time."""
+        if self._shut:
+            raise SessionClosed("close() was called")
+        if self._ws is not None and self._closed is None:
+            await self._ws.close()         # a reconnect asked for while connected: drop this socket first
+        if self._reader is not None:
+            await asyncio.gather(self._reader, return_exceptions=True)
+        # App.handleConnectionStateChanged: rerun when a run was going on or asked for, or the last one was a
+        # fragment's (its fragmentIdsThisRun), or run_every timers exist (autoRerunIntervals; cleared at the close).
+        rerun = (self._running or self._full_run_requested or bool(self._fragments_requested)
+                 or bool(self.last_fragment_ids) or self._had_timers)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                await self._handshake([], min(10.0, self._timeout))
+                await self._connect(self.session_id, min(30.0, self._timeout))
+                break
+            except (OSError, ConnectionError, TimeoutError, InvalidHandshake) as exc:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"no server answered for {timeout:g} s: {exc}") from exc
+                await asyncio.sleep(retry_every)
+        self.reconnects += 1
+        self.rerun_on_reconnect = rerun
+        # The old server will never answer what was asked of it.
+        self._running, self._full_run_requested = False, False
+        self._fragments_requested.clear()
+        self._trace(f"RECONNECTED replica={self.replica} rerun={rerun}")
+        tickers, self._tickers = self._tickers, []
+        for every, component, event in tickers:
+            self.start_ticker(every, component, event)
+        if rerun:
+            await self._send_rerun(self._client_state(self._states.message()))
 
     async def close(self) -> None:
         """Close the socket, as closing the tab does."""
+        self._shut = True
         self._stop_timers()
         for task in list(self._tasks):
             task.cancel()
@@ -650,7 +731,7 @@ class Session:
 
     @property
     def idle(self) -> bool:
-        """Every requested rerun has started and the last run has finished (see the module docstring, 8)."""
+        """Every requested rerun has started and the last run has finished (see the module docstring, 9)."""
         return not (self._full_run_requested or self._fragments_requested or self._running or self.closed)
 
     @property
@@ -820,6 +901,7 @@ class Session:
                         await self._trigger(widget, event, None)
                 await asyncio.sleep(every)
 
+        self._tickers.append((every, component, event))
         task = asyncio.create_task(self._quietly(ticker()))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -949,6 +1031,7 @@ class Session:
         finally:
             self._closed = SessionClosed(f"the WebSocket is closed (code {self._ws.close_code}, "
                                          f"reason {self._ws.close_reason!r})")
+            self._had_timers = bool(self._timers)
             self._stop_timers()
             for _, future in self._waiters:
                 if not future.done():

@@ -1,0 +1,301 @@
+"""A workshop room on the deployment's shape: nginx in front of several Streamlit replicas sharing one PostgreSQL
+(deploy/local_cluster.py), with simulated participants speaking Streamlit's WebSocket protocol (tests/wire/client.py)
+and one presenter in a real headless chromium, everyone through nginx. Then one replica dies.
+
+The room is bench/room_soak.py's (its participants and presenter steps): everyone joins through nginx, whose route
+cookie spreads them over the replicas; the presenter walks lessons (follow-me), runs live questions on their own,
+and a labeling round (every participant, on every replica, must see the same completions). Then a live question
+during which a replica that holds participants but not the presenter is killed with SIGKILL: its participants'
+sockets drop, and each reconnects as the browser does (same cookies, through nginx, which sends it to a live
+replica; a fresh Streamlit session there takes the seat back from the `genai_lab_id` cookie and the `?room=` in the
+address). They answer the question only after that (they were still reading when the server died), and must keep
+their seat (the same participant row) and their points; no acknowledged answer may be lost, and the presenter
+reveals the question once everyone's answer is in.
+
+Reported: participants per replica; per question seen/answered/acknowledged/stored; follow-me latency (median, p95,
+max) per replica; labeling (same texts everywhere, rankings acknowledged vs stored); the kill (which replica, how
+many participants it held, reconnect time median/max, seats and points kept, the question's answers acknowledged
+vs stored, whether it was revealed and acknowledged); each replica's open files/threads/RSS; errors seen by the
+clients and in the surviving replicas' logs.
+
+Usage: .venv/bin/python -m bench.cluster_soak [--replicas 3] [--participants 90] [--lessons 4] [--questions 3]
+       [--no-labeling]   (needs nginx and PostgreSQL's initdb/pg_ctl: deploy/local_cluster.py says how to install them)
+tests/browser/test_cluster.py runs a short version (2 replicas, 6 participants) and asserts on it.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import time
+from pathlib import Path
+
+from bench import room_soak as room
+from tests.browser.harness import CHROMIUM, CHROMIUM_ARGS
+
+ROOT = Path(__file__).resolve().parent.parent
+KEY = "cluster-soak-presenter-key-0123"
+KILL_LIMIT_S = 120          # the killed replica's participants reconnect and answer within the question's time
+
+
+def route_keys(url: str, addresses: list[str], n: int) -> list[str]:
+    """`n` values of nginx's route cookie that spread `n` browsers evenly over the replicas (as its hash does on
+    average over a large room; a small one could land on one replica by chance). Each key is tried with a GET of
+    `/_stcore/health`, whose response names the replica that key reaches."""
+    import secrets
+    import urllib.request
+
+    from deploy.local_cluster import REPLICA_HEADER, ROUTE_COOKIE
+
+    want = {a: n // len(addresses) + (1 if i < n % len(addresses) else 0) for i, a in enumerate(addresses)}
+    keys: dict[str, list[str]] = {a: [] for a in addresses}
+    for _ in range(50 * n + 100):
+        if all(len(keys[a]) >= want[a] for a in addresses):
+            break
+        key = secrets.token_hex(8)
+        request = urllib.request.Request(url + "/_stcore/health", headers={"Cookie": f"{ROUTE_COOKIE}={key}"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            replica = (response.headers.get(REPLICA_HEADER) or "").split(",")[-1].strip()
+        if replica in keys and len(keys[replica]) < want[replica]:
+            keys[replica].append(key)
+    spread = [k for group in zip(*(keys[a] + [None] * (n - len(keys[a])) for a in addresses)) for k in group]
+    return [k for k in spread if k is not None][:n]
+
+
+def summary(values: list[float]) -> dict:
+    if not values:
+        return {"n": 0}
+    return {"n": len(values), "median": round(statistics.median(values), 2),
+            "p95": round(room.percentile(values, 0.95), 2), "max": round(max(values), 2)}
+
+
+async def set_time_limit(page, seconds: int) -> bool:
+    """The console's "Time limit (seconds)" select slider to its last stop (`seconds`), by keyboard as a user can."""
+    try:
+        thumb = page.locator("[data-testid=stSlider]").filter(has_text="Time limit").get_by_role("slider")
+        await thumb.focus()
+        await thumb.press("End")
+        await page.locator("[data-testid=stSlider]").filter(has_text="Time limit").get_by_text(
+            str(seconds), exact=True).first.wait_for(timeout=10_000)
+        await room.settle(page)
+        return True
+    except Exception:          # noqa: BLE001 — the default limit then; reported
+        return False
+
+
+async def kill_question(page, cluster, store, db, results: room.Results, participants: list[room.Participant],
+                        victim: int, victim_addr: str) -> dict:
+    """Launch a question; once the victim replica's participants see it, SIGKILL that replica; they reconnect
+    through nginx and answer; reveal when every answer is in (or the time is up); wait for the acknowledgements."""
+    from core.workshop.quiz import leaderboard
+
+    code = results.code
+    seq = len(store.questions(code)) + 1
+    victims = [p for p in participants if p.replica == victim_addr and p.name in store.participants(code)]
+    for p in victims:
+        p.hold = seq
+    rows = "SELECT nickname, seat_hash, joined_at FROM participants WHERE room = ? ORDER BY nickname"
+    seats_before = {r["nickname"]: dict(r) for r in db.read(rows, (code,))}
+    points_before = {s.nickname: s.points for s in leaderboard(store.answers(code), store.participants(code))}
+    await room.open_live_quiz_tab(page)
+    await room.settle(page)
+    long_limit = await set_time_limit(page, KILL_LIMIT_S)
+    await page.get_by_role("button", name="Launch question").click()
+    end = time.monotonic() + 60
+    while (store.current_question(code) is None or store.current_question(code).seq != seq) \
+            and time.monotonic() < end:
+        await asyncio.sleep(0.2)
+    end = time.monotonic() + 90
+    while not all(seq in p.seen_questions for p in victims) and time.monotonic() < end:
+        await asyncio.sleep(0.2)
+    seen_before_kill = sum(seq in p.seen_questions for p in victims)
+    killed_at = time.monotonic()
+    cluster.kill_replica(victim)
+    print(f"question {seq}: killed replica {victim} ({victim_addr}) holding {len(victims)} participants "
+          f"({killed_at - results.started:.0f} s)", flush=True)
+    question = store.current_question(code)
+    end = time.monotonic() + question.time_limit + 10
+    while time.monotonic() < end:
+        if len(store.answers(code, seq)) >= results.joined and all(p.reconnected for p in victims):
+            break
+        await asyncio.sleep(0.5)
+    all_in_after = round(time.monotonic() - killed_at, 1)
+    if not store.current_question(code).revealed:
+        await room.settle(page)
+        await page.get_by_role("button", name="Reveal the answer").click()
+    end = time.monotonic() + 120
+    while time.monotonic() < end:
+        if store.current_question(code).revealed and \
+                all(seq in p.acknowledged for p in participants if seq in p.clicked):
+            break
+        await asyncio.sleep(0.5)
+    stored = {a["nickname"]: a for a in store.answers(code, seq)}
+    seats_after = {r["nickname"]: dict(r) for r in db.read(rows, (code,))}
+    points_after = {s.nickname: s.points for s in leaderboard(store.answers(code), store.participants(code))}
+    end = time.monotonic() + 60          # the reveal's caption ("1,234 points · …") reaches every phone
+    while any(p.points_shown != points_after.get(p.name) for p in victims) and time.monotonic() < end:
+        await asyncio.sleep(0.5)
+    times = [p.reconnected[0]["s"] for p in victims if p.reconnected]
+    return {
+        "replica": victim, "address": victim_addr, "question": seq, "time_limit_s": question.time_limit,
+        "time_limit_raised": long_limit,
+        "participants_on_it": len(victims), "saw_the_question_before_the_kill": seen_before_kill,
+        "reconnected": len(times), "reconnect_s": summary(times),
+        "reconnected_to": {addr: sum(1 for p in victims if p.reconnected and p.reconnected[0]["to"] == addr)
+                           for addr in sorted({p.reconnected[0]["to"] for p in victims if p.reconnected} - {None})},
+        "reruns_asked_on_reconnect": sum(1 for p in victims if p.reconnected and p.reconnected[0]["rerun"]),
+        "seats_kept (same participant row)": sum(1 for p in victims if p.name in seats_before
+                                                 and seats_after.get(p.name) == seats_before[p.name]),
+        "rows_before_after": (len(seats_before), len(seats_after)),
+        "points_kept": sum(1 for p in victims if points_after.get(p.name, 0)
+                           == points_before.get(p.name, 0) + stored.get(p.name, {}).get("points", 0)),
+        "points_shown_match_store": sum(1 for p in victims if p.points_shown == points_after.get(p.name)),
+        "victims_answers_stored": sum(1 for p in victims if p.name in stored),
+        "victims_acknowledged": sum(1 for p in victims if seq in p.acknowledged),
+        "answers_stored": len(stored), "acknowledged": results.acknowledged.get(seq, 0),
+        "all_answers_in_after_s": all_in_after,
+        "revealed": store.current_question(code).revealed,
+    }
+
+
+async def run(args) -> dict:
+    from playwright.async_api import async_playwright
+
+    from core.labs.rlhf.labels import Labels
+    from core.storage.database import open_database
+    from core.workshop.rooms import Rooms
+    from core.workshop.rounds import LabelingRounds
+    from deploy.local_cluster import ROUTE_COOKIE, LocalCluster
+
+    results = room.Results()
+    env = {"GENAI_LAB_CACHE": str(ROOT / ".cache" / "test-models")}
+    cluster = LocalCluster(replicas=args.replicas, presenter_key=KEY, env=env)
+    cluster.up()
+    print(f"cluster up: {cluster.url}, replicas {cluster.replica_ports} ({time.monotonic() - results.started:.0f} s)",
+          flush=True)
+    db = None
+    try:
+        addresses = [f"127.0.0.1:{port}" for port in cluster.replica_ports]
+        db = open_database(cluster.database_url)
+        store = Rooms(db)
+        stop, samplers_stop = asyncio.Event(), asyncio.Event()
+        samples: list[list[dict]] = [[] for _ in addresses]
+        samplers = [asyncio.create_task(room.sample(pid, results, samplers_stop, args.sample_every, into=samples[i]))
+                    for i, pid in enumerate(cluster.replica_pids)]
+        routes = route_keys(cluster.url, addresses, args.participants) if args.balance else []
+        participants = [room.Participant(i + 1, cluster.url, "", results, reconnect=True,
+                                    cookies={ROUTE_COOKIE: routes[i]} if i < len(routes) else None)
+                        for i in range(args.participants)]
+        tasks: list = []
+        kill: dict = {}
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                page, presenter_replica = await room.open_room(browser, cluster.url, results, KEY)
+                print(f"room {results.code} on {presenter_replica}: {args.participants} participants joining",
+                      flush=True)
+                await room.admit(participants, tasks, stop, results)
+                await room.walk_lessons(page, results, [s.id for s in room.SECTIONS[:args.lessons]])
+                if args.questions:
+                    await room.run_quiz(page, store, results.code, args.questions, results)
+                # TODO(training-run hook): "watching a short training run" goes here once training runs are shared
+                # through the store (another change): the presenter starts a short run, every participant on every
+                # replica watches the same run's progress, and the report gives how soon each replica showed it.
+                if args.labeling:
+                    await room.labeling_round(page, results)
+                held = {a: sum(1 for x in participants if x.replica == a) for a in addresses}
+                candidates = [a for a in addresses if a != presenter_replica and held[a]]
+                if candidates:
+                    victim_addr = max(candidates, key=held.get)
+                    kill = await kill_question(page, cluster, store, db, results, participants,
+                                               addresses.index(victim_addr), victim_addr)
+                else:
+                    kill = {"skipped": "no replica holds participants without the presenter"}
+                boxes = await page.locator("[data-testid=stException]").count()
+                if boxes:
+                    results.errors.append(f"the presenter's page shows {boxes} exception box(es)")
+            finally:
+                stop.set()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                await browser.close()
+        samplers_stop.set()
+        await asyncio.gather(*samplers)
+        return report(args, results, cluster, store, db, participants, addresses, presenter_replica, samples, kill,
+                      Labels, LabelingRounds)
+    finally:
+        if db is not None:
+            db.close()
+        cluster.down()
+
+
+def report(args, results: room.Results, cluster, store, db, participants, addresses, presenter_replica, samples, kill,
+           Labels, LabelingRounds) -> dict:
+    code = results.code
+    stored = {q.seq: {a["nickname"] for a in store.answers(code, q.seq)} for q in store.questions(code)}
+    lost = [f"{p.name} q{seq}" for p in participants for seq in p.acknowledged if p.name not in stored.get(seq, ())]
+    follow: dict[str, list[float]] = {a: [] for a in addresses}
+    for p in participants:
+        for section, seen in p.seen_at.items():
+            if section in results.moves and seen >= results.moves[section] and p.replica in follow:
+                follow[p.replica].append(seen - results.moves[section])
+    current = LabelingRounds(db).current(code) if code else None
+    shown = [p.completions for p in participants if p.completions is not None]
+    victim = kill.get("replica")
+    logs = {}
+    for i in range(len(addresses)):
+        path = cluster.replica_log(i)
+        text = path.read_text(errors="replace") if path.exists() else ""
+        logs[i] = [line for line in text.splitlines()
+                   if " ERROR " in line or "Traceback" in line or "out of system resource" in line][:20]
+    duration = time.monotonic() - results.started
+    return {
+        "replicas": len(addresses), "participants": args.participants, "joined": results.joined,
+        "join_failures": results.join_failures[:5], "presenter_on": presenter_replica,
+        "participants_per_replica": {a: sum(1 for p in participants if p.replica == a) for a in addresses},
+        "questions": {seq: {"seen": results.seen_questions.get(seq, 0), "answered": results.answered.get(seq, 0),
+                            "acknowledged": results.acknowledged.get(seq, 0), "stored": len(names)}
+                      for seq, names in sorted(stored.items())},
+        "acknowledged_answers_lost": lost,
+        "follow_me_s_per_replica": {a: summary(v) for a, v in follow.items()},
+        "follow_me_s_all": summary([x for v in follow.values() for x in v]),
+        "labeling": {} if not args.labeling else {
+            "round_texts_in_store": len(current.completions) if current else 0,
+            "participants_who_saw_the_round": len(shown),
+            "saw_identical_texts": len(shown) > 0 and current is not None
+            and all(t == tuple(c or "(empty reply)" for c in current.completions) for t in shown),
+            "saw_it_per_replica": {a: sum(1 for p in participants if p.replica == a and p.completions is not None)
+                                   for a in addresses},
+            "sent": results.rankings_sent, "acknowledged": results.rankings_acknowledged,
+            "stored": len(Labels(db).rows(room=code)) if code else 0,
+            "refused by the page (random ranks)": results.rankings_refused},
+        "kill": kill,
+        "replica_samples (min, max after the joins)": {
+            a: {k: (min(x[k] for x in warm), max(x[k] for x in warm)) for k in ("files", "threads", "rss_mb")}
+            for a, s in zip(addresses, samples) if (warm := [x for x in s if x["t"] >= results.joined_at] or s[-1:])},
+        "replica_samples (t s: open files, threads, RSS MB)": {
+            a: [f"{x['t']}: {x['files']}, {x['threads']}, {x['rss_mb']}" for x in s]
+            for a, s in zip(addresses, samples)},
+        "script_runs_per_s": round(results.runs / duration, 1), "duration_s": round(duration),
+        "client_errors": results.errors[:20], "client_error_count": len(results.errors),
+        "server_log_errors (surviving replicas)": {addresses[i]: v for i, v in logs.items() if i != victim and v},
+        "server_log_errors (killed replica, before it died)": logs.get(victim, []) if victim is not None else [],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--replicas", type=int, default=3)
+    parser.add_argument("--participants", type=int, default=90)
+    parser.add_argument("--lessons", type=int, default=4, help="lessons the presenter walks through")
+    parser.add_argument("--questions", type=int, default=3, help="live questions before the kill (self-running)")
+    parser.add_argument("--no-labeling", dest="labeling", action="store_false", help="skip the labeling round")
+    parser.add_argument("--sample-every", type=float, default=15.0)
+    parser.add_argument("--no-balance", dest="balance", action="store_false",
+                        help="let nginx's hash of a random route cookie place participants (default: even shares)")
+    args = parser.parse_args()
+    print(json.dumps(asyncio.run(run(args)), indent=1, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
