@@ -203,3 +203,32 @@ def test_a_dead_replicas_browsers_are_served_by_another():
         assert answers[-1].headers[REPLICA_HEADER] == f"127.0.0.1:{cluster.replica_ports[1]}"
         run_dir = cluster.run_dir
     assert not run_dir.exists()                                   # a temp run folder goes with the cluster
+
+
+async def _open_page_survives_a_reload(cluster) -> tuple[str, str, str]:
+    """(status of a rerun on a page opened before `nginx -s reload`, of a run on a page opened after, its replica);
+    the rerun must really have run: `runs_started` counts it."""
+    from tests.wire.client import Session
+
+    async with await Session.open(cluster.url) as before:
+        await before.wait_idle(timeout=60)
+        done = subprocess.run([nginx_bin(), "-p", str(cluster.run_dir), "-c", str(cluster.run_dir / "nginx.conf"),
+                               "-s", "reload"], capture_output=True, text=True, timeout=30)
+        assert done.returncode == 0, done.stderr
+        runs = before.runs_started
+        await before.rerun()                      # the old worker keeps serving the socket it holds
+        await before.wait_for(lambda session: session.runs_started > runs and session.idle, 60, "the rerun")
+        async with await Session.open(cluster.url) as after:       # new browsers reach the new workers
+            await after.wait_idle(timeout=60)
+            return before.last_status, after.last_status, after.replica
+
+
+@pytest.mark.server
+@pytest.mark.skipif(not nginx_bin(), reason="nginx is not installed (apt-get install nginx-light; make test does)")
+def test_an_open_page_keeps_working_while_nginx_reloads_its_configuration():
+    """`systemctl reload nginx` mid-workshop (a replica added to the upstream): pages already open keep their
+    socket, and new ones get in."""
+    with LocalCluster(replicas=1) as cluster:
+        before, after, replica = asyncio.run(_open_page_survives_a_reload(cluster))
+        assert before == after == "FINISHED_SUCCESSFULLY"
+        assert replica == f"127.0.0.1:{cluster.replica_ports[0]}"
