@@ -42,7 +42,10 @@ def show(key: str = "model_status") -> None:
         icon = _STATE_ICON[status.state.value]
         role = "decoder · chat" if status.kind == "causal-lm" else "encoder · embeddings"
         lines = [f"{icon} **{status.label}** — {role}", f"{status.state.value}"]
-        if status.parameters:
+        spec = service.registry.models.get(status.name)
+        if spec is not None and spec.backend == "openai":
+            lines[-1] += " · on a model server"
+        elif status.parameters:
             lines[-1] += f" · {status.parameters / 1e6:,.1f} M parameters · {_size(status.memory_bytes)} in memory"
         else:
             lines[-1] += f" · {_size(status.disk_bytes)} on disk"
