@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -127,6 +128,13 @@ def test_without_nginx_the_cluster_says_what_to_install_and_starts_nothing(tmp_p
     assert not (tmp_path / "run").exists()
 
 
+def _own_loop(coroutine):
+    """Run `coroutine` on a thread of its own: after the browser tests, Playwright keeps an event loop running on
+    pytest's thread, and asyncio.run() refuses to start inside it."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 async def _first_run(url: str) -> str:
     from tests.wire.client import Session
 
@@ -164,7 +172,7 @@ def test_a_one_replica_cluster_serves_through_nginx_and_down_stops_everything_it
         assert "HttpOnly" in route and "Secure" not in route
         handshake = _websocket_upgrade(cluster.url, route.split(";")[0])
         assert handshake.startswith("HTTP/1.1 101"), handshake[:300]
-        assert asyncio.run(_first_run(cluster.url)) == "FINISHED_SUCCESSFULLY"   # a whole session through nginx
+        assert _own_loop(_first_run(cluster.url)) == "FINISHED_SUCCESSFULLY"   # a whole session through nginx
         import psycopg
 
         with psycopg.connect(cluster.database_url) as conn:     # the replica migrated the shared database
@@ -229,6 +237,6 @@ def test_an_open_page_keeps_working_while_nginx_reloads_its_configuration():
     """`systemctl reload nginx` mid-workshop (a replica added to the upstream): pages already open keep their
     socket, and new ones get in."""
     with LocalCluster(replicas=1) as cluster:
-        before, after, replica = asyncio.run(_open_page_survives_a_reload(cluster))
+        before, after, replica = _own_loop(_open_page_survives_a_reload(cluster))
         assert before == after == "FINISHED_SUCCESSFULLY"
         assert replica == f"127.0.0.1:{cluster.replica_ports[0]}"
