@@ -209,7 +209,9 @@ class Participant:
             seq = None                                   # still reading when the server dies
         if seq is not None and seq not in self.answered and not answer_in:
             tiles = [w for w in s.widgets("button") if w.key and "_tile_button_" in w.key]
-            send = s.widgets("form_submit_button", "Send answer")
+            # single: tiles; multiple and numeric: a form's "Send answer"; ordering: ↑/↓ buttons and a plain
+            # "Send answer" button (buttons cannot live in a form)
+            send = s.widgets("form_submit_button", "Send answer") or s.widgets("button", "Send answer")
             if tiles or send:
                 return lambda: self._answer(s, seq, tiles, send)
         rounds = [t for t in texts if t.startswith("**Labeling round ") and "open:" in t]
@@ -226,9 +228,13 @@ class Participant:
         self.clicked.add(seq)
         if tiles:
             await s.click(random.choice(tiles))
+        elif send[0].type == "button":                              # an ordering question: move one item, send
+            await self._move_one(s)
+            await s.click(s.widgets("button", "Send answer")[0])
         else:
-            for box in s.widgets("checkbox"):                       # a multiple-choice question: tick some
-                if box.form_id == send[0].form_id and random.random() < 0.5:
+            boxes = [box for box in s.widgets("checkbox") if box.form_id == send[0].form_id]
+            if boxes:                                               # a multiple-choice question: tick at least one
+                for box in random.sample(boxes, random.randint(1, len(boxes))):
                     await s.set_value(box, True)
             number = [w for w in s.widgets("text_input") if w.label.startswith("Your answer")]
             if number:
@@ -242,6 +248,21 @@ class Participant:
                 self.results.count(self.results.acknowledged, seq)
         except TimeoutError:
             self.results.errors.append(f"{self.name}: no acknowledgement for question {seq}")
+
+    @staticmethod
+    async def _move_one(s: Session) -> None:
+        """Press one enabled ↑ or ↓ of an ordering question, and wait until the list is drawn in its new order (each
+        press reruns the page, as a tap does; the order lives in the session, so Send answers the new one)."""
+        arrows = [w for w in s.widgets("button") if w.label in ("↑", "↓") and not w.disabled]
+        if not arrows:
+            return
+        before = [t for t in s.texts() if re.match(r"\*\*\d+\.\*\* ", t)]
+        await s.click(random.choice(arrows))
+        try:
+            await s.wait_for(lambda x: [t for t in x.texts() if re.match(r"\*\*\d+\.\*\* ", t)] != before, 30,
+                             "the list in its new order")
+        except TimeoutError:
+            pass                                         # sent in the old order: still an answer
 
     @staticmethod
     def _acknowledged(s: Session) -> bool:
