@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import statistics
 import time
 from pathlib import Path
@@ -84,8 +85,37 @@ async def set_time_limit(page, seconds: int) -> bool:
         return False
 
 
+def next_question(store, code: str, wanted: str = ""):
+    """The question the kill step launches, named rather than left to the console's pickers (which default to the
+    room's current section, whatever the presenter last showed): `wanted` (a question id), else the first question
+    not asked yet of the section the quiz ran on (the first lesson's when none ran)."""
+    if wanted:
+        return room.BANK.by_id(wanted)
+    asked = [q.question_id for q in store.questions(code)]
+    section = room.BANK.by_id(asked[-1]).section if asked else room.SECTIONS[0].id
+    return next(q for q in room.BANK.for_section(section) if q.id not in asked)
+
+
+async def pick_question(page, question) -> str:
+    """The console's Section and Question pickers to `question`, as a presenter picks them. Returns what they showed
+    before (the question a launch without picking would have asked)."""
+    def picker(label: str):
+        return page.locator("[data-testid=stSelectbox]").filter(has=page.get_by_text(label, exact=True))
+
+    shows = "e => [e.innerText, ...Array.from(e.querySelectorAll('input'), i => i.value)].join(' ')"
+    before = " / ".join([" ".join((await picker(label).evaluate(shows)).split()) for label in ("Section", "Question")])
+    await picker("Section").click()
+    await page.get_by_role("option", name=room.TITLES[question.section], exact=True).click()
+    await room.settle(page)
+    await picker("Question").click()
+    shown = r"\s+".join(map(re.escape, question.prompt[:90].split()))      # as the picker shows it, "✓ " if asked
+    await page.get_by_role("option", name=re.compile(rf"^(✓ )?{shown}$")).click()
+    await room.settle(page)
+    return before
+
+
 async def kill_question(page, cluster, store, db, results: room.Results, participants: list[room.Participant],
-                        victim: int, victim_addr: str) -> dict:
+                        victim: int, victim_addr: str, wanted: str = "") -> dict:
     """Launch a question; once the victim replica's participants see it, SIGKILL that replica; they reconnect
     through nginx and answer; reveal when every answer is in (or the time is up); wait for the acknowledgements."""
     from core.workshop.quiz import leaderboard
@@ -100,6 +130,8 @@ async def kill_question(page, cluster, store, db, results: room.Results, partici
     points_before = {s.nickname: s.points for s in leaderboard(store.answers(code), store.participants(code))}
     await room.open_live_quiz_tab(page)
     await room.settle(page)
+    chosen = next_question(store, code, wanted)
+    pickers_showed = await pick_question(page, chosen)
     long_limit = await set_time_limit(page, KILL_LIMIT_S)
     await page.get_by_role("button", name="Launch question").click()
     end = time.monotonic() + 60
@@ -138,7 +170,10 @@ async def kill_question(page, cluster, store, db, results: room.Results, partici
         await asyncio.sleep(0.5)
     times = [p.reconnected[0]["s"] for p in victims if p.reconnected]
     return {
-        "replica": victim, "address": victim_addr, "question": seq, "time_limit_s": question.time_limit,
+        "replica": victim, "address": victim_addr, "question": seq,
+        "question_launched": f"{question.question_id} ({room.BANK.by_id(question.question_id).type})",
+        "question_picked": question.question_id == chosen.id, "pickers_showed_before": pickers_showed,
+        "time_limit_s": question.time_limit,
         "time_limit_raised": long_limit,
         "participants_on_it": len(victims), "saw_the_question_before_the_kill": seen_before_kill,
         "reconnected": len(times), "reconnect_s": summary(times),
@@ -209,7 +244,8 @@ async def run(args) -> dict:
                 if candidates:
                     victim_addr = max(candidates, key=held.get)
                     kill = await kill_question(page, cluster, store, db, results, participants,
-                                               addresses.index(victim_addr), victim_addr)
+                                               addresses.index(victim_addr), victim_addr,
+                                               getattr(args, "kill_question", ""))
                 else:
                     kill = {"skipped": "no replica holds participants without the presenter"}
                 boxes = await page.locator("[data-testid=stException]").count()
@@ -290,6 +326,8 @@ def main() -> None:
     parser.add_argument("--lessons", type=int, default=4, help="lessons the presenter walks through")
     parser.add_argument("--questions", type=int, default=3, help="live questions before the kill (self-running)")
     parser.add_argument("--no-labeling", dest="labeling", action="store_false", help="skip the labeling round")
+    parser.add_argument("--kill-question", default="", metavar="ID",
+                        help="the bank's question to launch for the kill (default: the quiz section's next one)")
     parser.add_argument("--sample-every", type=float, default=15.0)
     parser.add_argument("--no-balance", dest="balance", action="store_false",
                         help="let nginx's hash of a random route cookie place participants (default: even shares)")

@@ -37,6 +37,7 @@ def test_a_replica_dies_mid_question_and_its_participants_carry_on(chromium_path
     for seq, q in report["questions"].items():
         assert q["answered"] == q["acknowledged"] == q["stored"] == n, (seq, q)
     kill = report["kill"]
+    assert kill["question_picked"], kill                            # the question the bench named, not a default
     held = kill["participants_on_it"]
     assert held > 0, kill
     assert kill["reconnected"] == held, kill
