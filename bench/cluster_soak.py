@@ -108,15 +108,25 @@ async def pick_question(page, question) -> str:
     def picker(label: str):
         return page.locator("[data-testid=stSelectbox]").filter(has=page.get_by_text(label, exact=True))
 
+    async def choose(label: str, option) -> None:
+        """Open the picker and click `option`; again if a rerun of the console closed the list first."""
+        from playwright.async_api import TimeoutError as PlaywrightTimeout
+        for _ in range(5):
+            await room.settle(page)
+            await picker(label).click()
+            try:
+                await option.click(timeout=15_000)
+                await room.settle(page)
+                return
+            except PlaywrightTimeout:
+                await page.keyboard.press("Escape")
+        raise TimeoutError(f"the {label} picker did not offer {question.id}")
+
     shows = "e => [e.innerText, ...Array.from(e.querySelectorAll('input'), i => i.value)].join(' ')"
     before = " / ".join([" ".join((await picker(label).evaluate(shows)).split()) for label in ("Section", "Question")])
-    await picker("Section").click()
-    await page.get_by_role("option", name=room.TITLES[question.section], exact=True).click()
-    await room.settle(page)
-    await picker("Question").click()
+    await choose("Section", page.get_by_role("option", name=room.TITLES[question.section], exact=True))
     shown = r"\s+".join(map(re.escape, question.prompt[:90].split()))      # as the picker shows it, "✓ " if asked
-    await page.get_by_role("option", name=re.compile(rf"^(✓ )?{shown}$")).click()
-    await room.settle(page)
+    await choose("Question", page.get_by_role("option", name=re.compile(rf"^(✓ )?{shown}$")))
     return before
 
 
@@ -185,6 +195,7 @@ async def training_watch(page, db, results: room.Results, participants: list[roo
     executed_on = [by_pid.get(str(r["replica"]).rsplit(":", 1)[-1], r["replica"]) for r in rows]
     finished_at = rows[-1]["finished_at"] if rows and rows[-1]["finished_at"] else None
     stored_done = clicked + (finished_at - clicked_wall) if finished_at else None
+    queued = clicked + (rows[-1]["submitted_at"] - clicked_wall) if rows else None   # after the click's preparation
     print(f"training run {rows[-1]['state'] if rows else 'not published'} on {executed_on} "
           f"({time.monotonic() - results.started:.0f} s)", flush=True)
 
@@ -192,16 +203,19 @@ async def training_watch(page, db, results: room.Results, participants: list[roo
         first = [min(p.run_states.values()) - clicked for p in group if p.run_states]
         done = [p.run_states["done"] - clicked for p in group if "done" in p.run_states]
         lag = [p.run_states["done"] - stored_done for p in group if "done" in p.run_states and stored_done]
+        after_queued = [min(p.run_states.values()) - queued for p in group if p.run_states and queued]
         return {"participants": len(group),
                 "saw_it_running": sum("running" in p.run_states for p in group),
                 "saw_it_queued_only": sum("queued" in p.run_states and "running" not in p.run_states for p in group),
                 "saw_it_finished (done)": sum("done" in p.run_states for p in group),
                 "saw_its_result": sum(p.run_result_at is not None for p in group),
                 "saw_it_failed_or_cancelled": sum(bool(set(p.run_states) & {"failed", "cancelled"}) for p in group),
-                "first_sight_after_click_s": summary(first), "done_after_click_s": summary(done),
+                "first_sight_after_click_s": summary(first), "first_sight_after_queued_s": summary(after_queued),
+                "done_after_click_s": summary(done),
                 "done_after_the_run_finished_s": summary(lag)}
 
     return {"runs_published": len(rows), "states": [r["state"] for r in rows], "executed_on": executed_on,
+            "queued_after_click_s (reward model, toxicity score)": round(queued - clicked, 1) if queued else None,
             "run_s (click to finished)": round(stored_done - clicked, 1) if stored_done else None,
             "presenter_saw_it_finished_after_s": round(presenter_done - clicked, 1) if presenter_done else None,
             "per_replica": {a: per([p for p in seated if p.replica == a]) for a in addresses}}
