@@ -4,7 +4,10 @@ and one presenter in a real headless chromium, everyone through nginx. Then one 
 
 The room is bench/room_soak.py's (its participants and presenter steps): everyone joins through nginx, whose route
 cookie spreads them over the replicas; the presenter walks lessons (follow-me), runs live questions on their own,
-and a labeling round (every participant, on every replica, must see the same completions). Then a live question
+starts a short training run on page 9 (the cheapest policy update its sliders allow: it executes on the presenter's
+replica and is published through the database, and every participant, on every replica, must show it running and
+then finished with its result), and a labeling round (every participant, on every replica, must see the same
+completions). Then a live question
 during which a replica that holds participants but not the presenter is killed with SIGKILL: its participants'
 sockets drop, and each reconnects as the browser does (same cookies, through nginx, which sends it to a live
 replica; a fresh Streamlit session there takes the seat back from the `genai_lab_id` cookie and the `?room=` in the
@@ -13,13 +16,16 @@ their seat (the same participant row) and their points; no acknowledged answer m
 reveals the question once everyone's answer is in.
 
 Reported: participants per replica; per question seen/answered/acknowledged/stored; follow-me latency (median, p95,
-max) per replica; labeling (same texts everywhere, rankings acknowledged vs stored); the kill (which replica, how
+max) per replica; the training run (which replica executed it; per replica how many showed it running, finished
+and its result, and when: after the presenter's click, and after the run finished); labeling (same texts
+everywhere, rankings acknowledged vs stored); the kill (which question, which replica, how
 many participants it held, reconnect time median/max, seats and points kept, the question's answers acknowledged
 vs stored, whether it was revealed and acknowledged); each replica's open files/threads/RSS; errors seen by the
 clients and in the surviving replicas' logs.
 
 Usage: .venv/bin/python -m bench.cluster_soak [--replicas 3] [--participants 90] [--lessons 4] [--questions 3]
-       [--no-labeling]   (needs nginx and PostgreSQL's initdb/pg_ctl: deploy/local_cluster.py says how to install them)
+       [--no-training] [--no-labeling] [--kill-question ID]
+       (needs nginx and PostgreSQL's initdb/pg_ctl: deploy/local_cluster.py says how to install them)
 tests/browser/test_cluster.py runs a short version (2 replicas, 6 participants) and asserts on it.
 """
 from __future__ import annotations
@@ -27,6 +33,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import statistics
 import time
 from pathlib import Path
@@ -84,8 +91,138 @@ async def set_time_limit(page, seconds: int) -> bool:
         return False
 
 
+def next_question(store, code: str, wanted: str = ""):
+    """The question the kill step launches, named rather than left to the console's pickers (which default to the
+    room's current section, whatever the presenter last showed): `wanted` (a question id), else the first question
+    not asked yet of the section the quiz ran on (the first lesson's when none ran)."""
+    if wanted:
+        return room.BANK.by_id(wanted)
+    asked = [q.question_id for q in store.questions(code)]
+    section = room.BANK.by_id(asked[-1]).section if asked else room.SECTIONS[0].id
+    return next(q for q in room.BANK.for_section(section) if q.id not in asked)
+
+
+async def pick_question(page, question) -> str:
+    """The console's Section and Question pickers to `question`, as a presenter picks them. Returns what they showed
+    before (the question a launch without picking would have asked)."""
+    def picker(label: str):
+        return page.locator("[data-testid=stSelectbox]").filter(has=page.get_by_text(label, exact=True))
+
+    async def choose(label: str, option) -> None:
+        """Open the picker and click `option`; again if a rerun of the console closed the list first."""
+        from playwright.async_api import TimeoutError as PlaywrightTimeout
+        for _ in range(5):
+            await room.settle(page)
+            await picker(label).click()
+            try:
+                await option.click(timeout=15_000)
+                await room.settle(page)
+                return
+            except PlaywrightTimeout:
+                await page.keyboard.press("Escape")
+        raise TimeoutError(f"the {label} picker did not offer {question.id}")
+
+    shows = "e => [e.innerText, ...Array.from(e.querySelectorAll('input'), i => i.value)].join(' ')"
+    before = " / ".join([" ".join((await picker(label).evaluate(shows)).split()) for label in ("Section", "Question")])
+    await choose("Section", page.get_by_role("option", name=room.TITLES[question.section], exact=True))
+    shown = r"\s+".join(map(re.escape, question.prompt[:90].split()))      # as the picker shows it, "✓ " if asked
+    await choose("Question", page.get_by_role("option", name=re.compile(rf"^(✓ )?{shown}$")))
+    return before
+
+
+POLICY_BOX = "Try it: RLHF's policy update, with the KL penalty on a slider"
+TRAINING_LIMIT_S = 600       # the presenter's short run, from the click until every phone shows it finished
+
+
+async def lowest(page, box, name: str, value: str) -> None:
+    """A slider of `box` to its lowest stop by keyboard (Home), as a user can; waits until it reads `value`."""
+    slider = box.get_by_role("slider", name=name)
+    end = time.monotonic() + 30
+    while True:
+        await slider.focus()
+        await slider.press("Home")
+        await asyncio.sleep(0.3)
+        shown = await slider.get_attribute("aria-valuetext")
+        if shown == value:
+            return
+        if time.monotonic() > end:
+            raise TimeoutError(f"the {name!r} slider reads {shown!r}, not {value!r}")
+
+
+async def training_watch(page, db, results: room.Results, participants: list[room.Participant],
+                         addresses: list[str], pids: list[int]) -> dict:
+    """The presenter goes to page 9 (follow-me takes the room along) and starts the cheapest policy update its
+    sliders allow (4 steps, 2 answers per prompt, 8 tokens: a real run on the presenter's replica's training
+    queue). Every participant, on every replica, must show the presenter's run ("Showing the presenter … — running"),
+    then finished ("— done" with its result). Returns per replica how many saw it running and finished, and when
+    (after the presenter's click), and which replica executed the run (the room_runs table's `replica`)."""
+    code = results.code
+    seated = [p for p in participants if p.replica is not None and p.name in {
+        r["nickname"] for r in db.read("SELECT nickname FROM participants WHERE room = ?", (code,))}]
+    title = page.locator("h1", has_text=room.TITLES["rlhf"])
+    await room.settle(page)
+    if not await title.count():
+        await page.locator("[data-testid=stSidebarNav]").get_by_role("link", name="9. RLHF").click()
+        results.moves["rlhf"] = time.monotonic()
+        await title.wait_for()
+    end = time.monotonic() + 90                            # the room arrives on the page (the run shows either way)
+    while sum("rlhf" in p.seen_titles for p in seated) < len(seated) and time.monotonic() < end:
+        await asyncio.sleep(0.5)
+    box = page.get_by_text(POLICY_BOX).locator("xpath=ancestor::div[@data-testid='stLayoutWrapper'][1]")
+    await box.scroll_into_view_if_needed()
+    await lowest(page, box, "Steps", "4")
+    await box.get_by_text("More settings: answers per prompt").click()
+    await lowest(page, box, "Answers per prompt (k)", "2")
+    await lowest(page, box, "Answer length (tokens)", "8")
+    await room.settle(page)
+    clicked, clicked_wall = time.monotonic(), time.time()
+    await box.get_by_role("button", name="Start the policy update").click()
+    print(f"training run started by the presenter ({clicked - results.started:.0f} s)", flush=True)
+    shown = box.get_by_text(re.compile(r"Showing your run.* — (done|failed|cancelled)"))      # the presenter's own
+    end = clicked + TRAINING_LIMIT_S
+    presenter_done = None
+    while time.monotonic() < end:
+        if presenter_done is None and await shown.count():
+            presenter_done = time.monotonic()
+        finished = [p for p in seated if set(p.run_states) & {"done", "failed", "cancelled"}]
+        if presenter_done is not None and len(finished) == len(seated) and \
+                all(p.run_result_at is not None or "done" not in p.run_states for p in seated):
+            break
+        await asyncio.sleep(0.5)
+    rows = [dict(r) for r in db.read("SELECT id, kind, state, replica, submitted_at, finished_at FROM room_runs "
+                                     "WHERE room = ? ORDER BY submitted_at", (code,))]
+    by_pid = {str(pid): addr for pid, addr in zip(pids, addresses)}
+    executed_on = [by_pid.get(str(r["replica"]).rsplit(":", 1)[-1], r["replica"]) for r in rows]
+    finished_at = rows[-1]["finished_at"] if rows and rows[-1]["finished_at"] else None
+    stored_done = clicked + (finished_at - clicked_wall) if finished_at else None
+    queued = clicked + (rows[-1]["submitted_at"] - clicked_wall) if rows else None   # after the click's preparation
+    print(f"training run {rows[-1]['state'] if rows else 'not published'} on {executed_on} "
+          f"({time.monotonic() - results.started:.0f} s)", flush=True)
+
+    def per(group: list[room.Participant]) -> dict:
+        first = [min(p.run_states.values()) - clicked for p in group if p.run_states]
+        done = [p.run_states["done"] - clicked for p in group if "done" in p.run_states]
+        lag = [p.run_states["done"] - stored_done for p in group if "done" in p.run_states and stored_done]
+        after_queued = [min(p.run_states.values()) - queued for p in group if p.run_states and queued]
+        return {"participants": len(group),
+                "saw_it_running": sum("running" in p.run_states for p in group),
+                "saw_it_queued_only": sum("queued" in p.run_states and "running" not in p.run_states for p in group),
+                "saw_it_finished (done)": sum("done" in p.run_states for p in group),
+                "saw_its_result": sum(p.run_result_at is not None for p in group),
+                "saw_it_failed_or_cancelled": sum(bool(set(p.run_states) & {"failed", "cancelled"}) for p in group),
+                "first_sight_after_click_s": summary(first), "first_sight_after_queued_s": summary(after_queued),
+                "done_after_click_s": summary(done),
+                "done_after_the_run_finished_s": summary(lag)}
+
+    return {"runs_published": len(rows), "states": [r["state"] for r in rows], "executed_on": executed_on,
+            "queued_after_click_s (reward model, toxicity score)": round(queued - clicked, 1) if queued else None,
+            "run_s (click to finished)": round(stored_done - clicked, 1) if stored_done else None,
+            "presenter_saw_it_finished_after_s": round(presenter_done - clicked, 1) if presenter_done else None,
+            "per_replica": {a: per([p for p in seated if p.replica == a]) for a in addresses}}
+
+
 async def kill_question(page, cluster, store, db, results: room.Results, participants: list[room.Participant],
-                        victim: int, victim_addr: str) -> dict:
+                        victim: int, victim_addr: str, wanted: str = "") -> dict:
     """Launch a question; once the victim replica's participants see it, SIGKILL that replica; they reconnect
     through nginx and answer; reveal when every answer is in (or the time is up); wait for the acknowledgements."""
     from core.workshop.quiz import leaderboard
@@ -100,6 +237,8 @@ async def kill_question(page, cluster, store, db, results: room.Results, partici
     points_before = {s.nickname: s.points for s in leaderboard(store.answers(code), store.participants(code))}
     await room.open_live_quiz_tab(page)
     await room.settle(page)
+    chosen = next_question(store, code, wanted)
+    pickers_showed = await pick_question(page, chosen)
     long_limit = await set_time_limit(page, KILL_LIMIT_S)
     await page.get_by_role("button", name="Launch question").click()
     end = time.monotonic() + 60
@@ -138,7 +277,10 @@ async def kill_question(page, cluster, store, db, results: room.Results, partici
         await asyncio.sleep(0.5)
     times = [p.reconnected[0]["s"] for p in victims if p.reconnected]
     return {
-        "replica": victim, "address": victim_addr, "question": seq, "time_limit_s": question.time_limit,
+        "replica": victim, "address": victim_addr, "question": seq,
+        "question_launched": f"{question.question_id} ({room.BANK.by_id(question.question_id).type})",
+        "question_picked": question.question_id == chosen.id, "pickers_showed_before": pickers_showed,
+        "time_limit_s": question.time_limit,
         "time_limit_raised": long_limit,
         "participants_on_it": len(victims), "saw_the_question_before_the_kill": seen_before_kill,
         "reconnected": len(times), "reconnect_s": summary(times),
@@ -189,6 +331,7 @@ async def run(args) -> dict:
                         for i in range(args.participants)]
         tasks: list = []
         kill: dict = {}
+        training: dict = {}
         async with async_playwright() as p:
             browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             try:
@@ -199,9 +342,9 @@ async def run(args) -> dict:
                 await room.walk_lessons(page, results, [s.id for s in room.SECTIONS[:args.lessons]])
                 if args.questions:
                     await room.run_quiz(page, store, results.code, args.questions, results)
-                # TODO(training-run hook): "watching a short training run" goes here once training runs are shared
-                # through the store (another change): the presenter starts a short run, every participant on every
-                # replica watches the same run's progress, and the report gives how soon each replica showed it.
+                if args.training:
+                    training = await training_watch(page, db, results, participants, addresses,
+                                                    cluster.replica_pids)
                 if args.labeling:
                     await room.labeling_round(page, results)
                 held = {a: sum(1 for x in participants if x.replica == a) for a in addresses}
@@ -209,7 +352,8 @@ async def run(args) -> dict:
                 if candidates:
                     victim_addr = max(candidates, key=held.get)
                     kill = await kill_question(page, cluster, store, db, results, participants,
-                                               addresses.index(victim_addr), victim_addr)
+                                               addresses.index(victim_addr), victim_addr,
+                                               getattr(args, "kill_question", ""))
                 else:
                     kill = {"skipped": "no replica holds participants without the presenter"}
                 boxes = await page.locator("[data-testid=stException]").count()
@@ -222,7 +366,7 @@ async def run(args) -> dict:
         samplers_stop.set()
         await asyncio.gather(*samplers)
         return report(args, results, cluster, store, db, participants, addresses, presenter_replica, samples, kill,
-                      Labels, LabelingRounds)
+                      training, Labels, LabelingRounds)
     finally:
         if db is not None:
             db.close()
@@ -230,7 +374,7 @@ async def run(args) -> dict:
 
 
 def report(args, results: room.Results, cluster, store, db, participants, addresses, presenter_replica, samples, kill,
-           Labels, LabelingRounds) -> dict:
+           training, Labels, LabelingRounds) -> dict:
     code = results.code
     stored = {q.seq: {a["nickname"] for a in store.answers(code, q.seq)} for q in store.questions(code)}
     lost = [f"{p.name} q{seq}" for p in participants for seq in p.acknowledged if p.name not in stored.get(seq, ())]
@@ -269,6 +413,7 @@ def report(args, results: room.Results, cluster, store, db, participants, addres
             "sent": results.rankings_sent, "acknowledged": results.rankings_acknowledged,
             "stored": len(Labels(db).rows(room=code)) if code else 0,
             "refused by the page (random ranks)": results.rankings_refused},
+        "training_watch": training,
         "kill": kill,
         "replica_samples (min, max after the joins)": {
             a: {k: (min(x[k] for x in warm), max(x[k] for x in warm)) for k in ("files", "threads", "rss_mb")}
@@ -290,6 +435,10 @@ def main() -> None:
     parser.add_argument("--lessons", type=int, default=4, help="lessons the presenter walks through")
     parser.add_argument("--questions", type=int, default=3, help="live questions before the kill (self-running)")
     parser.add_argument("--no-labeling", dest="labeling", action="store_false", help="skip the labeling round")
+    parser.add_argument("--no-training", dest="training", action="store_false",
+                        help="skip watching the presenter's short training run")
+    parser.add_argument("--kill-question", default="", metavar="ID",
+                        help="the bank's question to launch for the kill (default: the quiz section's next one)")
     parser.add_argument("--sample-every", type=float, default=15.0)
     parser.add_argument("--no-balance", dest="balance", action="store_false",
                         help="let nginx's hash of a random route cookie place participants (default: even shares)")

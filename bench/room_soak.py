@@ -45,6 +45,11 @@ BANK = load_bank(section_ids=[s.id for s in SECTIONS])
 TITLES = {s.id: f"{s.number}. {s.title}" for s in SECTIONS}
 HEARTBEAT_S = 2.0                                # components/workshop/sync.REFRESH_S
 ROUND_BEAT_S = 3.0                               # components/labs/rlhf/labeling_view.ROUND_REFRESH_S
+# A training panel (components/common/training.panel) says whose run it shows and its state; a participant in a room
+# reads "**Showing the presenter (room ABCDE) (β = 0.2)** — running". Its live fragment's timer is a heartbeat
+# component keyed "<panel>_live_beat" whose period (ms) is in its data (training.live).
+TRAINING_SHOWN = re.compile(r"\*\*Showing the presenter\b.*\*\* — (\w+)$")
+LIVE_BEAT = "_live_beat"
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -103,6 +108,9 @@ class Participant:
         self.replica: str | None = None                  # the replica it joined on
         self.reconnected: list[dict] = []                # {"s": seconds to be seated again, "from", "to", "rerun"}
         self.clicked: set[int] = set()                  # questions answered at least once (a retry is not counted)
+        self.run_states: dict[str, float] = {}           # the presenter's training run: state -> first shown here
+        self.run_result_at: float | None = None          # when its result (`result_marker`) first showed
+        self.result_marker: str = "Reward-model score: "  # the start of a text the finished run's panel shows
 
     def observe(self, session: Session) -> bool:
         """Called after every message: the first time a lesson title or a question shows, note when."""
@@ -122,6 +130,13 @@ class Participant:
         if seq in self.clicked and seq not in self.acknowledged and self._acknowledged(session):
             self.acknowledged.add(seq)                   # (seen here too: after a reconnect, say)
             self.results.count(self.results.acknowledged, seq)
+        for text in texts:
+            match = TRAINING_SHOWN.match(text)
+            if match and match.group(1) not in self.run_states:
+                self.run_states[match.group(1)] = now
+        if self.run_result_at is None and "done" in self.run_states and \
+                any(t.startswith(self.result_marker) for t in texts):
+            self.run_result_at = now
         points = next((m.group(1) for t in texts if (m := re.match(r"([\d,]+) points · ", t))), None)
         if points is not None:
             self.points_shown = int(points.replace(",", ""))
@@ -148,6 +163,7 @@ class Participant:
             return
         s.start_ticker(HEARTBEAT_S, "ws_heartbeat")
         s.start_ticker(ROUND_BEAT_S, "round_beat")
+        beats = asyncio.create_task(self._live_beats(stop))
         try:
             while not stop.is_set():
                 try:
@@ -162,11 +178,36 @@ class Participant:
         except Exception as exc:                        # noqa: BLE001
             self.results.errors.append(f"{self.name}: {type(exc).__name__}: {str(exc)[:300]}")
         finally:
+            beats.cancel()
             self.results.runs += s.runs_started
             for e in s.exceptions():
                 self.results.errors.append(f"{self.name} saw an exception box: {e.type}: {e.message[:200]}")
             self.results.errors += [f"{self.name} client: {e}" for e in s.client_errors]
             await s.close()
+
+    async def _live_beats(self, stop: asyncio.Event) -> None:
+        """The timers of the page's live training panels, as the browser runs them: each `LIVE_BEAT` component
+        ticks at the period its data names (1.5 s while no run shows, 5 s while following someone else's), from a
+        random offset, while it is on the page."""
+        due: dict[str, float] = {}
+        while not stop.is_set():
+            s, now = self.session, time.monotonic()
+            try:
+                for widget in s.components(LIVE_BEAT):
+                    if widget.form_id or not widget.key:
+                        continue
+                    try:
+                        every = max(0.5, float(json.loads(widget.proto.json or "{}").get("ms", 3000)) / 1000)
+                    except (ValueError, AttributeError):
+                        every = 3.0
+                    if widget.key not in due or due[widget.key] > now + every:
+                        due[widget.key] = now + random.uniform(0, every)
+                    elif now >= due[widget.key]:
+                        due[widget.key] = now + every
+                        await s.tick(widget.key)
+            except Exception:                            # noqa: BLE001 — reconnecting, or the page changed under it
+                pass
+            await asyncio.sleep(0.25)
 
     async def _act(self, stop: asyncio.Event) -> None:
         """Follow the page and do what it asks until `stop` (SessionClosed when the socket drops)."""
@@ -209,7 +250,9 @@ class Participant:
             seq = None                                   # still reading when the server dies
         if seq is not None and seq not in self.answered and not answer_in:
             tiles = [w for w in s.widgets("button") if w.key and "_tile_button_" in w.key]
-            send = s.widgets("form_submit_button", "Send answer")
+            # single: tiles; multiple and numeric: a form's "Send answer"; ordering: ↑/↓ buttons and a plain
+            # "Send answer" button (buttons cannot live in a form)
+            send = s.widgets("form_submit_button", "Send answer") or s.widgets("button", "Send answer")
             if tiles or send:
                 return lambda: self._answer(s, seq, tiles, send)
         rounds = [t for t in texts if t.startswith("**Labeling round ") and "open:" in t]
@@ -226,9 +269,13 @@ class Participant:
         self.clicked.add(seq)
         if tiles:
             await s.click(random.choice(tiles))
+        elif send[0].type == "button":                              # an ordering question: move one item, send
+            await self._move_one(s)
+            await s.click(s.widgets("button", "Send answer")[0])
         else:
-            for box in s.widgets("checkbox"):                       # a multiple-choice question: tick some
-                if box.form_id == send[0].form_id and random.random() < 0.5:
+            boxes = [box for box in s.widgets("checkbox") if box.form_id == send[0].form_id]
+            if boxes:                                               # a multiple-choice question: tick at least one
+                for box in random.sample(boxes, random.randint(1, len(boxes))):
                     await s.set_value(box, True)
             number = [w for w in s.widgets("text_input") if w.label.startswith("Your answer")]
             if number:
@@ -242,6 +289,21 @@ class Participant:
                 self.results.count(self.results.acknowledged, seq)
         except TimeoutError:
             self.results.errors.append(f"{self.name}: no acknowledgement for question {seq}")
+
+    @staticmethod
+    async def _move_one(s: Session) -> None:
+        """Press one enabled ↑ or ↓ of an ordering question, and wait until the list is drawn in its new order (each
+        press reruns the page, as a tap does; the order lives in the session, so Send answers the new one)."""
+        arrows = [w for w in s.widgets("button") if w.label in ("↑", "↓") and not w.disabled]
+        if not arrows:
+            return
+        before = [t for t in s.texts() if re.match(r"\*\*\d+\.\*\* ", t)]
+        await s.click(random.choice(arrows))
+        try:
+            await s.wait_for(lambda x: [t for t in x.texts() if re.match(r"\*\*\d+\.\*\* ", t)] != before, 30,
+                             "the list in its new order")
+        except TimeoutError:
+            pass                                         # sent in the old order: still an answer
 
     @staticmethod
     def _acknowledged(s: Session) -> bool:
@@ -401,10 +463,12 @@ async def labeling_round(page, results: Results, timeout: float = 180) -> None:
     """One labeling round on page 9: the presenter samples three answers and hands them to the room, and closes
     the round once everyone is done with it (or `timeout` s)."""
     await settle(page)
-    await page.locator("[data-testid=stSidebarNav]").get_by_role("link", name="9. RLHF").click()
-    await page.locator("h1", has_text=TITLES["rlhf"]).wait_for()
-    results.moves["rlhf"] = time.monotonic()
-    await settle(page)
+    title = page.locator("h1", has_text=TITLES["rlhf"])
+    if not await title.count():                      # (a soak that watched a training run there is on it already)
+        await page.locator("[data-testid=stSidebarNav]").get_by_role("link", name="9. RLHF").click()
+        results.moves["rlhf"] = time.monotonic()
+        await title.wait_for()
+        await settle(page)
     await page.get_by_text("Sample 3 completions").click()
     launch = page.get_by_role("button", name="Launch a round with these answers")
     await launch.wait_for()
