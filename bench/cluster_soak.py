@@ -162,8 +162,8 @@ async def training_watch(page, db, results: room.Results, participants: list[roo
     title = page.locator("h1", has_text=room.TITLES["rlhf"])
     await room.settle(page)
     if not await title.count():
+        results.moves["rlhf"] = time.monotonic()     # before the click: a sight before the stamp would not count
         await page.locator("[data-testid=stSidebarNav]").get_by_role("link", name="9. RLHF").click()
-        results.moves["rlhf"] = time.monotonic()
         await title.wait_for()
     end = time.monotonic() + 90                            # the room arrives on the page (the run shows either way)
     while sum("rlhf" in p.seen_titles for p in seated) < len(seated) and time.monotonic() < end:

@@ -465,8 +465,8 @@ async def labeling_round(page, results: Results, timeout: float = 180) -> None:
     await settle(page)
     title = page.locator("h1", has_text=TITLES["rlhf"])
     if not await title.count():                      # (a soak that watched a training run there is on it already)
+        results.moves["rlhf"] = time.monotonic()     # before the click, as in walk_lessons
         await page.locator("[data-testid=stSidebarNav]").get_by_role("link", name="9. RLHF").click()
-        results.moves["rlhf"] = time.monotonic()
         await title.wait_for()
         await settle(page)
     await page.get_by_text("Sample 3 completions").click()
