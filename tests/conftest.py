@@ -53,7 +53,7 @@ def pytest_collection_modifyitems(config, items):
     """Mark tests by the fixtures they use, so a new test lands in the right tier without remembering to."""
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
-        if fixtures & {"service", "decoder", "encoder"}:
+        if fixtures & {"service", "decoder", "encoder", "served_smollm2"}:
             item.add_marker(pytest.mark.model)
         params = getattr(getattr(item, "callspec", None), "params", {})
         if (fixtures & {"postgres_url", "postgres_server_url"}
@@ -75,3 +75,24 @@ def _fast_tier_loads_no_model(monkeypatch):
 
     monkeypatch.setattr(loaders, "load_model", refuse)
     monkeypatch.setattr(model_service, "load_model", refuse)
+
+
+# ---- a real OpenAI-compatible server (tests/openai_servers.py) ---------------------------------------------------
+@pytest.fixture(scope="session")
+def served_smollm2(tmp_path_factory):
+    """(base URL, model name) of a real `transformers serve` serving the bundled SmolLM2 on the CPU, started once
+    for the whole test run (~10 s), shared by the backend's tests and the pages' tests; it stands in for vLLM,
+    except that it sends no probabilities."""
+    from tests.openai_servers import serve_available, served_folder, transformers_serve
+
+    if not serve_available():
+        message = "`transformers serve` needs fastapi and openai (requirements-dev.txt): run `make install-dev`"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    folder = served_folder(tmp_path_factory.mktemp("served"))
+    try:
+        with transformers_serve(folder, folder.parent / "serve.log") as base_url:
+            yield base_url, str(folder)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))

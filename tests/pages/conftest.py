@@ -1,11 +1,10 @@
-"""Fixtures for page tests that put a model server in the registry (tests/openai_servers.py)."""
+"""Fixtures for page tests that put a model server in the registry (tests/openai_servers.py; the server itself,
+`served_smollm2`, is in tests/conftest.py)."""
 from __future__ import annotations
-
-import os
 
 import pytest
 
-from tests.openai_servers import registry_with_server, serve_available, served_folder, transformers_serve
+from tests.openai_servers import registry_with_server
 
 
 @pytest.fixture
@@ -19,20 +18,3 @@ def server_registry(monkeypatch, tmp_path):
         app_cache.model_service.clear()
     yield use
     app_cache.model_service.clear()
-
-
-@pytest.fixture(scope="session")
-def served_smollm2(tmp_path_factory):
-    """(base URL, model name) of a real `transformers serve` serving the bundled SmolLM2 on the CPU, started once
-    for the whole test run (~10 s); it stands in for vLLM, except that it sends no probabilities."""
-    if not serve_available():
-        message = "`transformers serve` needs fastapi and openai (requirements-dev.txt): run `make install-dev`"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    folder = served_folder(tmp_path_factory.mktemp("served"))
-    try:
-        with transformers_serve(folder, folder.parent / "serve.log") as base_url:
-            yield base_url, str(folder)
-    except RuntimeError as exc:
-        pytest.fail(str(exc))

@@ -8,7 +8,6 @@
 """
 from __future__ import annotations
 
-import os
 import socket
 import time
 
@@ -34,10 +33,7 @@ from tests.openai_servers import (
     entry,
     event,
     json_response,
-    serve_available,
-    served_folder,
     start_events,
-    transformers_serve,
 )
 
 QUESTION = [{"role": "user", "content": "What is the capital of France?"}]
@@ -339,20 +335,12 @@ def test_logprobs_are_the_models_own_probabilities(decoder, server):
     assert remote.stop_reason == local.stop_reason and remote.prompt_tokens == local.prompt_tokens
 
 
-# `transformers serve` (fastapi and openai from requirements-dev.txt) with the bundled SmolLM2 on the CPU.
-@pytest.fixture(scope="module")
-def transformers_server(tmp_path_factory):
-    if not serve_available():
-        message = "`transformers serve` needs fastapi and openai (requirements-dev.txt): run `make install-dev`"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    folder = served_folder(tmp_path_factory.mktemp("served"))
-    try:
-        with transformers_serve(folder, folder.parent / "serve.log") as base_url:
-            yield OpenAIBackend(base_url, str(folder), read_timeout=120)
-    except RuntimeError as exc:
-        pytest.fail(str(exc))
+# `transformers serve` (fastapi and openai from requirements-dev.txt) with the bundled SmolLM2 on the CPU: the run's
+# one server (`served_smollm2`, tests/conftest.py), also used by the pages' tests.
+@pytest.fixture
+def transformers_server(served_smollm2):
+    base_url, model = served_smollm2
+    return OpenAIBackend(base_url, model, read_timeout=120)
 
 
 @pytest.mark.model
