@@ -104,5 +104,6 @@ def test_answers_from_a_model_server_with_and_without_retrieval(server_registry)
     assert result["answers"] == ["You can carry over 5 days [handbook.md §3]."] * 2
     assert result["model"] == "Served SmolLM2 (model server)"
     asked = [body["messages"] for _, body in fake.requests if body]
-    assert len(asked) == 2 and "handbook" not in str(asked[0]) and "handbook" in str(asked[1])
+    # the two prompts go out together, so the server may see them in either order
+    assert len(asked) == 2 and sorted("handbook" in str(messages) for messages in asked) == [False, True]
     assert len(table(at, "best cosine")) >= 1
