@@ -23,9 +23,10 @@ import httpx2 as httpx
 
 # ---- a stdlib server whose answers each test scripts -------------------------------------------------------------
 class FakeServer:
-    """ThreadingHTTPServer on 127.0.0.1; `script(handler, body)` writes each POST's answer. Records requests."""
+    """ThreadingHTTPServer on 127.0.0.1; `script(handler, body)` writes each POST's answer. Records requests.
+    `backlog`: connections waiting to be accepted (Python's default is 5; uvicorn, under vLLM, keeps 2048)."""
 
-    def __init__(self):
+    def __init__(self, backlog: int = 128):
         owner = self
         self.script = None
         self.requests: list[tuple[dict, dict]] = []      # (headers, JSON body)
@@ -48,7 +49,8 @@ class FakeServer:
                 owner.requests.append((dict(self.headers), body))
                 owner.script(self, body)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server = type("Server", (ThreadingHTTPServer,), {"request_queue_size": backlog})
+        self.httpd = server(("127.0.0.1", 0), Handler)
         self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
         threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 

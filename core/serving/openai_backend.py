@@ -40,6 +40,7 @@ status (with the server's own message), a stream line that is not JSON, a stream
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -57,6 +58,9 @@ from core.serving.sampling import SamplingSettings
 CONNECT_TIMEOUT = 5.0      # seconds to open a connection to the server
 TOP_LOGPROBS = 5           # alternatives asked for at each token (the rank is computed from them)
 MAX_ERROR_CHARS = 300      # how much of a server's error message is quoted
+# A connection reset before the server sent a byte of its answer (a busy server's full accept queue) is tried again:
+# the server did not start that answer. Pauses between the tries, in seconds.
+RESET_RETRY_PAUSES_S = (0.2, 0.5)
 
 
 class RemoteModelError(RuntimeError):
@@ -292,7 +296,10 @@ class OpenAIBackend:
         stops = HeldText(settings.stop_sequences)
         finish, server_stop, done = None, None, False
         # Leaving this block (answer complete, reader gone, stop sequence, error) closes the HTTP connection.
-        with self._http().stream("POST", f"{self.base_url}/chat/completions", json=body, headers=headers) as response:
+        with contextlib.ExitStack() as stack:
+            response = self._open(stack, request, body, headers)
+            if response is None:
+                return                                   # the reader left while the request was tried again
             if response.status_code >= 400:
                 raise self._http_error(response.status_code, response.reason_phrase, _read_some(response))
             kind = response.headers.get("content-type", "")
@@ -337,6 +344,22 @@ class OpenAIBackend:
             result.stop_reason = "max_new_tokens"
         else:
             result.stop_reason = "eos"
+
+    def _open(self, stack: contextlib.ExitStack, request: _RemoteRequest, body: dict, headers: dict):
+        """Send the request and read the answer's status line and headers (the response, entered on `stack`).
+        A connection the server resets or closes before any of that arrived did not start an answer: it is tried
+        again after each of RESET_RETRY_PAUSES_S (a server whose accept queue is full resets new connections while
+        a room presses at once). None when the reader left meanwhile."""
+        for pause in (*RESET_RETRY_PAUSES_S, None):
+            try:
+                return stack.enter_context(self._http().stream("POST", f"{self.base_url}/chat/completions",
+                                                               json=body, headers=headers))
+            except (httpx.ReadError, httpx.RemoteProtocolError):
+                if pause is None:
+                    raise
+            if request.cancel.wait(pause):
+                return None
+        return None
 
     def _decode_event(self, data: str) -> dict:
         """One event's JSON (a chat.completion.chunk); an error event raises with the server's message."""

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import socket
+import struct
 import time
 
 import pytest
@@ -218,6 +219,7 @@ def test_a_stream_that_ends_early(server):
         event(handler, chunk("Hel"))
     server.script = closes_after_one_token
     expect_error(server.backend().generate(QUESTION, GREEDY), BadStream, "before the answer was complete")
+    assert len(server.requests) == 1            # an answer that had started is not asked for again
 
     def cut_in_a_chunk(handler, body):          # chunked transfer cut in the middle of a chunk
         data = b'data: {"choices": [{"index": 0, "delta": {"content": "Hel"}}]}\n\n'
@@ -227,6 +229,48 @@ def test_a_stream_that_ends_early(server):
         handler.close_connection = True
     server.script = cut_in_a_chunk
     expect_error(server.backend().generate(QUESTION, GREEDY), BadStream, "closed the connection")
+
+
+def reset(handler) -> None:
+    """Hang up with a TCP reset, before sending anything (what a server whose accept queue is full does)."""
+    handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    handler.connection.close()
+    handler.close_connection = True
+
+
+def test_a_connection_reset_before_the_answer_is_tried_again(server):
+    tries = []
+
+    def resets_twice(handler, body):
+        tries.append(body)
+        if len(tries) <= 2:
+            reset(handler)
+        else:
+            answer(chunk("Paris"), chunk(finish="stop"))(handler, body)
+    server.script = resets_twice
+    result = server.backend().generate(QUESTION, GREEDY).collect()
+    assert result.text == "Paris" and result.stop_reason == "eos" and len(tries) == 3
+
+    def always_resets(handler, body):
+        tries.append(body)
+        reset(handler)
+    tries.clear()
+    server.script = always_resets
+    expect_error(server.backend().generate(QUESTION, GREEDY), BadStream, "closed the connection before the answer")
+    assert len(tries) == 3                      # the first try and two more, then one sentence
+
+
+def test_thirty_answers_at_once_from_a_server_with_a_short_accept_queue():
+    """A server that keeps 5 connections waiting to be accepted (Python's default) resets some of the rest: a room's
+    30 presses at once (page 8 submits every dialogue together) all get their answer."""
+    server = FakeServer(backlog=5)
+    try:
+        server.script = answer(chunk("Paris"), chunk(finish="stop"))
+        backend = server.backend()
+        streams = [backend.generate(QUESTION, GREEDY) for _ in range(30)]
+        assert [stream.collect().text for stream in streams] == ["Paris"] * 30
+    finally:
+        server.close()
 
 
 def test_a_silent_server_times_out(server):
