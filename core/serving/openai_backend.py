@@ -359,7 +359,6 @@ class OpenAIBackend:
                     raise
             if request.cancel.wait(pause):
                 return None
-        return None
 
     def _decode_event(self, data: str) -> dict:
         """One event's JSON (a chat.completion.chunk); an error event raises with the server's message."""
